@@ -1,1 +1,30 @@
-fn main() {}
+//! The `tcpstat` binary: parse, run, map the result to an exit status. Nothing else.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use tcpstat::cli::Cli;
+use tcpstat::config::{Config, Environment};
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 from clap itself (and --help / --version exit 0).
+    let cli = Cli::parse();
+    let config = Config::from_cli(cli, &Environment::capture());
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut err = io::stderr();
+    let result =
+        tcpstat::run(&config, &mut out, &mut err).and_then(|()| out.flush().map_err(Into::into));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`tcpstat | head`): a normal end, nothing to say.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            // Discard buffered output unflushed: a failed run must not end with half a table.
+            drop(out.into_parts());
+            let _ = writeln!(err, "tcpstat: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! sock_diag netlink: the primary socket source.
+//!
+//! Owns: the `SOCK_DIAG_BY_FAMILY` dump request (one per address family, the state filter in
+//! the kernel's `idiag_states` mask, no extensions), the receive loop, and a pure parser of the
+//! kernel's datagrams ([`parse_datagram`]) that reads each 72-byte `inet_diag_msg` in place and
+//! hands a [`SocketRecord`] to the sink: nothing is allocated per socket.
+//!
+//! Kernel references: `include/uapi/linux/inet_diag.h` (layouts), `net/ipv4/inet_diag.c`
+//! (`inet_diag_dump_icsk` adds `TCPF_NEW_SYN_RECV` when SYN_RECV is asked for and walks bound
+//! inactive sockets only for bit 13).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, SOCK_DIAG_BY_FAMILY};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
+
+use super::{Outcome, Sink, SourceKind};
+use crate::error::Error;
+use crate::model::{Family, Filter, SocketRecord, TcpState, TimerKind};
+
+/// The kernel never sends dump datagrams larger than 32 KiB (`netlink_recvmsg` caps
+/// `max_recvmsg_len` there); `MSG_TRUNC` makes a larger one an error instead of lost sockets.
+const RECV_BUFFER: usize = 32 * 1024;
+/// `MSG_TRUNC` from `<sys/socket.h>`: recv returns the real datagram length.
+const MSG_TRUNC: i32 = 0x20;
+/// `EINTR`: a signal arrived during recv; retry.
+const EINTR: i32 = 4;
+/// Size of `struct inet_diag_msg`.
+const INET_DIAG_MSG_LEN: usize = 72;
+/// Size of `struct nlmsghdr`.
+const NLMSG_HDR_LEN: usize = 16;
+
+/// An open sock_diag socket plus its receive buffer; reusable across dumps (`watch`).
+pub struct NetlinkSource {
+    socket: Socket,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+/// Counters of one dump, for diagnostics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DumpStats {
+    /// Socket messages parsed.
+    pub sockets: u64,
+    /// Messages skipped because they answered another request (stale sequence number).
+    pub stale: u64,
+    /// The kernel flagged the dump as interrupted (`NLM_F_DUMP_INTR`).
+    pub interrupted: bool,
+}
+
+impl NetlinkSource {
+    /// Opens a sock_diag socket in the caller's network namespace. Needs no privileges.
+    pub fn open() -> Result<NetlinkSource, Error> {
+        let socket = Socket::new(NETLINK_SOCK_DIAG).map_err(Error::NetlinkOpen)?;
+        Ok(NetlinkSource {
+            socket,
+            buf: vec![0; RECV_BUFFER],
+            seq: 0,
+        })
+    }
+
+    /// Dumps one family's sockets in the filter's states into `sink`.
+    pub fn dump(
+        &mut self,
+        family: Family,
+        filter: &Filter,
+        sink: &mut dyn Sink,
+    ) -> Result<DumpStats, Error> {
+        self.seq = self.seq.wrapping_add(1);
+        let request = build_request(family, filter.states.kernel_mask(), self.seq);
+        let kernel = SocketAddr::new(0, 0);
+        self.socket
+            .send_to(&request, &kernel, 0)
+            .map_err(|source| Error::NetlinkIo {
+                family,
+                op: "send",
+                source,
+            })?;
+        let mut stats = DumpStats::default();
+        loop {
+            let len = match self.socket.recv(&mut &mut self.buf[..], MSG_TRUNC) {
+                Ok(len) => len,
+                Err(e) if e.raw_os_error() == Some(EINTR) => continue,
+                Err(source) => {
+                    return Err(Error::NetlinkIo {
+                        family,
+                        op: "recv",
+                        source,
+                    })
+                }
+            };
+            if len > self.buf.len() {
+                return Err(Error::NetlinkTruncated {
+                    family,
+                    len,
+                    buffer: self.buf.len(),
+                });
+            }
+            if len == 0 {
+                return Err(Error::NetlinkIo {
+                    family,
+                    op: "recv",
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the kernel closed the dump without NLMSG_DONE",
+                    ),
+                });
+            }
+            let done =
+                parse_datagram(&self.buf[..len], family, self.seq, filter, sink, &mut stats)?;
+            if done {
+                return Ok(stats);
+            }
+        }
+    }
+}
+
+/// Collects every requested family through one netlink socket.
+pub fn collect(filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+    let mut source = NetlinkSource::open()?;
+    let mut outcome = Outcome::new(SourceKind::Netlink);
+    for &family in &filter.families {
+        let stats = source.dump(family, filter, sink)?;
+        if stats.interrupted {
+            outcome.warnings.push(format!(
+                "the kernel marked the {} dump as interrupted (the table changed while it was \
+                 read); a socket may be missing or counted twice",
+                family.label()
+            ));
+        }
+    }
+    Ok(outcome)
+}
+
+/// Serialises a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in the states of
+/// `states_mask` (kernel bits, see [`TcpState::kernel_mask`]), with no extensions.
+pub fn build_request(family: Family, states_mask: u32, seq: u32) -> Vec<u8> {
+    let (af, socket_id) = match family {
+        Family::V4 => (AF_INET, SocketId::new_v4()),
+        Family::V6 => (AF_INET6, SocketId::new_v6()),
+    };
+    let request = InetRequest {
+        family: af,
+        protocol: IPPROTO_TCP,
+        extensions: ExtensionFlags::empty(),
+        // from_bits_retain: the crate's flags stop at bit 11; bits 12-13 must survive.
+        states: StateFlags::from_bits_retain(states_mask),
+        socket_id,
+    };
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = seq;
+    let mut message = NetlinkMessage::new(
+        header,
+        NetlinkPayload::InnerMessage(SockDiagMessage::InetRequest(request)),
+    );
+    message.finalize();
+    let mut bytes = vec![0; message.buffer_len()];
+    message.serialize(&mut bytes);
+    bytes
+}
+
+/// Parses one datagram of a dump answer, passing each matching socket to `sink`.
+///
+/// Returns `Ok(true)` at `NLMSG_DONE`. Messages carrying another sequence number (left over
+/// from an abandoned dump) are skipped and counted. An `NLMSG_ERROR`, a `NLMSG_DONE` carrying an
+/// errno, or any message that does not fit its declared length is an error: a partial table
+/// must never pass for a whole one.
+pub fn parse_datagram(
+    data: &[u8],
+    family: Family,
+    seq: u32,
+    filter: &Filter,
+    sink: &mut dyn Sink,
+    stats: &mut DumpStats,
+) -> Result<bool, Error> {
+    let malformed = |detail: String| Error::NetlinkMalformed { family, detail };
+    let mut offset = 0;
+    while offset < data.len() {
+        let rest = &data[offset..];
+        let message = NetlinkBuffer::new_checked(rest).map_err(|e| {
+            malformed(format!(
+                "bad netlink header at offset {offset} of a {}-byte datagram: {e}",
+                data.len()
+            ))
+        })?;
+        let len = message.length() as usize;
+        if len < NLMSG_HDR_LEN {
+            return Err(malformed(format!(
+                "netlink message length {len} at offset {offset}"
+            )));
+        }
+        let payload = &rest[NLMSG_HDR_LEN..len];
+        if message.sequence_number() != seq {
+            stats.stale += 1;
+        } else {
+            if message.flags() & NLM_F_DUMP_INTR != 0 {
+                stats.interrupted = true;
+            }
+            match message.message_type() {
+                NLMSG_DONE => {
+                    let errno = read_i32(payload).unwrap_or(0);
+                    if errno != 0 {
+                        return Err(Error::NetlinkKernel {
+                            family,
+                            errno: errno.saturating_neg(),
+                            during: "at the end of the dump",
+                        });
+                    }
+                    return Ok(true);
+                }
+                NLMSG_ERROR => {
+                    let errno = read_i32(payload)
+                        .ok_or_else(|| malformed("NLMSG_ERROR without an errno".into()))?;
+                    return Err(Error::NetlinkKernel {
+                        family,
+                        errno: errno.saturating_neg(),
+                        during: "for the dump request",
+                    });
+                }
+                NLMSG_NOOP => {}
+                NLMSG_OVERRUN => return Err(malformed("NLMSG_OVERRUN: data was lost".into())),
+                SOCK_DIAG_BY_FAMILY => {
+                    let record = parse_inet_diag_msg(payload).ok_or_else(|| {
+                        malformed(format!(
+                            "inet_diag_msg of {} bytes at offset {offset} (need {INET_DIAG_MSG_LEN}, \
+                             family AF_INET or AF_INET6)",
+                            payload.len()
+                        ))
+                    })?;
+                    stats.sockets += 1;
+                    if filter.matches(&record) {
+                        sink.record(&record);
+                    }
+                }
+                other => {
+                    return Err(malformed(format!("unexpected message type {other}")));
+                }
+            }
+        }
+        // Messages are aligned to 4 bytes (NLMSG_ALIGN).
+        offset += (len + 3) & !3;
+    }
+    Ok(false)
+}
+
+fn read_i32(bytes: &[u8]) -> Option<i32> {
+    Some(i32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?))
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_ne_bytes(word)
+}
+
+/// Reads one `struct inet_diag_msg` in place.
+///
+/// Layout (`include/uapi/linux/inet_diag.h`): family u8, state u8, timer u8, retrans u8,
+/// `inet_diag_sockid` (sport be16, dport be16, src [16], dst [16], if u32, cookie [2]u32),
+/// expires u32 (ms), rqueue u32, wqueue u32, uid u32, inode u32. Returns `None` when too short
+/// or of a family other than AF_INET / AF_INET6.
+pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
+    if msg.len() < INET_DIAG_MSG_LEN {
+        return None;
+    }
+    let family = match msg[0] {
+        AF_INET => Family::V4,
+        AF_INET6 => Family::V6,
+        _ => return None,
+    };
+    let address = |at: usize| -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(
+                msg[at],
+                msg[at + 1],
+                msg[at + 2],
+                msg[at + 3],
+            )),
+            Family::V6 => {
+                let mut octets = [0; 16];
+                octets.copy_from_slice(&msg[at..at + 16]);
+                IpAddr::V6(Ipv6Addr::from(octets))
+            }
+        }
+    };
+    let raw_state = msg[1];
+    let timer = TimerKind::from_kernel(msg[2]);
+    let mut cookie = [0; 8];
+    cookie.copy_from_slice(&msg[44..52]);
+    Some(SocketRecord {
+        family,
+        state: TcpState::from_kernel(raw_state),
+        raw_state,
+        local_port: u16::from_be_bytes([msg[4], msg[5]]),
+        remote_port: u16::from_be_bytes([msg[6], msg[7]]),
+        local: address(8),
+        remote: address(24),
+        timer,
+        timer_ms: if timer == TimerKind::None {
+            0
+        } else {
+            u64::from(read_u32(msg, 52))
+        },
+        recv_q: read_u32(msg, 56),
+        send_q: read_u32(msg, 60),
+        uid: read_u32(msg, 64),
+        inode: u64::from(read_u32(msg, 68)),
+        cookie: u64::from_ne_bytes(cookie),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KernelState, StateSet};
+
+    #[derive(Default)]
+    struct Collect(Vec<SocketRecord>);
+    impl Sink for Collect {
+        fn record(&mut self, record: &SocketRecord) {
+            self.0.push(*record);
+        }
+        fn reset(&mut self) -> bool {
+            self.0.clear();
+            true
+        }
+    }
+
+    /// One netlink message: header + payload, padded to 4 bytes.
+    fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let len = NLMSG_HDR_LEN + payload.len();
+        let mut out = Vec::new();
+        out.extend_from_slice(&(len as u32).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(&flags.to_ne_bytes());
+        out.extend_from_slice(&seq.to_ne_bytes());
+        out.extend_from_slice(&4242u32.to_ne_bytes());
+        out.extend_from_slice(payload);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+        out
+    }
+
+    /// An inet_diag_msg as the kernel lays it out.
+    #[allow(clippy::too_many_arguments)]
+    fn diag_msg(
+        af: u8,
+        state: u8,
+        sport: u16,
+        dport: u16,
+        src: &[u8],
+        dst: &[u8],
+        inode: u32,
+    ) -> Vec<u8> {
+        let mut m = vec![af, state, 3, 0];
+        m.extend_from_slice(&sport.to_be_bytes());
+        m.extend_from_slice(&dport.to_be_bytes());
+        let mut a = [0u8; 16];
+        a[..src.len()].copy_from_slice(src);
+        m.extend_from_slice(&a);
+        let mut b = [0u8; 16];
+        b[..dst.len()].copy_from_slice(dst);
+        m.extend_from_slice(&b);
+        m.extend_from_slice(&0u32.to_ne_bytes()); // interface
+        m.extend_from_slice(&0x1122_3344_5566_7788u64.to_ne_bytes()); // cookie
+        m.extend_from_slice(&59_000u32.to_ne_bytes()); // expires
+        m.extend_from_slice(&7u32.to_ne_bytes()); // rqueue
+        m.extend_from_slice(&128u32.to_ne_bytes()); // wqueue
+        m.extend_from_slice(&1000u32.to_ne_bytes()); // uid
+        m.extend_from_slice(&inode.to_ne_bytes());
+        assert_eq!(m.len(), INET_DIAG_MSG_LEN);
+        m
+    }
+
+    #[test]
+    fn request_has_the_kernel_layout() {
+        let req = build_request(Family::V6, StateSet::ALL.kernel_mask(), 9);
+        assert_eq!(req.len(), NLMSG_HDR_LEN + 56, "nlmsghdr + inet_diag_req_v2");
+        assert_eq!(u32::from_ne_bytes(req[0..4].try_into().expect("4")), 72);
+        assert_eq!(
+            u16::from_ne_bytes(req[4..6].try_into().expect("2")),
+            SOCK_DIAG_BY_FAMILY
+        );
+        assert_eq!(
+            u16::from_ne_bytes(req[6..8].try_into().expect("2")),
+            NLM_F_REQUEST | NLM_F_DUMP
+        );
+        assert_eq!(u32::from_ne_bytes(req[8..12].try_into().expect("4")), 9);
+        assert_eq!(req[16], AF_INET6);
+        assert_eq!(req[17], IPPROTO_TCP);
+        assert_eq!(req[18], 0, "no extensions requested");
+        let states = u32::from_ne_bytes(req[20..24].try_into().expect("4"));
+        assert_eq!(
+            states, 0x3ffe,
+            "bits 1-13: eleven states, NEW_SYN_RECV, BOUND_INACTIVE"
+        );
+    }
+
+    #[test]
+    fn datagram_with_two_sockets_then_done() {
+        let mut data = nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            2,
+            5,
+            &diag_msg(
+                AF_INET,
+                8,
+                8080,
+                40000,
+                &[127, 0, 0, 1],
+                &[10, 0, 0, 2],
+                777,
+            ),
+        );
+        let v6 = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        data.extend(nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            2,
+            5,
+            &diag_msg(AF_INET6, 6, 443, 5555, &v6, &v6, 0),
+        ));
+        data.extend(nlmsg(NLMSG_DONE, 2, 5, &0i32.to_ne_bytes()));
+        let mut sink = Collect::default();
+        let mut stats = DumpStats::default();
+        let done = parse_datagram(
+            &data,
+            Family::V4,
+            5,
+            &Filter::default(),
+            &mut sink,
+            &mut stats,
+        )
+        .expect("parses");
+        assert!(done);
+        assert_eq!(stats.sockets, 2);
+        let [a, b] = sink.0.as_slice() else {
+            panic!("two records, got {:?}", sink.0)
+        };
+        assert_eq!(a.state, KernelState::Known(TcpState::CloseWait));
+        assert_eq!((a.local_port, a.remote_port), (8080, 40000));
+        assert_eq!(a.local.to_string(), "127.0.0.1");
+        assert_eq!(a.remote.to_string(), "10.0.0.2");
+        assert_eq!((a.recv_q, a.send_q, a.uid, a.inode), (7, 128, 1000, 777));
+        assert_eq!(a.timer, TimerKind::TimeWait);
+        assert_eq!(a.timer_ms, 59_000);
+        assert_eq!(a.cookie, 0x1122_3344_5566_7788);
+        assert_eq!(b.family, Family::V6);
+        assert_eq!(b.local.to_string(), "::1");
+        assert_eq!(b.state, KernelState::Known(TcpState::TimeWait));
+    }
+
+    #[test]
+    fn unknown_state_is_kept_with_its_value() {
+        let data = nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            2,
+            1,
+            &diag_msg(AF_INET, 99, 1, 2, &[1, 2, 3, 4], &[0; 4], 1),
+        );
+        let mut sink = Collect::default();
+        let mut stats = DumpStats::default();
+        let done = parse_datagram(
+            &data,
+            Family::V4,
+            1,
+            &Filter::default(),
+            &mut sink,
+            &mut stats,
+        )
+        .expect("parses");
+        assert!(!done, "no NLMSG_DONE yet");
+        assert_eq!(sink.0[0].state, KernelState::Unknown(99));
+        assert_eq!(sink.0[0].raw_state, 99);
+    }
+
+    #[test]
+    fn errors_are_errors() {
+        let mut stats = DumpStats::default();
+        let filter = Filter::default();
+        let mut sink = Collect::default();
+        // NLMSG_ERROR with -ENOENT (2), as when inet_diag is not loaded.
+        let mut err = (-2i32).to_ne_bytes().to_vec();
+        err.extend_from_slice(&[0; 16]);
+        let data = nlmsg(NLMSG_ERROR, 0, 3, &err);
+        match parse_datagram(&data, Family::V6, 3, &filter, &mut sink, &mut stats) {
+            Err(Error::NetlinkKernel { errno: 2, .. }) => {}
+            other => panic!("expected ENOENT, got {other:?}"),
+        }
+        // NLMSG_DONE carrying an errno.
+        let data = nlmsg(NLMSG_DONE, 2, 3, &(-4i32).to_ne_bytes());
+        assert!(matches!(
+            parse_datagram(&data, Family::V4, 3, &filter, &mut sink, &mut stats),
+            Err(Error::NetlinkKernel { errno: 4, .. })
+        ));
+        // A truncated socket message.
+        let msg = diag_msg(AF_INET, 1, 1, 2, &[1, 2, 3, 4], &[0; 4], 1);
+        let data = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 3, &msg[..40]);
+        assert!(matches!(
+            parse_datagram(&data, Family::V4, 3, &filter, &mut sink, &mut stats),
+            Err(Error::NetlinkMalformed { .. })
+        ));
+        // A datagram cut inside a message (declared length beyond the data).
+        let mut data = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 3, &msg);
+        data.truncate(50);
+        assert!(matches!(
+            parse_datagram(&data, Family::V4, 3, &filter, &mut sink, &mut stats),
+            Err(Error::NetlinkMalformed { .. })
+        ));
+        // An unknown address family.
+        let mut bad = msg.clone();
+        bad[0] = 1;
+        let data = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 3, &bad);
+        assert!(parse_datagram(&data, Family::V4, 3, &filter, &mut sink, &mut stats).is_err());
+        assert!(sink.0.is_empty(), "nothing recorded from bad input");
+    }
+
+    #[test]
+    fn stale_sequence_numbers_are_skipped_and_interrupts_flagged() {
+        let msg = diag_msg(AF_INET, 1, 1, 2, &[1, 2, 3, 4], &[0; 4], 1);
+        let mut data = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 7, &msg);
+        data.extend(nlmsg(SOCK_DIAG_BY_FAMILY, 2 | NLM_F_DUMP_INTR, 8, &msg));
+        let mut sink = Collect::default();
+        let mut stats = DumpStats::default();
+        parse_datagram(
+            &data,
+            Family::V4,
+            8,
+            &Filter::default(),
+            &mut sink,
+            &mut stats,
+        )
+        .expect("parses");
+        assert_eq!(stats.stale, 1);
+        assert_eq!(sink.0.len(), 1);
+        assert!(stats.interrupted);
+    }
+
+    #[test]
+    fn filter_applies_per_record() {
+        let mut data = nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            2,
+            1,
+            &diag_msg(AF_INET, 1, 80, 5000, &[1; 4], &[2; 4], 1),
+        );
+        data.extend(nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            2,
+            1,
+            &diag_msg(AF_INET, 1, 81, 5000, &[1; 4], &[2; 4], 2),
+        ));
+        let filter = Filter {
+            local_port: crate::model::PortSet::parse("81").expect("valid"),
+            ..Filter::default()
+        };
+        let mut sink = Collect::default();
+        let mut stats = DumpStats::default();
+        parse_datagram(&data, Family::V4, 1, &filter, &mut sink, &mut stats).expect("parses");
+        assert_eq!(stats.sockets, 2);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].inode, 2);
+    }
+}

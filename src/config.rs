@@ -1,0 +1,162 @@
+//! Turns parsed flags plus the environment into one [`Config`].
+//!
+//! Owns: every decision that depends on the environment or the terminal (colour), and the
+//! merging of repeated flags into a [`Filter`]. After this, nothing looks at flags, `NO_COLOR`
+//! or whether stdout is a terminal.
+
+use std::io::IsTerminal;
+
+use crate::cli::{Cli, ColorArg, Command, FilterArgs, SourceArg, SummaryArgs};
+use crate::collect::{SourceChoice, SourceOptions};
+use crate::model::{Family, Filter, PortSet, StateSet};
+
+/// What to run, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: SourceOptions,
+    pub filter: Filter,
+    pub color: bool,
+    pub task: Task,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    Summary { json: bool },
+}
+
+/// The parts of the environment that shape output; read once in `run`.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub no_color: Option<String>,
+    pub term: Option<String>,
+    pub stdout_is_terminal: bool,
+}
+
+impl Environment {
+    pub fn capture() -> Environment {
+        Environment {
+            no_color: std::env::var("NO_COLOR").ok(),
+            term: std::env::var("TERM").ok(),
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli, env: &Environment) -> Config {
+        let summary = match cli.command {
+            Some(Command::Summary(args)) => args,
+            None => cli.summary,
+        };
+        let SummaryArgs { json, filter } = summary;
+        let global = cli.global;
+        Config {
+            source: SourceOptions {
+                choice: match global.source {
+                    SourceArg::Auto => SourceChoice::Auto,
+                    SourceArg::Netlink => SourceChoice::Netlink,
+                    SourceArg::Proc => SourceChoice::Proc,
+                },
+                proc_root: global.proc_root,
+            },
+            filter: build_filter(&filter),
+            color: !json && use_color(global.color, env),
+            task: Task::Summary { json },
+        }
+    }
+}
+
+/// `--color`: `always` and `never` win; `auto` colours a terminal unless `NO_COLOR` is set and
+/// non-empty (no-color.org) or `TERM` is `dumb`.
+pub fn use_color(choice: ColorArg, env: &Environment) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            env.stdout_is_terminal
+                && env.no_color.as_deref().is_none_or(str::is_empty)
+                && env.term.as_deref() != Some("dumb")
+        }
+    }
+}
+
+fn merge_ports(sets: &[PortSet]) -> PortSet {
+    let mut all = PortSet::default();
+    for set in sets {
+        all.extend(set);
+    }
+    all
+}
+
+pub fn build_filter(args: &FilterArgs) -> Filter {
+    let states = if args.state.is_empty() {
+        StateSet::ALL
+    } else {
+        args.state.iter().fold(StateSet::EMPTY, |a, s| a.union(*s))
+    };
+    // -4 and -6 together mean both, as in ss.
+    let families = match (args.ipv4, args.ipv6) {
+        (true, false) => vec![Family::V4],
+        (false, true) => vec![Family::V6],
+        _ => Family::ALL.to_vec(),
+    };
+    Filter {
+        states,
+        families,
+        any_port: merge_ports(&args.port),
+        local_port: merge_ports(&args.sport),
+        remote_port: merge_ports(&args.dport),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(tty: bool, no_color: Option<&str>, term: Option<&str>) -> Environment {
+        Environment {
+            no_color: no_color.map(String::from),
+            term: term.map(String::from),
+            stdout_is_terminal: tty,
+        }
+    }
+
+    #[test]
+    fn colour_rules() {
+        assert!(use_color(ColorArg::Auto, &env(true, None, Some("xterm"))));
+        assert!(
+            use_color(ColorArg::Auto, &env(true, Some(""), None)),
+            "empty NO_COLOR is unset"
+        );
+        assert!(!use_color(ColorArg::Auto, &env(true, Some("1"), None)));
+        assert!(!use_color(ColorArg::Auto, &env(true, None, Some("dumb"))));
+        assert!(!use_color(ColorArg::Auto, &env(false, None, None)));
+        assert!(use_color(
+            ColorArg::Always,
+            &env(false, Some("1"), Some("dumb"))
+        ));
+        assert!(!use_color(ColorArg::Never, &env(true, None, None)));
+    }
+
+    #[test]
+    fn repeated_flags_merge() {
+        let args = FilterArgs {
+            state: vec![
+                StateSet::parse_list("estab").expect("valid"),
+                StateSet::parse_list("close-wait").expect("valid"),
+            ],
+            ipv4: true,
+            ipv6: true,
+            port: vec![
+                PortSet::parse("80").expect("valid"),
+                PortSet::parse("443").expect("valid"),
+            ],
+            ..FilterArgs::default()
+        };
+        let filter = build_filter(&args);
+        assert_eq!(filter.states.iter().count(), 2);
+        assert_eq!(filter.families, Family::ALL.to_vec());
+        assert!(filter.any_port.contains(80) && filter.any_port.contains(443));
+        assert!(!filter.any_port.contains(8080));
+    }
+}

@@ -1,0 +1,147 @@
+//! Typed errors and exit codes.
+//!
+//! Owns: [`Error`], which carries the path / errno / family needed to say what went wrong in
+//! one line, and [`ExitCode`], the only place exit statuses are decided. Printing happens in
+//! `main`; nothing here writes.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::model::Family;
+
+/// Process exit status (documented in the README and the man page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Success (also: the reader closed the pipe).
+    Ok = 0,
+    /// A runtime error: the kernel could not be read, output failed.
+    Error = 1,
+    /// A usage error: bad flag or value (clap exits with this code itself).
+    Usage = 2,
+}
+
+/// Everything that can stop a run.
+#[derive(Debug)]
+pub enum Error {
+    /// The sock_diag netlink socket could not be created.
+    NetlinkOpen(io::Error),
+    /// Sending the dump request or receiving its answer failed.
+    NetlinkIo {
+        family: Family,
+        op: &'static str,
+        source: io::Error,
+    },
+    /// The kernel answered the request with `NLMSG_ERROR` or ended the dump with an errno.
+    NetlinkKernel {
+        family: Family,
+        errno: i32,
+        during: &'static str,
+    },
+    /// A datagram did not parse as the kernel's inet_diag format.
+    NetlinkMalformed { family: Family, detail: String },
+    /// A datagram was larger than the receive buffer (`MSG_TRUNC`): sockets would be lost.
+    NetlinkTruncated {
+        family: Family,
+        len: usize,
+        buffer: usize,
+    },
+    /// A `/proc` socket table could not be opened or read.
+    ProcRead { path: PathBuf, source: io::Error },
+    /// A `/proc` socket table did not start with the expected header.
+    ProcHeader { path: PathBuf, detail: String },
+    /// `--source auto`: netlink failed, then the /proc fallback failed too.
+    BothSourcesFailed {
+        netlink: Box<Error>,
+        proc: Box<Error>,
+    },
+    /// Writing the output failed (a closed pipe is handled as a normal end in `main`).
+    Output(io::Error),
+}
+
+impl Error {
+    /// True when the error is only the reader going away (`tcpstat ... | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        if self.is_broken_pipe() {
+            ExitCode::Ok
+        } else {
+            ExitCode::Error
+        }
+    }
+}
+
+fn errno_text(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    // std appends " (os error N)"; keep it, it is the number people search for.
+    text
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NetlinkOpen(e) => write!(f, "cannot open a sock_diag netlink socket: {e}"),
+            Error::NetlinkIo { family, op, source } => {
+                write!(
+                    f,
+                    "sock_diag {} dump: {op} failed: {source}",
+                    family.label()
+                )
+            }
+            Error::NetlinkKernel {
+                family,
+                errno,
+                during,
+            } => write!(
+                f,
+                "sock_diag {} dump: the kernel returned an error {during}: {}",
+                family.label(),
+                errno_text(*errno)
+            ),
+            Error::NetlinkMalformed { family, detail } => write!(
+                f,
+                "sock_diag {} dump: malformed answer from the kernel: {detail}",
+                family.label()
+            ),
+            Error::NetlinkTruncated {
+                family,
+                len,
+                buffer,
+            } => write!(
+                f,
+                "sock_diag {} dump: a {len}-byte datagram did not fit the {buffer}-byte buffer",
+                family.label()
+            ),
+            Error::ProcRead { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            Error::ProcHeader { path, detail } => {
+                write!(f, "{}: not a TCP socket table: {detail}", path.display())
+            }
+            Error::BothSourcesFailed { netlink, proc } => write!(
+                f,
+                "netlink failed ({netlink}) and the /proc fallback failed too ({proc})"
+            ),
+            Error::Output(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::NetlinkOpen(e) | Error::Output(e) => Some(e),
+            Error::NetlinkIo { source, .. } | Error::ProcRead { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Output(e)
+    }
+}

@@ -1,0 +1,12 @@
+//! Plain data, no I/O: TCP states, socket records and filters.
+//!
+//! Everything here is shared by collectors (which produce records), aggregation (which counts
+//! them) and renderers (which print the counts). Nothing here reads the kernel or prints.
+
+pub mod filter;
+pub mod socket;
+pub mod state;
+
+pub use filter::{Filter, PortSet};
+pub use socket::{Family, SocketRecord, TimerKind};
+pub use state::{KernelState, StateSet, TcpState};

@@ -1,0 +1,110 @@
+//! One TCP socket as the kernel reports it, in a form both collectors produce.
+//!
+//! Owns: [`SocketRecord`], a small `Copy` value with no heap data, so collectors can hand one
+//! to a consumer per socket without allocating. No I/O, no formatting policy.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::state::KernelState;
+
+/// Address family of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::V4, Family::V6];
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The JSON / metrics label: `ipv4` or `ipv6`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
+    /// The table heading: `IPv4` or `IPv6`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// Which timer the kernel has armed on a socket (sock_diag `idiag_timer`, /proc `tr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    None,
+    Retransmit,
+    KeepAlive,
+    TimeWait,
+    ZeroWindowProbe,
+    Other(u8),
+}
+
+impl TimerKind {
+    pub const fn from_kernel(value: u8) -> TimerKind {
+        match value {
+            0 => TimerKind::None,
+            1 => TimerKind::Retransmit,
+            2 => TimerKind::KeepAlive,
+            3 => TimerKind::TimeWait,
+            4 => TimerKind::ZeroWindowProbe,
+            other => TimerKind::Other(other),
+        }
+    }
+}
+
+/// One socket, exactly as read from the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketRecord {
+    pub family: Family,
+    pub state: KernelState,
+    /// The raw state value the kernel sent (kept for diagnostics and UNKNOWN buckets).
+    pub raw_state: u8,
+    pub local: IpAddr,
+    pub local_port: u16,
+    pub remote: IpAddr,
+    pub remote_port: u16,
+    /// Bytes in the receive queue; for LISTEN sockets the current accept-queue length.
+    pub recv_q: u32,
+    /// Bytes in the send queue; for LISTEN sockets the configured backlog (netlink only).
+    pub send_q: u32,
+    pub uid: u32,
+    /// Socket inode; 0 for sockets with no file (TIME_WAIT, request sockets, orphans).
+    pub inode: u64,
+    pub timer: TimerKind,
+    /// Time until the timer fires, in milliseconds (0 when no timer or unknown).
+    pub timer_ms: u64,
+    /// The kernel's socket cookie (sock_diag only; 0 from /proc).
+    pub cookie: u64,
+}
+
+impl SocketRecord {
+    /// A record with every field zero, for building test values.
+    pub const fn empty(family: Family, state: KernelState) -> SocketRecord {
+        SocketRecord {
+            family,
+            state,
+            raw_state: 0,
+            local: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            local_port: 0,
+            remote: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            remote_port: 0,
+            recv_q: 0,
+            send_q: 0,
+            uid: 0,
+            inode: 0,
+            timer: TimerKind::None,
+            timer_ms: 0,
+            cookie: 0,
+        }
+    }
+}

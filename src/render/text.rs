@@ -1,0 +1,102 @@
+//! Making outside text safe for a terminal.
+//!
+//! Owns: [`escape`], applied to every piece of text that did not come from tcpstat itself
+//! (host names now; process names and command lines later) before it reaches a human-readable
+//! output. JSON output relies on serde_json's own escaping instead.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Replaces control characters (C0, DEL, C1) and Unicode bidi overrides / isolates with
+/// visible escapes (`\x1b`, `\u{202e}`), so text from other users can neither move the cursor,
+/// recolour, retitle the terminal nor reorder what is shown. Backslashes are doubled so an
+/// escape cannot be faked.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && needs_escape(c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c == '\\'
+        || c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(escape("nginx: worker"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_made_visible() {
+        assert_eq!(escape("evil\x1b[2J\x07"), "evil\\x1b[2J\\x07");
+        assert_eq!(escape("a\rb\nc\td"), "a\\rb\\nc\\td");
+        assert_eq!(escape("x\u{9b}y"), "x\\u{9b}y");
+        assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(escape("back\\x1b"), "back\\\\x1b");
+        assert_eq!(escape("\x7f"), "\\x7f");
+        for out in [escape("\x1b]0;title\x07"), escape("\u{2066}")] {
+            assert!(
+                !out.chars().any(|c| c.is_control() || c == '\u{2066}'),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// Formats seconds + milliseconds since the Unix epoch as RFC 3339 UTC
+/// (`2026-11-21T12:00:00.123Z`), without a date library (Howard Hinnant's `civil_from_days`).
+pub fn rfc3339_utc(unix_seconds: u64, millis: u32) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::rfc3339_utc;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(rfc3339_utc(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_utc(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(rfc3339_utc(1_795_262_400, 999), "2026-11-21T12:00:00.999Z");
+        assert_eq!(rfc3339_utc(4_102_444_799, 0), "2099-12-31T23:59:59.000Z");
+    }
+}
