@@ -99,19 +99,35 @@ pub fn collect(
     filter: &Filter,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, Error> {
-    match options.choice {
-        SourceChoice::Netlink => netlink::collect(filter, sink),
-        SourceChoice::Proc => procnet::collect(&options.proc_root, filter, sink),
-        SourceChoice::Auto => match netlink::collect(filter, sink) {
+    with_fallback(
+        options.choice,
+        sink,
+        |sink| netlink::collect(filter, sink),
+        |sink| procnet::collect(&options.proc_root, filter, sink),
+    )
+}
+
+/// The source policy, apart from the sources themselves (so it can be tested with failing
+/// ones): `auto` tries netlink and, if it fails and the sink can start over, reads /proc and
+/// records why.
+fn with_fallback(
+    choice: SourceChoice,
+    sink: &mut dyn Sink,
+    netlink: impl FnOnce(&mut dyn Sink) -> Result<Outcome, Error>,
+    proc: impl FnOnce(&mut dyn Sink) -> Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    match choice {
+        SourceChoice::Netlink => netlink(sink),
+        SourceChoice::Proc => proc(sink),
+        SourceChoice::Auto => match netlink(sink) {
             Ok(outcome) => Ok(outcome),
             Err(netlink_error) => {
                 if !sink.reset() {
                     return Err(netlink_error);
                 }
-                let reason = netlink_error.to_string();
-                match procnet::collect(&options.proc_root, filter, sink) {
+                match proc(sink) {
                     Ok(mut outcome) => {
-                        outcome.fallback_reason = Some(reason);
+                        outcome.fallback_reason = Some(netlink_error.to_string());
                         Ok(outcome)
                     }
                     Err(proc_error) => Err(Error::BothSourcesFailed {
@@ -121,5 +137,96 @@ pub fn collect(
                 }
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::StateCounts;
+    use crate::model::{Family, KernelState};
+
+    fn half_then_fail(sink: &mut dyn Sink) -> Result<Outcome, Error> {
+        let mut r = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::Listen));
+        r.local_port = 1;
+        sink.record(&r);
+        Err(Error::NetlinkOpen(std::io::Error::from_raw_os_error(93)))
+    }
+
+    fn one_established(sink: &mut dyn Sink) -> Result<Outcome, Error> {
+        sink.record(&SocketRecord::empty(
+            Family::V6,
+            KernelState::Known(TcpState::Established),
+        ));
+        Ok(Outcome::new(SourceKind::Proc))
+    }
+
+    #[test]
+    fn auto_falls_back_and_discards_partial_counts() {
+        let mut counts = StateCounts::new();
+        let outcome = with_fallback(
+            SourceChoice::Auto,
+            &mut counts,
+            half_then_fail,
+            one_established,
+        )
+        .expect("fallback works");
+        assert_eq!(outcome.source, SourceKind::Proc);
+        let reason = outcome.fallback_reason.expect("reason recorded");
+        assert!(reason.contains("netlink socket"), "{reason}");
+        assert_eq!(
+            counts.total(),
+            1,
+            "the failed source's socket was discarded"
+        );
+        assert_eq!(counts.get(Family::V6, TcpState::Established), 1);
+    }
+
+    #[test]
+    fn explicit_netlink_never_falls_back() {
+        let mut counts = StateCounts::new();
+        let err = with_fallback(
+            SourceChoice::Netlink,
+            &mut counts,
+            half_then_fail,
+            one_established,
+        )
+        .expect_err("must fail");
+        assert!(matches!(err, Error::NetlinkOpen(_)));
+    }
+
+    #[test]
+    fn both_failing_reports_both() {
+        let mut counts = StateCounts::new();
+        let err = with_fallback(
+            SourceChoice::Auto,
+            &mut counts,
+            half_then_fail,
+            half_then_fail,
+        )
+        .expect_err("must fail");
+        assert!(
+            err.to_string().contains("/proc fallback failed too"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_sink_that_cannot_restart_gets_the_netlink_error() {
+        struct Streamed;
+        impl Sink for Streamed {
+            fn record(&mut self, _: &SocketRecord) {}
+            fn reset(&mut self) -> bool {
+                false
+            }
+        }
+        let err = with_fallback(
+            SourceChoice::Auto,
+            &mut Streamed,
+            half_then_fail,
+            one_established,
+        )
+        .expect_err("no fallback after output");
+        assert!(matches!(err, Error::NetlinkOpen(_)));
     }
 }

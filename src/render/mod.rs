@@ -28,9 +28,12 @@ impl SummaryReport<'_> {
         self.filter.states.intersect(self.outcome.source.covers())
     }
 
-    /// Why a state's number is not a measurement, if it is not.
+    /// Why a state's number is not a measurement, if it is not. A state with sockets is
+    /// always shown: whatever the kernel reported is a measurement.
     pub fn not_counted_reason(&self, state: TcpState) -> Option<&'static str> {
-        if !self.outcome.source.covers().contains(state) {
+        if self.counts.state_total(state) > 0 {
+            None
+        } else if !self.outcome.source.covers().contains(state) {
             Some("not visible to this source")
         } else if !self.filter.states.contains(state) {
             Some("not selected by --state")
