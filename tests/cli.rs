@@ -333,7 +333,7 @@ fn table_lists_all_eleven_states_in_lifecycle_order() {
     );
     assert!(text.contains("source: /proc/net/tcp{,6}"), "{text}");
     assert!(
-        text.contains("CLOSED: not visible to this source"),
+        text.contains("- = not visible to this source: CLOSED"),
         "{text}"
     );
     let total = text

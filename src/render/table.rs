@@ -103,11 +103,21 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
     }
 
     for line in table.lines() {
+        // comfy-table pads every cell by one space; the left margin is noise.
+        let line = line.strip_prefix(' ').unwrap_or(&line);
         writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out)?;
-    for (state, why) in &notes {
-        writeln!(out, "{}", paint.apply(DIM, &format!("- {state}: {why}")))?;
+    let mut reasons: Vec<&str> = notes.iter().map(|(_, why)| *why).collect();
+    reasons.dedup();
+    for why in reasons {
+        let states: Vec<&str> = notes
+            .iter()
+            .filter(|(_, w)| *w == why)
+            .map(|(s, _)| s.name())
+            .collect();
+        let line = format!("- = {why}: {}", states.join(", "));
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
     let source = match report.outcome.source {
         crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
