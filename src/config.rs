@@ -106,6 +106,7 @@ pub fn build_filter(args: &FilterArgs) -> Filter {
         any_port: merge_ports(&args.port),
         local_port: merge_ports(&args.sport),
         remote_port: merge_ports(&args.dport),
+        ..Filter::default()
     }
 }
 

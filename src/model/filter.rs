@@ -5,6 +5,8 @@
 //! they can into the kernel request (the state mask, the families) and use [`Filter::matches`]
 //! for the rest. No I/O.
 
+use std::net::IpAddr;
+
 use super::socket::{Family, SocketRecord};
 use super::state::{KernelState, StateSet, TcpState};
 
@@ -70,6 +72,72 @@ fn parse_port(text: &str) -> Result<u16, String> {
     }
 }
 
+/// An address or a network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The network address, with host bits cleared.
+    pub network: IpAddr,
+    /// Prefix length: 0-32 for IPv4, 0-128 for IPv6.
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Parses `ADDR` or `ADDR/PREFIX`; IPv6 may be written in brackets (`[::1]`).
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+        let ip: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("invalid address {addr:?} in {text:?} (expected an IPv4 or IPv6 address, optionally /PREFIX)"))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(format!("invalid prefix length {p:?} in {text:?} (0-{max})")),
+            },
+        };
+        Ok(Cidr { network: mask(ip, prefix), prefix })
+    }
+
+    /// True when `ip` is inside the network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`)
+    /// match IPv4 networks, as ss does.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.network, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            _ => ip,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                mask(ip, self.prefix) == self.network
+            }
+            _ => false,
+        }
+    }
+}
+
+fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            IpAddr::V4((bits & m).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            IpAddr::V6((bits & m).into())
+        }
+    }
+}
+
 /// Everything that decides whether a socket is counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
@@ -83,6 +151,16 @@ pub struct Filter {
     pub local_port: PortSet,
     /// Remote port (`--dport`).
     pub remote_port: PortSet,
+    /// Local address in any of these networks (`--src`); empty = any.
+    pub local_addr: Vec<Cidr>,
+    /// Remote address in any of these networks (`--dst`); empty = any.
+    pub remote_addr: Vec<Cidr>,
+    /// Socket owner uid in this set (`--user`); empty = any.
+    pub uids: Vec<u32>,
+    /// Owned by one of these processes (`--pid`); needs owner resolution.
+    pub pids: Vec<u32>,
+    /// Owned by a process whose command name matches (`--process`); needs owner resolution.
+    pub process_names: Vec<String>,
 }
 
 impl Default for Filter {
@@ -93,6 +171,11 @@ impl Default for Filter {
             any_port: PortSet::default(),
             local_port: PortSet::default(),
             remote_port: PortSet::default(),
+            local_addr: Vec::new(),
+            remote_addr: Vec::new(),
+            uids: Vec::new(),
+            pids: Vec::new(),
+            process_names: Vec::new(),
         }
     }
 }
@@ -102,10 +185,19 @@ impl Filter {
         self.families.contains(&family)
     }
 
-    /// True when the filter needs no per-socket check beyond state and family, which the
-    /// kernel request already applies.
-    pub fn is_kernel_exact(&self) -> bool {
-        self.any_port.is_empty() && self.local_port.is_empty() && self.remote_port.is_empty()
+    /// True when only owner resolution can decide (`--pid`, `--process`).
+    pub fn needs_owners(&self) -> bool {
+        !self.pids.is_empty() || !self.process_names.is_empty()
+    }
+
+    /// The owner test, applied after owner resolution: does a process with this pid and
+    /// command name pass `--pid` and `--process`? A name matches when it equals the command
+    /// name (`/proc/PID/comm`, at most 15 bytes) exactly, or when the pattern is longer than
+    /// 15 bytes and the command name is its 15-byte prefix (the kernel truncates comm).
+    pub fn matches_owner(&self, pid: u32, command: &str) -> bool {
+        (self.pids.is_empty() || self.pids.contains(&pid))
+            && (self.process_names.is_empty()
+                || self.process_names.iter().any(|p| process_name_matches(p, command)))
     }
 
     /// The per-socket test. Collectors call it on every record they read, so it must stay
@@ -123,12 +215,27 @@ impl Filter {
                 || self.any_port.contains(record.remote_port))
             && (self.local_port.is_empty() || self.local_port.contains(record.local_port))
             && (self.remote_port.is_empty() || self.remote_port.contains(record.remote_port))
+            && (self.local_addr.is_empty() || self.local_addr.iter().any(|c| c.contains(record.local)))
+            && (self.remote_addr.is_empty() || self.remote_addr.iter().any(|c| c.contains(record.remote)))
+            && (self.uids.is_empty() || self.uids.contains(&record.uid))
     }
 
     /// States the filter asks for, in lifecycle order.
     pub fn state_list(&self) -> impl Iterator<Item = TcpState> {
         self.states.iter()
     }
+}
+
+/// The kernel keeps at most 15 bytes of a command name (`TASK_COMM_LEN` - 1).
+const COMM_LEN: usize = 15;
+
+fn process_name_matches(pattern: &str, command: &str) -> bool {
+    if pattern == command {
+        return true;
+    }
+    pattern.len() > COMM_LEN
+        && command.len() == COMM_LEN
+        && pattern.as_bytes().get(..COMM_LEN) == Some(command.as_bytes())
 }
 
 #[cfg(test)]
@@ -185,6 +292,43 @@ mod tests {
         filter.families = vec![Family::V6];
         filter.states = StateSet::of(TcpState::TimeWait);
         assert!(!filter.matches(&record));
+    }
+
+    #[test]
+    fn cidrs_parse_and_match() {
+        let net = Cidr::parse("10.1.0.0/16").expect("valid");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.1.0.9".parse().expect("ip")), "v4-mapped");
+        assert!(!net.contains("2001:db8::1".parse().expect("ip")));
+        let host = Cidr::parse("127.0.0.1").expect("valid");
+        assert_eq!(host.prefix, 32);
+        assert!(host.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!host.contains("127.0.0.2".parse().expect("ip")));
+        let v6 = Cidr::parse("2001:db8::ff/32").expect("valid");
+        assert_eq!(v6.network.to_string(), "2001:db8::");
+        assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
+        assert!(Cidr::parse("[::1]").expect("valid").contains("::1".parse().expect("ip")));
+        assert!(Cidr::parse("0.0.0.0/0").expect("valid").contains("8.8.8.8".parse().expect("ip")));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "host", "10.0.0.1/", "/8", ""] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Cidr::parse("10.0.0.0/33").expect_err("bad").contains("0-32"));
+    }
+
+    #[test]
+    fn owner_matching() {
+        let filter = Filter {
+            pids: vec![42],
+            process_names: vec!["java".into(), "VeryLongProgramName".into()],
+            ..Filter::default()
+        };
+        assert!(filter.needs_owners());
+        assert!(filter.matches_owner(42, "java"));
+        assert!(!filter.matches_owner(43, "java"));
+        assert!(!filter.matches_owner(42, "javac"), "exact, not substring");
+        assert!(filter.matches_owner(42, "VeryLongProgram"), "15-byte comm prefix");
+        assert!(!Filter::default().needs_owners());
     }
 
     #[test]

@@ -7,6 +7,6 @@ pub mod filter;
 pub mod socket;
 pub mod state;
 
-pub use filter::{Filter, PortSet};
+pub use filter::{Cidr, Filter, PortSet};
 pub use socket::{Family, SocketRecord, TimerKind};
 pub use state::{KernelState, StateSet, TcpState};
