@@ -4,6 +4,7 @@
 //! [`Sink`], so the collector streams into it and memory stays a few hundred bytes whatever the
 //! number of sockets. No I/O.
 
+use crate::collect::owners::OwnerMap;
 use crate::collect::Sink;
 use crate::model::{Family, KernelState, SocketRecord, TcpState};
 
@@ -117,5 +118,351 @@ mod tests {
         assert!(c.reset());
         assert_eq!(c.total(), 0);
         assert!(c.unknown().is_empty());
+    }
+}
+
+/// Counts of one group (a port, a process) by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateRow {
+    /// By [`TcpState::index`].
+    pub counts: [u64; 11],
+    /// Sockets in a state value we do not know.
+    pub unknown: u64,
+}
+
+impl StateRow {
+    pub fn add(&mut self, state: KernelState) {
+        match state {
+            KernelState::Known(s) => self.counts[s.index()] += 1,
+            KernelState::Unknown(_) => self.unknown += 1,
+        }
+    }
+
+    pub fn get(&self, state: TcpState) -> u64 {
+        self.counts[state.index()]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum::<u64>() + self.unknown
+    }
+
+    /// Adds another row into this one.
+    pub fn merge(&mut self, other: &StateRow) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.unknown += other.unknown;
+    }
+}
+
+/// How a socket is assigned to a port group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// `--by service`: a port this host listens on (or a socket without a peer).
+    In,
+    /// `--by service`: the peer's port of a connection this host opened.
+    Out,
+    /// `--by local`.
+    Local,
+    /// `--by remote`.
+    Remote,
+}
+
+impl Direction {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::Local => "local",
+            Direction::Remote => "remote",
+        }
+    }
+}
+
+/// The grouping rule of `ports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortGrouping {
+    Service,
+    Local,
+    Remote,
+}
+
+/// A listening port's accept queue, summed over its listening sockets (several with
+/// SO_REUSEPORT, or one per address / family).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenerQueue {
+    pub sockets: u64,
+    /// Connections waiting to be accepted.
+    pub queued: u64,
+    /// Sum of the configured backlogs; `None` when the source does not report it (/proc).
+    pub backlog: Option<u64>,
+}
+
+/// The port x state matrix of `ports`.
+#[derive(Debug, Clone)]
+pub struct PortMatrix {
+    grouping: PortGrouping,
+    listening: std::collections::HashSet<u16>,
+    rows: std::collections::HashMap<(u16, Direction), StateRow>,
+    queues: std::collections::HashMap<u16, ListenerQueue>,
+    /// Whether the source reports listener backlogs (netlink does, /proc does not).
+    backlog_known: bool,
+}
+
+impl PortMatrix {
+    /// `listening` is every port with a listening socket in the families read: it decides the
+    /// direction of each connection under service grouping, whatever the filters.
+    pub fn new(
+        grouping: PortGrouping,
+        listening: std::collections::HashSet<u16>,
+        backlog_known: bool,
+    ) -> PortMatrix {
+        PortMatrix {
+            grouping,
+            listening,
+            rows: Default::default(),
+            queues: Default::default(),
+            backlog_known,
+        }
+    }
+
+    /// The group of a socket.
+    pub fn group_of(&self, record: &SocketRecord) -> (u16, Direction) {
+        match self.grouping {
+            PortGrouping::Local => (record.local_port, Direction::Local),
+            PortGrouping::Remote => (record.remote_port, Direction::Remote),
+            PortGrouping::Service => {
+                // No peer (LISTEN, CLOSED) or a local port that is listened on: inbound.
+                if record.remote_port == 0 || self.listening.contains(&record.local_port) {
+                    (record.local_port, Direction::In)
+                } else {
+                    (record.remote_port, Direction::Out)
+                }
+            }
+        }
+    }
+
+    /// Records a listening socket's queue, and makes sure its port has a row even when the
+    /// filter selects no socket on it.
+    pub fn add_listener(&mut self, record: &SocketRecord) {
+        self.add_listener_queue(record);
+        let group = match self.grouping {
+            PortGrouping::Service => (record.local_port, Direction::In),
+            PortGrouping::Local => (record.local_port, Direction::Local),
+            // Listeners have no remote port: under remote grouping they only add their queue.
+            PortGrouping::Remote => return,
+        };
+        self.rows.entry(group).or_default();
+    }
+
+    /// Records a listening socket's queue only (its row comes from the sockets counted).
+    pub fn add_listener_queue(&mut self, record: &SocketRecord) {
+        let q = self.queues.entry(record.local_port).or_default();
+        q.sockets += 1;
+        q.queued += u64::from(record.recv_q);
+        q.backlog = self
+            .backlog_known
+            .then(|| q.backlog.unwrap_or(0) + u64::from(record.send_q));
+    }
+
+    /// Rows sorted by total descending, then port and direction.
+    pub fn rows(&self) -> Vec<PortRow> {
+        let mut rows: Vec<PortRow> = self
+            .rows
+            .iter()
+            .map(|(&(port, direction), counts)| PortRow {
+                port,
+                direction,
+                counts: *counts,
+                listener: match direction {
+                    Direction::In | Direction::Local => self.queues.get(&port).copied(),
+                    _ => None,
+                },
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.counts
+                .total()
+                .cmp(&a.counts.total())
+                .then(a.port.cmp(&b.port))
+                .then(a.direction.cmp(&b.direction))
+        });
+        rows
+    }
+}
+
+impl Sink for PortMatrix {
+    fn record(&mut self, record: &SocketRecord) {
+        let group = self.group_of(record);
+        self.rows.entry(group).or_default().add(record.state);
+    }
+
+    fn reset(&mut self) -> bool {
+        self.rows.clear();
+        true
+    }
+}
+
+/// One line of `ports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRow {
+    pub port: u16,
+    pub direction: Direction,
+    pub counts: StateRow,
+    /// The accept queue when this row is a listening port.
+    pub listener: Option<ListenerQueue>,
+}
+
+/// Keeps every matching socket: for outputs that need the whole table (owners, sorting).
+#[derive(Debug, Default)]
+pub struct Snapshot(pub Vec<SocketRecord>);
+
+impl Sink for Snapshot {
+    fn record(&mut self, record: &SocketRecord) {
+        self.0.push(*record);
+    }
+
+    fn reset(&mut self) -> bool {
+        self.0.clear();
+        true
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+    use crate::model::Family;
+
+    fn sock(state: TcpState, local: u16, remote: u16) -> SocketRecord {
+        let mut r = SocketRecord::empty(Family::V4, KernelState::Known(state));
+        r.local_port = local;
+        r.remote_port = remote;
+        r
+    }
+
+    #[test]
+    fn service_grouping_uses_listening_ports() {
+        let mut m = PortMatrix::new(PortGrouping::Service, [443].into_iter().collect(), true);
+        let mut listener = sock(TcpState::Listen, 443, 0);
+        listener.recv_q = 3;
+        listener.send_q = 128;
+        m.add_listener(&listener);
+        m.record(&listener);
+        m.record(&sock(TcpState::Established, 443, 50000));
+        m.record(&sock(TcpState::TimeWait, 443, 50001));
+        m.record(&sock(TcpState::Established, 40000, 5432));
+        m.record(&sock(TcpState::Established, 40001, 5432));
+        m.record(&sock(TcpState::Closed, 9100, 0));
+        let rows = m.rows();
+        let summary: Vec<(u16, &str, u64)> = rows
+            .iter()
+            .map(|r| (r.port, r.direction.name(), r.counts.total()))
+            .collect();
+        assert_eq!(summary, [(443, "in", 3), (5432, "out", 2), (9100, "in", 1)]);
+        assert_eq!(rows[0].counts.get(TcpState::TimeWait), 1);
+        assert_eq!(
+            rows[0].listener,
+            Some(ListenerQueue {
+                sockets: 1,
+                queued: 3,
+                backlog: Some(128)
+            })
+        );
+        assert_eq!(rows[1].listener, None);
+    }
+
+    #[test]
+    fn listeners_get_rows_without_connections_and_proc_has_no_backlog() {
+        let mut m = PortMatrix::new(PortGrouping::Service, [22].into_iter().collect(), false);
+        m.add_listener(&sock(TcpState::Listen, 22, 0));
+        let rows = m.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].counts.total(), 0);
+        assert_eq!(rows[0].listener.and_then(|q| q.backlog), None);
+    }
+
+    #[test]
+    fn local_and_remote_grouping() {
+        let mut m = PortMatrix::new(PortGrouping::Remote, Default::default(), true);
+        m.record(&sock(TcpState::Established, 443, 50000));
+        assert_eq!(m.rows()[0].port, 50000);
+        let mut m = PortMatrix::new(PortGrouping::Local, Default::default(), true);
+        m.record(&sock(TcpState::Established, 443, 50000));
+        assert_eq!(
+            (m.rows()[0].port, m.rows()[0].direction),
+            (443, Direction::Local)
+        );
+    }
+}
+
+/// One process's sockets by state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcRow {
+    pub pid: u32,
+    pub uid: u32,
+    /// Raw command name (escaping is the renderer's job).
+    pub command: String,
+    pub counts: StateRow,
+}
+
+/// The process x state matrix of `procs`, with explicit rows for sockets without a process.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcMatrix {
+    /// Sorted by total descending, then pid.
+    pub processes: Vec<ProcRow>,
+    /// Sockets that cannot have an owner: inode 0 (TIME_WAIT and SYN_RECV minisockets,
+    /// orphans whose process already closed them).
+    pub no_owner: StateRow,
+    /// Sockets with a file whose owner was not found while some processes could not be read:
+    /// their owner is probably one of those.
+    pub hidden: StateRow,
+    /// Sockets with a file whose owner was not found although every process was read (closed
+    /// or passed on during the walk, or held only by a process in another pid namespace).
+    pub not_found: StateRow,
+    /// Distinct sockets counted (each once, however many owners).
+    pub sockets: u64,
+}
+
+impl ProcMatrix {
+    /// Builds the matrix from sockets and a walk of their owners. A socket shared by several
+    /// processes counts once in each of their rows; `sockets` counts it once.
+    pub fn build(records: &[SocketRecord], owners: &OwnerMap) -> ProcMatrix {
+        let hidden_possible = owners.stats().processes_hidden > 0;
+        let mut per_process = vec![StateRow::default(); owners.process_count()];
+        let mut m = ProcMatrix::default();
+        for r in records {
+            m.sockets += 1;
+            let found = owners.owners(r.inode);
+            if r.inode == 0 {
+                m.no_owner.add(r.state);
+            } else if found.is_empty() {
+                if hidden_possible {
+                    m.hidden.add(r.state);
+                } else {
+                    m.not_found.add(r.state);
+                }
+            }
+            for idx in found {
+                per_process[idx.get()].add(r.state);
+            }
+        }
+        m.processes = owners
+            .processes()
+            .zip(per_process)
+            .filter(|(_, counts)| counts.total() > 0)
+            .map(|(p, counts)| ProcRow {
+                pid: p.pid,
+                uid: p.uid,
+                command: p.command.clone(),
+                counts,
+            })
+            .collect();
+        m.processes.sort_by(|a, b| {
+            b.counts
+                .total()
+                .cmp(&a.counts.total())
+                .then(a.pid.cmp(&b.pid))
+        });
+        m
     }
 }

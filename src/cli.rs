@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::{PortSet, StateSet};
+use crate::model::{Cidr, PortSet, StateSet};
 
 const AFTER_HELP: &str = "\
 State names are case-insensitive and accept the spellings of ss, netstat and RFC 793
@@ -49,6 +49,26 @@ pub enum Command {
     /// All eleven states are always listed, zeros included, in lifecycle order.
     #[command(after_help = AFTER_HELP)]
     Summary(SummaryArgs),
+
+    /// Sockets per port and state: which service has the CLOSE_WAITs.
+    ///
+    /// By default sockets are grouped by service port: the local port for connections to a
+    /// port this host listens on (direction `in`), else the remote port (direction `out`).
+    /// Listening ports are shown even without connections, with their accept queue.
+    #[command(after_help = AFTER_HELP)]
+    Ports(PortsArgs),
+
+    /// Sockets per owning process and state: which process holds them.
+    ///
+    /// Sockets that cannot have an owner (TIME_WAIT, SYN_RECV request sockets, orphans) and
+    /// sockets whose owner could not be read (other users' processes without root) get rows
+    /// of their own. A socket shared by several processes counts once for each of them.
+    #[command(after_help = AFTER_HELP)]
+    Procs(ProcsArgs),
+
+    /// One row per socket, streamed as it is read.
+    #[command(visible_alias = "ls", after_help = AFTER_HELP)]
+    List(ListArgs),
 }
 
 /// Options that apply to every subcommand.
@@ -100,6 +120,105 @@ pub struct SummaryArgs {
     pub filter: FilterArgs,
 }
 
+/// How `ports` groups sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ByArg {
+    /// Local port for inbound connections (to a port this host listens on), else remote port.
+    #[default]
+    Service,
+    /// Always the local port.
+    Local,
+    /// Always the remote port.
+    Remote,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct PortsArgs {
+    /// How to group: `service` (default), `local` or `remote` port.
+    #[arg(long, value_enum, default_value_t = ByArg::Service)]
+    pub by: ByArg,
+
+    /// Show a column for every state, not only those with sockets.
+    #[arg(long)]
+    pub all_states: bool,
+
+    /// Only the N groups with the most sockets.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ProcsArgs {
+    /// Show a column for every state, not only those with sockets.
+    #[arg(long)]
+    pub all_states: bool,
+
+    /// Only the N processes with the most sockets.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Print a JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Sort keys of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    /// Lifecycle order of the state.
+    State,
+    /// Local address, then port.
+    Local,
+    /// Remote address, then port.
+    Remote,
+    /// Local port.
+    Port,
+    /// First owning process id (resolves owners).
+    Pid,
+    /// Receive + send queue, largest first.
+    Queue,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    /// Show the owning processes (pid/command); walks /proc/*/fd once.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
+
+    /// Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe).
+    #[arg(short = 'o', long)]
+    pub timers: bool,
+
+    /// Print one JSON array.
+    #[arg(long, conflicts_with = "ndjson")]
+    pub json: bool,
+
+    /// Print one JSON object per line (streamed).
+    #[arg(long)]
+    pub ndjson: bool,
+
+    /// Sort rows (this reads the whole table before printing).
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortArg>,
+
+    /// Do not print the header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
 /// Which sockets to count. Filters combine with AND; list values with OR.
 #[derive(Debug, Args, Default, Clone)]
 pub struct FilterArgs {
@@ -128,6 +247,29 @@ pub struct FilterArgs {
     /// Sockets whose remote (destination) port matches.
     #[arg(long, value_name = "PORTS", value_parser = PortSet::parse, action = clap::ArgAction::Append)]
     pub dport: Vec<PortSet>,
+
+    /// Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6
+    /// (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses.
+    #[arg(long, value_name = "CIDR", value_parser = Cidr::parse, action = clap::ArgAction::Append)]
+    pub src: Vec<Cidr>,
+
+    /// Sockets whose remote address is in this network.
+    #[arg(long, value_name = "CIDR", value_parser = Cidr::parse, action = clap::ArgAction::Append)]
+    pub dst: Vec<Cidr>,
+
+    /// Sockets owned by this process (comma list or repeated). Resolves owners.
+    #[arg(long, value_name = "PID", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub pid: Vec<u32>,
+
+    /// Sockets owned by a process with this command name: exact match on the kernel's
+    /// command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes).
+    /// Resolves owners.
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub process: Vec<String>,
+
+    /// Sockets owned by this user (the socket's uid): a name or a numeric uid.
+    #[arg(long, value_name = "USER", action = clap::ArgAction::Append)]
+    pub user: Vec<String>,
 }
 
 fn parse_states(text: &str) -> Result<StateSet, String> {

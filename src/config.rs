@@ -6,7 +6,10 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{Cli, ColorArg, Command, FilterArgs, SourceArg, SummaryArgs};
+use crate::cli::{
+    ByArg, Cli, ColorArg, Command, FilterArgs, ListArgs, PortsArgs, ProcsArgs, SortArg, SourceArg,
+    SummaryArgs,
+};
 use crate::collect::{SourceChoice, SourceOptions};
 use crate::model::{Family, Filter, PortSet, StateSet};
 
@@ -21,7 +24,37 @@ pub struct Config {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
-    Summary { json: bool },
+    Summary {
+        json: bool,
+    },
+    Ports {
+        by: ByArg,
+        all_states: bool,
+        top: Option<usize>,
+        json: bool,
+    },
+    Procs {
+        all_states: bool,
+        top: Option<usize>,
+        json: bool,
+    },
+    List(ListOptions),
+}
+
+/// Output format of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table { header: bool },
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    pub format: ListFormat,
+    pub processes: bool,
+    pub timers: bool,
+    pub sort: Option<SortArg>,
 }
 
 /// The parts of the environment that shape output; read once in `run`.
@@ -43,14 +76,77 @@ impl Environment {
 }
 
 impl Config {
-    pub fn from_cli(cli: Cli, env: &Environment) -> Config {
-        let summary = match cli.command {
-            Some(Command::Summary(args)) => args,
-            None => cli.summary,
+    /// Resolves the command line. `uid_of` maps a user name to a uid (from /etc/passwd);
+    /// an unknown user is a usage error, returned as its message.
+    pub fn from_cli(
+        cli: Cli,
+        env: &Environment,
+        uid_of: &dyn Fn(&str) -> Option<u32>,
+    ) -> Result<Config, String> {
+        let (task, filter_args) = match cli.command {
+            None => summary_task(cli.summary),
+            Some(Command::Summary(args)) => summary_task(args),
+            Some(Command::Ports(PortsArgs {
+                by,
+                all_states,
+                top,
+                json,
+                filter,
+            })) => (
+                Task::Ports {
+                    by,
+                    all_states,
+                    top,
+                    json,
+                },
+                filter,
+            ),
+            Some(Command::Procs(ProcsArgs {
+                all_states,
+                top,
+                json,
+                filter,
+            })) => (
+                Task::Procs {
+                    all_states,
+                    top,
+                    json,
+                },
+                filter,
+            ),
+            Some(Command::List(ListArgs {
+                processes,
+                timers,
+                json,
+                ndjson,
+                sort,
+                no_header,
+                filter,
+            })) => {
+                let format = if json {
+                    ListFormat::Json
+                } else if ndjson {
+                    ListFormat::Ndjson
+                } else {
+                    ListFormat::Table { header: !no_header }
+                };
+                (
+                    Task::List(ListOptions {
+                        format,
+                        processes,
+                        timers,
+                        sort,
+                    }),
+                    filter,
+                )
+            }
         };
-        let SummaryArgs { json, filter } = summary;
+        let machine_output = match &task {
+            Task::Summary { json } | Task::Ports { json, .. } | Task::Procs { json, .. } => *json,
+            Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
+        };
         let global = cli.global;
-        Config {
+        Ok(Config {
             source: SourceOptions {
                 choice: match global.source {
                     SourceArg::Auto => SourceChoice::Auto,
@@ -59,11 +155,15 @@ impl Config {
                 },
                 proc_root: global.proc_root,
             },
-            filter: build_filter(&filter),
-            color: !json && use_color(global.color, env),
-            task: Task::Summary { json },
-        }
+            filter: build_filter(&filter_args, uid_of)?,
+            color: !machine_output && use_color(global.color, env),
+            task,
+        })
     }
+}
+
+fn summary_task(args: SummaryArgs) -> (Task, FilterArgs) {
+    (Task::Summary { json: args.json }, args.filter)
 }
 
 /// `--color`: `always` and `never` win; `auto` colours a terminal unless `NO_COLOR` is set and
@@ -88,7 +188,11 @@ fn merge_ports(sets: &[PortSet]) -> PortSet {
     all
 }
 
-pub fn build_filter(args: &FilterArgs) -> Filter {
+/// Merges repeated flags into one [`Filter`]; fails on an unknown user name.
+pub fn build_filter(
+    args: &FilterArgs,
+    uid_of: &dyn Fn(&str) -> Option<u32>,
+) -> Result<Filter, String> {
     let states = if args.state.is_empty() {
         StateSet::ALL
     } else {
@@ -100,14 +204,28 @@ pub fn build_filter(args: &FilterArgs) -> Filter {
         (false, true) => vec![Family::V6],
         _ => Family::ALL.to_vec(),
     };
-    Filter {
+    let mut uids = Vec::new();
+    for user in &args.user {
+        let uid = match user.parse::<u32>() {
+            Ok(uid) => uid,
+            Err(_) => uid_of(user).ok_or_else(|| {
+                format!("unknown user {user:?} for '--user' (not in /etc/passwd; a numeric uid always works)")
+            })?,
+        };
+        uids.push(uid);
+    }
+    Ok(Filter {
         states,
         families,
         any_port: merge_ports(&args.port),
         local_port: merge_ports(&args.sport),
         remote_port: merge_ports(&args.dport),
-        ..Filter::default()
-    }
+        local_addr: args.src.clone(),
+        remote_addr: args.dst.clone(),
+        uids,
+        pids: args.pid.clone(),
+        process_names: args.process.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -140,6 +258,25 @@ mod tests {
     }
 
     #[test]
+    fn users_resolve_by_name_or_number() {
+        let args = FilterArgs {
+            user: vec!["www-data".into(), "1000".into()],
+            ..FilterArgs::default()
+        };
+        let lookup = |name: &str| (name == "www-data").then_some(33);
+        assert_eq!(
+            build_filter(&args, &lookup).expect("valid").uids,
+            [33, 1000]
+        );
+        let args = FilterArgs {
+            user: vec!["nobody-here".into()],
+            ..FilterArgs::default()
+        };
+        let err = build_filter(&args, &lookup).expect_err("unknown user");
+        assert!(err.contains("\"nobody-here\""), "{err}");
+    }
+
+    #[test]
     fn repeated_flags_merge() {
         let args = FilterArgs {
             state: vec![
@@ -154,7 +291,7 @@ mod tests {
             ],
             ..FilterArgs::default()
         };
-        let filter = build_filter(&args);
+        let filter = build_filter(&args, &|_| None).expect("valid");
         assert_eq!(filter.states.iter().count(), 2);
         assert_eq!(filter.families, Family::ALL.to_vec());
         assert!(filter.any_port.contains(80) && filter.any_port.contains(443));

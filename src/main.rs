@@ -3,14 +3,25 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use std::path::Path;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use tcpstat::cli::Cli;
+use tcpstat::collect::users::Users;
 use tcpstat::config::{Config, Environment};
 
 fn main() -> ExitCode {
     // Usage errors exit 2 from clap itself (and --help / --version exit 0).
     let cli = Cli::parse();
-    let config = Config::from_cli(cli, &Environment::capture());
+    let users = Users::load(Path::new("/etc/passwd"));
+    let config = match Config::from_cli(cli, &Environment::capture(), &|name| users.uid(name)) {
+        Ok(config) => config,
+        // Same format and exit status (2) as clap's own usage errors.
+        Err(message) => Cli::command()
+            .error(ErrorKind::InvalidValue, message)
+            .exit(),
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut err = io::stderr();

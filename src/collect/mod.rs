@@ -9,7 +9,9 @@
 
 pub mod host;
 pub mod netlink;
+pub mod owners;
 pub mod procnet;
+pub mod users;
 
 use std::path::PathBuf;
 

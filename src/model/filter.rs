@@ -89,7 +89,10 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+        let addr = addr
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .unwrap_or(addr);
         let ip: IpAddr = addr
             .parse()
             .map_err(|_| format!("invalid address {addr:?} in {text:?} (expected an IPv4 or IPv6 address, optionally /PREFIX)"))?;
@@ -101,7 +104,10 @@ impl Cidr {
                 _ => return Err(format!("invalid prefix length {p:?} in {text:?} (0-{max})")),
             },
         };
-        Ok(Cidr { network: mask(ip, prefix), prefix })
+        Ok(Cidr {
+            network: mask(ip, prefix),
+            prefix,
+        })
     }
 
     /// True when `ip` is inside the network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`)
@@ -127,12 +133,20 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             IpAddr::V4((bits & m).into())
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             IpAddr::V6((bits & m).into())
         }
     }
@@ -197,7 +211,10 @@ impl Filter {
     pub fn matches_owner(&self, pid: u32, command: &str) -> bool {
         (self.pids.is_empty() || self.pids.contains(&pid))
             && (self.process_names.is_empty()
-                || self.process_names.iter().any(|p| process_name_matches(p, command)))
+                || self
+                    .process_names
+                    .iter()
+                    .any(|p| process_name_matches(p, command)))
     }
 
     /// The per-socket test. Collectors call it on every record they read, so it must stay
@@ -215,8 +232,10 @@ impl Filter {
                 || self.any_port.contains(record.remote_port))
             && (self.local_port.is_empty() || self.local_port.contains(record.local_port))
             && (self.remote_port.is_empty() || self.remote_port.contains(record.remote_port))
-            && (self.local_addr.is_empty() || self.local_addr.iter().any(|c| c.contains(record.local)))
-            && (self.remote_addr.is_empty() || self.remote_addr.iter().any(|c| c.contains(record.remote)))
+            && (self.local_addr.is_empty()
+                || self.local_addr.iter().any(|c| c.contains(record.local)))
+            && (self.remote_addr.is_empty()
+                || self.remote_addr.iter().any(|c| c.contains(record.remote)))
             && (self.uids.is_empty() || self.uids.contains(&record.uid))
     }
 
@@ -299,7 +318,10 @@ mod tests {
         let net = Cidr::parse("10.1.0.0/16").expect("valid");
         assert!(net.contains("10.1.200.3".parse().expect("ip")));
         assert!(!net.contains("10.2.0.1".parse().expect("ip")));
-        assert!(net.contains("::ffff:10.1.0.9".parse().expect("ip")), "v4-mapped");
+        assert!(
+            net.contains("::ffff:10.1.0.9".parse().expect("ip")),
+            "v4-mapped"
+        );
         assert!(!net.contains("2001:db8::1".parse().expect("ip")));
         let host = Cidr::parse("127.0.0.1").expect("valid");
         assert_eq!(host.prefix, 32);
@@ -308,12 +330,26 @@ mod tests {
         let v6 = Cidr::parse("2001:db8::ff/32").expect("valid");
         assert_eq!(v6.network.to_string(), "2001:db8::");
         assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
-        assert!(Cidr::parse("[::1]").expect("valid").contains("::1".parse().expect("ip")));
-        assert!(Cidr::parse("0.0.0.0/0").expect("valid").contains("8.8.8.8".parse().expect("ip")));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "host", "10.0.0.1/", "/8", ""] {
+        assert!(Cidr::parse("[::1]")
+            .expect("valid")
+            .contains("::1".parse().expect("ip")));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .expect("valid")
+            .contains("8.8.8.8".parse().expect("ip")));
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host",
+            "10.0.0.1/",
+            "/8",
+            "",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
-        assert!(Cidr::parse("10.0.0.0/33").expect_err("bad").contains("0-32"));
+        assert!(Cidr::parse("10.0.0.0/33")
+            .expect_err("bad")
+            .contains("0-32"));
     }
 
     #[test]
@@ -327,7 +363,10 @@ mod tests {
         assert!(filter.matches_owner(42, "java"));
         assert!(!filter.matches_owner(43, "java"));
         assert!(!filter.matches_owner(42, "javac"), "exact, not substring");
-        assert!(filter.matches_owner(42, "VeryLongProgram"), "15-byte comm prefix");
+        assert!(
+            filter.matches_owner(42, "VeryLongProgram"),
+            "15-byte comm prefix"
+        );
         assert!(!Filter::default().needs_owners());
     }
 

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::SummaryReport;
-use crate::aggregate::StateCounts;
+use super::{PortsReport, ProcsReport, SummaryReport};
+use crate::aggregate::{PortGrouping, StateCounts, StateRow};
 use crate::model::{Family, StateSet, TcpState};
 
 /// Version of every JSON document tcpstat prints.
@@ -151,4 +151,190 @@ impl<'a> SummaryJson<'a> {
 pub fn write_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// A listening port's accept queue.
+#[derive(Debug, Serialize)]
+pub struct ListenerJson {
+    /// Listening sockets on the port (several with SO_REUSEPORT or per address).
+    pub sockets: u64,
+    /// Connections waiting to be accepted.
+    pub queued: u64,
+    /// Configured backlog (sum); `null` when the source does not report it (/proc).
+    pub backlog: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PortJson {
+    pub port: u16,
+    /// `in` / `out` (service grouping), `local` / `remote`.
+    pub direction: &'static str,
+    pub states: StatesJson,
+    pub unknown: u64,
+    pub total: u64,
+    /// `null` unless the port is listened on (and the row is its local side).
+    pub listener: Option<ListenerJson>,
+}
+
+/// `tcpstat ports --json`.
+#[derive(Debug, Serialize)]
+pub struct PortsJson<'a> {
+    pub schema_version: u32,
+    pub source: &'static str,
+    pub fallback_reason: Option<&'a str>,
+    /// `service`, `local` or `remote`.
+    pub grouping: &'static str,
+    pub counted_states: Vec<&'static str>,
+    pub ports: Vec<PortJson>,
+    pub complete: bool,
+    pub warnings: &'a [String],
+}
+
+fn row_states(row: &StateRow) -> StatesJson {
+    StatesJson::from_fn(|s| row.get(s))
+}
+
+pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
+    PortsJson {
+        schema_version: SCHEMA_VERSION,
+        source: report.outcome.source.name(),
+        fallback_reason: report.outcome.fallback_reason.as_deref(),
+        grouping: match report.grouping {
+            PortGrouping::Service => "service",
+            PortGrouping::Local => "local",
+            PortGrouping::Remote => "remote",
+        },
+        counted_states: names(
+            report
+                .filter
+                .states
+                .intersect(report.outcome.source.covers()),
+        ),
+        ports: report
+            .rows
+            .iter()
+            .map(|r| PortJson {
+                port: r.port,
+                direction: r.direction.name(),
+                states: row_states(&r.counts),
+                unknown: r.counts.unknown,
+                total: r.counts.total(),
+                listener: r.listener.map(|q| ListenerJson {
+                    sockets: q.sockets,
+                    queued: q.queued,
+                    backlog: q.backlog,
+                }),
+            })
+            .collect(),
+        complete: report.outcome.complete,
+        warnings: &report.outcome.warnings,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessJson<'a> {
+    pub pid: u32,
+    /// The kernel's command name (/proc/PID/comm), as is: JSON escaping makes it inert.
+    pub command: &'a str,
+    pub uid: u32,
+    pub user: Option<&'a str>,
+    pub states: StatesJson,
+    pub unknown: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SpecialRowJson {
+    pub states: StatesJson,
+    pub unknown: u64,
+    pub total: u64,
+    pub reason: &'static str,
+}
+
+/// What the owner walk could not see.
+#[derive(Debug, Serialize)]
+pub struct OwnerScanJson {
+    pub processes_seen: u64,
+    /// Processes whose descriptors could not be read (permission: run as root).
+    pub processes_hidden: u64,
+    /// Processes that exited during the walk.
+    pub processes_vanished: u64,
+}
+
+/// `tcpstat procs --json`.
+#[derive(Debug, Serialize)]
+pub struct ProcsJson<'a> {
+    pub schema_version: u32,
+    pub source: &'static str,
+    pub fallback_reason: Option<&'a str>,
+    pub counted_states: Vec<&'static str>,
+    pub processes: Vec<ProcessJson<'a>>,
+    pub no_owner: SpecialRowJson,
+    pub hidden: SpecialRowJson,
+    pub owner_not_found: SpecialRowJson,
+    /// Distinct sockets counted; a shared socket is in several `processes` rows but once here.
+    pub sockets: u64,
+    pub counting_rule: &'static str,
+    pub owner_scan: OwnerScanJson,
+    pub complete: bool,
+    pub warnings: &'a [String],
+}
+
+fn special(row: &StateRow, reason: &'static str) -> SpecialRowJson {
+    SpecialRowJson {
+        states: row_states(row),
+        unknown: row.unknown,
+        total: row.total(),
+        reason,
+    }
+}
+
+pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
+    let m = report.matrix;
+    let stats = report.owner_stats;
+    ProcsJson {
+        schema_version: SCHEMA_VERSION,
+        source: report.outcome.source.name(),
+        fallback_reason: report.outcome.fallback_reason.as_deref(),
+        counted_states: names(
+            report
+                .filter
+                .states
+                .intersect(report.outcome.source.covers()),
+        ),
+        processes: m
+            .processes
+            .iter()
+            .map(|p| ProcessJson {
+                pid: p.pid,
+                command: &p.command,
+                uid: p.uid,
+                user: report.users.name(p.uid),
+                states: row_states(&p.counts),
+                unknown: p.counts.unknown,
+                total: p.counts.total(),
+            })
+            .collect(),
+        no_owner: special(
+            &m.no_owner,
+            "TIME_WAIT and SYN_RECV sockets and orphans belong to no process",
+        ),
+        hidden: special(
+            &m.hidden,
+            "owner not readable: some processes could not be read without root",
+        ),
+        owner_not_found: special(
+            &m.not_found,
+            "no process held the socket when the processes were scanned",
+        ),
+        sockets: m.sockets,
+        counting_rule: "a socket shared by several processes counts once in each of their rows",
+        owner_scan: OwnerScanJson {
+            processes_seen: stats.processes_seen,
+            processes_hidden: stats.processes_hidden,
+            processes_vanished: stats.processes_vanished,
+        },
+        complete: report.outcome.complete,
+        warnings: &report.outcome.warnings,
+    }
 }

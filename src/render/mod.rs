@@ -4,10 +4,13 @@
 //! the escaping of untrusted text. Colour and width arrive decided (see `config`).
 
 pub mod json;
+pub mod list;
 pub mod table;
 pub mod text;
 
-use crate::aggregate::StateCounts;
+use crate::aggregate::{PortGrouping, PortRow, ProcMatrix, StateCounts, StateRow};
+use crate::collect::owners::ScanStats;
+use crate::collect::users::Users;
 use crate::collect::Outcome;
 use crate::model::{Family, Filter, StateSet, TcpState};
 
@@ -45,4 +48,46 @@ impl SummaryReport<'_> {
     pub fn families(&self) -> &[Family] {
         &self.filter.families
     }
+}
+
+/// Everything `ports` prints.
+#[derive(Debug, Clone)]
+pub struct PortsReport<'a> {
+    /// Already sorted and cut to `--top`.
+    pub rows: &'a [PortRow],
+    pub outcome: &'a Outcome,
+    pub filter: &'a Filter,
+    pub all_states: bool,
+    pub grouping: PortGrouping,
+}
+
+/// Everything `procs` prints.
+#[derive(Debug, Clone)]
+pub struct ProcsReport<'a> {
+    pub matrix: &'a ProcMatrix,
+    pub owner_stats: ScanStats,
+    pub outcome: &'a Outcome,
+    pub filter: &'a Filter,
+    pub all_states: bool,
+    pub users: &'a Users,
+}
+
+/// The state columns of a matrix: every state with `--all-states`, else those with sockets
+/// in any row (always at least one, so an empty table still has a shape).
+pub fn state_columns<'r>(all: bool, rows: impl Iterator<Item = &'r StateRow>) -> Vec<TcpState> {
+    if all {
+        return TcpState::ALL.to_vec();
+    }
+    let mut used = StateSet::EMPTY;
+    for row in rows {
+        for s in TcpState::ALL {
+            if row.get(s) > 0 {
+                used = used.union(StateSet::of(s));
+            }
+        }
+    }
+    if used.is_empty() {
+        used = StateSet::of(TcpState::Established);
+    }
+    used.iter().collect()
 }

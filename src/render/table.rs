@@ -161,3 +161,172 @@ fn count(paint: Paint, n: u64) -> String {
         n.to_string()
     }
 }
+
+fn matrix_table(paint: Paint, header: Vec<String>) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING.header_separator(LineStyle::none().fill('-').junction(' ')))
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    table.set_header(
+        header
+            .into_iter()
+            .map(|h| paint.apply(BOLD, &h))
+            .collect::<Vec<_>>(),
+    );
+    table
+}
+
+fn write_table(out: &mut dyn Write, table: &mut Table, numeric_from: usize) -> io::Result<()> {
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i >= numeric_from {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    for line in table.lines() {
+        let line = line.strip_prefix(' ').unwrap_or(&line);
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn source_footer(outcome: &crate::collect::Outcome) -> String {
+    let source = match outcome.source {
+        crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
+        crate::collect::SourceKind::Proc => "/proc/net/tcp{,6}",
+    };
+    let mut footer = format!("source: {source}");
+    if outcome.fallback_reason.is_some() {
+        footer.push_str(" (fallback: netlink unavailable)");
+    }
+    footer
+}
+
+/// Writes the `ports` matrix.
+pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint) -> io::Result<()> {
+    let states = super::state_columns(report.all_states, report.rows.iter().map(|r| &r.counts));
+    let has_unknown = report.rows.iter().any(|r| r.counts.unknown > 0);
+    let mut header = vec!["PORT".to_string(), "DIR".to_string()];
+    header.extend(states.iter().map(|s| s.name().to_string()));
+    if has_unknown {
+        header.push("UNKNOWN".into());
+    }
+    header.push("TOTAL".into());
+    header.push("ACCEPT-Q".into());
+    let mut table = matrix_table(paint, header);
+    for row in report.rows {
+        let mut cells = vec![row.port.to_string(), row.direction.name().to_string()];
+        cells.extend(states.iter().map(|&s| count(paint, row.counts.get(s))));
+        if has_unknown {
+            cells.push(count(paint, row.counts.unknown));
+        }
+        cells.push(paint.apply(BOLD, &row.counts.total().to_string()));
+        cells.push(match row.listener {
+            None => String::new(),
+            Some(q) => {
+                let text = match q.backlog {
+                    Some(b) => format!("{}/{}", q.queued, b),
+                    None => format!("{}/?", q.queued),
+                };
+                if q.backlog.is_some_and(|b| b > 0 && q.queued >= b) {
+                    paint.apply(YELLOW, &text)
+                } else {
+                    text
+                }
+            }
+        });
+        table.add_row(cells);
+    }
+    write_table(out, &mut table, 2)?;
+    writeln!(out)?;
+    let rule = match report.grouping {
+        crate::aggregate::PortGrouping::Service => {
+            "grouped by service port: in = a port this host listens on, out = the peer's port"
+        }
+        crate::aggregate::PortGrouping::Local => "grouped by local port",
+        crate::aggregate::PortGrouping::Remote => "grouped by remote port",
+    };
+    writeln!(out, "{}", paint.apply(DIM, rule))?;
+    let mut footer = String::from("ACCEPT-Q = connections waiting to be accepted / backlog");
+    if report.outcome.source == crate::collect::SourceKind::Proc {
+        footer.push_str(" (? = /proc does not report the backlog)");
+    }
+    writeln!(out, "{}", paint.apply(DIM, &footer))?;
+    writeln!(out, "{}", paint.apply(DIM, &source_footer(report.outcome)))?;
+    Ok(())
+}
+
+/// Writes the `procs` matrix with its special rows and legend.
+pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint) -> io::Result<()> {
+    let m = report.matrix;
+    let specials = [&m.no_owner, &m.hidden, &m.not_found];
+    let states = super::state_columns(
+        report.all_states,
+        m.processes.iter().map(|p| &p.counts).chain(specials),
+    );
+    let has_unknown = m
+        .processes
+        .iter()
+        .map(|p| &p.counts)
+        .chain(specials)
+        .any(|r| r.unknown > 0);
+    let mut header = vec!["PID".to_string(), "COMMAND".to_string(), "USER".to_string()];
+    header.extend(states.iter().map(|s| s.name().to_string()));
+    if has_unknown {
+        header.push("UNKNOWN".into());
+    }
+    header.push("TOTAL".into());
+    let mut table = matrix_table(paint, header);
+    let counts = |row: &crate::aggregate::StateRow| {
+        let mut cells: Vec<String> = states.iter().map(|&s| count(paint, row.get(s))).collect();
+        if has_unknown {
+            cells.push(count(paint, row.unknown));
+        }
+        cells.push(paint.apply(BOLD, &row.total().to_string()));
+        cells
+    };
+    for p in &m.processes {
+        let user = report
+            .users
+            .name(p.uid)
+            .map_or_else(|| p.uid.to_string(), |n| escape(n).into_owned());
+        let mut cells = vec![p.pid.to_string(), escape(&p.command).into_owned(), user];
+        cells.extend(counts(&p.counts));
+        table.add_row(cells);
+    }
+    let hidden_label = "(hidden: needs root)";
+    for (row, label) in [
+        (&m.no_owner, "(no owner)"),
+        (&m.hidden, hidden_label),
+        (&m.not_found, "(owner not found)"),
+    ] {
+        if row.total() > 0 {
+            let mut cells = vec!["-".to_string(), paint.apply(DIM, label), String::new()];
+            cells.extend(counts(row));
+            table.add_row(cells);
+        }
+    }
+    write_table(out, &mut table, 3)?;
+    writeln!(out)?;
+    let mut legend = Vec::new();
+    if m.no_owner.total() > 0 {
+        legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing) belong to no process".to_string());
+    }
+    if m.hidden.total() > 0 {
+        legend.push(format!(
+            "{hidden_label}: {} process(es) could not be read without root; these sockets probably belong to them",
+            report.owner_stats.processes_hidden
+        ));
+    }
+    if m.not_found.total() > 0 {
+        legend.push("(owner not found): closed or handed over while processes were scanned, or held by a process this /proc cannot see".to_string());
+    }
+    legend.push(format!(
+        "{} socket(s); a socket shared by several processes (e.g. after fork) counts in each of their rows",
+        m.sockets
+    ));
+    for line in legend {
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    }
+    writeln!(out, "{}", paint.apply(DIM, &source_footer(report.outcome)))?;
+    Ok(())
+}

@@ -1,0 +1,639 @@
+//! Which processes own which socket inodes: one walk over `<proc_root>/<PID>/fd`.
+//!
+//! Owns: listing the processes under a proc root, reading each one's fd table with one
+//! `readlink` per descriptor, keeping the descriptors that name a wanted socket
+//! (`socket:[INODE]`), and describing the owners found (pid, uid, command). It must not read
+//! socket tables, filter, count sockets by state or format anything: callers say which inodes
+//! they need and decide what an owner means for their output.
+//!
+//! Linux has no other way to map sockets to processes: a socket knows its inode, not who holds
+//! descriptors to it. Cost is one `read_dir` per process plus one `readlink` per descriptor of
+//! every process (plain `std::fs`, not the procfs crate, whose per-fd API costs four syscalls),
+//! plus a `stat` of `/proc/PID` and a read of `/proc/PID/comm` only for processes that own a
+//! wanted socket. Lookups go through the caller's `HashSet` and a `HashMap`, so the walk is
+//! linear in descriptors (`ss -p` and `netstat -p` use small fixed hash tables and become
+//! quadratic near a million sockets).
+//!
+//! Counting rules:
+//! - A socket shared by several processes (inherited across `fork`, passed over a Unix socket)
+//!   is attributed to each of them. Per-process totals can therefore add up to more than the
+//!   number of sockets; whoever prints them must say so.
+//! - A process holding the same socket on several descriptors counts once for it.
+//! - The walk never stops early. Stopping once every wanted inode has an owner would save the
+//!   rest of the walk, but a socket shared after `fork` would then be attributed only to the
+//!   lowest pid, and `--pid CHILD` would silently miss it. There is no option for it: no caller
+//!   needs "some owner" rather than "the owners".
+//!
+//! What cannot be seen is counted, never guessed, and never fails the walk:
+//! - hidden: the fd table could not be listed, or its links could not be read (`EACCES`:
+//!   another user's process, or one of yours that is not dumpable, when not root; even root
+//!   is refused the links, though not the listing, of processes outside its Landlock domain
+//!   or user namespace). Hidden processes may own wanted sockets; whatever was read of them
+//!   is dropped.
+//! - vanished: the process exited during the walk (`ENOENT` / `ESRCH` on its fd table, its
+//!   `comm` or its directory). A process that vanishes after its fds were read but before its
+//!   uid or command could be read is dropped with everything it owned: an owner is never
+//!   reported with a made-up name or uid, and the socket, unless shared, is closing anyway.
+//! - A descriptor closed between the listing and its `readlink` is counted in
+//!   [`ScanStats::fds_lost`] and skipped.
+//!
+//! Limits (shared with `ss -p`): only the thread group's descriptor table (`/proc/PID/fd`) is
+//! read, so a thread created without `CLONE_FILES`, or threads outliving their group leader,
+//! are not seen; a pid reused between reading its fds and its `comm` would be described by the
+//! new process. The result is a snapshot of a moving system.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::hash::BuildHasher;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// `ESRCH` on Linux (every architecture): a /proc file whose task has gone.
+const ESRCH: i32 = 3;
+
+/// A process that owns at least one wanted socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// Process id (thread-group id: the number under /proc).
+    pub pid: u32,
+    /// Effective uid: the owner of `<proc_root>/PID`. The kernel reports the effective uid
+    /// there even for non-dumpable processes (whose other /proc entries show root).
+    pub uid: u32,
+    /// `/proc/PID/comm` without its trailing newline: the kernel's command name, at most 15
+    /// bytes, unescaped (escaping control characters is the renderer's job). Bytes that are
+    /// not UTF-8 become U+FFFD.
+    pub command: String,
+}
+
+/// Position of a process in an [`OwnerMap`]: `0..map.process_count()`, in pid order.
+/// Meaningful only for the map that returned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcessIndex(u32);
+
+impl ProcessIndex {
+    /// The index as a `usize`, for dense per-process arrays of length
+    /// [`OwnerMap::process_count`].
+    pub const fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What one walk saw. Every listed process ends in exactly one of `processes_read`,
+/// `processes_hidden`, `processes_vanished` or `processes_failed`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Numeric entries of the proc root (processes).
+    pub processes_seen: u64,
+    /// Processes whose fd table was read (kernel threads have empty ones).
+    pub processes_read: u64,
+    /// Processes whose fd table or fd links could not be read for lack of permission.
+    pub processes_hidden: u64,
+    /// Processes that exited during the walk.
+    pub processes_vanished: u64,
+    /// Processes that failed for any other reason (I/O error, not a directory).
+    pub processes_failed: u64,
+    /// Processes owning at least one wanted socket (included in `processes_read`).
+    pub processes_owning: u64,
+    /// Descriptors read (one `readlink` each).
+    pub fds_read: u64,
+    /// Descriptors listed but gone (or unreadable) by the time of their `readlink`.
+    pub fds_lost: u64,
+}
+
+/// Owners of one inode: almost always one process, so no allocation for that case.
+#[derive(Debug, Clone)]
+enum Owners {
+    One(ProcessIndex),
+    Many(Vec<ProcessIndex>),
+}
+
+impl Owners {
+    fn as_slice(&self) -> &[ProcessIndex] {
+        match self {
+            Owners::One(idx) => std::slice::from_ref(idx),
+            Owners::Many(all) => all,
+        }
+    }
+
+    fn push(&mut self, idx: ProcessIndex) {
+        match self {
+            Owners::One(first) => *self = Owners::Many(vec![*first, idx]),
+            Owners::Many(all) => all.push(idx),
+        }
+    }
+}
+
+/// Socket inode -> owning processes, from one walk over a proc root.
+#[derive(Debug, Clone, Default)]
+pub struct OwnerMap {
+    /// Owners, sorted by pid; a [`ProcessIndex`] is a position here.
+    processes: Vec<Process>,
+    /// Only inodes that were wanted and found. Index lists are ascending and duplicate-free.
+    owners: HashMap<u64, Owners>,
+    stats: ScanStats,
+}
+
+/// How a process's walk ended, when it did not end with its fd table read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    Hidden,
+    Vanished,
+    Failed,
+}
+
+impl Lost {
+    fn of(error: &io::Error) -> Lost {
+        match error.kind() {
+            io::ErrorKind::NotFound => Lost::Vanished,
+            io::ErrorKind::PermissionDenied => Lost::Hidden,
+            _ if error.raw_os_error() == Some(ESRCH) => Lost::Vanished,
+            _ => Lost::Failed,
+        }
+    }
+}
+
+impl OwnerMap {
+    /// One walk over `<proc_root>/[0-9]*/fd`, keeping only the inodes in `wanted` (inode 0,
+    /// which TIME_WAIT and request sockets report, is never looked for). An empty `wanted`
+    /// returns at once without walking.
+    ///
+    /// Fails only when the proc root itself cannot be listed; each process's problems are
+    /// counted in [`ScanStats`].
+    pub fn scan<S: BuildHasher>(
+        proc_root: &Path,
+        wanted: &HashSet<u64, S>,
+    ) -> Result<OwnerMap, Error> {
+        let mut map = OwnerMap::default();
+        if wanted.iter().all(|&inode| inode == 0) {
+            return Ok(map);
+        }
+        let pids = list_pids(proc_root)?;
+        map.stats.processes_seen = pids.len() as u64;
+        let mut walker = Walker {
+            path: proc_root.to_path_buf(),
+            name: String::new(),
+            found: Vec::new(),
+        };
+        for pid in pids {
+            match walker.visit(pid, wanted, &mut map.stats) {
+                Ok(None) => map.stats.processes_read += 1,
+                Ok(Some(process)) => {
+                    map.stats.processes_read += 1;
+                    map.stats.processes_owning += 1;
+                    map.commit(process, &walker.found);
+                }
+                Err(Lost::Hidden) => map.stats.processes_hidden += 1,
+                Err(Lost::Vanished) => map.stats.processes_vanished += 1,
+                Err(Lost::Failed) => map.stats.processes_failed += 1,
+            }
+        }
+        Ok(map)
+    }
+
+    /// Records `process` as an owner of each of `inodes` (sorted, deduplicated). Processes
+    /// arrive in ascending pid order, so every owner list stays sorted.
+    fn commit(&mut self, process: Process, inodes: &[u64]) {
+        let Ok(raw) = u32::try_from(self.processes.len()) else {
+            return; // More than 4 billion processes: not a Linux system.
+        };
+        let idx = ProcessIndex(raw);
+        self.processes.push(process);
+        for &inode in inodes {
+            self.owners
+                .entry(inode)
+                .and_modify(|owners| owners.push(idx))
+                .or_insert(Owners::One(idx));
+        }
+    }
+
+    /// Processes owning `inode`, sorted by pid, each once. Empty when no readable process
+    /// owns it (or it was not wanted).
+    pub fn owners(&self, inode: u64) -> &[ProcessIndex] {
+        self.owners.get(&inode).map_or(&[], Owners::as_slice)
+    }
+
+    /// The processes owning `inode`, sorted by pid.
+    pub fn owner_processes(&self, inode: u64) -> impl ExactSizeIterator<Item = &Process> + '_ {
+        self.owners(inode).iter().map(|&idx| self.process(idx))
+    }
+
+    /// The process at `idx`.
+    ///
+    /// # Panics
+    /// If `idx` came from another map and is out of range here.
+    pub fn process(&self, idx: ProcessIndex) -> &Process {
+        &self.processes[idx.get()]
+    }
+
+    /// Processes owning at least one wanted socket, sorted by pid; the n-th has index n.
+    pub fn processes(&self) -> impl ExactSizeIterator<Item = &Process> + '_ {
+        self.processes.iter()
+    }
+
+    /// Number of processes owning at least one wanted socket.
+    pub fn process_count(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// Number of wanted inodes that have at least one owner.
+    pub fn owned_inodes(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// What the walk saw and could not see.
+    pub fn stats(&self) -> ScanStats {
+        self.stats
+    }
+}
+
+/// The inode named by an fd link target of the form `socket:[INODE]`, or `None` for
+/// anything else (`pipe:[1]`, `anon_inode:[eventfd]`, `/dev/null`, malformed numbers).
+pub fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Pids under the proc root, ascending. Only canonical decimal names are processes.
+fn list_pids(proc_root: &Path) -> Result<Vec<u32>, Error> {
+    let error = |source| Error::ProcRead {
+        path: proc_root.to_path_buf(),
+        source,
+    };
+    let mut pids = Vec::new();
+    for entry in fs::read_dir(proc_root).map_err(error)? {
+        if let Some(pid) = parse_pid(entry.map_err(error)?.file_name().as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    Ok(pids)
+}
+
+/// `"1234"` -> 1234; `self`, `net`, `0`, `0123`, `-1` and overflow -> `None`.
+fn parse_pid(name: &[u8]) -> Option<u32> {
+    if name.first().is_none_or(|&b| !(b'1'..=b'9').contains(&b)) {
+        return None;
+    }
+    name.iter().try_fold(0u32, |acc, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
+}
+
+/// Buffers reused across processes.
+struct Walker {
+    /// The proc root between visits; `<root>/<pid>/...` during one.
+    path: PathBuf,
+    /// The pid as text.
+    name: String,
+    /// Wanted inodes of the current process.
+    found: Vec<u64>,
+}
+
+impl Walker {
+    /// Reads one process's fd table into `self.found`; describes the process if it owns a
+    /// wanted socket. Leaves `self.path` as it found it.
+    fn visit<S: BuildHasher>(
+        &mut self,
+        pid: u32,
+        wanted: &HashSet<u64, S>,
+        stats: &mut ScanStats,
+    ) -> Result<Option<Process>, Lost> {
+        self.name.clear();
+        let _ = write!(self.name, "{pid}"); // Writing to a String cannot fail.
+        self.found.clear();
+        self.path.push(&self.name);
+        let result = describe_if_owner(&mut self.path, pid, wanted, &mut self.found, stats);
+        self.path.pop();
+        result
+    }
+}
+
+/// With `path` = `<root>/<pid>`: reads the fd table, then uid and command if needed.
+fn describe_if_owner<S: BuildHasher>(
+    path: &mut PathBuf,
+    pid: u32,
+    wanted: &HashSet<u64, S>,
+    found: &mut Vec<u64>,
+    stats: &mut ScanStats,
+) -> Result<Option<Process>, Lost> {
+    let listed = in_child(path, "fd", |fd| read_fd_table(fd, wanted, found, stats));
+    listed.map_err(|e| Lost::of(&e))?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    found.sort_unstable();
+    found.dedup();
+    let uid = fs::metadata(&*path).map_err(|e| Lost::of(&e))?.uid();
+    let comm = in_child(path, "comm", |p| fs::read(p)).map_err(|e| Lost::of(&e))?;
+    Ok(Some(Process {
+        pid,
+        uid,
+        command: command_name(comm),
+    }))
+}
+
+/// Runs `f` on `path/name`, then restores `path`.
+fn in_child<T>(path: &mut PathBuf, name: &str, f: impl FnOnce(&Path) -> T) -> T {
+    path.push(name);
+    let result = f(path);
+    path.pop();
+    result
+}
+
+/// One `readlink` per descriptor; wanted socket inodes go to `found`. An error listing the
+/// directory, or a permission error on any link, is the process's; any other error on one
+/// descriptor (it was closed) is only that descriptor's.
+fn read_fd_table<S: BuildHasher>(
+    fd_dir: &Path,
+    wanted: &HashSet<u64, S>,
+    found: &mut Vec<u64>,
+    stats: &mut ScanStats,
+) -> io::Result<()> {
+    for entry in fs::read_dir(fd_dir)? {
+        match fs::read_link(entry?.path()) {
+            Ok(target) => {
+                stats.fds_read += 1;
+                if let Some(inode) = socket_inode(target.as_os_str().as_bytes()) {
+                    if inode != 0 && wanted.contains(&inode) {
+                        found.push(inode);
+                    }
+                }
+            }
+            // Listing needs only the directory's mode; reading a link needs ptrace access,
+            // which root too can be refused (a Landlock or other LSM domain, another user
+            // namespace). Its other links would fail the same way: the process is hidden.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
+            Err(_) => stats.fds_lost += 1,
+        }
+    }
+    Ok(())
+}
+
+/// `comm` bytes without the trailing newline, as text.
+fn command_name(mut comm: Vec<u8>) -> String {
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    String::from_utf8(comm).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A fake proc root in the temp directory, removed on drop.
+    struct FakeProc(PathBuf);
+
+    impl FakeProc {
+        fn new() -> FakeProc {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "tcpstat-owners-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).expect("create fake proc root");
+            FakeProc(dir)
+        }
+
+        /// `<root>/<pid>/comm` and an fd dir holding `links` (fd number, target).
+        fn process(&self, pid: &str, comm: Option<&str>, links: &[(u32, &str)]) {
+            let fd = self.0.join(pid).join("fd");
+            fs::create_dir_all(&fd).expect("create fd dir");
+            if let Some(comm) = comm {
+                fs::write(self.0.join(pid).join("comm"), format!("{comm}\n")).expect("comm");
+            }
+            for (n, target) in links {
+                symlink(target, fd.join(n.to_string())).expect("fd link");
+            }
+        }
+
+        fn scan(&self, wanted: &[u64]) -> OwnerMap {
+            OwnerMap::scan(&self.0, &wanted.iter().copied().collect::<HashSet<u64>>())
+                .expect("fake root lists")
+        }
+    }
+
+    impl Drop for FakeProc {
+        fn drop(&mut self) {
+            // Undo any mode-000 directory so the tree can be removed.
+            if let Ok(entries) = fs::read_dir(&self.0) {
+                for entry in entries.flatten() {
+                    let _ = fs::set_permissions(
+                        entry.path().join("fd"),
+                        fs::Permissions::from_mode(0o755),
+                    );
+                }
+            }
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pids(map: &OwnerMap, inode: u64) -> Vec<u32> {
+        map.owner_processes(inode).map(|p| p.pid).collect()
+    }
+
+    #[test]
+    fn socket_links_parse_and_everything_else_does_not() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"socket:[0]"), Some(0));
+        assert_eq!(
+            socket_inode(b"socket:[18446744073709551615]"),
+            Some(u64::MAX)
+        );
+        for other in [
+            &b"pipe:[1]"[..],
+            b"anon_inode:[eventfd]",
+            b"anon_inode:inotify",
+            b"/dev/null",
+            b"/tmp/socket:[5]",
+            b"socket:[]",
+            b"socket:[12a]",
+            b"socket:[-1]",
+            b"socket:[ 12]",
+            b"socket:[12",
+            b"socket:12]",
+            b"socket:[12]x",
+            b"socket:[18446744073709551616]",
+            b"",
+        ] {
+            assert_eq!(
+                socket_inode(other),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn only_canonical_numbers_are_pids() {
+        assert_eq!(parse_pid(b"1"), Some(1));
+        assert_eq!(parse_pid(b"4194304"), Some(4_194_304));
+        for name in [
+            &b"self"[..],
+            b"thread-self",
+            b"net",
+            b"0",
+            b"0123",
+            b"12a",
+            b"-1",
+            b"",
+            b"4294967296",
+        ] {
+            assert_eq!(parse_pid(name), None, "{}", String::from_utf8_lossy(name));
+        }
+    }
+
+    #[test]
+    fn comm_keeps_raw_bytes_but_drops_the_newline() {
+        assert_eq!(command_name(b"nginx\n".to_vec()), "nginx");
+        assert_eq!(command_name(b"a\tb\n".to_vec()), "a\tb");
+        assert_eq!(command_name(b"no-newline".to_vec()), "no-newline");
+        assert_eq!(command_name(b"bad\xff\n".to_vec()), "bad\u{fffd}");
+    }
+
+    #[test]
+    fn fake_tree_attributes_shared_sockets_to_each_owner_once() {
+        let proc = FakeProc::new();
+        proc.process(
+            "123",
+            Some("server"),
+            &[(3, "socket:[77]"), (4, "pipe:[9]")],
+        );
+        // Same socket on two fds, plus one not wanted and one wanted.
+        let worker = [
+            (0, "/dev/null"),
+            (5, "socket:[77]"),
+            (6, "socket:[77]"),
+            (7, "socket:[88]"),
+            (8, "socket:[99]"),
+            (9, "anon_inode:[eventfd]"),
+        ];
+        proc.process("200", Some("worker"), &worker);
+        // A kernel thread: empty fd table.
+        proc.process("2", Some("kthreadd"), &[]);
+        // Not processes.
+        proc.process("self", Some("nope"), &[(3, "socket:[77]")]);
+        proc.process("0123", Some("nope"), &[(3, "socket:[77]")]);
+        fs::write(proc.0.join("uptime"), "1.0 1.0\n").expect("file");
+
+        let map = proc.scan(&[77, 99, 0, 5]);
+        assert_eq!(pids(&map, 77), [123, 200]);
+        assert_eq!(pids(&map, 99), [200]);
+        assert!(map.owners(88).is_empty(), "88 was not wanted");
+        assert!(map.owners(5).is_empty(), "nobody holds 5");
+        let commands: Vec<_> = map.processes().map(|p| p.command.as_str()).collect();
+        assert_eq!(commands, ["server", "worker"]);
+        assert_eq!(map.process_count(), 2);
+        assert_eq!(map.owned_inodes(), 2);
+        let uid = fs::metadata(proc.0.join("123")).expect("stat").uid();
+        assert!(map.processes().all(|p| p.uid == uid));
+        for (n, idx) in map.owners(77).iter().enumerate() {
+            assert_eq!(idx.get(), n, "indices follow pid order");
+        }
+        assert_eq!(
+            map.stats(),
+            ScanStats {
+                processes_seen: 3,
+                processes_read: 3,
+                processes_owning: 2,
+                fds_read: 8,
+                ..ScanStats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn vanished_processes_are_counted_and_dropped() {
+        let proc = FakeProc::new();
+        proc.process("123", Some("alive"), &[(3, "socket:[77]")]);
+        // Owns 77 but its comm is gone: exited after its fds were read.
+        proc.process("125", None, &[(3, "socket:[77]"), (4, "socket:[78]")]);
+        // Exited after its fds were read, but owned nothing wanted: no comm needed.
+        proc.process("126", None, &[(3, "socket:[1]")]);
+        // Exited between the listing and the fd read: no fd directory.
+        fs::create_dir(proc.0.join("124")).expect("dir");
+        // An fd entry that is not a link (cannot be readlink'd): lost, not fatal.
+        fs::write(proc.0.join("123/fd/9"), "").expect("file");
+
+        let map = proc.scan(&[77, 78]);
+        assert_eq!(pids(&map, 77), [123]);
+        assert!(map.owners(78).is_empty(), "the vanished owner is dropped");
+        let stats = map.stats();
+        assert_eq!(stats.processes_seen, 4);
+        assert_eq!(stats.processes_read, 2);
+        assert_eq!(stats.processes_vanished, 2);
+        assert_eq!(stats.processes_owning, 1);
+        assert_eq!(stats.fds_read, 4);
+        assert_eq!(stats.fds_lost, 1);
+    }
+
+    #[test]
+    fn other_errors_are_failures_not_panics() {
+        let proc = FakeProc::new();
+        fs::create_dir(proc.0.join("7")).expect("dir");
+        fs::write(proc.0.join("7/fd"), "not a directory").expect("file");
+        let stats = proc.scan(&[1]).stats();
+        assert_eq!((stats.processes_seen, stats.processes_failed), (1, 1));
+    }
+
+    #[test]
+    fn nothing_wanted_means_no_walk() {
+        let missing = Path::new("/nonexistent/tcpstat-proc-root");
+        let map = OwnerMap::scan(missing, &HashSet::<u64>::new()).expect("no walk");
+        assert_eq!(map.stats(), ScanStats::default());
+        let map = OwnerMap::scan(missing, &HashSet::from([0u64])).expect("0 is never wanted");
+        assert_eq!(map.stats(), ScanStats::default());
+    }
+
+    #[test]
+    fn an_unlistable_root_is_an_error() {
+        let missing = Path::new("/nonexistent/tcpstat-proc-root");
+        let err = OwnerMap::scan(missing, &HashSet::from([1u64])).expect_err("no root");
+        assert!(
+            err.to_string().contains("/nonexistent/tcpstat-proc-root"),
+            "{err}"
+        );
+    }
+
+    /// Root bypasses mode bits, so this only means something unprivileged; as root the
+    /// integration test `hidden_processes_are_counted_after_dropping_root` covers it with real
+    /// processes.
+    #[test]
+    fn unreadable_fd_tables_are_hidden() {
+        let proc = FakeProc::new();
+        proc.process("10", Some("mine"), &[(3, "socket:[77]")]);
+        proc.process("11", Some("theirs"), &[(3, "socket:[77]")]);
+        fs::set_permissions(proc.0.join("11/fd"), fs::Permissions::from_mode(0o000))
+            .expect("chmod");
+        if fs::read_dir(proc.0.join("11/fd")).is_ok() {
+            println!("skipped: mode 000 does not stop this user (root); see tests/owners.rs");
+            return;
+        }
+        let map = proc.scan(&[77]);
+        assert_eq!(pids(&map, 77), [10]);
+        let stats = map.stats();
+        assert_eq!((stats.processes_read, stats.processes_hidden), (1, 1));
+    }
+}

@@ -1,0 +1,473 @@
+//! `tcpstat list`: one row per socket, written as it arrives.
+//!
+//! Owns: the streaming row writer for the table, JSON-array and NDJSON formats. Nothing is
+//! kept per row: each socket is formatted into one reused buffer and written, so 100k rows
+//! never cost 100k formatted rows of memory (comfy-table would, and would print nothing until
+//! the end). Columns have fixed minimum widths and grow for longer values instead of
+//! truncating them: an address is never cut.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::text::escape;
+use crate::config::ListFormat;
+use crate::model::{Family, KernelState, SocketRecord, TimerKind};
+
+/// What is known of a socket's owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owners<'a> {
+    /// Owners were not asked for (no `-p`).
+    NotResolved,
+    /// The processes holding the socket (empty: none found, e.g. no file).
+    Found(&'a [OwnerRef<'a>]),
+    /// Not found while some processes could not be read: probably one of those.
+    Hidden,
+}
+
+/// An owner of a socket as the list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerRef<'a> {
+    pub pid: u32,
+    pub command: &'a str,
+}
+
+/// Column widths: the widest common value, so most rows line up; wider values push the row.
+const STATE_W: usize = 11;
+const ADDR_W: usize = 22;
+const QUEUE_W: usize = 7;
+const USER_W: usize = 9;
+const INODE_W: usize = 9;
+
+/// Writes `ADDR:PORT` the way ss does: IPv6 in brackets, port 0 as `*`.
+pub fn write_endpoint(buf: &mut String, ip: IpAddr, port: u16) {
+    let _ = match ip {
+        IpAddr::V4(v4) => write!(buf, "{v4}"),
+        IpAddr::V6(v6) => write!(buf, "[{v6}]"),
+    };
+    if port == 0 {
+        buf.push_str(":*");
+    } else {
+        let _ = write!(buf, ":{port}");
+    }
+}
+
+fn timer_name(kind: TimerKind) -> &'static str {
+    match kind {
+        TimerKind::None => "none",
+        TimerKind::Retransmit => "retransmit",
+        TimerKind::KeepAlive => "keepalive",
+        TimerKind::TimeWait => "timewait",
+        TimerKind::ZeroWindowProbe => "probe",
+        TimerKind::Other(_) => "other",
+    }
+}
+
+/// `timewait:52.1s`, `keepalive:7199.9s`, `-` when no timer.
+fn write_timer(buf: &mut String, record: &SocketRecord) {
+    if record.timer == TimerKind::None {
+        buf.push('-');
+    } else {
+        let _ = write!(
+            buf,
+            "{}:{}.{}s",
+            timer_name(record.timer),
+            record.timer_ms / 1000,
+            record.timer_ms % 1000 / 100
+        );
+    }
+}
+
+fn pad(buf: &mut String, from: usize, width: usize, right: bool) {
+    let len = buf[from..].chars().count();
+    if len < width {
+        let fill = width - len;
+        if right {
+            buf.insert_str(from, &" ".repeat(fill));
+        } else {
+            buf.extend(std::iter::repeat_n(' ', fill));
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TimerJson {
+    kind: &'static str,
+    remaining_ms: u64,
+}
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    pid: u32,
+    command: &'a str,
+}
+
+/// One socket in `list --json` / `--ndjson` (schema in the README).
+#[derive(Serialize)]
+struct SocketJson<'a> {
+    state: String,
+    state_value: u8,
+    family: &'static str,
+    local_address: String,
+    local_port: u16,
+    remote_address: String,
+    remote_port: u16,
+    recv_q: u32,
+    send_q: u32,
+    uid: u32,
+    user: Option<&'a str>,
+    inode: u64,
+    cookie: Option<u64>,
+    timer: TimerJson,
+    /// `null` when owners were not resolved (no `-p`).
+    owners: Option<Vec<OwnerJson<'a>>>,
+    /// True when no owner was found but some processes could not be read.
+    owners_hidden: bool,
+}
+
+/// Streams rows in one format.
+pub struct ListWriter<'w> {
+    out: &'w mut dyn Write,
+    format: ListFormat,
+    processes: bool,
+    timers: bool,
+    line: String,
+    rows: u64,
+    /// The first write error; after it, rows are dropped (a closed pipe ends the output).
+    error: Option<io::Error>,
+}
+
+impl<'w> ListWriter<'w> {
+    pub fn new(
+        out: &'w mut dyn Write,
+        format: ListFormat,
+        processes: bool,
+        timers: bool,
+    ) -> ListWriter<'w> {
+        let mut writer = ListWriter {
+            out,
+            format,
+            processes,
+            timers,
+            line: String::with_capacity(256),
+            rows: 0,
+            error: None,
+        };
+        match format {
+            ListFormat::Table { header: true } => writer.header(),
+            ListFormat::Json => writer.emit("["),
+            _ => {}
+        }
+        writer
+    }
+
+    /// True once writing failed; the caller may stop feeding rows.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn emit(&mut self, text: &str) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(text.as_bytes()) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn header(&mut self) {
+        let mut line = String::new();
+        let _ = write!(
+            line,
+            "{:<STATE_W$} {:<ADDR_W$} {:<ADDR_W$} {:>QUEUE_W$} {:>QUEUE_W$} {:<USER_W$} {:>INODE_W$}",
+            "STATE", "LOCAL", "REMOTE", "RECV-Q", "SEND-Q", "USER", "INODE"
+        );
+        if self.timers {
+            line.push_str(" TIMER");
+        }
+        if self.processes {
+            line.push_str(" PROCESS");
+        }
+        line.push('\n');
+        self.emit(&line);
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes one socket. `user` is the name of its uid when known.
+    pub fn row(&mut self, record: &SocketRecord, user: Option<&str>, owners: Owners<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        match self.format {
+            ListFormat::Table { .. } => self.table_row(&mut line, record, user, owners),
+            ListFormat::Json | ListFormat::Ndjson => {
+                if self.format == ListFormat::Json && self.rows > 0 {
+                    line.push_str(",\n");
+                } else if self.format == ListFormat::Json {
+                    line.push('\n');
+                }
+                let value = socket_json(record, user, owners);
+                match serde_json::to_string(&value) {
+                    Ok(text) => line.push_str(&text),
+                    Err(e) => self.error = Some(io::Error::other(e)),
+                }
+                if self.format == ListFormat::Ndjson {
+                    line.push('\n');
+                }
+            }
+        }
+        self.rows += 1;
+        self.emit(&line);
+        if self.format == ListFormat::Ndjson && self.error.is_none() {
+            // One object per line, flushed so a reader sees each as it comes.
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+        }
+        self.line = line;
+    }
+
+    fn table_row(
+        &self,
+        line: &mut String,
+        r: &SocketRecord,
+        user: Option<&str>,
+        owners: Owners<'_>,
+    ) {
+        let start = line.len();
+        let _ = write!(line, "{}", r.state);
+        pad(line, start, STATE_W, false);
+        line.push(' ');
+        let start = line.len();
+        write_endpoint(line, r.local, r.local_port);
+        pad(line, start, ADDR_W, false);
+        line.push(' ');
+        let start = line.len();
+        write_endpoint(line, r.remote, r.remote_port);
+        pad(line, start, ADDR_W, false);
+        let _ = write!(line, " {:>QUEUE_W$} {:>QUEUE_W$} ", r.recv_q, r.send_q);
+        let start = line.len();
+        match user {
+            Some(name) => line.push_str(&escape(name)),
+            None => {
+                let _ = write!(line, "{}", r.uid);
+            }
+        }
+        pad(line, start, USER_W, false);
+        let _ = write!(line, " {:>INODE_W$}", r.inode);
+        if self.timers {
+            line.push(' ');
+            write_timer(line, r);
+        }
+        match owners {
+            Owners::NotResolved => {}
+            Owners::Hidden => line.push_str(" (hidden)"),
+            Owners::Found([]) => line.push_str(" -"),
+            Owners::Found(found) => {
+                line.push(' ');
+                for (i, o) in found.iter().enumerate() {
+                    if i > 0 {
+                        line.push(',');
+                    }
+                    let _ = write!(line, "{}/{}", o.pid, escape(o.command));
+                }
+            }
+        }
+        // Trailing padding is noise in a pipe.
+        let trimmed = line.trim_end().len();
+        line.truncate(trimmed);
+        line.push('\n');
+    }
+
+    /// Ends the output (closes the JSON array) and reports the first write error.
+    pub fn finish(mut self) -> io::Result<u64> {
+        if self.format == ListFormat::Json {
+            let close = if self.rows == 0 { "]\n" } else { "\n]\n" };
+            self.emit(close);
+        }
+        if self.error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+        }
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.rows),
+        }
+    }
+}
+
+fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) -> SocketJson<'a> {
+    let state = match r.state {
+        KernelState::Known(s) => s.name().to_string(),
+        KernelState::Unknown(_) => "UNKNOWN".to_string(),
+    };
+    SocketJson {
+        state,
+        state_value: r.raw_state,
+        family: match r.family {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        },
+        local_address: r.local.to_string(),
+        local_port: r.local_port,
+        remote_address: r.remote.to_string(),
+        remote_port: r.remote_port,
+        recv_q: r.recv_q,
+        send_q: r.send_q,
+        uid: r.uid,
+        user,
+        inode: r.inode,
+        cookie: (r.cookie != 0).then_some(r.cookie),
+        timer: TimerJson {
+            kind: timer_name(r.timer),
+            remaining_ms: r.timer_ms,
+        },
+        owners: match owners {
+            Owners::NotResolved => None,
+            Owners::Hidden => Some(Vec::new()),
+            Owners::Found(found) => Some(
+                found
+                    .iter()
+                    .map(|o| OwnerJson {
+                        pid: o.pid,
+                        command: o.command,
+                    })
+                    .collect(),
+            ),
+        },
+        owners_hidden: owners == Owners::Hidden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TcpState;
+
+    fn record() -> SocketRecord {
+        let mut r = SocketRecord::empty(Family::V6, KernelState::Known(TcpState::CloseWait));
+        r.local = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
+            .parse()
+            .expect("ip");
+        r.local_port = 8080;
+        r.remote = "::1".parse().expect("ip");
+        r.remote_port = 51000;
+        r.recv_q = 1;
+        r.inode = 4242;
+        r.uid = 1000;
+        r.timer = TimerKind::KeepAlive;
+        r.timer_ms = 7_199_950;
+        r
+    }
+
+    fn render(format: ListFormat, processes: bool, timers: bool, owners: Owners<'_>) -> String {
+        let mut out = Vec::new();
+        let mut w = ListWriter::new(&mut out, format, processes, timers);
+        w.row(&record(), Some("alice"), owners);
+        w.row(&record(), None, owners);
+        w.finish().expect("writes");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn table_rows_never_truncate_addresses() {
+        let text = render(
+            ListFormat::Table { header: true },
+            false,
+            true,
+            Owners::NotResolved,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines[0].starts_with("STATE") && lines[0].ends_with("TIMER"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains("[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:8080 [::1]:51000"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains(" alice ") && lines[2].contains(" 1000 "),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("keepalive:7199.9s"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn owners_are_escaped_in_tables() {
+        let owners = [
+            OwnerRef {
+                pid: 7,
+                command: "evil\x1b[2J",
+            },
+            OwnerRef {
+                pid: 8,
+                command: "b",
+            },
+        ];
+        let text = render(
+            ListFormat::Table { header: false },
+            true,
+            false,
+            Owners::Found(&owners),
+        );
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(
+            text.lines()
+                .next()
+                .expect("row")
+                .ends_with("7/evil\\x1b[2J,8/b"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_array_and_ndjson_are_valid() {
+        let owners = [OwnerRef {
+            pid: 7,
+            command: "x\u{7}",
+        }];
+        let text = render(ListFormat::Json, true, false, Owners::Found(&owners));
+        let value: serde_json::Value = serde_json::from_str(&text).expect("one JSON array");
+        let rows = value.as_array().expect("array");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["state"], "CLOSE_WAIT");
+        assert_eq!(
+            rows[0]["local_address"],
+            "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
+        );
+        assert_eq!(rows[0]["owners"][0]["command"], "x\u{7}");
+        assert_eq!(rows[1]["user"], serde_json::Value::Null);
+        let text = render(ListFormat::Ndjson, false, false, Owners::NotResolved);
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("object per line");
+            assert_eq!(v["owners"], serde_json::Value::Null);
+            assert_eq!(v["timer"]["kind"], "keepalive");
+        }
+        let mut out = Vec::new();
+        ListWriter::new(&mut out, ListFormat::Json, false, false)
+            .finish()
+            .expect("writes");
+        assert_eq!(String::from_utf8(out).expect("utf-8"), "[]\n");
+    }
+
+    #[test]
+    fn endpoints_look_like_ss() {
+        let mut b = String::new();
+        write_endpoint(&mut b, "0.0.0.0".parse().expect("ip"), 0);
+        b.push(' ');
+        write_endpoint(&mut b, "::".parse().expect("ip"), 22);
+        assert_eq!(b, "0.0.0.0:* [::]:22");
+    }
+}
