@@ -19,6 +19,8 @@
 //!   is attributed to each of them. Per-process totals can therefore add up to more than the
 //!   number of sockets; whoever prints them must say so.
 //! - A process holding the same socket on several descriptors counts once for it.
+//! - Between `fork` and `exec` a child holds copies of all its parent's descriptors, even
+//!   close-on-exec ones, and is reported as an owner of all those sockets: it is one.
 //! - The walk never stops early. Stopping once every wanted inode has an owner would save the
 //!   rest of the walk, but a socket shared after `fork` would then be attributed only to the
 //!   lowest pid, and `--pid CHILD` would silently miss it. There is no option for it: no caller
@@ -26,10 +28,11 @@
 //!
 //! What cannot be seen is counted, never guessed, and never fails the walk:
 //! - hidden: the fd table could not be listed, or its links could not be read (`EACCES`:
-//!   another user's process, or one of yours that is not dumpable, when not root; even root
-//!   is refused the links, though not the listing, of processes outside its Landlock domain
-//!   or user namespace). Hidden processes may own wanted sockets; whatever was read of them
-//!   is dropped.
+//!   another user's process, or one of yours that is not dumpable, when not root). Listing
+//!   needs only the directory's mode but reading a link needs ptrace read access, which a
+//!   sandbox or LSM can refuse even to root (seen: a sandbox's pid 1 lists 270 fds to root
+//!   and refuses every link). Hidden processes may own wanted sockets; whatever was read of
+//!   them is dropped.
 //! - vanished: the process exited during the walk (`ENOENT` / `ESRCH` on its fd table, its
 //!   `comm` or its directory). A process that vanishes after its fds were read but before its
 //!   uid or command could be read is dropped with everything it owned: an owner is never
@@ -377,8 +380,8 @@ fn read_fd_table<S: BuildHasher>(
                 }
             }
             // Listing needs only the directory's mode; reading a link needs ptrace access,
-            // which root too can be refused (a Landlock or other LSM domain, another user
-            // namespace). Its other links would fail the same way: the process is hidden.
+            // which even root can be refused (sandbox, LSM). Its other links would fail the
+            // same way: the process is hidden.
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
             Err(_) => stats.fds_lost += 1,
         }
