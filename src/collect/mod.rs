@@ -7,6 +7,7 @@
 //! - [`netlink`]: sock_diag (`SOCK_DIAG_BY_FAMILY`), the primary source.
 //! - [`procnet`]: `/proc/net/tcp` and `/proc/net/tcp6`, the fallback.
 
+pub mod bytecode;
 pub mod host;
 pub mod netlink;
 pub mod owners;

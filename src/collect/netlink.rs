@@ -21,6 +21,7 @@ use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, Stat
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
+use super::bytecode::{self, Program, INET_DIAG_REQ_BYTECODE};
 use super::{Outcome, Sink, SourceKind};
 use crate::error::Error;
 use crate::model::{Family, Filter, SocketRecord, TcpState, TimerKind};
@@ -36,6 +37,8 @@ const EINTR: i32 = 4;
 const INET_DIAG_MSG_LEN: usize = 72;
 /// Size of `struct nlmsghdr`.
 const NLMSG_HDR_LEN: usize = 16;
+/// Size of `struct nlattr`.
+const NLA_HDR_LEN: usize = 4;
 
 /// An open sock_diag socket plus its receive buffer; reusable across dumps (`watch`).
 pub struct NetlinkSource {
@@ -74,7 +77,15 @@ impl NetlinkSource {
         sink: &mut dyn Sink,
     ) -> Result<DumpStats, Error> {
         self.seq = self.seq.wrapping_add(1);
-        let request = build_request(family, filter.states.kernel_mask(), self.seq);
+        // Ports and addresses are filtered in the kernel too; `parse_datagram` still applies
+        // the whole filter to what comes back.
+        let program = bytecode::compile(filter, family);
+        let request = build_request(
+            family,
+            filter.states.kernel_mask(),
+            self.seq,
+            program.as_ref(),
+        );
         let kernel = SocketAddr::new(0, 0);
         self.socket
             .send_to(&request, &kernel, 0)
@@ -140,8 +151,15 @@ pub fn collect(filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
 }
 
 /// Serialises a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in the states of
-/// `states_mask` (kernel bits, see [`TcpState::kernel_mask`]), with no extensions.
-pub fn build_request(family: Family, states_mask: u32, seq: u32) -> Vec<u8> {
+/// `states_mask` (kernel bits, see [`TcpState::kernel_mask`]), with no extensions, and, when
+/// given, `program` as an `INET_DIAG_REQ_BYTECODE` attribute after the `inet_diag_req_v2`
+/// (`inet_diag_dump_start` finds it among the request's attributes and audits it).
+pub fn build_request(
+    family: Family,
+    states_mask: u32,
+    seq: u32,
+    program: Option<&Program>,
+) -> Vec<u8> {
     let (af, socket_id) = match family {
         Family::V4 => (AF_INET, SocketId::new_v4()),
         Family::V6 => (AF_INET6, SocketId::new_v6()),
@@ -164,6 +182,18 @@ pub fn build_request(family: Family, states_mask: u32, seq: u32) -> Vec<u8> {
     message.finalize();
     let mut bytes = vec![0; message.buffer_len()];
     message.serialize(&mut bytes);
+    if let Some(program) = program {
+        // struct nlattr { u16 nla_len; u16 nla_type; } + data, padded to 4 (NLA_ALIGN).
+        // `Program` is at most MAX_PROGRAM_LEN bytes, so nla_len fits its u16.
+        let nla_len = NLA_HDR_LEN + program.len();
+        bytes.extend_from_slice(&(nla_len as u16).to_ne_bytes());
+        bytes.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        bytes.extend_from_slice(program.as_bytes());
+        bytes.resize(bytes.len().next_multiple_of(4), 0);
+        // nlmsg_len covers the attribute.
+        let total = bytes.len() as u32;
+        bytes[..4].copy_from_slice(&total.to_ne_bytes());
+    }
     bytes
 }
 
@@ -383,7 +413,7 @@ mod tests {
 
     #[test]
     fn request_has_the_kernel_layout() {
-        let req = build_request(Family::V6, StateSet::ALL.kernel_mask(), 9);
+        let req = build_request(Family::V6, StateSet::ALL.kernel_mask(), 9, None);
         assert_eq!(req.len(), NLMSG_HDR_LEN + 56, "nlmsghdr + inet_diag_req_v2");
         assert_eq!(u32::from_ne_bytes(req[0..4].try_into().expect("4")), 72);
         assert_eq!(
@@ -403,6 +433,41 @@ mod tests {
             states, 0x3ffe,
             "bits 1-13: eleven states, NEW_SYN_RECV, BOUND_INACTIVE"
         );
+    }
+
+    #[test]
+    fn request_carries_the_bytecode_attribute() {
+        let filter = Filter {
+            remote_port: crate::model::PortSet::parse("5432").expect("valid"),
+            ..Filter::default()
+        };
+        let program = bytecode::compile(&filter, Family::V4).expect("a port filter compiles");
+        let plain = build_request(Family::V4, filter.states.kernel_mask(), 3, None);
+        let req = build_request(Family::V4, filter.states.kernel_mask(), 3, Some(&program));
+        let bare = NLMSG_HDR_LEN + 56;
+        assert_eq!(
+            &req[4..bare],
+            &plain[4..],
+            "same header fields and inet_diag_req_v2"
+        );
+        assert_eq!(req.len(), bare + NLA_HDR_LEN + 8, "D_EQ + its port operand");
+        assert_eq!(
+            u32::from_ne_bytes(req[0..4].try_into().expect("4")) as usize,
+            req.len(),
+            "nlmsg_len includes the attribute"
+        );
+        let nla_len = u16::from_ne_bytes(req[bare..bare + 2].try_into().expect("2"));
+        let nla_type = u16::from_ne_bytes(req[bare + 2..bare + 4].try_into().expect("2"));
+        assert_eq!((nla_len, nla_type), (12, 1), "INET_DIAG_REQ_BYTECODE");
+        let mut op = vec![12, 8]; // D_EQ, yes: next op
+        op.extend_from_slice(&12u16.to_ne_bytes()); // no: past the end, reject
+        op.extend_from_slice(&[0, 0]);
+        op.extend_from_slice(&5432u16.to_ne_bytes()); // the port, in the operand's `no`
+        assert_eq!(&req[bare + NLA_HDR_LEN..], &op[..]);
+        assert_eq!(&req[bare + NLA_HDR_LEN..], program.as_bytes());
+        // The checked parser of the crate agrees on the lengths.
+        let parsed = NetlinkBuffer::new_checked(&req[..]).expect("valid netlink message");
+        assert_eq!(parsed.length() as usize, req.len());
     }
 
     #[test]
