@@ -62,7 +62,8 @@
 //! IPv6 dump is kept as an `AF_INET` host condition: `inet_diag_bc_run` matches it against
 //! IPv4-mapped addresses (`::ffff:a.b.c.d`: words 0 and 1 zero, word 2 `htonl(0xffff)`, then
 //! `bitstring_match` on word 3), which is exactly what [`Cidr::contains`] does. That branch is
-//! older than the `S_EQ`/`D_EQ` ops, so any kernel that accepts these programs has it.
+//! older than the `S_EQ`/`D_EQ` ops (4.x sources have it but not them); a kernel too old for
+//! `S_EQ`/`D_EQ` fails the dump with `EINVAL` rather than filtering wrongly.
 //!
 //! # What the kernel filters
 //!
