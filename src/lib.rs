@@ -285,10 +285,10 @@ fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
             (pid, r.local_port)
         }),
         SortArg::Queue => records.sort_by_key(|r| {
-            (
-                std::cmp::Reverse(u64::from(r.recv_q) + u64::from(r.send_q)),
-                r.local_port,
-            )
+            // A listener's send_q is its configured backlog, not queued data.
+            let listening = r.state == model::KernelState::Known(TcpState::Listen);
+            let send = if listening { 0 } else { u64::from(r.send_q) };
+            (std::cmp::Reverse(u64::from(r.recv_q) + send), r.local_port)
         }),
     }
 }
@@ -322,7 +322,7 @@ fn snapshot_with_owners(config: &Config) -> Result<(Vec<SocketRecord>, OwnerMap,
     let stats = owners.stats();
     if stats.processes_hidden > 0 {
         outcome.warnings.push(format!(
-            "{} process(es) could not be read (permission denied; run as root to see every              owner): sockets they may own are shown as hidden",
+            "{} process(es) could not be read (permission denied; run as root to see every owner): sockets they may own are shown as hidden",
             stats.processes_hidden
         ));
     }

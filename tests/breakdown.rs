@@ -1,0 +1,553 @@
+//! `ports`, `procs` and `list` with real sockets held by real processes: attribution to the
+//! right pid and command, (no owner) for TIME_WAIT, inert hostile process names, hidden owners
+//! without privileges, service-port direction, every filter, and closed pipes.
+//!
+//! Each test uses its own ephemeral ports and filters on them, so it is exact whatever else
+//! runs on the machine.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Owner scans see every process that holds a socket, including a child between fork and
+/// exec, which briefly holds all of its parent's descriptors. Tests in this binary spawn
+/// processes, so they run one at a time to keep attribution exact.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn tcpstat() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    tcpstat().args(args).output().expect("binary runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {:?} {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+fn text(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+/// Polls `check` until it returns Some, or panics after 10 s.
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn my_comm() -> String {
+    std::fs::read_to_string("/proc/self/comm")
+        .expect("comm")
+        .trim_end()
+        .to_string()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("status")
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// A listener with `n` accepted connections, plus their client ends.
+struct Service {
+    listener: TcpListener,
+    clients: Vec<TcpStream>,
+    servers: Vec<TcpStream>,
+}
+
+impl Service {
+    fn new(addr: &str, n: usize) -> Service {
+        let listener = TcpListener::bind(addr).expect("bind");
+        let mut clients = Vec::new();
+        let mut servers = Vec::new();
+        for _ in 0..n {
+            clients
+                .push(TcpStream::connect(listener.local_addr().expect("addr")).expect("connect"));
+            servers.push(listener.accept().expect("accept").0);
+        }
+        Service {
+            listener,
+            clients,
+            servers,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.listener.local_addr().expect("addr").port()
+    }
+
+    fn port_arg(&self) -> String {
+        self.port().to_string()
+    }
+}
+
+fn state_count(row: &Value, state: &str) -> u64 {
+    row["states"][state].as_u64().expect("count")
+}
+
+#[test]
+fn procs_attributes_sockets_to_this_process_and_time_wait_to_no_owner() {
+    let _serial = serial();
+    let mut svc = Service::new("127.0.0.1:0", 3);
+    // One connection half-closed by its client: the server end is CLOSE_WAIT, owned by us.
+    svc.clients[0].shutdown(Shutdown::Write).expect("shutdown");
+    // One connection closed by the client first, then the server: client end in TIME_WAIT.
+    let c = svc.clients.remove(1);
+    let s = svc.servers.remove(1);
+    drop(c);
+    let mut buf = [0; 1];
+    let mut s = s;
+    assert_eq!(s.read(&mut buf).expect("eof"), 0);
+    drop(s);
+    let port = svc.port_arg();
+    let v = wait_for("CLOSE_WAIT and TIME_WAIT", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        (v["no_owner"]["states"]["TIME_WAIT"] == 1
+            && v["processes"][0]["states"]["CLOSE_WAIT"] == 1
+            && v["processes"][0]["states"]["FIN_WAIT_2"] == 1)
+            .then_some(v)
+    });
+    let procs = v["processes"].as_array().expect("array");
+    assert_eq!(procs.len(), 1, "{v}");
+    let me = &procs[0];
+    assert_eq!(me["pid"], std::process::id());
+    assert_eq!(me["command"], my_comm().as_str());
+    // LISTEN 1; ESTABLISHED: 2 ends of the untouched connection + the client end of the
+    // half-closed one is FIN_WAIT_2; CLOSE_WAIT 1.
+    assert_eq!(state_count(me, "LISTEN"), 1);
+    assert_eq!(state_count(me, "ESTABLISHED"), 2);
+    assert_eq!(state_count(me, "FIN_WAIT_2"), 1, "{v}");
+    assert_eq!(state_count(me, "CLOSE_WAIT"), 1);
+    assert_eq!(me["total"], 5);
+    assert_eq!(v["no_owner"]["total"], 1);
+    assert_eq!(v["sockets"], 6);
+
+    let table = text(&["procs", "--port", &port, "--color", "never"]);
+    assert!(table.contains("(no owner)"), "{table}");
+    assert!(
+        table.contains("TIME_WAIT and SYN_RECV sockets"),
+        "legend: {table}"
+    );
+    let my_row = table
+        .lines()
+        .find(|l| l.starts_with(&std::process::id().to_string()))
+        .expect("a row for this process");
+    assert!(my_row.trim_end().ends_with(" 5"), "{my_row}");
+}
+
+/// A child process holding `listener` as its stdin, running `/bin/sleep` under `name` (the
+/// kernel takes the command name from the executable's file name).
+fn child_holding(listener: &TcpListener, name: &str) -> (Child, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "tcpstat-test-{}-{}",
+        std::process::id(),
+        name.len()
+    ));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let exe = dir.join(name);
+    let _ = std::fs::remove_file(&exe);
+    std::os::unix::fs::symlink("/bin/sleep", &exe).expect("symlink");
+    let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
+    let child = Command::new(&exe)
+        .arg("60")
+        .stdin(Stdio::from(held))
+        .spawn()
+        .expect("spawn child");
+    (child, dir)
+}
+
+#[test]
+fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_owner() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let name = "ev\x1b[2Jil\u{7}";
+    let (mut child, dir) = child_holding(&listener, name);
+    let child_pid = child.id();
+    let v = wait_for("the child to hold the listener", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        (v["processes"].as_array().map_or(0, Vec::len) == 2).then_some(v)
+    });
+    let pids: Vec<u64> = v["processes"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["pid"].as_u64().expect("pid"))
+        .collect();
+    assert!(pids.contains(&u64::from(child_pid)) && pids.contains(&u64::from(std::process::id())));
+    assert_eq!(v["sockets"], 1, "one socket, two owners");
+    let child_row = v["processes"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["pid"] == child_pid)
+        .expect("child row");
+    assert_eq!(
+        child_row["command"], name,
+        "JSON carries the raw name, escaped by JSON"
+    );
+
+    for args in [
+        vec!["procs", "--port", &port],
+        vec!["list", "-p", "--port", &port],
+        vec!["procs", "--port", &port, "--color", "always"],
+    ] {
+        let out = text(&args);
+        assert!(out.contains("ev\\x1b[2Jil\\x07"), "{args:?}: {out}");
+        assert!(
+            !out.contains("\x1b[2J") && !out.contains('\u{7}'),
+            "{args:?}: raw escape reached the output"
+        );
+    }
+    let list = text(&["list", "-p", "--port", &port, "--no-header"]);
+    assert!(list.contains(&format!("{}/", std::process::id())), "{list}");
+    assert!(
+        list.contains(&format!(",{child_pid}/")) || list.contains(&format!("{child_pid}/ev")),
+        "{list}"
+    );
+
+    // --pid and --process select through owners.
+    let v = json(&[
+        "summary",
+        "--json",
+        "--port",
+        &port,
+        "--pid",
+        &child_pid.to_string(),
+    ]);
+    assert_eq!(v["states"]["LISTEN"], 1);
+    let v = json(&[
+        "summary",
+        "--json",
+        "--port",
+        &port,
+        "--process",
+        "no-such-command",
+    ]);
+    assert_eq!(v["total"], 0);
+    let v = json(&[
+        "summary",
+        "--json",
+        "--port",
+        &port,
+        "--process",
+        &my_comm(),
+    ]);
+    assert_eq!(v["total"], 1);
+
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_privileges_owners_are_hidden_not_missing() {
+    let _serial = serial();
+    if !is_root() {
+        eprintln!("skipped: needs root to run tcpstat as an unprivileged user (uid 65534)");
+        return;
+    }
+    let svc = Service::new("127.0.0.1:0", 1);
+    let port = svc.port_arg();
+    let o = tcpstat()
+        .uid(65534)
+        .gid(65534)
+        .args(["procs", "--port", &port, "--json"])
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        v["owner_scan"]["processes_hidden"].as_u64().expect("n") > 0,
+        "{v}"
+    );
+    assert_eq!(
+        v["hidden"]["total"], 3,
+        "listener + both ends, owned by root: {v}"
+    );
+    assert_eq!(v["processes"].as_array().expect("array").len(), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("could not be read"), "{err}");
+    // The counts themselves need no privileges.
+    let o = tcpstat()
+        .uid(65534)
+        .gid(65534)
+        .args(["summary", "--port", &port, "--json"])
+        .output()
+        .expect("runs");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["total"], 3);
+    let table = tcpstat()
+        .uid(65534)
+        .gid(65534)
+        .args(["procs", "--port", &port])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&table.stdout).contains("(hidden: needs root)"));
+}
+
+#[test]
+fn ports_groups_by_service_port_with_direction() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 2);
+    let port = svc.port_arg();
+    let v = json(&["ports", "--port", &port, "--json"]);
+    assert_eq!(v["grouping"], "service");
+    let rows = v["ports"].as_array().expect("array");
+    let find = |dir: &str| {
+        rows.iter()
+            .find(|r| r["port"] == svc.port() && r["direction"] == dir)
+            .unwrap_or_else(|| panic!("no {dir} row: {v}"))
+    };
+    let inbound = find("in");
+    assert_eq!(state_count(inbound, "LISTEN"), 1);
+    assert_eq!(state_count(inbound, "ESTABLISHED"), 2, "server ends");
+    assert_eq!(inbound["listener"]["queued"], 0);
+    assert_eq!(inbound["listener"]["backlog"], 128, "std's listen backlog");
+    let outbound = find("out");
+    assert_eq!(state_count(outbound, "ESTABLISHED"), 2, "client ends");
+    assert_eq!(outbound["listener"], Value::Null);
+    assert_eq!(rows.len(), 2, "{v}");
+    // --by local: the clients' ephemeral ports become their own rows.
+    let v = json(&["ports", "--port", &port, "--by", "local", "--json"]);
+    assert_eq!(v["ports"].as_array().expect("array").len(), 3, "{v}");
+    // A listener with nothing selected still shows, with its queue.
+    let v = json(&["ports", "--sport", &port, "--state", "close-wait", "--json"]);
+    let rows = v["ports"].as_array().expect("array");
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["total"], 0);
+    assert_eq!(rows[0]["listener"]["sockets"], 1);
+    // /proc has no backlog.
+    let v = json(&["ports", "--port", &port, "--json", "--source", "proc"]);
+    let inbound = v["ports"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["direction"] == "in")
+        .expect("in row")
+        .clone();
+    assert_eq!(inbound["listener"]["backlog"], Value::Null);
+    let table = text(&["ports", "--port", &port, "--color", "never"]);
+    assert!(table.contains("0/128"), "{table}");
+    // An unfilled accept queue: connect without accepting.
+    let pending = TcpStream::connect(svc.listener.local_addr().expect("addr")).expect("connect");
+    let v = wait_for("a queued connection", || {
+        let v = json(&["ports", "--sport", &port, "--state", "listen", "--json"]);
+        (v["ports"][0]["listener"]["queued"] == 1).then_some(v)
+    });
+    assert_eq!(v["ports"][0]["total"], 1);
+    drop(pending);
+}
+
+#[test]
+fn address_user_and_port_filters() {
+    let _serial = serial();
+    let v4 = Service::new("127.0.0.1:0", 1);
+    let v6 = match TcpListener::bind("[::1]:0") {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("skipped: no IPv6 loopback ({e})");
+            return;
+        }
+    };
+    let p4 = v4.port_arg();
+    let p6 = v6.local_addr().expect("addr").port().to_string();
+    let both = format!("{p4},{p6}");
+    let total = |args: &[&str]| -> u64 {
+        let mut all = vec!["summary", "--json", "--port", &both];
+        all.extend_from_slice(args);
+        json(&all)["total"].as_u64().expect("total")
+    };
+    assert_eq!(total(&[]), 4);
+    assert_eq!(total(&["--src", "127.0.0.0/8"]), 3);
+    assert_eq!(total(&["--src", "::1"]), 1);
+    assert_eq!(total(&["--src", "[::1]/128"]), 1);
+    assert_eq!(
+        total(&["--dst", "127.0.0.1/32"]),
+        2,
+        "only connected ends have a peer"
+    );
+    assert_eq!(total(&["--src", "10.0.0.0/8"]), 0);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .expect("uid");
+    assert_eq!(total(&["--user", &uid.to_string()]), 4);
+    assert_eq!(total(&["--user", "4000000000"]), 0);
+    if uid == 0 {
+        assert_eq!(total(&["--user", "root"]), 4);
+    }
+    assert_eq!(total(&["--sport", &p4]), 2, "listener and server end");
+    assert_eq!(total(&["--dport", &p4]), 1, "client end");
+    assert_eq!(
+        total(&["--sport", &format!("{}-{}", v4.port(), v4.port())]),
+        2
+    );
+    assert_eq!(total(&["--pid", &std::process::id().to_string()]), 4);
+    assert_eq!(total(&["--pid", "1,2"]), 0);
+    for (args, needle) in [
+        (&["summary", "--src", "10.0.0.0/33"][..], "10.0.0.0/33"),
+        (&["ports", "--dst", "not-an-ip"][..], "not-an-ip"),
+        (
+            &["list", "--user", "no-such-user-xyz"][..],
+            "no-such-user-xyz",
+        ),
+        (&["procs", "--pid", "abc"][..], "abc"),
+        (&["list", "--sort", "size"][..], "size"),
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn list_formats_and_sorting() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 2);
+    let port = svc.port_arg();
+    let out = text(&["list", "--port", &port]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("STATE") && lines[0].contains("LOCAL") && lines[0].contains("INODE")
+    );
+    assert_eq!(lines.len(), 6, "{out}");
+    let listen_line = format!("127.0.0.1:{port}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("LISTEN") && l.contains(&listen_line)),
+        "{out}"
+    );
+    let out = text(&["ls", "--port", &port, "--no-header"]);
+    assert_eq!(out.lines().count(), 5);
+    let v = json(&["list", "--port", &port, "--json"]);
+    let rows = v.as_array().expect("array");
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r["owners"].is_null()));
+    let nd = text(&["list", "--port", &port, "--ndjson", "-p"]);
+    let objs: Vec<Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("object per line"))
+        .collect();
+    assert_eq!(objs.len(), 5);
+    assert!(
+        objs.iter()
+            .all(|o| o["owners"][0]["pid"] == std::process::id()),
+        "{nd}"
+    );
+    let sorted = json(&["list", "--port", &port, "--json", "--sort", "state"]);
+    assert_eq!(sorted[0]["state"], "LISTEN");
+    let by_port = json(&["list", "--port", &port, "--json", "--sort", "port"]);
+    let ports: Vec<u64> = by_port
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["local_port"].as_u64().expect("port"))
+        .collect();
+    assert!(ports.windows(2).all(|w| w[0] <= w[1]), "{ports:?}");
+    let timers = text(&["list", "--port", &port, "-o"]);
+    assert!(timers.lines().next().expect("header").contains("TIMER"));
+    // Queue sorting puts unread data first.
+    let mut c = svc.clients[0].try_clone().expect("clone");
+    c.write_all(b"hello").expect("write");
+    let v = wait_for("unread bytes", || {
+        let v = json(&["list", "--port", &port, "--json", "--sort", "queue"]);
+        (v[0]["recv_q"] == 5).then_some(v)
+    });
+    assert_eq!(v[0]["state"], "ESTABLISHED");
+}
+
+#[test]
+fn list_into_a_closed_pipe_exits_0_silently() {
+    let _serial = serial();
+    // Enough rows that tcpstat is still writing when the reader goes away.
+    let socks: Vec<TcpListener> = (0..300)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let first = socks[0].local_addr().expect("addr").port();
+    let last = socks
+        .iter()
+        .map(|s| s.local_addr().expect("addr").port())
+        .max()
+        .expect("max");
+    let range = format!("{}-{}", first.min(last), last);
+    for format in [&[][..], &["--ndjson"][..], &["--json"][..]] {
+        let mut child = tcpstat()
+            .arg("list")
+            .args(format)
+            .args(["--sport", &range])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("first line");
+        assert!(!line.is_empty());
+        drop(reader);
+        let status = child.wait().expect("waits");
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("reads");
+        assert!(status.success(), "{format:?}: {status:?} {err}");
+        assert!(err.is_empty(), "{format:?}: {err}");
+    }
+    drop(socks);
+}
+
+#[test]
+fn listing_ipv6_uses_brackets() {
+    let _serial = serial();
+    let Ok(l) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    };
+    let addr: SocketAddr = l.local_addr().expect("addr");
+    let out = text(&["list", "--sport", &addr.port().to_string(), "--no-header"]);
+    assert!(out.contains(&format!("[::1]:{}", addr.port())), "{out}");
+    assert!(out.contains("[::]:*"), "{out}");
+}
