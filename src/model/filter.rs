@@ -169,7 +169,8 @@ pub struct Filter {
     pub local_addr: Vec<Cidr>,
     /// Remote address in any of these networks (`--dst`); empty = any.
     pub remote_addr: Vec<Cidr>,
-    /// Socket owner uid in this set (`--user`); empty = any.
+    /// Socket owner uid in this set (`--user`); empty = any. Minisockets (TIME_WAIT,
+    /// SYN_RECV) have no owner and never match.
     pub uids: Vec<u32>,
     /// Owned by one of these processes (`--pid`); needs owner resolution.
     pub pids: Vec<u32>,
@@ -236,7 +237,7 @@ impl Filter {
                 || self.local_addr.iter().any(|c| c.contains(record.local)))
             && (self.remote_addr.is_empty()
                 || self.remote_addr.iter().any(|c| c.contains(record.remote)))
-            && (self.uids.is_empty() || self.uids.contains(&record.uid))
+            && (self.uids.is_empty() || record.owner_uid().is_some_and(|u| self.uids.contains(&u)))
     }
 
     /// States the filter asks for, in lifecycle order.
@@ -350,6 +351,24 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33")
             .expect_err("bad")
             .contains("0-32"));
+    }
+
+    #[test]
+    fn minisockets_have_no_user() {
+        let filter = Filter {
+            uids: vec![0],
+            ..Filter::default()
+        };
+        let tw = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::TimeWait));
+        assert_eq!(tw.owner_uid(), None);
+        assert!(
+            !filter.matches(&tw),
+            "uid 0 of a TIME_WAIT socket is not root"
+        );
+        let mut orphan = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::FinWait1));
+        orphan.uid = 0;
+        assert_eq!(orphan.owner_uid(), Some(0), "orphans keep their uid");
+        assert!(filter.matches(&orphan));
     }
 
     #[test]

@@ -88,6 +88,20 @@ pub struct SocketRecord {
 }
 
 impl SocketRecord {
+    /// The socket's owner uid, or `None` for TIME_WAIT and SYN_RECV minisockets, which the
+    /// kernel reports with uid 0 and inode 0 because they have no owner at all
+    /// (`inet_twsk_diag_fill`, `inet_req_diag_fill`; /proc does the same). Reporting them as
+    /// root would be a lie.
+    pub fn owner_uid(&self) -> Option<u32> {
+        use super::state::{KernelState, TcpState};
+        let minisocket = self.inode == 0
+            && matches!(
+                self.state,
+                KernelState::Known(TcpState::TimeWait | TcpState::SynRecv)
+            );
+        (!minisocket).then_some(self.uid)
+    }
+
     /// A record with every field zero, for building test values.
     pub const fn empty(family: Family, state: KernelState) -> SocketRecord {
         SocketRecord {

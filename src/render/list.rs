@@ -116,7 +116,8 @@ struct SocketJson<'a> {
     remote_port: u16,
     recv_q: u32,
     send_q: u32,
-    uid: u32,
+    /// `null` for TIME_WAIT / SYN_RECV minisockets, which have no owner.
+    uid: Option<u32>,
     user: Option<&'a str>,
     inode: u64,
     cookie: Option<u64>,
@@ -254,10 +255,11 @@ impl<'w> ListWriter<'w> {
         pad(line, start, ADDR_W, false);
         let _ = write!(line, " {:>QUEUE_W$} {:>QUEUE_W$} ", r.recv_q, r.send_q);
         let start = line.len();
-        match user {
-            Some(name) => line.push_str(&escape(name)),
-            None => {
-                let _ = write!(line, "{}", r.uid);
+        match (r.owner_uid(), user) {
+            (None, _) => line.push('-'),
+            (Some(_), Some(name)) => line.push_str(&escape(name)),
+            (Some(uid), None) => {
+                let _ = write!(line, "{uid}");
             }
         }
         pad(line, start, USER_W, false);
@@ -322,8 +324,8 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         remote_port: r.remote_port,
         recv_q: r.recv_q,
         send_q: r.send_q,
-        uid: r.uid,
-        user,
+        uid: r.owner_uid(),
+        user: r.owner_uid().and(user),
         inode: r.inode,
         cookie: (r.cookie != 0).then_some(r.cookie),
         timer: TimerJson {
