@@ -8,10 +8,10 @@ use std::io::IsTerminal;
 
 use crate::cli::{
     ByArg, Cli, ColorArg, Command, FilterArgs, ListArgs, PortsArgs, ProcsArgs, SortArg, SourceArg,
-    SummaryArgs,
+    SummaryArgs, WatchArgs, WatchByArg,
 };
 use crate::collect::{SourceChoice, SourceOptions};
-use crate::model::{Family, Filter, PortSet, StateSet};
+use crate::model::{Family, Filter, PortSet, StateSet, TcpState};
 
 /// What to run, resolved.
 #[derive(Debug, Clone)]
@@ -39,7 +39,34 @@ pub enum Task {
         json: bool,
     },
     List(ListOptions),
+    Watch(WatchOptions),
 }
+
+/// `watch`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub interval: std::time::Duration,
+    pub count: Option<u64>,
+    pub by: WatchByArg,
+    pub top: usize,
+    pub older_than: Option<std::time::Duration>,
+    pub events: bool,
+    /// Redraw a screen (stdout is a terminal and --json was not given); else NDJSON.
+    pub interactive: bool,
+    /// States whose sockets are tracked for ages and events.
+    pub tracked: StateSet,
+}
+
+/// Where sockets get stuck: tracked for ages when no --state is given.
+pub const STUCK_STATES: [TcpState; 7] = [
+    TcpState::SynSent,
+    TcpState::SynRecv,
+    TcpState::FinWait1,
+    TcpState::FinWait2,
+    TcpState::CloseWait,
+    TcpState::Closing,
+    TcpState::LastAck,
+];
 
 /// Output format of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,10 +167,43 @@ impl Config {
                     filter,
                 )
             }
+            Some(Command::Watch(WatchArgs {
+                interval,
+                count,
+                by,
+                top,
+                older_than,
+                events,
+                json,
+                filter,
+            })) => {
+                let tracked = if filter.state.is_empty() {
+                    STUCK_STATES
+                        .iter()
+                        .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)))
+                } else {
+                    filter
+                        .state
+                        .iter()
+                        .fold(StateSet::EMPTY, |a, s| a.union(*s))
+                };
+                let options = WatchOptions {
+                    interval,
+                    count,
+                    by,
+                    top,
+                    older_than,
+                    events,
+                    interactive: env.stdout_is_terminal && !json,
+                    tracked,
+                };
+                (Task::Watch(options), filter)
+            }
         };
         let machine_output = match &task {
             Task::Summary { json } | Task::Ports { json, .. } | Task::Procs { json, .. } => *json,
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
+            Task::Watch(o) => !o.interactive,
         };
         let global = cli.global;
         Ok(Config {

@@ -19,6 +19,8 @@ pub enum ExitCode {
     Error = 1,
     /// A usage error: bad flag or value (clap exits with this code itself).
     Usage = 2,
+    /// Stopped by Ctrl-C (SIGINT) or SIGTERM (`watch`), after restoring the terminal.
+    Interrupted = 130,
 }
 
 /// Everything that can stop a run.
@@ -57,6 +59,10 @@ pub enum Error {
     },
     /// Writing the output failed (a closed pipe is handled as a normal end in `main`).
     Output(io::Error),
+    /// Ctrl-C or SIGTERM during `watch`: the terminal was restored; exit 130.
+    Interrupted,
+    /// `watch`: collections failed this many times in a row.
+    Repeated { times: u32, last: Box<Error> },
 }
 
 impl Error {
@@ -68,6 +74,8 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         if self.is_broken_pipe() {
             ExitCode::Ok
+        } else if matches!(self, Error::Interrupted) {
+            ExitCode::Interrupted
         } else {
             ExitCode::Error
         }
@@ -126,6 +134,13 @@ impl fmt::Display for Error {
                 "netlink failed ({netlink}) and the /proc fallback failed too ({proc})"
             ),
             Error::Output(e) => write!(f, "cannot write output: {e}"),
+            Error::Interrupted => write!(f, "interrupted"),
+            Error::Repeated { times, last } => {
+                write!(
+                    f,
+                    "collection failed {times} times in a row; last error: {last}"
+                )
+            }
         }
     }
 }

@@ -18,6 +18,9 @@ pub mod config;
 pub mod error;
 pub mod model;
 pub mod render;
+pub mod term;
+pub mod track;
+pub mod watch;
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -54,6 +57,7 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             json,
         } => procs(config, *all_states, *top, *json, out, err),
         Task::List(options) => list(config, options, out, err),
+        Task::Watch(options) => watch::run(config, options, out, err),
     }
 }
 

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`tcpstat | head`): a normal end, nothing to say.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        // Ctrl-C: the terminal is already restored; the shell knows what 130 means.
+        Err(e @ tcpstat::error::Error::Interrupted) => ExitCode::from(e.exit_code() as u8),
         Err(e) => {
             // Discard buffered output unflushed: a failed run must not end with half a table.
             drop(out.into_parts());

@@ -110,6 +110,42 @@ pub fn collect(
     )
 }
 
+/// Collects again and again (`watch`), keeping one netlink socket open between collections.
+pub struct Collector {
+    options: SourceOptions,
+    netlink: Option<netlink::NetlinkSource>,
+}
+
+impl Collector {
+    pub fn new(options: SourceOptions) -> Collector {
+        Collector {
+            options,
+            netlink: None,
+        }
+    }
+
+    /// Like [`collect`], on the kept socket; a failed socket is dropped and reopened next time.
+    pub fn collect(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+        let Collector { options, netlink } = self;
+        with_fallback(
+            options.choice,
+            sink,
+            |sink| {
+                let source = match netlink {
+                    Some(source) => source,
+                    None => netlink.insert(netlink::NetlinkSource::open()?),
+                };
+                let result = netlink::collect_on(source, filter, sink);
+                if result.is_err() {
+                    *netlink = None;
+                }
+                result
+            },
+            |sink| procnet::collect(&options.proc_root, filter, sink),
+        )
+    }
+}
+
 /// The source policy, apart from the sources themselves (so it can be tested with failing
 /// ones): `auto` tries netlink and, if it fails and the sink can start over, reads /proc and
 /// records why.

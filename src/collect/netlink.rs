@@ -135,7 +135,15 @@ impl NetlinkSource {
 
 /// Collects every requested family through one netlink socket.
 pub fn collect(filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
-    let mut source = NetlinkSource::open()?;
+    collect_on(&mut NetlinkSource::open()?, filter, sink)
+}
+
+/// Collects every requested family through an already open socket (reused by `watch`).
+pub fn collect_on(
+    source: &mut NetlinkSource,
+    filter: &Filter,
+    sink: &mut dyn Sink,
+) -> Result<Outcome, Error> {
     let mut outcome = Outcome::new(SourceKind::Netlink);
     for &family in &filter.families {
         let stats = source.dump(family, filter, sink)?;

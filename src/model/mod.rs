@@ -3,6 +3,7 @@
 //! Everything here is shared by collectors (which produce records), aggregation (which counts
 //! them) and renderers (which print the counts). Nothing here reads the kernel or prints.
 
+pub mod duration;
 pub mod filter;
 pub mod socket;
 pub mod state;

@@ -7,6 +7,7 @@ pub mod json;
 pub mod list;
 pub mod table;
 pub mod text;
+pub mod watch;
 
 use crate::aggregate::{PortGrouping, PortRow, ProcMatrix, StateCounts, StateRow};
 use crate::collect::owners::ScanStats;

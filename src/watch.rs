@@ -1,0 +1,419 @@
+//! `tcpstat watch`: the pipeline, repeated.
+//!
+//! Owns: the tick loop (collect through one kept netlink socket, aggregate, render, wait),
+//! its exits (count reached, Ctrl-C, closed pipe, repeated collection errors) and the
+//! building of each tick's [`Tick`] view from the snapshot. It reads the kernel only through
+//! `collect` and writes only through `render::watch` and `term`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::aggregate::{Direction, PortGrouping, PortMatrix, Snapshot};
+use crate::cli::WatchByArg;
+use crate::collect::owners::OwnerMap;
+use crate::collect::{Collector, Outcome};
+use crate::config::{Config, WatchOptions};
+use crate::error::Error;
+use crate::model::{Filter, KernelState, SocketRecord, StateSet, TcpState};
+use crate::render::watch as view;
+use crate::term::{self, Screen};
+use crate::track::{self, Changes, History, Tracker};
+
+/// Consecutive failed collections that end the run.
+const MAX_FAILURES: u32 = 3;
+/// How often the wait between ticks checks for Ctrl-C.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The key a socket is grouped under in the top and age lists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKey {
+    Port {
+        port: u16,
+        direction: Direction,
+    },
+    Process {
+        pid: u32,
+        command: String,
+    },
+    /// A socket without a readable owner (minisocket, orphan, or hidden).
+    NoProcess,
+    Remote(IpAddr),
+}
+
+/// One line of the top list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub key: GroupKey,
+    pub count: u64,
+}
+
+/// Sockets stuck in a state, by group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aged {
+    pub state: TcpState,
+    pub key: GroupKey,
+    pub count: u64,
+    pub oldest: Duration,
+}
+
+/// Everything one tick shows.
+#[derive(Debug)]
+pub struct Tick<'a> {
+    pub number: u64,
+    pub timestamp: String,
+    pub started: String,
+    pub hostname: Option<&'a str>,
+    pub outcome: &'a Outcome,
+    pub interval: Duration,
+    /// Seconds since the previous tick (for rates); `None` on the first.
+    pub elapsed: Option<f64>,
+    pub shown: StateSet,
+    pub tracked: StateSet,
+    pub history: &'a History,
+    pub unknown: u64,
+    pub by: WatchByArg,
+    pub top: Vec<Group>,
+    pub aged: Vec<Aged>,
+    pub older_than: Option<Duration>,
+    pub tracked_count: usize,
+    pub changes: Option<&'a Changes>,
+    pub error: Option<String>,
+}
+
+/// Runs the watch loop until `--count`, Ctrl-C ([`Error::Interrupted`]), a closed pipe or
+/// repeated failures.
+pub fn run(
+    config: &Config,
+    options: &WatchOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let stop = term::interrupt_flag();
+    let mut collector = Collector::new(config.source.clone());
+    let hostname = crate::collect::host::hostname(&config.source.proc_root);
+    let started_at = SystemTime::now();
+    let started = rfc3339(started_at);
+    let mut history = History::new();
+    let mut tracker = Tracker::new();
+    let mut failures = 0u32;
+    let mut last_tick: Option<Instant> = None;
+    let mut last_outcome: Option<Outcome> = None;
+    let mut fallback_said = false;
+    let shown = if config.filter.states == StateSet::ALL {
+        StateSet::ALL
+    } else {
+        config.filter.states
+    };
+
+    let mut output = if options.interactive {
+        Output::Screen(Screen::enter(out)?)
+    } else {
+        Output::Plain(out)
+    };
+    let mut last_frame: Vec<String> = Vec::new();
+    let mut ticks = 0u64;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let began = Instant::now();
+        let collected = collect_tick(&mut collector, config, options);
+        let now = Instant::now();
+        ticks += 1;
+        let (records, outcome, listening, owners, error) = match collected {
+            Ok((records, outcome, listening, owners)) => {
+                failures = 0;
+                (records, Some(outcome), listening, owners, None)
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= MAX_FAILURES {
+                    if let Output::Screen(s) = &mut output {
+                        s.leave()?;
+                    }
+                    return Err(Error::Repeated {
+                        times: failures,
+                        last: Box::new(e),
+                    });
+                }
+                (Vec::new(), None, HashSet::new(), None, Some(e.to_string()))
+            }
+        };
+        if let Some(o) = &outcome {
+            if o.fallback_reason.is_some() && !fallback_said && !options.interactive {
+                writeln!(
+                    err,
+                    "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
+                    o.fallback_reason.as_deref().unwrap_or("")
+                )?;
+                fallback_said = true;
+            }
+            last_outcome = Some(o.clone());
+        }
+        let elapsed = last_tick.map(|t| now.duration_since(t).as_secs_f64());
+        let mut changes = None;
+        if error.is_none() {
+            history.push(track::state_counts(&records));
+            let watched: Vec<SocketRecord> = records
+                .iter()
+                .filter(|r| matches!(r.state, KernelState::Known(s) if options.tracked.contains(s)))
+                .copied()
+                .collect();
+            changes = Some(tracker.update(now, &watched));
+            last_tick = Some(now);
+        }
+        let Some(outcome_ref) = last_outcome.as_ref() else {
+            // Not one successful collection yet: say why and try again.
+            let e = error.unwrap_or_default();
+            match &mut output {
+                Output::Screen(s) => {
+                    s.draw(&[format!("tcpstat watch: collection failed: {e} (retrying)")])?
+                }
+                Output::Plain(w) => view::write_error(&mut **w, ticks, &e)?,
+            }
+            wait(began, options.interval, &stop)?;
+            continue;
+        };
+        let grouper = Grouper {
+            by: options.by,
+            ports: PortMatrix::new(PortGrouping::Service, listening, false),
+            owners: owners.as_ref(),
+        };
+        let tick = Tick {
+            number: ticks,
+            timestamp: rfc3339(SystemTime::now()),
+            started: started.clone(),
+            hostname: hostname.as_deref(),
+            outcome: outcome_ref,
+            interval: options.interval,
+            elapsed,
+            shown,
+            tracked: options.tracked,
+            history: &history,
+            unknown: records
+                .iter()
+                .filter(|r| matches!(r.state, KernelState::Unknown(_)))
+                .count() as u64,
+            by: options.by,
+            top: top_groups(&tracker, now, options, &grouper),
+            aged: aged_groups(&tracker, now, options, &grouper),
+            older_than: options.older_than,
+            tracked_count: tracker.len(),
+            changes: if options.events {
+                changes.as_ref()
+            } else {
+                None
+            },
+            error,
+        };
+        match &mut output {
+            Output::Screen(s) => {
+                let (width, height) = terminal_size();
+                last_frame = view::frame(&tick, width, height);
+                let drawn: Vec<String> = last_frame.iter().map(|l| term::fit(l, width)).collect();
+                s.draw(&drawn)?;
+            }
+            Output::Plain(w) => view::write_tick(&mut **w, &tick)?,
+        }
+        if options.count.is_some_and(|n| ticks >= n) {
+            if let Output::Screen(s) = &mut output {
+                // Leave the last frame on the normal screen: --count is often used to look.
+                s.leave()?;
+                let w = s.writer();
+                for line in &last_frame {
+                    writeln!(w, "{line}")?;
+                }
+                w.flush()?;
+            }
+            return Ok(());
+        }
+        wait(began, options.interval, &stop)?;
+    }
+}
+
+/// Where ticks go: a redrawn screen, or NDJSON lines.
+enum Output<'w> {
+    Screen(Screen<'w>),
+    Plain(&'w mut dyn Write),
+}
+
+/// Sleeps until `began + interval`, waking every [`POLL`] for Ctrl-C.
+fn wait(
+    began: Instant,
+    interval: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<(), Error> {
+    let until = began + interval;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let now = Instant::now();
+        if now >= until {
+            return Ok(());
+        }
+        std::thread::sleep(POLL.min(until - now));
+    }
+}
+
+fn terminal_size() -> (usize, usize) {
+    let env_cols = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok());
+    let (cols, rows) = term::size().map_or((80, 24), |(c, r)| (usize::from(c), usize::from(r)));
+    (env_cols.unwrap_or(cols).max(20), rows.max(5))
+}
+
+type Collected = (Vec<SocketRecord>, Outcome, HashSet<u16>, Option<OwnerMap>);
+
+/// One collection: the filtered sockets, the listening ports (for service grouping) and,
+/// with `--by process`, the owners of the watched sockets.
+fn collect_tick(
+    collector: &mut Collector,
+    config: &Config,
+    options: &WatchOptions,
+) -> Result<Collected, Error> {
+    let mut snap = Snapshot::default();
+    let mut outcome = collector.collect(&config.filter, &mut snap)?;
+    let mut listening = HashSet::new();
+    if options.by == WatchByArg::Port {
+        let listen_filter = Filter {
+            states: StateSet::of(TcpState::Listen),
+            families: config.filter.families.clone(),
+            ..Filter::default()
+        };
+        let mut listeners = Snapshot::default();
+        collector.collect(&listen_filter, &mut listeners)?;
+        listening = listeners.0.iter().map(|r| r.local_port).collect();
+    }
+    let owners = if options.by == WatchByArg::Process || config.filter.needs_owners() {
+        let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
+        let map = OwnerMap::scan(&config.source.proc_root, &wanted)?;
+        if map.stats().processes_hidden > 0 {
+            outcome.warnings.push(format!(
+                "{} process(es) could not be read (run as root to see every owner)",
+                map.stats().processes_hidden
+            ));
+        }
+        Some(map)
+    } else {
+        None
+    };
+    if let Some(map) = &owners {
+        if config.filter.needs_owners() {
+            snap.0.retain(|r| {
+                map.owner_processes(r.inode)
+                    .any(|p| config.filter.matches_owner(p.pid, &p.command))
+            });
+        }
+    }
+    Ok((snap.0, outcome, listening, owners))
+}
+
+struct Grouper<'a> {
+    by: WatchByArg,
+    ports: PortMatrix,
+    owners: Option<&'a OwnerMap>,
+}
+
+impl Grouper<'_> {
+    /// The groups of a socket: one, except a socket shared by several processes.
+    fn keys(&self, r: &SocketRecord) -> Vec<GroupKey> {
+        match self.by {
+            WatchByArg::Port => {
+                let (port, direction) = self.ports.group_of(r);
+                vec![GroupKey::Port { port, direction }]
+            }
+            WatchByArg::Remote => vec![GroupKey::Remote(r.remote)],
+            WatchByArg::Process => {
+                let owners: Vec<GroupKey> = self
+                    .owners
+                    .into_iter()
+                    .flat_map(|m| m.owner_processes(r.inode))
+                    .map(|p| GroupKey::Process {
+                        pid: p.pid,
+                        command: p.command.clone(),
+                    })
+                    .collect();
+                if owners.is_empty() {
+                    vec![GroupKey::NoProcess]
+                } else {
+                    owners
+                }
+            }
+        }
+    }
+}
+
+fn old_enough(options: &WatchOptions, age: Duration) -> bool {
+    options.older_than.is_none_or(|min| age >= min)
+}
+
+fn top_groups(
+    tracker: &Tracker,
+    now: Instant,
+    options: &WatchOptions,
+    grouper: &Grouper<'_>,
+) -> Vec<Group> {
+    let mut counts: HashMap<GroupKey, u64> = HashMap::new();
+    for t in tracker.iter().filter(|t| old_enough(options, t.age(now))) {
+        for key in grouper.keys(&t.record) {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let mut groups: Vec<Group> = counts
+        .into_iter()
+        .map(|(key, count)| Group { key, count })
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    groups.truncate(options.top);
+    groups
+}
+
+fn aged_groups(
+    tracker: &Tracker,
+    now: Instant,
+    options: &WatchOptions,
+    grouper: &Grouper<'_>,
+) -> Vec<Aged> {
+    let mut groups: HashMap<(TcpState, GroupKey), (u64, Duration)> = HashMap::new();
+    for t in tracker.iter() {
+        let age = t.age(now);
+        if !old_enough(options, age) {
+            continue;
+        }
+        let KernelState::Known(state) = t.record.state else {
+            continue;
+        };
+        for key in grouper.keys(&t.record) {
+            let e = groups.entry((state, key)).or_default();
+            e.0 += 1;
+            e.1 = e.1.max(age);
+        }
+    }
+    let mut aged: Vec<Aged> = groups
+        .into_iter()
+        .map(|((state, key), (count, oldest))| Aged {
+            state,
+            key,
+            count,
+            oldest,
+        })
+        .collect();
+    aged.sort_by(|a, b| {
+        b.oldest
+            .cmp(&a.oldest)
+            .then(b.count.cmp(&a.count))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    aged.truncate(options.top);
+    aged
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    crate::render::text::rfc3339_utc(d.as_secs(), d.subsec_millis())
+}
