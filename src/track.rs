@@ -329,7 +329,7 @@ mod tests {
             (1, 7)
         );
         assert_eq!(h.latest(TcpState::CloseWait), 1);
-        assert_eq!(sparkline(h.recent(TcpState::CloseWait)), "▄█▁");
+        assert_eq!(sparkline(h.recent(TcpState::CloseWait)), "▃█▁");
         assert_eq!(sparkline([5, 5].into_iter()), "▁▁");
     }
 }
