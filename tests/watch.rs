@@ -146,9 +146,9 @@ fn deltas_events_and_ages_follow_real_sockets() {
     let (grown, events) = w.until("5 CLOSE_WAIT", |v| close_wait(v) == 5);
     let enters: Vec<&Value> = events.iter().filter(|e| e["event"] == "enter").collect();
     assert_eq!(enters.len(), 3, "{events:?}");
-    assert!(enters
-        .iter()
-        .all(|e| e["state"] == "CLOSE_WAIT" && e["local_port"].to_string() == port));
+    assert!(enters.iter().all(
+        |e| e["state"] == "CLOSE_WAIT" && e["local_port"] == port.parse::<u64>().expect("port")
+    ));
     assert_eq!(grown["max"]["CLOSE_WAIT"], 5);
     assert!(grown["deltas"]["CLOSE_WAIT"].as_i64().expect("delta") > 0);
     // Deltas add up: the sum over ticks equals the change.
