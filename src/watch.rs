@@ -50,13 +50,31 @@ pub struct Group {
     pub count: u64,
 }
 
-/// Sockets stuck in a state, by group.
+/// Sockets stuck in a state, by group and age band.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aged {
     pub state: TcpState,
     pub key: GroupKey,
+    /// The band's lower bound: every socket here has been in `state` at least this long.
+    pub at_least: Duration,
     pub count: u64,
     pub oldest: Duration,
+}
+
+/// Age bands of the "longest in state" list, longest first.
+pub const AGE_BANDS: [Duration; 5] = [
+    Duration::from_secs(3600),
+    Duration::from_secs(300),
+    Duration::from_secs(60),
+    Duration::from_secs(10),
+    Duration::ZERO,
+];
+
+fn band(age: Duration) -> Duration {
+    AGE_BANDS
+        .into_iter()
+        .find(|b| age >= *b)
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Everything one tick shows.
@@ -379,7 +397,7 @@ fn aged_groups(
     options: &WatchOptions,
     grouper: &Grouper<'_>,
 ) -> Vec<Aged> {
-    let mut groups: HashMap<(TcpState, GroupKey), (u64, Duration)> = HashMap::new();
+    let mut groups: HashMap<(TcpState, GroupKey, Duration), (u64, Duration)> = HashMap::new();
     for t in tracker.iter() {
         let age = t.age(now);
         if !old_enough(options, age) {
@@ -388,25 +406,29 @@ fn aged_groups(
         let KernelState::Known(state) = t.record.state else {
             continue;
         };
+        // With --older-than, one band starting there; else the fixed bands.
+        let at_least = options.older_than.unwrap_or_else(|| band(age));
         for key in grouper.keys(&t.record) {
-            let e = groups.entry((state, key)).or_default();
+            let e = groups.entry((state, key, at_least)).or_default();
             e.0 += 1;
             e.1 = e.1.max(age);
         }
     }
     let mut aged: Vec<Aged> = groups
         .into_iter()
-        .map(|((state, key), (count, oldest))| Aged {
+        .map(|((state, key, at_least), (count, oldest))| Aged {
             state,
             key,
+            at_least,
             count,
             oldest,
         })
         .collect();
     aged.sort_by(|a, b| {
-        b.oldest
-            .cmp(&a.oldest)
+        b.at_least
+            .cmp(&a.at_least)
             .then(b.count.cmp(&a.count))
+            .then(b.oldest.cmp(&a.oldest))
             .then_with(|| a.key.cmp(&b.key))
     });
     aged.truncate(options.top);

@@ -103,9 +103,10 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
         lines.push(format!("  {:>8}  {}", g.count, group_label(&g.key)));
     }
     lines.push(String::new());
+    let since = tick.started.get(11..19).unwrap_or(&tick.started);
     lines.push(format!(
-        "LONGEST IN STATE ({} sockets tracked; ages are lower bounds: counted from {} when already there)",
-        tick.tracked_count, tick.started
+        "LONGEST IN STATE ({} tracked; lower bounds: ages count from {since} for sockets already there)",
+        tick.tracked_count
     ));
     if tick.aged.is_empty() {
         lines.push("  none".to_string());
@@ -149,13 +150,19 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
 }
 
 fn aged_line(a: &Aged) -> String {
+    let band = if a.at_least.is_zero() {
+        "any age".to_string()
+    } else {
+        format!(">= {}", format_age(a.at_least))
+    };
     format!(
-        "  {:<11} >= {:<8} {:>7} socket{}  {}",
+        "  {:<11} {:<9} {:>7} socket{}  {}  (oldest >= {})",
         a.state.name(),
-        format_age(a.oldest),
+        band,
         a.count,
         if a.count == 1 { " " } else { "s" },
-        group_label(&a.key)
+        group_label(&a.key),
+        format_age(a.oldest)
     )
 }
 
@@ -216,6 +223,8 @@ struct AgedJson<'a> {
     state: &'static str,
     #[serde(flatten)]
     group: GroupJson<'a>,
+    /// Every socket of this entry has been in `state` at least this long (seconds).
+    at_least_s: f64,
     count: u64,
     /// Seconds; a lower bound.
     oldest_s: f64,
@@ -387,6 +396,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             .map(|a| AgedJson {
                 state: a.state.name(),
                 group: group_json(&a.key),
+                at_least_s: a.at_least.as_secs_f64(),
                 count: a.count,
                 oldest_s: a.oldest.as_secs_f64(),
             })
