@@ -499,7 +499,6 @@ fn closed_stdout_pipe_is_not_an_error() {
 /// when the hash chains change between two reads; the counts for P must
 /// still be exact.
 #[test]
-#[ignore = "tcpstat bug: --source proc double-counts sockets when others come and go during the read"]
 fn counts_stay_exact_while_other_sockets_come_and_go() {
     fn run(env: Env) {
         use std::sync::atomic::{AtomicBool, Ordering};

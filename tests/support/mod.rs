@@ -1082,7 +1082,15 @@ pub fn parse_report(stdout: &[u8]) -> Result<Report, String> {
     {
         return Err("unknown is not empty".into());
     }
-    if get("complete")?.as_bool() != Some(true) {
+    // Incomplete is allowed only for the /proc churn warning (see json_report).
+    let churn_only = get("warnings")?.as_array().is_some_and(|w| {
+        !w.is_empty()
+            && w.iter().all(|w| {
+                w.as_str()
+                    .is_some_and(|w| w.contains("the table changed while it was read"))
+            })
+    });
+    if get("complete")?.as_bool() != Some(true) && !churn_only {
         return Err("complete is not true".into());
     }
     get("warnings")?
@@ -1103,8 +1111,14 @@ pub fn parse_report(stdout: &[u8]) -> Result<Report, String> {
 /// an empty stderr and print a valid report.
 pub fn json_report(args: &[String]) -> Report {
     let out = tcpstat(args);
+    // The one warning a correct run may print: /proc changed under the read (repeated rows
+    // were dropped). Anything else on stderr is a failure.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let only_churn_warnings = stderr.lines().all(|l| {
+        l.starts_with("tcpstat: warning: ") && l.contains("the table changed while it was read")
+    });
     assert!(
-        out.status.success() && out.stderr.is_empty(),
+        out.status.success() && only_churn_warnings,
         "expected success with empty stderr: {}",
         describe(args, &out)
     );
