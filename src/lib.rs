@@ -68,7 +68,7 @@ fn summary(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut counts = StateCounts::new();
-    let outcome = collect_filtered(config, &config.filter, &mut counts)?;
+    let outcome = collect_filtered(config, &mut counts)?;
     report_warnings(&outcome, err)?;
     let report = SummaryReport {
         counts: &counts,
@@ -124,7 +124,7 @@ fn ports(
         source: same_source,
         ..config.clone()
     };
-    let mut outcome = collect_filtered(&pass2, &config.filter, &mut matrix)?;
+    let mut outcome = collect_filtered(&pass2, &mut matrix)?;
     outcome.fallback_reason = first.fallback_reason;
     // Listening ports get a row even when no selected socket is on them, if they pass the
     // address / port filters (owner filters: only listeners already counted).
@@ -300,13 +300,9 @@ fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
 /// Collects into `sink`, applying owner filters (`--pid`, `--process`) when there are any:
 /// then the matching sockets are held, their owners resolved, and only the owned ones passed
 /// on.
-fn collect_filtered(
-    config: &Config,
-    filter: &Filter,
-    sink: &mut dyn Sink,
-) -> Result<Outcome, Error> {
-    if !filter.needs_owners() {
-        return collect::collect(&config.source, filter, sink);
+fn collect_filtered(config: &Config, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+    if !config.filter.needs_owners() {
+        return collect::collect(&config.source, &config.filter, sink);
     }
     let (records, _owners, outcome) = snapshot_with_owners(config)?;
     for r in &records {
@@ -324,11 +320,8 @@ fn snapshot_with_owners(config: &Config) -> Result<(Vec<SocketRecord>, OwnerMap,
     let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
     let owners = OwnerMap::scan(&config.source.proc_root, &wanted)?;
     let stats = owners.stats();
-    if stats.processes_hidden > 0 {
-        outcome.warnings.push(format!(
-            "{} process(es) could not be read (permission denied; run as root to see every owner): sockets they may own are shown as hidden",
-            stats.processes_hidden
-        ));
+    if let Some(warning) = collect::owners::hidden_warning(&stats) {
+        outcome.warnings.push(warning);
     }
     if stats.processes_vanished > 0 {
         outcome.warnings.push(format!(

@@ -310,11 +310,8 @@ fn collect_tick(
     let owners = if options.by == WatchByArg::Process || config.filter.needs_owners() {
         let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
         let map = OwnerMap::scan(&config.source.proc_root, &wanted)?;
-        if map.stats().processes_hidden > 0 {
-            outcome.warnings.push(format!(
-                "{} process(es) could not be read (run as root to see every owner)",
-                map.stats().processes_hidden
-            ));
+        if let Some(warning) = crate::collect::owners::hidden_warning(&map.stats()) {
+            outcome.warnings.push(warning);
         }
         Some(map)
     } else {

@@ -397,6 +397,25 @@ fn command_name(mut comm: Vec<u8>) -> String {
     String::from_utf8(comm).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// The warning to print when some processes could not be read, or `None`. As root the
+/// advice differs: what root cannot read belongs to a more privileged context (the host's
+/// init seen from a container, another user namespace), so "run as root" would mislead.
+pub fn hidden_warning(stats: &ScanStats) -> Option<String> {
+    if stats.processes_hidden == 0 {
+        return None;
+    }
+    let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let why = if root {
+        "not readable even as root (processes of a more privileged context)"
+    } else {
+        "permission denied; run as root to see every owner"
+    };
+    Some(format!(
+        "{} process(es) could not be read ({why}): sockets they may own are shown as hidden",
+        stats.processes_hidden
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
