@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 /// Parses `N` (seconds), `Nms`, `Ns`, `Nm`, `Nh`, `Nd` and sums like `1h30m` or `1m30s`.
-/// Fractions are allowed per unit (`1.5s`). Zero is allowed; callers decide if it is valid.
+/// Decimal fractions are allowed per unit (`1.5s`) and computed exactly in nanoseconds.
+/// Zero is allowed; callers decide if it is valid.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
@@ -17,42 +18,61 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(bad());
     }
-    if let Ok(secs) = t.parse::<f64>() {
-        return seconds(secs).ok_or_else(bad);
-    }
-    let mut total = Duration::ZERO;
+    let mut total: u128 = 0;
     let mut rest = t;
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if num_len == 0 {
-            return Err(bad());
-        }
-        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+            .unwrap_or(rest.len());
+        let number = &rest[..num_len];
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" | "sec" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "d" => 86_400.0,
+        let unit_ns: u128 = match &rest[..unit_len] {
+            // A bare number, alone, is seconds.
+            "" if total == 0 && rest.is_empty() && num_len == t.len() => 1_000_000_000,
+            "ms" => 1_000_000,
+            "s" | "sec" => 1_000_000_000,
+            "m" | "min" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
             _ => return Err(bad()),
         };
         rest = &rest[unit_len..];
         total = total
-            .checked_add(seconds(value * scale).ok_or_else(bad)?)
+            .checked_add(decimal_ns(number, unit_ns).ok_or_else(bad)?)
             .ok_or_else(bad)?;
     }
-    Ok(total)
+    // Anything past a century is a typo, not an interval.
+    if total > 100 * 365 * 86_400_000_000_000 {
+        return Err(bad());
+    }
+    let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
+    Ok(Duration::new(secs, (total % 1_000_000_000) as u32))
 }
 
-fn seconds(value: f64) -> Option<Duration> {
-    // Anything past a century is a typo, not an interval.
-    (value.is_finite() && (0.0..=3.2e9).contains(&value)).then(|| Duration::from_secs_f64(value))
+/// `number` (digits, optionally `.digits`) times `unit_ns`, exactly, or `None`.
+fn decimal_ns(number: &str, unit_ns: u128) -> Option<u128> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        || int.len() > 20
+        || frac.len() > 18
+    {
+        return None;
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let frac_value: u128 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
+    let scale = 10u128.pow(frac.len() as u32);
+    int.checked_mul(unit_ns)?
+        .checked_add(frac_value * unit_ns / scale)
 }
 
 /// `850ms`, `42s`, `5m12s`, `3h04m`, `2d05h`: two units at most, for narrow columns.
