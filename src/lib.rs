@@ -345,11 +345,12 @@ fn report_warnings(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
     if let Some(reason) = &outcome.fallback_reason {
         writeln!(
             err,
-            "tcpstat: warning: netlink unavailable ({reason}); reading /proc instead"
+            "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
+            render::text::escape(reason)
         )?;
     }
     for warning in &outcome.warnings {
-        writeln!(err, "tcpstat: warning: {warning}")?;
+        writeln!(err, "tcpstat: warning: {}", render::text::escape(warning))?;
     }
     Ok(())
 }

@@ -10,10 +10,20 @@ use clap::{CommandFactory, Parser};
 use tcpstat::cli::Cli;
 use tcpstat::collect::users::Users;
 use tcpstat::config::{Config, Environment};
+use tcpstat::render::text::escape_lines;
 
 fn main() -> ExitCode {
-    // Usage errors exit 2 from clap itself (and --help / --version exit 0).
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print our own text; let clap do it (exit 0).
+        Err(e) if !e.use_stderr() => e.exit(),
+        // Usage errors exit 2. They quote what was typed, which may hold control characters
+        // (a pasted process name): print them escaped, never raw.
+        Err(e) => {
+            let _ = write!(io::stderr(), "{}", escape_lines(&e.render().to_string()));
+            std::process::exit(e.exit_code());
+        }
+    };
     let users = Users::load(Path::new("/etc/passwd"));
     let config = match Config::from_cli(cli, &Environment::capture(), &|name| users.uid(name)) {
         Ok(config) => config,
@@ -36,7 +46,8 @@ fn main() -> ExitCode {
         Err(e) => {
             // Discard buffered output unflushed: a failed run must not end with half a table.
             drop(out.into_parts());
-            let _ = writeln!(err, "tcpstat: {e}");
+            // Paths and kernel text in errors are outside text too.
+            let _ = writeln!(err, "tcpstat: {}", escape_lines(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -165,7 +165,7 @@ pub fn run(
                 writeln!(
                     err,
                     "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
-                    o.fallback_reason.as_deref().unwrap_or("")
+                    crate::render::text::escape(o.fallback_reason.as_deref().unwrap_or(""))
                 )?;
                 fallback_said = true;
             }

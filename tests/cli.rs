@@ -425,3 +425,22 @@ fn help_documents_states_and_exit_codes() {
     }
     assert!(!help.contains("proc-root"), "hidden flag stays hidden");
 }
+
+#[test]
+fn outside_text_in_errors_is_never_raw() {
+    for args in [
+        &["--state", "\x1b[2Jbogus"][..],
+        &["--user", "\x1b]0;owned\x07"][..],
+        &["--source", "proc", "--proc-root", "/tmp/\x1b[31mnope"][..],
+        &["--src", "\x1b[6n"][..],
+    ] {
+        let o = run(args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(
+            !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
+            "{args:?}: {:?}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).is_empty());
+    }
+}

@@ -34,6 +34,11 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`escape`] for multi-line messages: newlines stay, everything else is escaped per line.
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
+}
+
 fn needs_escape(c: char) -> bool {
     c == '\\'
         || c.is_control()
@@ -43,6 +48,11 @@ fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_line_messages_keep_their_lines() {
+        assert_eq!(escape_lines("a\x1b[2J\nb\r"), "a\\x1b[2J\nb\\r");
+    }
 
     #[test]
     fn plain_text_is_borrowed() {
