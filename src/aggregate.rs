@@ -427,7 +427,7 @@ impl ProcMatrix {
     /// Builds the matrix from sockets and a walk of their owners. A socket shared by several
     /// processes counts once in each of their rows; `sockets` counts it once.
     pub fn build(records: &[SocketRecord], owners: &OwnerMap) -> ProcMatrix {
-        let hidden_possible = owners.stats().processes_hidden > 0;
+        let hidden_possible = owners.stats().unreadable() > 0;
         let mut per_process = vec![StateRow::default(); owners.process_count()];
         let mut m = ProcMatrix::default();
         for r in records {

@@ -226,7 +226,7 @@ fn list(
         sort_records(&mut records, key, &owners);
     }
     let mut writer = ListWriter::new(out, options.format, options.processes, options.timers);
-    let hidden_possible = owners.stats().processes_hidden > 0;
+    let hidden_possible = owners.stats().unreadable() > 0;
     let mut refs: Vec<OwnerRef<'_>> = Vec::new();
     for r in &records {
         if writer.failed() {
@@ -320,15 +320,9 @@ fn snapshot_with_owners(config: &Config) -> Result<(Vec<SocketRecord>, OwnerMap,
     let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
     let owners = OwnerMap::scan(&config.source.proc_root, &wanted)?;
     let stats = owners.stats();
-    if let Some(warning) = collect::owners::hidden_warning(&stats) {
-        outcome.warnings.push(warning);
-    }
-    if stats.processes_vanished > 0 {
-        outcome.warnings.push(format!(
-            "{} process(es) exited during the owner scan",
-            stats.processes_vanished
-        ));
-    }
+    outcome
+        .warnings
+        .extend(collect::owners::scan_warnings(&stats));
     let mut records = snap.0;
     if filter.needs_owners() {
         records.retain(|r| {

@@ -310,9 +310,9 @@ fn collect_tick(
     let owners = if options.by == WatchByArg::Process || config.filter.needs_owners() {
         let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
         let map = OwnerMap::scan(&config.source.proc_root, &wanted)?;
-        if let Some(warning) = crate::collect::owners::hidden_warning(&map.stats()) {
-            outcome.warnings.push(warning);
-        }
+        outcome
+            .warnings
+            .extend(crate::collect::owners::scan_warnings(&map.stats()));
         Some(map)
     } else {
         None

@@ -185,7 +185,7 @@ fn child_holding(listener: &TcpListener, name: &str) -> (Child, PathBuf) {
     std::os::unix::fs::symlink("/bin/sleep", &exe).expect("symlink");
     let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
     let child = Command::new(&exe)
-        .arg("60")
+        .arg("600")
         .stdin(Stdio::from(held))
         .spawn()
         .expect("spawn child");

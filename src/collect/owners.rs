@@ -108,6 +108,14 @@ pub struct ScanStats {
     pub fds_lost: u64,
 }
 
+impl ScanStats {
+    /// Processes whose descriptors could not be read, for any reason but exiting: an owner
+    /// not found may be one of them.
+    pub fn unreadable(&self) -> u64 {
+        self.processes_hidden + self.processes_failed
+    }
+}
+
 /// Owners of one inode: almost always one process, so no allocation for that case.
 #[derive(Debug, Clone)]
 enum Owners {
@@ -397,23 +405,38 @@ fn command_name(mut comm: Vec<u8>) -> String {
     String::from_utf8(comm).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// The warning to print when some processes could not be read, or `None`. As root the
-/// advice differs: what root cannot read belongs to a more privileged context (the host's
-/// init seen from a container, another user namespace), so "run as root" would mislead.
-pub fn hidden_warning(stats: &ScanStats) -> Option<String> {
-    if stats.processes_hidden == 0 {
-        return None;
+/// What a walk could not see, as warning lines (none when it saw everything). As root the
+/// advice for unreadable processes differs: what root cannot read belongs to a more
+/// privileged context (the host's init seen from a container, another user namespace), so
+/// "run as root" would mislead.
+pub fn scan_warnings(stats: &ScanStats) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if stats.processes_hidden > 0 {
+        let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+        let why = if root {
+            "not readable even as root: processes of a more privileged context"
+        } else {
+            "permission denied; run as root to see every owner"
+        };
+        warnings.push(format!(
+            "{} process(es) could not be read ({why}): sockets they may own are shown as hidden",
+            stats.processes_hidden
+        ));
     }
-    let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    let why = if root {
-        "not readable even as root (processes of a more privileged context)"
-    } else {
-        "permission denied; run as root to see every owner"
-    };
-    Some(format!(
-        "{} process(es) could not be read ({why}): sockets they may own are shown as hidden",
-        stats.processes_hidden
-    ))
+    if stats.processes_failed > 0 {
+        warnings.push(format!(
+            "{} process(es) could not be read because of I/O errors (e.g. too many open files): \
+             sockets they may own are shown as hidden or not found",
+            stats.processes_failed
+        ));
+    }
+    if stats.processes_vanished > 0 {
+        warnings.push(format!(
+            "{} process(es) exited during the owner scan",
+            stats.processes_vanished
+        ));
+    }
+    warnings
 }
 
 #[cfg(test)]
