@@ -10,13 +10,26 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::{Cidr, PortSet, StateSet};
 
-const AFTER_HELP: &str = "\
+/// How state names are spelled: in `--help` and, reflowed, in the man pages.
+macro_rules! state_names_help {
+    () => {
+        "\
 State names are case-insensitive and accept the spellings of ss, netstat and RFC 793
 (close-wait, CLOSE_WAIT, closewait, fin-wait-1, FIN_WAIT1, syn-rcv, SYN_RECEIVED, estab,
 timewait, close, ...) and the groups all, connected (all but LISTEN and CLOSED),
-synchronized (connected but SYN_SENT), bucket (SYN_RECV and TIME_WAIT) and big (all but bucket).
+synchronized (connected but SYN_SENT), bucket (SYN_RECV and TIME_WAIT) and big (all but bucket)."
+    };
+}
 
-Exit status: 0 ok (also when the reader closes the pipe), 1 runtime error, 2 usage error.";
+/// The state-name paragraph of `--help`, for the man pages (which have their own EXIT STATUS).
+pub const STATE_NAMES_HELP: &str = state_names_help!();
+
+const AFTER_HELP: &str = concat!(
+    state_names_help!(),
+    "
+
+Exit status: 0 ok (also when the reader closes the pipe), 1 runtime error, 2 usage error."
+);
 
 /// A live TCP socket-state monitor: exact per-state counts straight from the kernel.
 ///
@@ -78,20 +91,66 @@ pub enum Command {
     /// lower bounds: a socket already in its state when watch started is counted from then.
     #[command(after_help = WATCH_AFTER_HELP)]
     Watch(WatchArgs),
+
+    /// Print shell completions or man pages (for packagers).
+    ///
+    /// Hidden: it is not for day-to-day use. Generated from this very definition, with hidden
+    /// items left out; the same files are committed under completions/ and man/.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
-const WATCH_AFTER_HELP: &str = "\
+/// What `generate` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateTarget {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    /// tcpstat(1); with --dir, also one page per subcommand (tcpstat-summary(1), ...).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The shell to complete for, or `man`.
+    #[arg(value_enum)]
+    pub target: GenerateTarget,
+
+    /// Write the file(s) into this directory, under their conventional names, instead of
+    /// printing to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Which sockets `watch` tracks: in `--help` and in tcpstat-watch(1).
+macro_rules! watch_tracking_help {
+    () => {
+        "\
+Without --state, all states are counted and the states where sockets get stuck (SYN_SENT,
+SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK) are tracked for ages."
+    };
+}
+
+/// The tracking paragraph of `watch --help`, for its man page.
+pub const WATCH_TRACKING_HELP: &str = watch_tracking_help!();
+
+const WATCH_AFTER_HELP: &str = concat!(
+    "\
 Examples:
   tcpstat watch --state close-wait            hunt a CLOSE_WAIT leak
   tcpstat watch --state close-wait --by process --older-than 5m
   tcpstat watch --state syn-sent,syn-recv --interval 500ms --events
   tcpstat watch --count 10 --json | jq .counts
 
-Without --state, all states are counted and the states where sockets get stuck (SYN_SENT,
-SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK) are tracked for ages.
+",
+    watch_tracking_help!(),
+    "
 
 Exit status: 0 after --count ticks or when the reader closes the pipe, 1 after repeated
-collection errors, 2 usage error, 130 after Ctrl-C.";
+collection errors, 2 usage error, 130 after Ctrl-C."
+);
 
 /// What `watch` groups its top list by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -7,8 +7,8 @@
 use std::io::IsTerminal;
 
 use crate::cli::{
-    ByArg, Cli, ColorArg, Command, FilterArgs, ListArgs, PortsArgs, ProcsArgs, SortArg, SourceArg,
-    SummaryArgs, WatchArgs, WatchByArg,
+    ByArg, Cli, ColorArg, Command, FilterArgs, GenerateArgs, GenerateTarget, ListArgs, PortsArgs,
+    ProcsArgs, SortArg, SourceArg, SummaryArgs, WatchArgs, WatchByArg,
 };
 use crate::collect::{SourceChoice, SourceOptions};
 use crate::model::{Family, Filter, PortSet, StateSet, TcpState};
@@ -40,6 +40,11 @@ pub enum Task {
     },
     List(ListOptions),
     Watch(WatchOptions),
+    /// Completions or man pages (hidden `generate`): to stdout, or files into `dir`.
+    Generate {
+        target: GenerateTarget,
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `watch`, resolved.
@@ -199,11 +204,15 @@ impl Config {
                 };
                 (Task::Watch(options), filter)
             }
+            Some(Command::Generate(GenerateArgs { target, dir })) => {
+                (Task::Generate { target, dir }, FilterArgs::default())
+            }
         };
         let machine_output = match &task {
             Task::Summary { json } | Task::Ports { json, .. } | Task::Procs { json, .. } => *json,
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
             Task::Watch(o) => !o.interactive,
+            Task::Generate { .. } => true,
         };
         let global = cli.global;
         Ok(Config {

@@ -59,6 +59,8 @@ pub enum Error {
     },
     /// Writing the output failed (a closed pipe is handled as a normal end in `main`).
     Output(io::Error),
+    /// A file could not be written (`tcpstat generate --dir`).
+    WriteFile { path: PathBuf, source: io::Error },
     /// Ctrl-C or SIGTERM during `watch`: the terminal was restored; exit 130.
     Interrupted,
     /// `watch`: collections failed this many times in a row.
@@ -134,6 +136,9 @@ impl fmt::Display for Error {
                 "netlink failed ({netlink}) and the /proc fallback failed too ({proc})"
             ),
             Error::Output(e) => write!(f, "cannot write output: {e}"),
+            Error::WriteFile { path, source } => {
+                write!(f, "cannot write {}: {source}", path.display())
+            }
             Error::Interrupted => write!(f, "interrupted"),
             Error::Repeated { times, last } => {
                 write!(
@@ -149,7 +154,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::NetlinkOpen(e) | Error::Output(e) => Some(e),
-            Error::NetlinkIo { source, .. } | Error::ProcRead { source, .. } => Some(source),
+            Error::NetlinkIo { source, .. }
+            | Error::ProcRead { source, .. }
+            | Error::WriteFile { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod error;
+pub mod generate;
 pub mod model;
 pub mod render;
 pub mod term;
@@ -58,6 +59,7 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         } => procs(config, *all_states, *top, *json, out, err),
         Task::List(options) => list(config, options, out, err),
         Task::Watch(options) => watch::run(config, options, out, err),
+        Task::Generate { target, dir } => generate::write(*target, dir.as_deref(), out),
     }
 }
 

@@ -1,0 +1,237 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'tcpstat'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'tcpstat' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a table (schema in the README)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('summary', 'summary', [CompletionResultType]::ParameterValue, 'Count sockets per TCP state, per address family (the default command)')
+            [CompletionResult]::new('ports', 'ports', [CompletionResultType]::ParameterValue, 'Sockets per port and state: which service has the CLOSE_WAITs')
+            [CompletionResult]::new('procs', 'procs', [CompletionResultType]::ParameterValue, 'Sockets per owning process and state: which process holds them')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tcpstat;summary' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a table (schema in the README)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;ports' {
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How to group: `service` (default), `local` or `remote` port')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--all-states', '--all-states', [CompletionResultType]::ParameterName, 'Show a column for every state, not only those with sockets')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array instead of a table')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;procs' {
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N processes with the most sockets')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--all-states', '--all-states', [CompletionResultType]::ParameterName, 'Show a column for every state, not only those with sockets')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON object instead of a table')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;list' {
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort rows (this reads the whole table before printing)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
+            [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('--timers', '--timers', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON array')
+            [CompletionResult]::new('--ndjson', '--ndjson', [CompletionResultType]::ParameterName, 'Print one JSON object per line (streamed)')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'Do not print the header line')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;ls' {
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort rows (this reads the whole table before printing)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
+            [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('--timers', '--timers', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON array')
+            [CompletionResult]::new('--ndjson', '--ndjson', [CompletionResultType]::ParameterName, 'Print one JSON object per line (streamed)')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'Do not print the header line')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;watch' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Time between collections: 500ms, 2s, 1m, ...')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between collections: 500ms, 2s, 1m, ...')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N ticks')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N ticks')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group the top list by service port, owning process or remote address')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Length of the top list')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only report sockets that have been in their state at least this long (e.g. 5m)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Also report the sockets that entered or left the watched states since the last tick')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print NDJSON (one object per tick) even on a terminal')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tcpstat;help' {
+            [CompletionResult]::new('summary', 'summary', [CompletionResultType]::ParameterValue, 'Count sockets per TCP state, per address family (the default command)')
+            [CompletionResult]::new('ports', 'ports', [CompletionResultType]::ParameterValue, 'Sockets per port and state: which service has the CLOSE_WAITs')
+            [CompletionResult]::new('procs', 'procs', [CompletionResultType]::ParameterValue, 'Sockets per owning process and state: which process holds them')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tcpstat;help;summary' {
+            break
+        }
+        'tcpstat;help;ports' {
+            break
+        }
+        'tcpstat;help;procs' {
+            break
+        }
+        'tcpstat;help;list' {
+            break
+        }
+        'tcpstat;help;watch' {
+            break
+        }
+        'tcpstat;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,208 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_tcpstat_global_optspecs
+    string join \n json state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= h/help V/version
+end
+
+function __fish_tcpstat_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_tcpstat_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_tcpstat_using_subcommand
+    set -l cmd (__fish_tcpstat_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ls" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
+local\t'Always the local port'
+remote\t'Always the remote port'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON array instead of a table'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
+local\t'Local address, then port'
+remote\t'Remote address, then port'
+port\t'Local port'
+pid\t'First owning process id (resolves owners)'
+queue\t'Receive + send queue, largest first'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON array'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per line (streamed)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l no-header -d 'Do not print the header line'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
+local\t'Local address, then port'
+remote\t'Remote address, then port'
+port\t'Local port'
+pid\t'First owning process id (resolves owners)'
+queue\t'Receive + send queue, largest first'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON array'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per line (streamed)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l no-header -d 'Do not print the header line'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s n -l interval -d 'Time between collections: 500ms, 2s, 1m, ...' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s c -l count -d 'Stop after N ticks' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l by -d 'Group the top list by service port, owning process or remote address' -r -f -a "port\t'Service port (as `tcpstat ports`)'
+process\t'Owning process (walks /proc/*/fd each tick)'
+remote\t'Remote address'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top list' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l older-than -d 'Only report sockets that have been in their state at least this long (e.g. 5m)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Also report the sockets that entered or left the watched states since the last tick'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

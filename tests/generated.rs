@@ -1,0 +1,263 @@
+//! The committed completions (`completions/`) and man pages (`man/`) are exactly what the
+//! current command-line definition generates, hidden items appear in none of them, the man
+//! pages format without a groff warning, and `tcpstat generate` prints and writes the same
+//! bytes.
+//!
+//! After changing a flag or a help text, refresh the files with
+//!
+//! ```text
+//! TCPSTAT_UPDATE_GENERATED=1 cargo test --test generated
+//! ```
+//!
+//! and commit them.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::CommandFactory;
+use tcpstat::cli::Cli;
+use tcpstat::generate::{self, Generated};
+
+const REFRESH: &str = "TCPSTAT_UPDATE_GENERATED=1 cargo test --test generated";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generated() -> Vec<Generated> {
+    generate::all().expect("generating in memory cannot fail")
+}
+
+/// File names present in `dir` (empty when it does not exist).
+fn names_in(dir: &Path) -> BTreeSet<String> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.expect("readable dir entry")
+                    .file_name()
+                    .into_string()
+                    .expect("utf-8 name")
+            })
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+#[test]
+fn committed_files_match_the_definition() {
+    let files = generated();
+    let refresh = std::env::var_os("TCPSTAT_UPDATE_GENERATED").is_some_and(|v| v == "1");
+    let mut problems = Vec::new();
+    for dir in ["completions", "man"] {
+        let path = repo().join(dir);
+        let wanted: BTreeSet<String> = files
+            .iter()
+            .filter(|f| f.dir == dir)
+            .map(|f| f.name.clone())
+            .collect();
+        for stray in names_in(&path).difference(&wanted) {
+            if refresh {
+                fs::remove_file(path.join(stray)).expect("remove a stale generated file");
+            } else {
+                problems.push(format!("{dir}/{stray} is not generated any more"));
+            }
+        }
+    }
+    for file in &files {
+        let path = repo().join(file.dir).join(&file.name);
+        if fs::read(&path).ok().as_deref() == Some(&file.bytes[..]) {
+            continue;
+        }
+        if refresh {
+            fs::create_dir_all(repo().join(file.dir)).expect("create the directory");
+            fs::write(&path, &file.bytes).expect("write a generated file");
+        } else {
+            problems.push(format!("{}/{} differs or is missing", file.dir, file.name));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "generated files are out of date with src/cli.rs and src/generate.rs:\n  {}\n\
+         refresh them with\n  {REFRESH}\nand commit completions/ and man/",
+        problems.join("\n  ")
+    );
+}
+
+/// Names of hidden subcommands and the long names of hidden flags, at any depth.
+fn hidden_names(cmd: &clap::Command, out: &mut Vec<String>) {
+    for arg in cmd.get_arguments().filter(|a| a.is_hide_set()) {
+        out.extend(arg.get_long().map(str::to_owned));
+    }
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() {
+            out.push(sub.get_name().to_owned());
+        }
+        hidden_names(sub, out);
+    }
+}
+
+#[test]
+fn hidden_items_appear_in_no_completion_and_no_man_page() {
+    let mut hidden = Vec::new();
+    hidden_names(&Cli::command(), &mut hidden);
+    assert!(
+        hidden.contains(&"generate".to_owned()) && hidden.contains(&"proc-root".to_owned()),
+        "{hidden:?}"
+    );
+    let files = generated();
+    assert_eq!(files.iter().filter(|f| f.dir == "completions").count(), 5);
+    for file in &files {
+        let text = String::from_utf8_lossy(&file.bytes);
+        for name in &hidden {
+            // Man pages escape '-' as '\-'.
+            let escaped = name.replace('-', "\\-");
+            assert!(
+                !text.contains(name.as_str()) && !text.contains(&escaped),
+                "{}/{} mentions hidden {name:?}",
+                file.dir,
+                file.name
+            );
+        }
+    }
+    // The visible ones are there, in every shell.
+    for file in files.iter().filter(|f| f.dir == "completions") {
+        let text = String::from_utf8_lossy(&file.bytes);
+        for visible in ["watch", "older-than", "source", "ls"] {
+            assert!(text.contains(visible), "{} lacks {visible:?}", file.name);
+        }
+    }
+}
+
+#[test]
+fn man_pages_have_the_sections_and_format_without_warnings() {
+    let files = generated();
+    let pages: Vec<&Generated> = files.iter().filter(|f| f.dir == "man").collect();
+    let root = pages
+        .iter()
+        .find(|p| p.name == "tcpstat.1")
+        .expect("tcpstat.1");
+    let text = String::from_utf8_lossy(&root.bytes);
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "SUBCOMMANDS",
+        "EXAMPLES",
+        "\"EXIT STATUS\"",
+        "ENVIRONMENT",
+        "FILES",
+        "\"SEE ALSO\"",
+    ] {
+        assert!(
+            text.contains(&format!("\n.SH {section}\n")),
+            "tcpstat.1 lacks {section}"
+        );
+    }
+    for needle in [
+        "NO_COLOR",
+        "COLUMNS",
+        "/proc/net/tcp6",
+        "\\fBss\\fR(8)",
+        "\\fBnetstat\\fR(8)",
+    ] {
+        assert!(text.contains(needle), "tcpstat.1 lacks {needle}");
+    }
+    assert!(
+        !text.contains(".SH EXTRA"),
+        "the --help epilogue has sections of its own"
+    );
+    for page in &pages {
+        let text = String::from_utf8_lossy(&page.bytes);
+        assert_eq!(
+            text.matches(".ds Aq").count(),
+            2,
+            "{}: one apostrophe preamble (.ie/.el)",
+            page.name
+        );
+        assert!(text.contains("\n.TH "), "{}", page.name);
+    }
+
+    let Ok(version) = Command::new("groff").arg("--version").output() else {
+        eprintln!("skipped: groff is not installed (apt-get install groff-base)");
+        return;
+    };
+    assert!(version.status.success());
+    let dir = tempdir("man-lint");
+    for page in &pages {
+        let path = dir.join(&page.name);
+        fs::write(&path, &page.bytes).expect("write page");
+        // -ww: every warning; -z: format, print nothing.
+        let out = Command::new("groff")
+            .args(["-ww", "-man", "-z"])
+            .arg(&path)
+            .output()
+            .expect("groff runs");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}: groff says:\n{}",
+            page.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+fn tempdir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpstat-{what}-{}", std::process::id()));
+    fs::remove_dir_all(&dir).ok();
+    fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
+
+fn tcpstat(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn the_hidden_generate_subcommand_prints_and_writes_the_same_bytes() {
+    let files = generated();
+    for (target, name) in [
+        ("bash", "tcpstat.bash"),
+        ("zsh", "_tcpstat"),
+        ("fish", "tcpstat.fish"),
+        ("elvish", "tcpstat.elv"),
+        ("powershell", "_tcpstat.ps1"),
+        ("man", "tcpstat.1"),
+    ] {
+        let out = tcpstat(&["generate", target]);
+        assert!(out.status.success(), "{target}: {out:?}");
+        let want = files.iter().find(|f| f.name == name).expect(name);
+        assert!(out.stdout == want.bytes, "generate {target} prints {name}");
+    }
+    let dir = tempdir("generate");
+    let out = tcpstat(&["generate", "man", "--dir", dir.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{out:?}");
+    let pages: BTreeSet<String> = files
+        .iter()
+        .filter(|f| f.dir == "man")
+        .map(|f| f.name.clone())
+        .collect();
+    assert_eq!(names_in(&dir), pages);
+    for page in files.iter().filter(|f| f.dir == "man") {
+        assert_eq!(fs::read(dir.join(&page.name)).expect("written"), page.bytes);
+    }
+    let out = tcpstat(&["generate", "zsh", "--dir", dir.to_str().expect("utf-8")]);
+    assert!(out.status.success() && dir.join("_tcpstat").exists());
+    fs::remove_dir_all(&dir).ok();
+
+    // A directory that cannot be made is a runtime error naming it.
+    let out = tcpstat(&["generate", "bash", "--dir", "/proc/no-such-dir/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/proc/no-such-dir/x"), "{stderr}");
+    // Hidden from help, but documented in its own.
+    let help = tcpstat(&["--help"]);
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("generate"));
+}
