@@ -62,7 +62,7 @@ _tcpstat() {
 
     case "${cmd}" in
         tcpstat)
-            opts="-4 -6 -h -V --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help --version summary ports procs list ls watch help"
+            opts="-4 -6 -h -V --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version summary ports procs list ls watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -110,6 +110,14 @@ _tcpstat() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -218,7 +226,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__list)
-            opts="-p -o -4 -6 -h --processes --timers --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help"
+            opts="-p -o -4 -6 -h --processes --timers --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,6 +280,14 @@ _tcpstat() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -280,7 +296,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__ports)
-            opts="-4 -6 -h --by --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help"
+            opts="-4 -6 -h --by --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +354,14 @@ _tcpstat() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -346,7 +370,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__procs)
-            opts="-4 -6 -h --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help"
+            opts="-4 -6 -h --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +424,14 @@ _tcpstat() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -408,7 +440,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__summary)
-            opts="-4 -6 -h --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help"
+            opts="-4 -6 -h --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +490,14 @@ _tcpstat() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -466,7 +506,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__watch)
-            opts="-n -c -4 -6 -h --interval --count --by --top --older-than --events --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --help"
+            opts="-n -c -4 -6 -h --interval --count --by --top --older-than --events --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +582,14 @@ _tcpstat() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tcpstat_global_optspecs
-    string join \n json state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= h/help V/version
+    string join \n json state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= netns= netns-pid= all-netns h/help V/version
 end
 
 function __fish_tcpstat_needs_command
@@ -39,9 +39,12 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
@@ -66,9 +69,12 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
 local\t'Always the local port'
@@ -89,10 +95,13 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON array instead of a table'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
@@ -110,10 +119,13 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
@@ -136,6 +148,8 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON array'
@@ -143,6 +157,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Prin
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l no-header -d 'Do not print the header line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
@@ -165,6 +180,8 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON array'
@@ -172,6 +189,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l no-header -d 'Do not print the header line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s n -l interval -d 'Time between collections: 500ms, 2s, 1m, ...' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s c -l count -d 'Stop after N ticks' -r
@@ -195,10 +213,13 @@ proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Also report the sockets that entered or left the watched states since the last tick'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'

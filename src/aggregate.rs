@@ -80,6 +80,36 @@ impl StateCounts {
     pub fn unknown(&self) -> &[UnknownBucket] {
         &self.unknown
     }
+
+    /// Adds another census into this one (`--all-netns`: the host's total).
+    pub fn merge(&mut self, other: &StateCounts) {
+        for (mine, theirs) in self.by_family.iter_mut().zip(&other.by_family) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        for bucket in &other.unknown {
+            match self.unknown.iter_mut().find(|b| b.value == bucket.value) {
+                Some(mine) => {
+                    for (a, b) in mine.by_family.iter_mut().zip(bucket.by_family) {
+                        *a += b;
+                    }
+                }
+                None => self.unknown.push(*bucket),
+            }
+        }
+        self.unknown.sort_by_key(|b| b.value);
+    }
+
+    /// Both families in one row.
+    pub fn row(&self) -> StateRow {
+        let mut row = StateRow::default();
+        for state in TcpState::ALL {
+            row.counts[state.index()] = self.state_total(state);
+        }
+        row.unknown = self.unknown.iter().map(UnknownBucket::total).sum();
+        row
+    }
 }
 
 impl Sink for StateCounts {
@@ -118,6 +148,27 @@ mod tests {
         assert!(c.reset());
         assert_eq!(c.total(), 0);
         assert!(c.unknown().is_empty());
+    }
+
+    #[test]
+    fn censuses_merge() {
+        let mut a = StateCounts::new();
+        a.add(Family::V4, KernelState::Known(TcpState::Listen));
+        a.add(Family::V4, KernelState::Unknown(14));
+        let mut b = StateCounts::new();
+        b.add(Family::V6, KernelState::Known(TcpState::Listen));
+        b.add(Family::V6, KernelState::Unknown(14));
+        b.add(Family::V6, KernelState::Unknown(9));
+        a.merge(&b);
+        assert_eq!(a.state_total(TcpState::Listen), 2);
+        assert_eq!(a.total(), 5);
+        let unknown: Vec<(u8, u64)> = a.unknown().iter().map(|u| (u.value, u.total())).collect();
+        assert_eq!(unknown, [(9, 1), (14, 2)]);
+        let row = a.row();
+        assert_eq!(
+            (row.get(TcpState::Listen), row.unknown, row.total()),
+            (2, 3, 5)
+        );
     }
 }
 
@@ -271,6 +322,7 @@ impl PortMatrix {
             .rows
             .iter()
             .map(|(&(port, direction), counts)| PortRow {
+                netns: 0,
                 port,
                 direction,
                 counts: *counts,
@@ -306,6 +358,8 @@ impl Sink for PortMatrix {
 /// One line of `ports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRow {
+    /// The network namespace (`--all-netns`: each namespace has its own matrix); else 0.
+    pub netns: u64,
     pub port: u16,
     pub direction: Direction,
     pub counts: StateRow,
@@ -398,6 +452,9 @@ mod port_tests {
 /// One process's sockets by state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcRow {
+    /// The network namespace of these sockets (`--all-netns`); else 0. A process with sockets
+    /// in several namespaces has a row in each.
+    pub netns: u64,
     pub pid: u32,
     pub uid: u32,
     /// Raw command name (escaping is the renderer's job).
@@ -421,6 +478,18 @@ pub struct ProcMatrix {
     pub not_found: StateRow,
     /// Distinct sockets counted (each once, however many owners).
     pub sockets: u64,
+    /// The three rows above, per network namespace, when this matrix merges several
+    /// ([`ProcMatrix::merge`]); the fields above are then their sums.
+    pub by_netns: Vec<OwnerlessRows>,
+}
+
+/// The rows of sockets without a known owner, of one network namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerlessRows {
+    pub netns: u64,
+    pub no_owner: StateRow,
+    pub hidden: StateRow,
+    pub not_found: StateRow,
 }
 
 impl ProcMatrix {
@@ -451,18 +520,99 @@ impl ProcMatrix {
             .zip(per_process)
             .filter(|(_, counts)| counts.total() > 0)
             .map(|(p, counts)| ProcRow {
+                netns: 0,
                 pid: p.pid,
                 uid: p.uid,
                 command: p.command.clone(),
                 counts,
             })
             .collect();
-        m.processes.sort_by(|a, b| {
-            b.counts
-                .total()
-                .cmp(&a.counts.total())
-                .then(a.pid.cmp(&b.pid))
-        });
+        sort_processes(&mut m.processes);
         m
+    }
+
+    /// One matrix of several namespaces' matrices, each built from one namespace's sockets
+    /// and given with its namespace: every process row is kept and tagged with its namespace,
+    /// the ownerless rows are summed and also kept per namespace in `by_netns`.
+    pub fn merge(parts: Vec<(u64, ProcMatrix)>) -> ProcMatrix {
+        let mut all = ProcMatrix::default();
+        for (netns, mut part) in parts {
+            for row in &mut part.processes {
+                row.netns = netns;
+            }
+            all.no_owner.merge(&part.no_owner);
+            all.hidden.merge(&part.hidden);
+            all.not_found.merge(&part.not_found);
+            all.sockets += part.sockets;
+            all.by_netns.push(OwnerlessRows {
+                netns,
+                no_owner: part.no_owner,
+                hidden: part.hidden,
+                not_found: part.not_found,
+            });
+            all.processes.extend(part.processes);
+        }
+        sort_processes(&mut all.processes);
+        all
+    }
+}
+
+/// By total descending, then namespace and pid.
+fn sort_processes(rows: &mut [ProcRow]) {
+    rows.sort_by(|a, b| {
+        b.counts
+            .total()
+            .cmp(&a.counts.total())
+            .then(a.netns.cmp(&b.netns))
+            .then(a.pid.cmp(&b.pid))
+    });
+}
+
+#[cfg(test)]
+mod proc_tests {
+    use super::*;
+
+    fn row(pid: u32, netns: u64, established: u64) -> ProcRow {
+        let mut counts = StateRow::default();
+        counts.counts[TcpState::Established.index()] = established;
+        ProcRow {
+            netns,
+            pid,
+            uid: 0,
+            command: "x".into(),
+            counts,
+        }
+    }
+
+    #[test]
+    fn namespaces_merge_with_their_rows_tagged_and_ownerless_rows_summed() {
+        let mut a = ProcMatrix {
+            processes: vec![row(10, 0, 1)],
+            sockets: 2,
+            ..ProcMatrix::default()
+        };
+        a.no_owner.add(KernelState::Known(TcpState::TimeWait));
+        let mut b = ProcMatrix {
+            processes: vec![row(10, 0, 3), row(20, 0, 1)],
+            sockets: 5,
+            ..ProcMatrix::default()
+        };
+        b.no_owner.add(KernelState::Known(TcpState::TimeWait));
+        b.hidden.add(KernelState::Known(TcpState::Established));
+        let m = ProcMatrix::merge(vec![(111, a), (222, b)]);
+        let rows: Vec<(u64, u32, u64)> = m
+            .processes
+            .iter()
+            .map(|p| (p.netns, p.pid, p.counts.total()))
+            .collect();
+        // A pid with sockets in two namespaces has a row in each; busiest first.
+        assert_eq!(rows, [(222, 10, 3), (111, 10, 1), (222, 20, 1)]);
+        assert_eq!((m.no_owner.total(), m.hidden.total(), m.sockets), (2, 1, 7));
+        let per: Vec<(u64, u64, u64)> = m
+            .by_netns
+            .iter()
+            .map(|n| (n.netns, n.no_owner.total(), n.hidden.total()))
+            .collect();
+        assert_eq!(per, [(111, 1, 0), (222, 1, 1)]);
     }
 }

@@ -220,6 +220,24 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true, value_name = "WHEN")]
     pub color: ColorArg,
 
+    /// Read another network namespace: a name under /run/netns (as `ip netns` names them) or
+    /// the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs
+    /// CAP_SYS_ADMIN (root).
+    #[arg(long, value_name = "NAME|PATH", global = true, conflicts_with_all = ["netns_pid", "all_netns"])]
+    pub netns: Option<String>,
+
+    /// Read the network namespace of process PID (e.g. a container's main process). Entering
+    /// it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering.
+    #[arg(long, value_name = "PID", global = true, conflicts_with = "all_netns",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub netns_pid: Option<u32>,
+
+    /// Read every network namespace of the host (those named under /run/netns and those of
+    /// every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace
+    /// that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root).
+    #[arg(long, global = true)]
+    pub all_netns: bool,
+
     /// Root of the proc filesystem used by the /proc source (for recorded fixtures).
     #[arg(
         long,

@@ -16,10 +16,37 @@ use crate::model::{Family, Filter, PortSet, StateSet, TcpState};
 /// What to run, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `source.netns` is `None` when built from the command line: finding a namespace is
+    /// I/O, which `run` does from `netns` (see [`Config::in_netns`]).
     pub source: SourceOptions,
+    /// Which network namespaces to read, as asked.
+    pub netns: NetnsRequest,
     pub filter: Filter,
     pub color: bool,
     pub task: Task,
+}
+
+impl Config {
+    /// This configuration, reading the network namespace `ns`.
+    pub fn in_netns(&self, ns: crate::collect::netns::Namespace) -> Config {
+        let mut config = self.clone();
+        config.source.netns = Some(ns);
+        config
+    }
+}
+
+/// The network namespaces a run reads, as the flags ask for them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NetnsRequest {
+    /// tcpstat's own (no flag).
+    #[default]
+    Own,
+    /// `--netns NAME|PATH`.
+    NameOrPath(String),
+    /// `--netns-pid PID`.
+    Pid(u32),
+    /// `--all-netns`.
+    All,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +250,13 @@ impl Config {
                     SourceArg::Proc => SourceChoice::Proc,
                 },
                 proc_root: global.proc_root,
+                netns: None,
+            },
+            netns: match (global.netns, global.netns_pid, global.all_netns) {
+                (Some(target), _, _) => NetnsRequest::NameOrPath(target),
+                (None, Some(pid), _) => NetnsRequest::Pid(pid),
+                (None, None, true) => NetnsRequest::All,
+                (None, None, false) => NetnsRequest::Own,
             },
             filter: build_filter(&filter_args, uid_of)?,
             color: !machine_output && use_color(global.color, env),

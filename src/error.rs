@@ -59,6 +59,13 @@ pub enum Error {
     },
     /// Writing the output failed (a closed pipe is handled as a normal end in `main`).
     Output(io::Error),
+    /// A network namespace could not be found, opened or entered (`--netns`, `--netns-pid`,
+    /// `--all-netns`). `netns` is how the user or the output names it.
+    Netns {
+        netns: String,
+        problem: String,
+        source: Option<io::Error>,
+    },
     /// A file could not be written (`tcpstat generate --dir`).
     WriteFile { path: PathBuf, source: io::Error },
     /// Ctrl-C or SIGTERM during `watch`: the terminal was restored; exit 130.
@@ -136,6 +143,16 @@ impl fmt::Display for Error {
                 "netlink failed ({netlink}) and the /proc fallback failed too ({proc})"
             ),
             Error::Output(e) => write!(f, "cannot write output: {e}"),
+            Error::Netns {
+                netns,
+                problem,
+                source: Some(source),
+            } => write!(f, "network namespace {netns}: {problem}: {source}"),
+            Error::Netns {
+                netns,
+                problem,
+                source: None,
+            } => write!(f, "network namespace {netns}: {problem}"),
             Error::WriteFile { path, source } => {
                 write!(f, "cannot write {}: {source}", path.display())
             }
@@ -157,6 +174,7 @@ impl std::error::Error for Error {
             Error::NetlinkIo { source, .. }
             | Error::ProcRead { source, .. }
             | Error::WriteFile { source, .. } => Some(source),
+            Error::Netns { source, .. } => source.as_ref().map(|e| e as _),
             _ => None,
         }
     }

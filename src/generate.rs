@@ -241,6 +241,24 @@ const EXAMPLES: &[Example] = &[
     },
     Example {
         subcommand: "summary",
+        about: "Every container at once: one row per network namespace (as root):",
+        lines: &["tcpstat summary --all-netns"],
+    },
+    Example {
+        subcommand: "procs",
+        about: "Which process, in which container, holds the CLOSE_WAITs:",
+        lines: &["tcpstat procs --all-netns --state close-wait"],
+    },
+    Example {
+        subcommand: "ports",
+        about: "One container, by the pid of its main process, or one ip-netns namespace:",
+        lines: &[
+            "tcpstat ports --netns-pid \"$(docker inspect -f '{{.State.Pid}}' web)\"",
+            "tcpstat list -p --netns blue",
+        ],
+    },
+    Example {
+        subcommand: "summary",
         about: "JSON into jq (the schema is in the README and carries schema_version):",
         lines: &[
             "tcpstat --json | jq .states.CLOSE_WAIT",
@@ -271,6 +289,24 @@ const EXAMPLES: &[Example] = &[
             "    mv $d/tcpstat.prom.tmp $d/tcpstat.prom",
         ],
     },
+];
+
+/// The NETWORK NAMESPACES section of tcpstat(1).
+const NETNS_NOTES: &[&str] = &[
+    "--netns NAME reads a namespace named under /run/netns, --netns PATH one given by a \
+     namespace file (/proc/PID/ns/net, a bind mount), --netns-pid PID the namespace of a \
+     process, such as a container's main process. --all-netns reads every namespace of the \
+     host, those named under /run/netns and those of every process, each once: tables get a \
+     NETNS column and JSON a netns key, labelled with the /run/netns name, else \
+     ns:[INODE] (COMMAND) after a process in it.",
+    "sock_diag answers for the namespace its socket was created in, so tcpstat creates it \
+     inside the namespace, on a thread that enters it with setns(2). That needs \
+     CAP_SYS_ADMIN (root); without it, tcpstat stops with a message naming the namespace \
+     (--all-netns: when it can enter none but its own; a namespace it cannot enter is \
+     otherwise skipped and reported). --source proc with --netns-pid reads \
+     /proc/PID/net/tcp{,6} and enters nothing.",
+    "Owners are found in every process of the host: a socket inode is unique on the host, \
+     so a socket held by a process of another namespace is still attributed to it.",
 ];
 
 /// The sections after clap's: everything on tcpstat(1), a subset on a subcommand's page.
@@ -321,8 +357,9 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
                 "Collection failed three ticks in a row (one failure is shown and retried), \
                  or output failed. One line, tcpstat: CAUSE, on standard error."
             } else {
-                "A runtime error: the socket tables could not be read, or output failed. One \
-                 line, tcpstat: CAUSE, on standard error, and nothing on standard output."
+                "A runtime error: the socket tables could not be read, a network namespace \
+                 could not be found or entered, or output failed. One line, tcpstat: CAUSE, on \
+                 standard error, and nothing on standard output."
             },
         ),
         (
@@ -350,6 +387,12 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
     )]);
 
     if subcommand.is_none() {
+        heading(&mut roff, "NETWORK NAMESPACES");
+        for paragraph in NETNS_NOTES {
+            roff.control("PP", []);
+            roff.text([roman(*paragraph)]);
+        }
+
         heading(&mut roff, "ENVIRONMENT");
         for (name, meaning) in [
             (
@@ -387,6 +430,19 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
                 "/proc/sys/kernel/hostname",
                 "The host name shown with the numbers.",
             ),
+            (
+                "/run/netns/",
+                "Named network namespaces, as ip netns names them (--netns NAME, --all-netns).",
+            ),
+            (
+                "/proc/PID/ns/net",
+                "The network namespace of a process (--netns-pid, --all-netns).",
+            ),
+            (
+                "/proc/PID/net/tcp, /proc/PID/net/tcp6",
+                "The socket tables of a process's namespace, read by --source proc without \
+                 entering it.",
+            ),
             ("/etc/passwd", "User names (--user, the USER columns)."),
         ] {
             roff.control("TP", []);
@@ -400,7 +456,17 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
     if subcommand.is_some() {
         see_also.push(format!("{BIN}(1)"));
     }
-    see_also.extend(["ss(8)", "netstat(8)", "tcp(7)", "sock_diag(7)", "proc(5)"].map(String::from));
+    see_also.extend(
+        [
+            "ss(8)",
+            "netstat(8)",
+            "ip-netns(8)",
+            "tcp(7)",
+            "sock_diag(7)",
+            "proc(5)",
+        ]
+        .map(String::from),
+    );
     let mut refs = Vec::new();
     for (i, name) in see_also.iter().enumerate() {
         let (page, section) = name.split_once('(').unwrap_or((name, ""));

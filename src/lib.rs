@@ -12,6 +12,7 @@
 //! kernel. [`run`] reads like the table of contents.
 
 pub mod aggregate;
+mod all_netns;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -28,43 +29,75 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aggregate::{PortGrouping, PortMatrix, ProcMatrix, Snapshot, StateCounts};
+use aggregate::{PortGrouping, PortMatrix, PortRow, ProcMatrix, Snapshot, StateCounts};
 use cli::{ByArg, SortArg};
+use collect::netns;
 use collect::owners::OwnerMap;
 use collect::users::Users;
 use collect::{Outcome, Sink, SourceChoice, SourceKind, SourceOptions};
-use config::{Config, ListOptions, Task};
+use config::{Config, ListOptions, NetnsRequest, Task};
 use error::Error;
 use model::{Filter, SocketRecord, StateSet, TcpState};
 use render::list::{ListWriter, OwnerRef, Owners};
-use render::{json, table, PortsReport, ProcsReport, SummaryReport};
+use render::{json, table, NetnsEntry, NetnsView, PortsReport, ProcsReport, SummaryReport};
 
 /// Where user names come from.
-const PASSWD: &str = "/etc/passwd";
+pub(crate) const PASSWD: &str = "/etc/passwd";
 
 /// Runs one invocation, writing results to `out` and warnings to `err`.
 pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+    if let Task::Generate { target, dir } = &config.task {
+        return generate::write(*target, dir.as_deref(), out);
+    }
+    let proc_root = &config.source.proc_root;
+    let ns = match &config.netns {
+        NetnsRequest::Own => return run_in(config, &NetnsView::default(), out, err),
+        NetnsRequest::All => return all_netns::run(config, out, err),
+        NetnsRequest::NameOrPath(target) => {
+            netns::by_name_or_path(target, proc_root, Path::new(netns::RUN_NETNS))?
+        }
+        NetnsRequest::Pid(pid) => netns::of_process(*pid, proc_root)?,
+    };
+    let view = NetnsView {
+        entries: vec![NetnsEntry {
+            ns: &ns,
+            skipped: None,
+            counts: None,
+        }],
+        per_row: false,
+    };
+    run_in(&config.in_netns(ns.clone()), &view, out, err)
+}
+
+/// Runs the task on one namespace: `config.source.netns`, or tcpstat's own.
+pub(crate) fn run_in(
+    config: &Config,
+    view: &NetnsView<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
     match &config.task {
-        Task::Summary { json } => summary(config, *json, out, err),
+        Task::Summary { json } => summary(config, view, *json, out, err),
         Task::Ports {
             by,
             all_states,
             top,
             json,
-        } => ports(config, *by, *all_states, *top, *json, out, err),
+        } => ports(config, view, *by, *all_states, *top, *json, out, err),
         Task::Procs {
             all_states,
             top,
             json,
-        } => procs(config, *all_states, *top, *json, out, err),
-        Task::List(options) => list(config, options, out, err),
-        Task::Watch(options) => watch::run(config, options, out, err),
+        } => procs(config, view, *all_states, *top, *json, out, err),
+        Task::List(options) => list(config, view, options, out, err),
+        Task::Watch(options) => watch::run(config, view, options, out, err),
         Task::Generate { target, dir } => generate::write(*target, dir.as_deref(), out),
     }
 }
 
 fn summary(
     config: &Config,
+    view: &NetnsView<'_>,
     as_json: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -78,11 +111,22 @@ fn summary(
         filter: &config.filter,
         hostname: collect::host::hostname(&config.source.proc_root),
         timestamp: now_rfc3339(),
+        netns: view,
     };
+    write_summary(config, &report, as_json, out)
+}
+
+/// Prints a summary as JSON or as a table.
+pub(crate) fn write_summary(
+    config: &Config,
+    report: &SummaryReport<'_>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     if as_json {
-        json::write_line(out, &json::SummaryJson::new(&report))?;
+        json::write_line(out, &json::SummaryJson::new(report))?;
     } else {
-        table::summary(out, &report, table::Paint(config.color))?;
+        table::summary(out, report, table::Paint(config.color))?;
     }
     out.flush()?;
     Ok(())
@@ -91,6 +135,7 @@ fn summary(
 #[allow(clippy::too_many_arguments)]
 fn ports(
     config: &Config,
+    view: &NetnsView<'_>,
     by: ByArg,
     all_states: bool,
     top: Option<usize>,
@@ -98,6 +143,38 @@ fn ports(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
+    let (mut rows, outcome) =
+        port_rows(config, by, |pass2, matrix| collect_filtered(pass2, matrix))?;
+    report_warnings(&outcome, err)?;
+    if let Some(n) = top {
+        rows.truncate(n);
+    }
+    let report = PortsReport {
+        rows: &rows,
+        outcome: &outcome,
+        filter: &config.filter,
+        all_states,
+        grouping: grouping(by),
+        netns: view,
+    };
+    write_ports(config, &report, as_json, out)
+}
+
+pub(crate) fn grouping(by: ByArg) -> PortGrouping {
+    match by {
+        ByArg::Service => PortGrouping::Service,
+        ByArg::Local => PortGrouping::Local,
+        ByArg::Remote => PortGrouping::Remote,
+    }
+}
+
+/// The rows of `ports` for one namespace, sorted. `count` puts the selected sockets into the
+/// matrix (pass 2), reading the same source as pass 1 through the config it is given.
+pub(crate) fn port_rows(
+    config: &Config,
+    by: ByArg,
+    count: impl FnOnce(&Config, &mut PortMatrix) -> Result<Outcome, Error>,
+) -> Result<(Vec<PortRow>, Outcome), Error> {
     // Pass 1: every listener of the families read, whatever the other filters, because they
     // decide which side of each connection is the service. Listeners are few; this is cheap.
     let listen_filter = Filter {
@@ -108,25 +185,20 @@ fn ports(
     let mut listeners = Snapshot::default();
     let first = collect::collect(&config.source, &listen_filter, &mut listeners)?;
     let listening: HashSet<u16> = listeners.0.iter().map(|r| r.local_port).collect();
-    let grouping = match by {
-        ByArg::Service => PortGrouping::Service,
-        ByArg::Local => PortGrouping::Local,
-        ByArg::Remote => PortGrouping::Remote,
-    };
-    let mut matrix = PortMatrix::new(grouping, listening, first.source == SourceKind::Netlink);
+    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink);
     // Pass 2 reads the same source as pass 1, so the two never mix.
     let same_source = SourceOptions {
         choice: match first.source {
             SourceKind::Netlink => SourceChoice::Netlink,
             SourceKind::Proc => SourceChoice::Proc,
         },
-        proc_root: config.source.proc_root.clone(),
+        ..config.source.clone()
     };
     let pass2 = Config {
         source: same_source,
         ..config.clone()
     };
-    let mut outcome = collect_filtered(&pass2, &mut matrix)?;
+    let mut outcome = count(&pass2, &mut matrix)?;
     outcome.fallback_reason = first.fallback_reason;
     // Listening ports get a row even when no selected socket is on them, if they pass the
     // address / port filters (owner filters: only listeners already counted).
@@ -143,22 +215,20 @@ fn ports(
             matrix.add_listener_queue(listener);
         }
     }
-    report_warnings(&outcome, err)?;
-    let mut rows = matrix.rows();
-    if let Some(n) = top {
-        rows.truncate(n);
-    }
-    let report = PortsReport {
-        rows: &rows,
-        outcome: &outcome,
-        filter: &config.filter,
-        all_states,
-        grouping,
-    };
+    Ok((matrix.rows(), outcome))
+}
+
+/// Prints `ports` as JSON or as a table.
+pub(crate) fn write_ports(
+    config: &Config,
+    report: &PortsReport<'_>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     if as_json {
-        json::write_line(out, &json::ports(&report))?;
+        json::write_line(out, &json::ports(report))?;
     } else {
-        table::ports(out, &report, table::Paint(config.color))?;
+        table::ports(out, report, table::Paint(config.color))?;
     }
     out.flush()?;
     Ok(())
@@ -166,6 +236,7 @@ fn ports(
 
 fn procs(
     config: &Config,
+    view: &NetnsView<'_>,
     all_states: bool,
     top: Option<usize>,
     as_json: bool,
@@ -174,18 +245,40 @@ fn procs(
 ) -> Result<(), Error> {
     let (records, owners, outcome) = snapshot_with_owners(config)?;
     report_warnings(&outcome, err)?;
-    let mut matrix = ProcMatrix::build(&records, &owners);
+    let matrix = ProcMatrix::build(&records, &owners);
+    write_procs(
+        config,
+        view,
+        matrix,
+        owners.stats(),
+        &outcome,
+        (all_states, top, as_json),
+        out,
+    )
+}
+
+/// Prints `procs`, cut to `--top`, as JSON or as a table. `shape`: all states, top, JSON.
+pub(crate) fn write_procs(
+    config: &Config,
+    view: &NetnsView<'_>,
+    mut matrix: ProcMatrix,
+    owner_stats: collect::owners::ScanStats,
+    outcome: &Outcome,
+    (all_states, top, as_json): (bool, Option<usize>, bool),
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     if let Some(n) = top {
         matrix.processes.truncate(n);
     }
     let users = Users::load(Path::new(PASSWD));
     let report = ProcsReport {
         matrix: &matrix,
-        owner_stats: owners.stats(),
-        outcome: &outcome,
+        owner_stats,
+        outcome,
         filter: &config.filter,
         all_states,
         users: &users,
+        netns: view,
     };
     if as_json {
         json::write_line(out, &json::procs(&report))?;
@@ -198,25 +291,25 @@ fn procs(
 
 fn list(
     config: &Config,
+    view: &NetnsView<'_>,
     options: &ListOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let users = Users::load(Path::new(PASSWD));
-    let needs_owners =
-        options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners();
-    if !needs_owners && options.sort.is_none() {
+    if list_streams(config, options) {
         // The streaming path: each socket is written as the kernel hands it over.
-        let mut sink = ListSink {
-            writer: ListWriter::new(out, options.format, false, options.timers),
-            users: &users,
-        };
-        let outcome = collect::collect(&config.source, &config.filter, &mut sink)?;
-        sink.writer.finish()?;
+        let mut writer = ListWriter::new(out, options.format, false, options.timers, view);
+        let outcome = collect::collect(
+            &config.source,
+            &config.filter,
+            &mut ListSink::new(&mut writer, &users),
+        )?;
+        writer.finish()?;
         report_warnings(&outcome, err)?;
         return Ok(());
     }
-    let (mut records, owners, outcome) = if needs_owners {
+    let (records, owners, outcome) = if list_needs_owners(config, options) {
         snapshot_with_owners(config)?
     } else {
         let mut snap = Snapshot::default();
@@ -224,10 +317,31 @@ fn list(
         (snap.0, OwnerMap::default(), outcome)
     };
     report_warnings(&outcome, err)?;
+    write_list(records, &owners, options, view, &users, out)
+}
+
+pub(crate) fn list_needs_owners(config: &Config, options: &ListOptions) -> bool {
+    options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners()
+}
+
+/// True when `list` writes each socket as it is read: nothing to sort, no owners to find.
+pub(crate) fn list_streams(config: &Config, options: &ListOptions) -> bool {
+    !list_needs_owners(config, options) && options.sort.is_none()
+}
+
+/// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`).
+pub(crate) fn write_list(
+    mut records: Vec<SocketRecord>,
+    owners: &OwnerMap,
+    options: &ListOptions,
+    view: &NetnsView<'_>,
+    users: &Users,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     if let Some(key) = options.sort {
-        sort_records(&mut records, key, &owners);
+        sort_records(&mut records, key, owners);
     }
-    let mut writer = ListWriter::new(out, options.format, options.processes, options.timers);
+    let mut writer = ListWriter::new(out, options.format, options.processes, options.timers, view);
     let hidden_possible = owners.stats().unreadable() > 0;
     let mut refs: Vec<OwnerRef<'_>> = Vec::new();
     for r in &records {
@@ -253,9 +367,22 @@ fn list(
 }
 
 /// Streams rows of `list` straight to the writer.
-struct ListSink<'w, 'u> {
-    writer: ListWriter<'w>,
-    users: &'u Users,
+pub(crate) struct ListSink<'a, 'w> {
+    writer: &'a mut ListWriter<'w>,
+    users: &'a Users,
+    /// Rows the writer had written before this sink (earlier namespaces).
+    before: u64,
+}
+
+impl<'a, 'w> ListSink<'a, 'w> {
+    pub(crate) fn new(writer: &'a mut ListWriter<'w>, users: &'a Users) -> ListSink<'a, 'w> {
+        let before = writer.rows();
+        ListSink {
+            writer,
+            users,
+            before,
+        }
+    }
 }
 
 impl Sink for ListSink<'_, '_> {
@@ -266,7 +393,7 @@ impl Sink for ListSink<'_, '_> {
 
     fn reset(&mut self) -> bool {
         // Rows already written cannot be taken back: no fallback after the first row.
-        self.writer.rows() == 0
+        self.writer.rows() == self.before
     }
 }
 
@@ -302,7 +429,7 @@ fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
 /// Collects into `sink`, applying owner filters (`--pid`, `--process`) when there are any:
 /// then the matching sockets are held, their owners resolved, and only the owned ones passed
 /// on.
-fn collect_filtered(config: &Config, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+pub(crate) fn collect_filtered(config: &Config, sink: &mut dyn Sink) -> Result<Outcome, Error> {
     if !config.filter.needs_owners() {
         return collect::collect(&config.source, &config.filter, sink);
     }
@@ -315,17 +442,36 @@ fn collect_filtered(config: &Config, sink: &mut dyn Sink) -> Result<Outcome, Err
 
 /// Every socket matching the filter, with the owners of those that have a file, keeping only
 /// sockets that pass the owner filters (if any). Walk problems become warnings.
-fn snapshot_with_owners(config: &Config) -> Result<(Vec<SocketRecord>, OwnerMap, Outcome), Error> {
-    let filter = &config.filter;
+pub(crate) fn snapshot_with_owners(
+    config: &Config,
+) -> Result<(Vec<SocketRecord>, OwnerMap, Outcome), Error> {
     let mut snap = Snapshot::default();
-    let mut outcome = collect::collect(&config.source, filter, &mut snap)?;
-    let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
+    let mut outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
+    let owners = scan_owners(config, snap.0.iter(), &mut outcome.warnings)?;
+    let records = owned_only(&config.filter, snap.0, &owners);
+    Ok((records, owners, outcome))
+}
+
+/// One walk over /proc for the owners of `records` (of any namespaces: socket inodes are
+/// unique host-wide), saying in `warnings` what it could not see.
+pub(crate) fn scan_owners<'r>(
+    config: &Config,
+    records: impl Iterator<Item = &'r SocketRecord>,
+    warnings: &mut Vec<String>,
+) -> Result<OwnerMap, Error> {
+    let wanted: HashSet<u64> = records.map(|r| r.inode).filter(|&i| i != 0).collect();
     let owners = OwnerMap::scan(&config.source.proc_root, &wanted)?;
     let stats = owners.stats();
-    outcome
-        .warnings
-        .extend(collect::owners::scan_warnings(&stats));
-    let mut records = snap.0;
+    warnings.extend(collect::owners::scan_warnings(&stats));
+    Ok(owners)
+}
+
+/// The sockets that pass the owner filters (`--pid`, `--process`); all of them without any.
+pub(crate) fn owned_only(
+    filter: &Filter,
+    mut records: Vec<SocketRecord>,
+    owners: &OwnerMap,
+) -> Vec<SocketRecord> {
     if filter.needs_owners() {
         records.retain(|r| {
             owners
@@ -333,11 +479,11 @@ fn snapshot_with_owners(config: &Config) -> Result<(Vec<SocketRecord>, OwnerMap,
                 .any(|p| filter.matches_owner(p.pid, &p.command))
         });
     }
-    Ok((records, owners, outcome))
+    records
 }
 
 /// Says on stderr, once, what made the numbers partial or where they came from instead.
-fn report_warnings(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn report_warnings(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
     if let Some(reason) = &outcome.fallback_reason {
         writeln!(
             err,
@@ -351,7 +497,7 @@ fn report_warnings(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

@@ -18,8 +18,10 @@ use crate::model::{Family, KernelState, SocketRecord, TcpState};
 pub enum SocketKey {
     /// sock_diag's `idiag_cookie`: unique for the socket's lifetime.
     Cookie(u64),
-    /// /proc has no cookie: the inode (0 for minisockets) and the 4-tuple.
+    /// /proc has no cookie: the namespace, the inode (0 for minisockets) and the 4-tuple
+    /// (two containers can both have 127.0.0.1:8080 TIME_WAITs).
     Tuple {
+        netns: u64,
         family: Family,
         inode: u64,
         local: IpAddr,
@@ -35,6 +37,7 @@ impl SocketKey {
             SocketKey::Cookie(r.cookie)
         } else {
             SocketKey::Tuple {
+                netns: r.netns,
                 family: r.family,
                 inode: r.inode,
                 local: r.local,
@@ -235,6 +238,15 @@ pub fn state_counts(records: &[SocketRecord]) -> [u64; 11] {
     counts
 }
 
+/// Sockets by state, unknown states included, both families together.
+pub fn state_row(records: &[SocketRecord]) -> crate::aggregate::StateRow {
+    let mut row = crate::aggregate::StateRow::default();
+    for r in records {
+        row.add(r.state);
+    }
+    row
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +306,13 @@ mod tests {
         b.remote_port = 5000;
         assert_ne!(SocketKey::of(&a), SocketKey::of(&b));
         assert_eq!(SocketKey::of(&a), SocketKey::of(&a.clone()));
+        let mut elsewhere = a;
+        elsewhere.netns = 4026532000;
+        assert_ne!(
+            SocketKey::of(&a),
+            SocketKey::of(&elsewhere),
+            "the same 4-tuple in another namespace is another socket"
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! its exits (count reached, Ctrl-C, closed pipe, repeated collection errors) and the
 //! building of each tick's [`Tick`] view from the snapshot. It reads the kernel only through
 //! `collect` and writes only through `render::watch` and `term`.
+//!
+//! With `--all-netns` the namespaces are found again every tick (containers come and go),
+//! each read through a netlink socket kept for it while it exists; sockets, groups and ages
+//! carry their namespace.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -11,14 +15,17 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::aggregate::{Direction, PortGrouping, PortMatrix, Snapshot};
+use crate::aggregate::{Direction, PortGrouping, PortMatrix, Snapshot, StateRow};
+use crate::all_netns::{self, read_each, Host};
 use crate::cli::WatchByArg;
 use crate::collect::owners::OwnerMap;
 use crate::collect::{Collector, Outcome};
-use crate::config::{Config, WatchOptions};
+use crate::config::{Config, NetnsRequest, WatchOptions};
 use crate::error::Error;
 use crate::model::{Filter, KernelState, SocketRecord, StateSet, TcpState};
+use crate::render::text::escape;
 use crate::render::watch as view;
+use crate::render::NetnsView;
 use crate::term::{self, Screen};
 use crate::track::{self, Changes, History, Tracker};
 
@@ -46,6 +53,8 @@ pub enum GroupKey {
 /// One line of the top list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
+    /// The namespace of the group's sockets with `--all-netns`; else 0.
+    pub netns: u64,
     pub key: GroupKey,
     pub count: u64,
 }
@@ -54,6 +63,8 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aged {
     pub state: TcpState,
+    /// As [`Group::netns`].
+    pub netns: u64,
     pub key: GroupKey,
     /// The band's lower bound: every socket here has been in `state` at least this long.
     pub at_least: Duration,
@@ -99,18 +110,27 @@ pub struct Tick<'a> {
     pub tracked_count: usize,
     pub changes: Option<&'a Changes>,
     pub error: Option<String>,
+    /// The namespaces read (empty without namespace options).
+    pub netns: &'a NetnsView<'a>,
 }
 
 /// Runs the watch loop until `--count`, Ctrl-C ([`Error::Interrupted`]), a closed pipe or
 /// repeated failures.
 pub fn run(
     config: &Config,
+    netns_view: &NetnsView<'_>,
     options: &WatchOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let stop = term::interrupt_flag();
-    let mut collector = Collector::new(config.source.clone());
+    let mut sources = if config.netns == NetnsRequest::All {
+        Sources::All(HashMap::new())
+    } else {
+        Sources::One(Collector::new(config.source.clone()))
+    };
+    let mut last_host: Option<Host<StateRow>> = None;
+    let mut skipped_said: HashSet<u64> = HashSet::new();
     let hostname = crate::collect::host::hostname(&config.source.proc_root);
     let started_at = SystemTime::now();
     let started = rfc3339(started_at);
@@ -138,13 +158,26 @@ pub fn run(
             return Err(Error::Interrupted);
         }
         let began = Instant::now();
-        let collected = collect_tick(&mut collector, config, options);
+        let collected = collect_tick(&mut sources, config, options);
         let now = Instant::now();
         ticks += 1;
         let (records, outcome, listening, owners, error) = match collected {
-            Ok((records, outcome, listening, owners)) => {
+            Ok(c) => {
                 failures = 0;
-                (records, Some(outcome), listening, owners, None)
+                if let Some(host) = c.host {
+                    if !options.interactive {
+                        say_skipped(&host, &mut skipped_said, err)?;
+                    }
+                    last_host = Some(host);
+                }
+                (c.records, Some(c.outcome), c.listening, c.owners, None)
+            }
+            // Not something a retry mends: say it now.
+            Err(e @ Error::Netns { .. }) => {
+                if let Output::Screen(s) = &mut output {
+                    s.leave()?;
+                }
+                return Err(e);
             }
             Err(e) => {
                 failures += 1;
@@ -157,7 +190,7 @@ pub fn run(
                         last: Box::new(e),
                     });
                 }
-                (Vec::new(), None, HashSet::new(), None, Some(e.to_string()))
+                (Vec::new(), None, HashMap::new(), None, Some(e.to_string()))
             }
         };
         if let Some(o) = &outcome {
@@ -195,10 +228,22 @@ pub fn run(
             wait(began, options.interval, &stop)?;
             continue;
         };
+        let all_view;
+        let netns = match &last_host {
+            Some(host) => {
+                all_view = host.view(|row| *row);
+                &all_view
+            }
+            None => netns_view,
+        };
         let grouper = Grouper {
             by: options.by,
-            ports: PortMatrix::new(PortGrouping::Service, listening, false),
+            ports: listening
+                .into_iter()
+                .map(|(ns, ports)| (ns, PortMatrix::new(PortGrouping::Service, ports, false)))
+                .collect(),
             owners: owners.as_ref(),
+            per_netns: netns.per_row,
         };
         let tick = Tick {
             number: ticks,
@@ -226,6 +271,7 @@ pub fn run(
                 None
             },
             error,
+            netns,
         };
         match &mut output {
             Output::Screen(s) => {
@@ -285,17 +331,103 @@ fn terminal_size() -> (usize, usize) {
     (env_cols.unwrap_or(cols).max(20), rows.max(5))
 }
 
-type Collected = (Vec<SocketRecord>, Outcome, HashSet<u16>, Option<OwnerMap>);
+/// One tick's collection.
+struct Collected {
+    records: Vec<SocketRecord>,
+    outcome: Outcome,
+    /// Listening ports by namespace tag (service grouping is per namespace).
+    listening: HashMap<u64, HashSet<u16>>,
+    /// With `--by process` or owner filters: the owners of the watched sockets.
+    owners: Option<OwnerMap>,
+    /// `--all-netns`: this tick's namespaces, each with its sockets by state.
+    host: Option<Host<StateRow>>,
+}
+
+/// Where a watch reads.
+enum Sources {
+    /// One namespace (tcpstat's own, or the one asked for) through one kept socket.
+    One(Collector),
+    /// Every namespace of the host, found again each tick, each with a kept collector.
+    All(HashMap<u64, Collector>),
+}
 
 /// One collection: the filtered sockets, the listening ports (for service grouping) and,
 /// with `--by process`, the owners of the watched sockets.
 fn collect_tick(
-    collector: &mut Collector,
+    sources: &mut Sources,
     config: &Config,
     options: &WatchOptions,
 ) -> Result<Collected, Error> {
+    let (mut snap, mut outcome, listening, host) = match sources {
+        Sources::One(collector) => {
+            let ((records, ports), outcome) = collect_one(collector, config, options)?;
+            let tag = config.source.netns.as_ref().map_or(0, |ns| ns.inode);
+            (records, outcome, HashMap::from([(tag, ports)]), None)
+        }
+        Sources::All(collectors) => {
+            let host = read_each(config, all_netns::discover(config)?, |cfg| {
+                let Some(ns) = &cfg.source.netns else {
+                    return collect_one(&mut Collector::new(cfg.source.clone()), cfg, options);
+                };
+                let collector = collectors
+                    .entry(ns.inode)
+                    .or_insert_with(|| Collector::new(cfg.source.clone()));
+                collector.retarget(ns.clone());
+                collect_one(collector, cfg, options)
+            })?;
+            // Namespaces that are gone take their sockets with them.
+            collectors.retain(|inode, _| host.namespaces.iter().any(|ns| ns.inode == *inode));
+            let outcome = host.outcome();
+            let mut records = Vec::new();
+            let mut listening = HashMap::new();
+            let host = host.map(|ns, (ns_records, ports)| {
+                let row = track::state_row(&ns_records);
+                records.extend(ns_records);
+                listening.insert(ns.inode, ports);
+                row
+            });
+            (records, outcome, listening, Some(host))
+        }
+    };
+    let owners = if options.by == WatchByArg::Process || config.filter.needs_owners() {
+        let wanted: HashSet<u64> = snap.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
+        let map = OwnerMap::scan(&config.source.proc_root, &wanted)?;
+        outcome
+            .warnings
+            .extend(crate::collect::owners::scan_warnings(&map.stats()));
+        Some(map)
+    } else {
+        None
+    };
+    if let Some(map) = &owners {
+        if config.filter.needs_owners() {
+            snap.retain(|r| {
+                map.owner_processes(r.inode)
+                    .any(|p| config.filter.matches_owner(p.pid, &p.command))
+            });
+        }
+    }
+    Ok(Collected {
+        records: snap,
+        outcome,
+        listening,
+        owners,
+        host,
+    })
+}
+
+/// One namespace's watched sockets and its listening ports.
+type OneNetns = (Vec<SocketRecord>, HashSet<u16>);
+
+/// One namespace's sockets through its collector, and its listening ports when grouping by
+/// service port.
+fn collect_one(
+    collector: &mut Collector,
+    config: &Config,
+    options: &WatchOptions,
+) -> Result<(OneNetns, Outcome), Error> {
     let mut snap = Snapshot::default();
-    let mut outcome = collector.collect(&config.filter, &mut snap)?;
+    let outcome = collector.collect(&config.filter, &mut snap)?;
     let mut listening = HashSet::new();
     if options.by == WatchByArg::Port {
         let listen_filter = Filter {
@@ -307,39 +439,59 @@ fn collect_tick(
         collector.collect(&listen_filter, &mut listeners)?;
         listening = listeners.0.iter().map(|r| r.local_port).collect();
     }
-    let owners = if options.by == WatchByArg::Process || config.filter.needs_owners() {
-        let wanted: HashSet<u64> = snap.0.iter().map(|r| r.inode).filter(|&i| i != 0).collect();
-        let map = OwnerMap::scan(&config.source.proc_root, &wanted)?;
-        outcome
-            .warnings
-            .extend(crate::collect::owners::scan_warnings(&map.stats()));
-        Some(map)
-    } else {
-        None
-    };
-    if let Some(map) = &owners {
-        if config.filter.needs_owners() {
-            snap.0.retain(|r| {
-                map.owner_processes(r.inode)
-                    .any(|p| config.filter.matches_owner(p.pid, &p.command))
-            });
+    Ok(((snap.0, listening), outcome))
+}
+
+/// Says on stderr, once per namespace, that it was skipped (pipes; the screen shows it).
+fn say_skipped<T>(
+    host: &Host<T>,
+    said: &mut HashSet<u64>,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    for (ns, read) in host.namespaces.iter().zip(&host.reads) {
+        if let Err(why) = read {
+            if said.insert(ns.inode) {
+                writeln!(
+                    err,
+                    "tcpstat: warning: network namespace {} skipped: {why}",
+                    escape(&ns.label)
+                )?;
+            }
         }
     }
-    Ok((snap.0, outcome, listening, owners))
+    Ok(())
 }
 
 struct Grouper<'a> {
     by: WatchByArg,
-    ports: PortMatrix,
+    /// Service grouping, per namespace tag.
+    ports: HashMap<u64, PortMatrix>,
     owners: Option<&'a OwnerMap>,
+    /// `--all-netns`: groups are per namespace.
+    per_netns: bool,
 }
 
 impl Grouper<'_> {
+    /// The namespace a socket's groups belong to: its own with `--all-netns`, else 0.
+    fn netns(&self, r: &SocketRecord) -> u64 {
+        if self.per_netns {
+            r.netns
+        } else {
+            0
+        }
+    }
+
     /// The groups of a socket: one, except a socket shared by several processes.
     fn keys(&self, r: &SocketRecord) -> Vec<GroupKey> {
         match self.by {
             WatchByArg::Port => {
-                let (port, direction) = self.ports.group_of(r);
+                let (port, direction) = match self.ports.get(&r.netns) {
+                    Some(ports) => ports.group_of(r),
+                    // A namespace without a listener scan: nothing is a service port there.
+                    None => {
+                        PortMatrix::new(PortGrouping::Service, HashSet::new(), false).group_of(r)
+                    }
+                };
                 vec![GroupKey::Port { port, direction }]
             }
             WatchByArg::Remote => vec![GroupKey::Remote(r.remote)],
@@ -373,17 +525,23 @@ fn top_groups(
     options: &WatchOptions,
     grouper: &Grouper<'_>,
 ) -> Vec<Group> {
-    let mut counts: HashMap<GroupKey, u64> = HashMap::new();
+    let mut counts: HashMap<(u64, GroupKey), u64> = HashMap::new();
     for t in tracker.iter().filter(|t| old_enough(options, t.age(now))) {
+        let netns = grouper.netns(&t.record);
         for key in grouper.keys(&t.record) {
-            *counts.entry(key).or_default() += 1;
+            *counts.entry((netns, key)).or_default() += 1;
         }
     }
     let mut groups: Vec<Group> = counts
         .into_iter()
-        .map(|(key, count)| Group { key, count })
+        .map(|((netns, key), count)| Group { netns, key, count })
         .collect();
-    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.netns.cmp(&b.netns))
+            .then_with(|| a.key.cmp(&b.key))
+    });
     groups.truncate(options.top);
     groups
 }
@@ -394,7 +552,7 @@ fn aged_groups(
     options: &WatchOptions,
     grouper: &Grouper<'_>,
 ) -> Vec<Aged> {
-    let mut groups: HashMap<(TcpState, GroupKey, Duration), (u64, Duration)> = HashMap::new();
+    let mut groups: HashMap<(TcpState, u64, GroupKey, Duration), (u64, Duration)> = HashMap::new();
     for t in tracker.iter() {
         let age = t.age(now);
         if !old_enough(options, age) {
@@ -405,16 +563,18 @@ fn aged_groups(
         };
         // With --older-than, one band starting there; else the fixed bands.
         let at_least = options.older_than.unwrap_or_else(|| band(age));
+        let netns = grouper.netns(&t.record);
         for key in grouper.keys(&t.record) {
-            let e = groups.entry((state, key, at_least)).or_default();
+            let e = groups.entry((state, netns, key, at_least)).or_default();
             e.0 += 1;
             e.1 = e.1.max(age);
         }
     }
     let mut aged: Vec<Aged> = groups
         .into_iter()
-        .map(|((state, key, at_least), (count, oldest))| Aged {
+        .map(|((state, netns, key, at_least), (count, oldest))| Aged {
             state,
+            netns,
             key,
             at_least,
             count,
@@ -426,6 +586,7 @@ fn aged_groups(
             .cmp(&a.at_least)
             .then(b.count.cmp(&a.count))
             .then(b.oldest.cmp(&a.oldest))
+            .then(a.netns.cmp(&b.netns))
             .then_with(|| a.key.cmp(&b.key))
     });
     aged.truncate(options.top);

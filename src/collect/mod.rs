@@ -6,18 +6,23 @@
 //!
 //! - [`netlink`]: sock_diag (`SOCK_DIAG_BY_FAMILY`), the primary source.
 //! - [`procnet`]: `/proc/net/tcp` and `/proc/net/tcp6`, the fallback.
+//! - [`netns`]: which network namespace to read, and reading inside another one.
 
 pub mod bytecode;
 pub mod host;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod procnet;
 pub mod users;
 
+use std::fs::File;
+use std::io;
 use std::path::PathBuf;
 
 use crate::error::Error;
-use crate::model::{Filter, SocketRecord, StateSet, TcpState};
+use crate::model::{Family, Filter, SocketRecord, StateSet, TcpState};
+use netns::Namespace;
 
 /// Which source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +67,74 @@ pub struct SourceOptions {
     pub choice: SourceChoice,
     /// Root of the proc filesystem (`--proc-root`, default `/proc`).
     pub proc_root: PathBuf,
+    /// The network namespace to read; `None`: tcpstat's own. Its sockets are tagged with its
+    /// inode ([`SocketRecord::netns`]).
+    pub netns: Option<Namespace>,
+}
+
+impl SourceOptions {
+    /// A sock_diag socket in the namespace to read.
+    fn open_netlink(&self) -> Result<netlink::NetlinkSource, Error> {
+        match &self.netns {
+            None => netlink::NetlinkSource::open(),
+            Some(ns) => ns.within(netlink::NetlinkSource::open)?,
+        }
+    }
+
+    /// Reads the /proc tables of the namespace to read: `<proc_root>/net/tcp{,6}` for
+    /// tcpstat's own, `<proc_root>/PID/net/tcp{,6}` of a process in it when one is known (no
+    /// privileges needed), else `/proc/thread-self/net/tcp{,6}` opened inside it.
+    fn collect_proc(&self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+        let ns = match &self.netns {
+            Some(ns) if !ns.current => ns,
+            _ => return procnet::collect(&self.proc_root, filter, sink),
+        };
+        if let Some(member) = &ns.process {
+            return procnet::collect(&self.proc_root.join(member.pid.to_string()), filter, sink);
+        }
+        let root = self.proc_root.join("thread-self");
+        let mut tables = ns.within(|| {
+            Family::ALL.map(|family| {
+                let path = procnet::table_path(&root, family);
+                let file = File::open(&path);
+                Some((path, file))
+            })
+        })?;
+        // Each family is read once (the filter's families are distinct), so each open table
+        // is taken once.
+        procnet::collect_opened(filter, sink, |family| {
+            tables[family.index()].take().unwrap_or_else(|| {
+                let path = procnet::table_path(&root, family);
+                (path, Err(io::Error::other("already read")))
+            })
+        })
+    }
+
+    fn tag(&self) -> u64 {
+        self.netns.as_ref().map_or(0, |ns| ns.inode)
+    }
+}
+
+/// Tags every socket with the namespace it was read from.
+struct Tagged<'s> {
+    netns: u64,
+    inner: &'s mut dyn Sink,
+}
+
+impl Sink for Tagged<'_> {
+    fn record(&mut self, record: &SocketRecord) {
+        if self.netns == 0 {
+            self.inner.record(record);
+        } else {
+            let mut tagged = *record;
+            tagged.netns = self.netns;
+            self.inner.record(&tagged);
+        }
+    }
+
+    fn reset(&mut self) -> bool {
+        self.inner.reset()
+    }
 }
 
 /// Receives each matching socket as it is parsed.
@@ -102,11 +175,15 @@ pub fn collect(
     filter: &Filter,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, Error> {
+    let mut sink = Tagged {
+        netns: options.tag(),
+        inner: sink,
+    };
     with_fallback(
         options.choice,
-        sink,
-        |sink| netlink::collect(filter, sink),
-        |sink| procnet::collect(&options.proc_root, filter, sink),
+        &mut sink,
+        |sink| netlink::collect_on(&mut options.open_netlink()?, filter, sink),
+        |sink| options.collect_proc(filter, sink),
     )
 }
 
@@ -124,16 +201,26 @@ impl Collector {
         }
     }
 
+    /// Reads `ns` from now on: the same namespace (same inode) found again, perhaps with
+    /// another process in it for the /proc source. The kept socket stays.
+    pub fn retarget(&mut self, ns: Namespace) {
+        self.options.netns = Some(ns);
+    }
+
     /// Like [`collect`], on the kept socket; a failed socket is dropped and reopened next time.
     pub fn collect(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
         let Collector { options, netlink } = self;
+        let mut sink = Tagged {
+            netns: options.tag(),
+            inner: sink,
+        };
         with_fallback(
             options.choice,
-            sink,
+            &mut sink,
             |sink| {
                 let source = match netlink {
                     Some(source) => source,
-                    None => netlink.insert(netlink::NetlinkSource::open()?),
+                    None => netlink.insert(options.open_netlink()?),
                 };
                 let result = netlink::collect_on(source, filter, sink);
                 if result.is_err() {
@@ -141,14 +228,15 @@ impl Collector {
                 }
                 result
             },
-            |sink| procnet::collect(&options.proc_root, filter, sink),
+            |sink| options.collect_proc(filter, sink),
         )
     }
 }
 
 /// The source policy, apart from the sources themselves (so it can be tested with failing
 /// ones): `auto` tries netlink and, if it fails and the sink can start over, reads /proc and
-/// records why.
+/// records why. A namespace that cannot be entered is not a source failure: /proc is not
+/// tried, so a missing privilege is said plainly instead of hidden behind a fallback.
 fn with_fallback(
     choice: SourceChoice,
     sink: &mut dyn Sink,
@@ -160,6 +248,7 @@ fn with_fallback(
         SourceChoice::Proc => proc(sink),
         SourceChoice::Auto => match netlink(sink) {
             Ok(outcome) => Ok(outcome),
+            Err(e @ Error::Netns { .. }) => Err(e),
             Err(netlink_error) => {
                 if !sink.reset() {
                     return Err(netlink_error);
@@ -248,6 +337,33 @@ mod tests {
             err.to_string().contains("/proc fallback failed too"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_entered_is_not_a_reason_to_fall_back() {
+        let refused = |_: &mut dyn Sink| -> Result<Outcome, Error> {
+            Err(Error::Netns {
+                netns: "blue".into(),
+                problem: "cannot enter it".into(),
+                source: Some(std::io::Error::from_raw_os_error(1)),
+            })
+        };
+        let mut counts = StateCounts::new();
+        let err = with_fallback(SourceChoice::Auto, &mut counts, refused, one_established)
+            .expect_err("the privilege problem is said, not papered over");
+        assert!(matches!(err, Error::Netns { .. }), "{err}");
+        assert_eq!(counts.total(), 0, "/proc was not read");
+    }
+
+    #[test]
+    fn sockets_are_tagged_with_the_namespace_read() {
+        let mut snap = crate::aggregate::Snapshot::default();
+        let mut tagged = Tagged {
+            netns: 4026532000,
+            inner: &mut snap,
+        };
+        one_established(&mut tagged).expect("records");
+        assert_eq!(snap.0[0].netns, 4026532000);
     }
 
     #[test]

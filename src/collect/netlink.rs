@@ -352,6 +352,7 @@ pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
         uid: read_u32(msg, 64),
         inode: u64::from(read_u32(msg, 68)),
         cookie: u64::from_ne_bytes(cookie),
+        netns: 0,
     })
 }
 

@@ -278,7 +278,7 @@ pub fn socket_inode(link: &[u8]) -> Option<u64> {
 }
 
 /// Pids under the proc root, ascending. Only canonical decimal names are processes.
-fn list_pids(proc_root: &Path) -> Result<Vec<u32>, Error> {
+pub(crate) fn list_pids(proc_root: &Path) -> Result<Vec<u32>, Error> {
     let error = |source| Error::ProcRead {
         path: proc_root.to_path_buf(),
         source,
@@ -398,7 +398,7 @@ fn read_fd_table<S: BuildHasher>(
 }
 
 /// `comm` bytes without the trailing newline, as text.
-fn command_name(mut comm: Vec<u8>) -> String {
+pub(crate) fn command_name(mut comm: Vec<u8>) -> String {
     if comm.last() == Some(&b'\n') {
         comm.pop();
     }

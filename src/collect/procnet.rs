@@ -45,11 +45,26 @@ pub struct ScanStats {
 
 /// Collects the filter's families from `<proc_root>/net/tcp{,6}`.
 pub fn collect(proc_root: &Path, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+    collect_opened(filter, sink, |family| {
+        let path = table_path(proc_root, family);
+        let file = File::open(&path);
+        (path, file)
+    })
+}
+
+/// Collects the filter's families from tables that `open` opens, by family: its path (for
+/// messages) and the open result. A namespace entered on a helper thread has its tables
+/// opened there.
+pub fn collect_opened(
+    filter: &Filter,
+    sink: &mut dyn Sink,
+    mut open: impl FnMut(Family) -> (PathBuf, io::Result<File>),
+) -> Result<Outcome, Error> {
     let mut outcome = Outcome::new(SourceKind::Proc);
     let mut buf = vec![0; CHUNK];
     for &family in &filter.families {
-        let path = table_path(proc_root, family);
-        let file = match File::open(&path) {
+        let (path, opened) = open(family);
+        let file = match opened {
             Ok(file) => file,
             // No tcp6 table: the kernel has IPv6 disabled or not built in. There are no IPv6
             // sockets to count, but say so instead of printing a silent zero.
@@ -258,6 +273,7 @@ pub fn parse_line(line: &[u8], family: Family) -> Result<SocketRecord, LineError
             when.saturating_mul(MS_PER_TICK)
         },
         cookie: 0,
+        netns: 0,
     })
 }
 

@@ -85,6 +85,10 @@ pub struct SocketRecord {
     pub timer_ms: u64,
     /// The kernel's socket cookie (sock_diag only; 0 from /proc).
     pub cookie: u64,
+    /// The inode of the network namespace the socket was read from, when tcpstat was told
+    /// which to read (`--netns`, `--netns-pid`, `--all-netns`); 0 for its own by default.
+    /// Cookies and inodes are unique across namespaces, 4-tuples are not.
+    pub netns: u64,
 }
 
 impl SocketRecord {
@@ -119,6 +123,7 @@ impl SocketRecord {
             timer: TimerKind::None,
             timer_ms: 0,
             cookie: 0,
+            netns: 0,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{PortsReport, ProcsReport, SummaryReport};
+use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
 use crate::aggregate::{PortGrouping, StateCounts, StateRow};
 use crate::model::{Family, StateSet, TcpState};
 
@@ -100,6 +100,62 @@ pub struct SummaryJson<'a> {
     pub unknown: Vec<UnknownJson>,
     pub complete: bool,
     pub warnings: &'a [String],
+    /// The namespaces read (see [`NetnsJson`]); absent without namespace options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Vec<NetnsJson<'a>>>,
+}
+
+/// A network namespace that was read or skipped, in the `netns` array that documents carry
+/// when tcpstat was told which namespaces to read (`--netns`, `--netns-pid`, `--all-netns`).
+#[derive(Debug, Serialize)]
+pub struct NetnsJson<'a> {
+    /// How tables and rows name it: the /run/netns name, the path given, or
+    /// `ns:[INODE] (COMMAND)`.
+    pub label: &'a str,
+    /// Its name under /run/netns.
+    pub name: Option<&'a str>,
+    /// The nsfs inode (as `ip netns identify`, `lsns` and `/proc/PID/ns/net` show it).
+    pub inode: u64,
+    /// A process in it, when one is known.
+    pub pid: Option<u32>,
+    pub command: Option<&'a str>,
+    /// tcpstat's own namespace.
+    pub current: bool,
+    /// Why it was not read (`--all-netns` skips namespaces it cannot enter); `null` when read.
+    pub skipped: Option<&'a str>,
+    /// `--all-netns`, when read: its counted sockets by state, and their total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub states: Option<StatesJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+/// The `netns` array of a document; `None` (no key) without namespace options.
+pub fn netns<'a>(view: &'a NetnsView<'a>) -> Option<Vec<NetnsJson<'a>>> {
+    if view.entries.is_empty() {
+        return None;
+    }
+    Some(
+        view.entries
+            .iter()
+            .map(|e| NetnsJson {
+                label: &e.ns.label,
+                name: e.ns.name.as_deref(),
+                inode: e.ns.inode,
+                pid: e.ns.process.as_ref().map(|p| p.pid),
+                command: e.ns.process.as_ref().map(|p| p.command.as_str()),
+                current: e.ns.current,
+                skipped: e.skipped.as_deref(),
+                states: e.counts.as_ref().map(row_states),
+                total: e.counts.as_ref().map(StateRow::total),
+            })
+            .collect(),
+    )
+}
+
+/// A row's namespace label, only with `--all-netns`.
+fn row_netns<'a>(view: &'a NetnsView<'a>, inode: u64) -> Option<&'a str> {
+    view.per_row.then(|| view.label(inode))
 }
 
 fn names(set: StateSet) -> Vec<&'static str> {
@@ -143,6 +199,7 @@ impl<'a> SummaryJson<'a> {
                 .collect(),
             complete: report.outcome.complete,
             warnings: &report.outcome.warnings,
+            netns: netns(report.netns),
         }
     }
 }
@@ -165,7 +222,10 @@ pub struct ListenerJson {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PortJson {
+pub struct PortJson<'a> {
+    /// The label of the row's network namespace; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<&'a str>,
     pub port: u16,
     /// `in` / `out` (service grouping), `local` / `remote`.
     pub direction: &'static str,
@@ -185,9 +245,11 @@ pub struct PortsJson<'a> {
     /// `service`, `local` or `remote`.
     pub grouping: &'static str,
     pub counted_states: Vec<&'static str>,
-    pub ports: Vec<PortJson>,
+    pub ports: Vec<PortJson<'a>>,
     pub complete: bool,
     pub warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Vec<NetnsJson<'a>>>,
 }
 
 fn row_states(row: &StateRow) -> StatesJson {
@@ -214,6 +276,7 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
             .rows
             .iter()
             .map(|r| PortJson {
+                netns: row_netns(report.netns, r.netns),
                 port: r.port,
                 direction: r.direction.name(),
                 states: row_states(&r.counts),
@@ -228,11 +291,15 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
             .collect(),
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
+        netns: netns(report.netns),
     }
 }
 
 #[derive(Debug, Serialize)]
 pub struct ProcessJson<'a> {
+    /// The label of the row's network namespace; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<&'a str>,
     pub pid: u32,
     /// The kernel's command name (/proc/PID/comm), as is: JSON escaping makes it inert.
     pub command: &'a str,
@@ -278,6 +345,8 @@ pub struct ProcsJson<'a> {
     pub owner_scan: OwnerScanJson,
     pub complete: bool,
     pub warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Vec<NetnsJson<'a>>>,
 }
 
 fn special(row: &StateRow, reason: &'static str) -> SpecialRowJson {
@@ -306,6 +375,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             .processes
             .iter()
             .map(|p| ProcessJson {
+                netns: row_netns(report.netns, p.netns),
                 pid: p.pid,
                 command: &p.command,
                 uid: p.uid,
@@ -336,5 +406,6 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
         },
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
+        netns: netns(report.netns),
     }
 }

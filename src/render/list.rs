@@ -6,6 +6,7 @@
 //! the end). Columns have fixed minimum widths and grow for longer values instead of
 //! truncating them: an address is never cut.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -13,6 +14,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::text::escape;
+use super::NetnsView;
 use crate::config::ListFormat;
 use crate::model::{Family, KernelState, SocketRecord, TimerKind};
 
@@ -126,6 +128,9 @@ struct SocketJson<'a> {
     owners: Option<Vec<OwnerJson<'a>>>,
     /// True when no owner was found but some processes could not be read.
     owners_hidden: bool,
+    /// The label of the socket's network namespace; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
 }
 
 /// Streams rows in one format.
@@ -134,6 +139,10 @@ pub struct ListWriter<'w> {
     format: ListFormat,
     processes: bool,
     timers: bool,
+    /// `--all-netns`: the label of each namespace, by inode (a NETNS column, a `netns` key).
+    netns: Option<HashMap<u64, String>>,
+    /// Width of the NETNS column: the longest label (all are known before the first row).
+    netns_w: usize,
     line: String,
     rows: u64,
     /// The first write error; after it, rows are dropped (a closed pipe ends the output).
@@ -146,12 +155,27 @@ impl<'w> ListWriter<'w> {
         format: ListFormat,
         processes: bool,
         timers: bool,
+        netns: &NetnsView<'_>,
     ) -> ListWriter<'w> {
         let mut writer = ListWriter {
             out,
             format,
             processes,
             timers,
+            netns: netns.per_row.then(|| {
+                netns
+                    .entries
+                    .iter()
+                    .map(|e| (e.ns.inode, e.ns.label.clone()))
+                    .collect()
+            }),
+            netns_w: netns
+                .entries
+                .iter()
+                .map(|e| escape(&e.ns.label).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max("NETNS".len()),
             line: String::with_capacity(256),
             rows: 0,
             error: None,
@@ -179,6 +203,9 @@ impl<'w> ListWriter<'w> {
 
     fn header(&mut self) {
         let mut line = String::new();
+        if self.netns.is_some() {
+            let _ = write!(line, "{:<w$} ", "NETNS", w = self.netns_w);
+        }
         let _ = write!(
             line,
             "{:<STATE_W$} {:<ADDR_W$} {:<ADDR_W$} {:>QUEUE_W$} {:>QUEUE_W$} {:<USER_W$} {:>INODE_W$}",
@@ -214,7 +241,8 @@ impl<'w> ListWriter<'w> {
                 } else if self.format == ListFormat::Json {
                     line.push('\n');
                 }
-                let value = socket_json(record, user, owners);
+                let mut value = socket_json(record, user, owners);
+                value.netns = self.netns_label(record);
                 match serde_json::to_string(&value) {
                     Ok(text) => line.push_str(&text),
                     Err(e) => self.error = Some(io::Error::other(e)),
@@ -235,6 +263,11 @@ impl<'w> ListWriter<'w> {
         self.line = line;
     }
 
+    fn netns_label(&self, r: &SocketRecord) -> Option<&str> {
+        let labels = self.netns.as_ref()?;
+        Some(labels.get(&r.netns).map_or("?", String::as_str))
+    }
+
     fn table_row(
         &self,
         line: &mut String,
@@ -242,6 +275,12 @@ impl<'w> ListWriter<'w> {
         user: Option<&str>,
         owners: Owners<'_>,
     ) {
+        if let Some(label) = self.netns_label(r) {
+            let start = line.len();
+            line.push_str(&escape(label));
+            pad(line, start, self.netns_w, false);
+            line.push(' ');
+        }
         let start = line.len();
         let _ = write!(line, "{}", r.state);
         pad(line, start, STATE_W, false);
@@ -346,6 +385,7 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
             ),
         },
         owners_hidden: owners == Owners::Hidden,
+        netns: None,
     }
 }
 
@@ -372,7 +412,7 @@ mod tests {
 
     fn render(format: ListFormat, processes: bool, timers: bool, owners: Owners<'_>) -> String {
         let mut out = Vec::new();
-        let mut w = ListWriter::new(&mut out, format, processes, timers);
+        let mut w = ListWriter::new(&mut out, format, processes, timers, &NetnsView::default());
         w.row(&record(), Some("alice"), owners);
         w.row(&record(), None, owners);
         w.finish().expect("writes");
@@ -458,9 +498,15 @@ mod tests {
             assert_eq!(v["timer"]["kind"], "keepalive");
         }
         let mut out = Vec::new();
-        ListWriter::new(&mut out, ListFormat::Json, false, false)
-            .finish()
-            .expect("writes");
+        ListWriter::new(
+            &mut out,
+            ListFormat::Json,
+            false,
+            false,
+            &NetnsView::default(),
+        )
+        .finish()
+        .expect("writes");
         assert_eq!(String::from_utf8(out).expect("utf-8"), "[]\n");
     }
 

@@ -10,10 +10,65 @@ pub mod text;
 pub mod watch;
 
 use crate::aggregate::{PortGrouping, PortRow, ProcMatrix, StateCounts, StateRow};
+use crate::collect::netns::Namespace;
 use crate::collect::owners::ScanStats;
 use crate::collect::users::Users;
 use crate::collect::Outcome;
 use crate::model::{Family, Filter, StateSet, TcpState};
+
+/// The network namespaces an output covers, when tcpstat was told which to read.
+#[derive(Debug, Clone, Default)]
+pub struct NetnsView<'a> {
+    /// Every namespace read or skipped, in order; empty when tcpstat read its own namespace
+    /// without being asked to (then outputs look exactly as they always did).
+    pub entries: Vec<NetnsEntry<'a>>,
+    /// `--all-netns`: each row says its namespace (a NETNS column, a `netns` key).
+    pub per_row: bool,
+}
+
+/// One namespace of a [`NetnsView`].
+#[derive(Debug, Clone)]
+pub struct NetnsEntry<'a> {
+    pub ns: &'a Namespace,
+    /// Why it was not read (`--all-netns` skips what it cannot enter).
+    pub skipped: Option<String>,
+    /// Its sockets that were counted, by state; `None` when skipped.
+    pub counts: Option<StateRow>,
+}
+
+impl NetnsView<'_> {
+    /// The label of the namespace a row was tagged with ([`crate::model::SocketRecord::netns`]).
+    pub fn label(&self, inode: u64) -> &str {
+        self.entries
+            .iter()
+            .find(|e| e.ns.inode == inode)
+            .map_or("?", |e| e.ns.label.as_str())
+    }
+
+    /// The one-line description of what was read, for table footers: `None` without
+    /// namespace options.
+    pub fn footer(&self) -> Option<String> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let read = self.entries.iter().filter(|e| e.skipped.is_none()).count();
+        let skipped = self.entries.len() - read;
+        Some(if self.per_row {
+            let mut line = format!("network namespaces: {read} read");
+            if skipped > 0 {
+                line.push_str(&format!(", {skipped} skipped (see warnings)"));
+            }
+            line
+        } else {
+            let labels: Vec<String> = self
+                .entries
+                .iter()
+                .map(|e| text::escape(&e.ns.label).into_owned())
+                .collect();
+            format!("network namespace: {}", labels.join(", "))
+        })
+    }
+}
 
 /// Everything `summary` prints.
 #[derive(Debug, Clone)]
@@ -24,6 +79,7 @@ pub struct SummaryReport<'a> {
     pub hostname: Option<String>,
     /// RFC 3339, UTC.
     pub timestamp: String,
+    pub netns: &'a NetnsView<'a>,
 }
 
 impl SummaryReport<'_> {
@@ -60,6 +116,7 @@ pub struct PortsReport<'a> {
     pub filter: &'a Filter,
     pub all_states: bool,
     pub grouping: PortGrouping,
+    pub netns: &'a NetnsView<'a>,
 }
 
 /// Everything `procs` prints.
@@ -71,6 +128,7 @@ pub struct ProcsReport<'a> {
     pub filter: &'a Filter,
     pub all_states: bool,
     pub users: &'a Users,
+    pub netns: &'a NetnsView<'a>,
 }
 
 /// The state columns of a matrix: every state with `--all-states`, else those with sockets

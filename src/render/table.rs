@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use comfy_table::{presets, CellAlignment, LineStyle, Table};
 
 use super::{text::escape, SummaryReport};
-use crate::model::{Family, TcpState};
+use crate::aggregate::StateRow;
+use crate::model::{Family, StateSet, TcpState};
 
 const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
@@ -44,6 +45,9 @@ fn state_colour(state: TcpState) -> &'static str {
 
 /// Writes the summary table and its footer.
 pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) -> io::Result<()> {
+    if report.netns.per_row {
+        return summary_by_netns(out, report, paint);
+    }
     let families = report.families();
     let mut table = Table::new();
     table
@@ -127,6 +131,9 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
     if report.outcome.fallback_reason.is_some() {
         footer.push_str(" (fallback: netlink unavailable)");
     }
+    if let Some(netns) = report.netns.footer() {
+        footer.push_str(&format!("  {netns}"));
+    }
     if let Some(host) = &report.hostname {
         footer.push_str(&format!("  host: {}", escape(host)));
     }
@@ -140,6 +147,105 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         };
         footer.push_str(&format!("  ({} not read)", other.label()));
     }
+    writeln!(out, "{}", paint.apply(DIM, &footer))?;
+    if !report.outcome.complete {
+        writeln!(
+            out,
+            "{}",
+            paint.apply(
+                YELLOW,
+                "incomplete: some sockets could not be read (see warnings on stderr)"
+            )
+        )?;
+    }
+    Ok(())
+}
+
+/// `summary --all-netns`: one row per network namespace, a column per state (those selected
+/// with --state, else those with sockets), and the host's total.
+fn summary_by_netns(
+    out: &mut dyn Write,
+    report: &SummaryReport<'_>,
+    paint: Paint,
+) -> io::Result<()> {
+    let read: Vec<(&str, StateRow)> = report
+        .netns
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.ns.label.as_str(), e.counts?)))
+        .collect();
+    let total = report.counts.row();
+    let states: Vec<TcpState> = if report.filter.states == StateSet::ALL {
+        super::state_columns(false, std::iter::once(&total))
+    } else {
+        report.counted_states().iter().collect()
+    };
+    let has_unknown = total.unknown > 0;
+    let mut header = vec!["NETNS".to_string()];
+    header.extend(states.iter().map(|s| s.name().to_string()));
+    if has_unknown {
+        header.push("UNKNOWN".into());
+    }
+    header.push("TOTAL".into());
+    let mut table = matrix_table(paint, header);
+    let cells = |row: &StateRow| {
+        let mut cells: Vec<String> = states.iter().map(|&s| count(paint, row.get(s))).collect();
+        if has_unknown {
+            cells.push(count(paint, row.unknown));
+        }
+        cells
+    };
+    for (label, row) in &read {
+        let mut line = vec![escape(label).into_owned()];
+        line.extend(cells(row));
+        line.push(paint.apply(BOLD, &row.total().to_string()));
+        table.add_row(line);
+    }
+    let mut line = vec![paint.apply(BOLD, "TOTAL")];
+    line.extend(cells(&total).into_iter().map(|c| paint.apply(BOLD, &c)));
+    line.push(paint.apply(BOLD, &total.total().to_string()));
+    table.add_row(line);
+    write_table(out, &mut table, 1)?;
+    writeln!(out)?;
+    if report.filter.states == StateSet::ALL {
+        let hidden: Vec<&str> = report
+            .counted_states()
+            .iter()
+            .filter(|s| !states.contains(s))
+            .map(TcpState::name)
+            .collect();
+        if !hidden.is_empty() {
+            let line = format!("no sockets in any namespace: {}", hidden.join(", "));
+            writeln!(out, "{}", paint.apply(DIM, &line))?;
+        }
+    }
+    let not_covered: Vec<&str> = report
+        .filter
+        .states
+        .without(report.outcome.source.covers())
+        .iter()
+        .map(TcpState::name)
+        .collect();
+    if !not_covered.is_empty() {
+        let line = format!("not visible to this source: {}", not_covered.join(", "));
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    }
+    for e in report.netns.entries.iter().filter(|e| e.skipped.is_some()) {
+        let line = format!(
+            "skipped {}: {}",
+            escape(&e.ns.label),
+            escape(e.skipped.as_deref().unwrap_or(""))
+        );
+        writeln!(out, "{}", paint.apply(YELLOW, &line))?;
+    }
+    let mut footer = source_footer(report.outcome);
+    if let Some(netns) = report.netns.footer() {
+        footer.push_str(&format!("  {netns}"));
+    }
+    if let Some(host) = &report.hostname {
+        footer.push_str(&format!("  host: {}", escape(host)));
+    }
+    footer.push_str(&format!("  at {}", report.timestamp));
     writeln!(out, "{}", paint.apply(DIM, &footer))?;
     if !report.outcome.complete {
         writeln!(
@@ -205,7 +311,12 @@ fn source_footer(outcome: &crate::collect::Outcome) -> String {
 pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint) -> io::Result<()> {
     let states = super::state_columns(report.all_states, report.rows.iter().map(|r| &r.counts));
     let has_unknown = report.rows.iter().any(|r| r.counts.unknown > 0);
-    let mut header = vec!["PORT".to_string(), "DIR".to_string()];
+    let per_row = report.netns.per_row;
+    let mut header = Vec::new();
+    if per_row {
+        header.push("NETNS".to_string());
+    }
+    header.extend(["PORT".to_string(), "DIR".to_string()]);
     header.extend(states.iter().map(|s| s.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
@@ -214,7 +325,11 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     header.push("ACCEPT-Q".into());
     let mut table = matrix_table(paint, header);
     for row in report.rows {
-        let mut cells = vec![row.port.to_string(), row.direction.name().to_string()];
+        let mut cells = Vec::new();
+        if per_row {
+            cells.push(escape(report.netns.label(row.netns)).into_owned());
+        }
+        cells.extend([row.port.to_string(), row.direction.name().to_string()]);
         cells.extend(states.iter().map(|&s| count(paint, row.counts.get(s))));
         if has_unknown {
             cells.push(count(paint, row.counts.unknown));
@@ -236,7 +351,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
         });
         table.add_row(cells);
     }
-    write_table(out, &mut table, 2)?;
+    write_table(out, &mut table, if per_row { 3 } else { 2 })?;
     writeln!(out)?;
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
@@ -251,8 +366,29 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
         footer.push_str(" (? = /proc does not report the backlog)");
     }
     writeln!(out, "{}", paint.apply(DIM, &footer))?;
-    writeln!(out, "{}", paint.apply(DIM, &source_footer(report.outcome)))?;
-    Ok(())
+    write_source_footer(out, report.outcome, report.netns, paint)
+}
+
+/// The last footer line: source (and namespaces), then skipped namespaces.
+fn write_source_footer(
+    out: &mut dyn Write,
+    outcome: &crate::collect::Outcome,
+    netns: &super::NetnsView<'_>,
+    paint: Paint,
+) -> io::Result<()> {
+    for e in netns.entries.iter().filter(|e| e.skipped.is_some()) {
+        let line = format!(
+            "skipped {}: {}",
+            escape(&e.ns.label),
+            escape(e.skipped.as_deref().unwrap_or(""))
+        );
+        writeln!(out, "{}", paint.apply(YELLOW, &line))?;
+    }
+    let mut footer = source_footer(outcome);
+    if let Some(line) = netns.footer() {
+        footer.push_str(&format!("  {line}"));
+    }
+    writeln!(out, "{}", paint.apply(DIM, &footer))
 }
 
 /// Writes the `procs` matrix with its special rows and legend.
@@ -269,7 +405,12 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         .map(|p| &p.counts)
         .chain(specials)
         .any(|r| r.unknown > 0);
-    let mut header = vec!["PID".to_string(), "COMMAND".to_string(), "USER".to_string()];
+    let per_row = report.netns.per_row;
+    let mut header = Vec::new();
+    if per_row {
+        header.push("NETNS".to_string());
+    }
+    header.extend(["PID".to_string(), "COMMAND".to_string(), "USER".to_string()]);
     header.extend(states.iter().map(|s| s.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
@@ -289,23 +430,41 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
             .users
             .name(p.uid)
             .map_or_else(|| p.uid.to_string(), |n| escape(n).into_owned());
-        let mut cells = vec![p.pid.to_string(), escape(&p.command).into_owned(), user];
+        let mut cells = Vec::new();
+        if per_row {
+            cells.push(escape(report.netns.label(p.netns)).into_owned());
+        }
+        cells.extend([p.pid.to_string(), escape(&p.command).into_owned(), user]);
         cells.extend(counts(&p.counts));
         table.add_row(cells);
     }
     let hidden_label = "(hidden: needs root)";
-    for (row, label) in [
-        (&m.no_owner, "(no owner)"),
-        (&m.hidden, hidden_label),
-        (&m.not_found, "(owner not found)"),
-    ] {
-        if row.total() > 0 {
-            let mut cells = vec!["-".to_string(), paint.apply(DIM, label), String::new()];
-            cells.extend(counts(row));
-            table.add_row(cells);
+    // With --all-netns, the ownerless rows of each namespace; else the three totals.
+    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 3])> = if per_row {
+        m.by_netns
+            .iter()
+            .map(|n| (Some(n.netns), [&n.no_owner, &n.hidden, &n.not_found]))
+            .collect()
+    } else {
+        vec![(None, [&m.no_owner, &m.hidden, &m.not_found])]
+    };
+    for (netns, rows) in ownerless {
+        for (row, label) in rows
+            .into_iter()
+            .zip(["(no owner)", hidden_label, "(owner not found)"])
+        {
+            if row.total() > 0 {
+                let mut cells = Vec::new();
+                if let Some(inode) = netns {
+                    cells.push(escape(report.netns.label(inode)).into_owned());
+                }
+                cells.extend(["-".to_string(), paint.apply(DIM, label), String::new()]);
+                cells.extend(counts(row));
+                table.add_row(cells);
+            }
         }
     }
-    write_table(out, &mut table, 3)?;
+    write_table(out, &mut table, if per_row { 4 } else { 3 })?;
     writeln!(out)?;
     let mut legend = Vec::new();
     if m.no_owner.total() > 0 {
@@ -327,6 +486,5 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     for line in legend {
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
-    writeln!(out, "{}", paint.apply(DIM, &source_footer(report.outcome)))?;
-    Ok(())
+    write_source_footer(out, report.outcome, report.netns, paint)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::json::{StatesJson, SCHEMA_VERSION};
+use super::json::{netns as netns_json, NetnsJson, StatesJson, SCHEMA_VERSION};
 use super::list::write_endpoint;
 use super::text::escape;
 use crate::cli::WatchByArg;
@@ -17,6 +17,9 @@ use crate::model::duration::format_age;
 use crate::model::{KernelState, SocketRecord, TcpState};
 use crate::track::sparkline;
 use crate::watch::{Aged, GroupKey, Tick};
+
+/// Namespaces listed on the screen with `--all-netns`, busiest first.
+const NETNS_LINES: usize = 10;
 
 fn by_name(by: WatchByArg) -> &'static str {
     match by {
@@ -51,8 +54,13 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
         Some(_) => "proc (netlink unavailable)",
         None => tick.outcome.source.name(),
     };
+    let netns = match (tick.netns.per_row, tick.netns.entries.as_slice()) {
+        (true, entries) => format!("  netns all ({})", entries.len()),
+        (false, [one]) => format!("  netns {}", escape(&one.ns.label)),
+        _ => String::new(),
+    };
     lines.push(format!(
-        "tcpstat watch  host {}  source {}  every {}  {}  tick {}",
+        "tcpstat watch  host {}{netns}  source {}  every {}  {}  tick {}",
         escape(tick.hostname.unwrap_or("?")),
         source,
         format_age(tick.interval),
@@ -87,6 +95,23 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
     if tick.unknown > 0 {
         lines.push(format!("{:<12} {:>9}", "UNKNOWN", tick.unknown));
     }
+    if tick.netns.per_row {
+        lines.push(String::new());
+        lines.push(netns_heading(tick));
+        let mut read: Vec<(u64, &str)> = tick
+            .netns
+            .entries
+            .iter()
+            .filter_map(|e| Some((e.counts?.total(), e.ns.label.as_str())))
+            .collect();
+        read.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        for (count, label) in read.iter().take(NETNS_LINES) {
+            lines.push(format!("  {count:>8}  {}", escape(label)));
+        }
+        if read.len() > NETNS_LINES {
+            lines.push(format!("  ... {} more", read.len() - NETNS_LINES));
+        }
+    }
     lines.push(String::new());
     let watched = state_names(tick.tracked);
     let older = tick.older_than.map_or(String::new(), |d| {
@@ -100,7 +125,11 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
         lines.push("  none".to_string());
     }
     for g in &tick.top {
-        lines.push(format!("  {:>8}  {}", g.count, group_label(&g.key)));
+        lines.push(format!(
+            "  {:>8}  {}",
+            g.count,
+            in_netns(tick, g.netns, &group_label(&g.key))
+        ));
     }
     lines.push(String::new());
     let since = tick.started.get(11..19).unwrap_or(&tick.started);
@@ -112,7 +141,7 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
         lines.push("  none".to_string());
     }
     for a in &tick.aged {
-        lines.push(aged_line(a));
+        lines.push(aged_line(tick, a));
     }
     for w in &tick.outcome.warnings {
         lines.push(format!("warning: {}", escape(w)));
@@ -131,12 +160,12 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
             changes.left.len()
         ));
         for r in &changes.entered {
-            lines.push(format!("  + {}", socket_line(r)));
+            lines.push(format!("  + {}", in_netns(tick, r.netns, &socket_line(r))));
         }
         for (r, age) in &changes.left {
             lines.push(format!(
                 "  - {}  after >= {}",
-                socket_line(r),
+                in_netns(tick, r.netns, &socket_line(r)),
                 format_age(*age)
             ));
         }
@@ -149,7 +178,33 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
     lines
 }
 
-fn aged_line(a: &Aged) -> String {
+/// `SOCKETS BY NETNS (3 read, 1 skipped)`.
+fn netns_heading(tick: &Tick<'_>) -> String {
+    let read = tick
+        .netns
+        .entries
+        .iter()
+        .filter(|e| e.skipped.is_none())
+        .count();
+    let skipped = tick.netns.entries.len() - read;
+    let mut line = format!("SOCKETS BY NETNS ({read} read");
+    if skipped > 0 {
+        line.push_str(&format!(", {skipped} skipped: see warnings"));
+    }
+    line.push(')');
+    line
+}
+
+/// A group's label, after its namespace's with `--all-netns`.
+fn in_netns(tick: &Tick<'_>, netns: u64, label: &str) -> String {
+    if tick.netns.per_row {
+        format!("{}  {label}", escape(tick.netns.label(netns)))
+    } else {
+        label.to_string()
+    }
+}
+
+fn aged_line(tick: &Tick<'_>, a: &Aged) -> String {
     let band = if a.at_least.is_zero() {
         "any age".to_string()
     } else {
@@ -161,7 +216,7 @@ fn aged_line(a: &Aged) -> String {
         band,
         a.count,
         if a.count == 1 { " " } else { "s" },
-        group_label(&a.key),
+        in_netns(tick, a.netns, &group_label(&a.key)),
         format_age(a.oldest)
     )
 }
@@ -213,6 +268,9 @@ fn group_json(key: &GroupKey) -> GroupJson<'_> {
 
 #[derive(Serialize)]
 struct TopJson<'a> {
+    /// The group's namespace label; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
     #[serde(flatten)]
     group: GroupJson<'a>,
     count: u64,
@@ -221,6 +279,9 @@ struct TopJson<'a> {
 #[derive(Serialize)]
 struct AgedJson<'a> {
     state: &'static str,
+    /// As in [`TopJson`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
     #[serde(flatten)]
     group: GroupJson<'a>,
     /// Every socket of this entry has been in `state` at least this long (seconds).
@@ -306,6 +367,10 @@ struct TickJson<'a> {
     warnings: &'a [String],
     /// The collection error of this tick, if it failed (counts are the last good tick's).
     error: Option<&'a str>,
+    /// The namespaces read, with `--all-netns` each with its counts; absent without
+    /// namespace options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<Vec<NetnsJson<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -325,6 +390,9 @@ struct EventJson<'a> {
     cookie: Option<u64>,
     /// For `leave`: how long it had been in the state (a lower bound); `null` for `enter`.
     age_s: Option<f64>,
+    /// The socket's namespace label; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
 }
 
 fn event<'a>(
@@ -350,6 +418,7 @@ fn event<'a>(
         inode: r.inode,
         cookie: (r.cookie != 0).then_some(r.cookie),
         age_s: age.map(|a| a.as_secs_f64()),
+        netns: tick.netns.per_row.then(|| tick.netns.label(r.netns)),
     }
 }
 
@@ -384,6 +453,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             .top
             .iter()
             .map(|g| TopJson {
+                netns: tick.netns.per_row.then(|| tick.netns.label(g.netns)),
                 group: group_json(&g.key),
                 count: g.count,
             })
@@ -395,6 +465,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             .iter()
             .map(|a| AgedJson {
                 state: a.state.name(),
+                netns: tick.netns.per_row.then(|| tick.netns.label(a.netns)),
                 group: group_json(&a.key),
                 at_least_s: a.at_least.as_secs_f64(),
                 count: a.count,
@@ -404,6 +475,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
         complete: tick.outcome.complete && tick.error.is_none(),
         warnings: &tick.outcome.warnings,
         error: tick.error.as_deref(),
+        netns: netns_json(tick.netns),
     };
     super::json::write_line(out, &value)?;
     if let Some(changes) = tick.changes {
