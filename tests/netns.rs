@@ -1,0 +1,683 @@
+//! `--netns`, `--netns-pid` and `--all-netns` against network namespaces made here, with
+//! known sockets held by known processes.
+//!
+//! Each namespace gets, on loopback port [`PORT`]: one listener, `pairs` established
+//! connections (both ends) and one half-closed connection (the client shut its sending side:
+//! it is in FIN_WAIT_2, the server end in CLOSE_WAIT). No socket is an orphan (the kernel
+//! may kill orphans at once when the host has many, as a benchmark does), and every one is
+//! handed to `sleep` children (three per child, as stdin, stdout and stderr), so owners are
+//! exact: those pids, command `sleep`. Kinds of namespace:
+//!
+//! - anonymous: a thread `unshare`s, creates the sockets and starts the holders, which keep
+//!   the namespace alive (reached with `--netns-pid` or `--netns /proc/PID/ns/net`);
+//! - named: `ip netns add`, then the same from a thread that `setns`ed into it (removed with
+//!   `ip netns delete` on drop, panics included);
+//! - named without processes: the holders are started from the host namespace, so nothing
+//!   lives in it but sockets, owned from outside (the /proc source must read it through
+//!   `/proc/thread-self/net` inside, and the owner walk must not be limited to it).
+//!
+//! Needs root (and `ip` for named namespaces); skips with the reason otherwise. Queries are
+//! filtered with `--port PORT`: other namespaces of the host (benchmarks, containers) can be
+//! large, and only ours are checked. Waits poll with a deadline.
+
+#![allow(unsafe_code)] // unshare, setns and geteuid in the namespace makers, nothing else.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(20);
+/// The port of every test socket (namespaces are fresh, so it is free in each).
+const PORT: u16 = 47193;
+const NOBODY: u32 = 65534;
+
+/// One namespace test at a time: a fork from another test would briefly hold copies of our
+/// descriptors and show up as an owner.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why these tests cannot run here, if they cannot.
+fn unavailable() -> Option<String> {
+    // SAFETY: plain syscall without arguments.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not running as root (setns and unshare need CAP_SYS_ADMIN)".into());
+    }
+    let probe = thread::spawn(|| {
+        // SAFETY: moves only this short-lived thread.
+        unsafe { libc::unshare(libc::CLONE_NEWNET) == 0 }
+    });
+    if !probe.join().unwrap_or(false) {
+        return Some("unshare(CLONE_NEWNET) is refused here".into());
+    }
+    None
+}
+
+fn ip_available() -> bool {
+    Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `Some(reason)` printed as a skip.
+macro_rules! skip_unless_root {
+    () => {
+        if let Some(why) = unavailable() {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+}
+
+fn os_error(what: &str) -> String {
+    format!("{what}: {}", std::io::Error::last_os_error())
+}
+
+/// Expected sockets of one namespace.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    pairs: usize,
+}
+
+impl Layout {
+    fn expected(self) -> BTreeMap<&'static str, u64> {
+        let mut m = BTreeMap::new();
+        m.insert("LISTEN", 1);
+        m.insert("ESTABLISHED", 2 * self.pairs as u64);
+        m.insert("CLOSE_WAIT", 1);
+        m.insert("FIN_WAIT_2", 1);
+        m
+    }
+
+    fn total(self) -> u64 {
+        self.expected().values().sum()
+    }
+}
+
+/// Makes the layout's sockets in the calling thread's namespace, to be held.
+fn make_sockets(layout: Layout) -> Vec<OwnedFd> {
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
+    assert!(
+        up.is_ok_and(|s| s.success()),
+        "ip link set lo up (in the new namespace)"
+    );
+    let listener = TcpListener::bind(("127.0.0.1", PORT)).expect("bind in a fresh namespace");
+    let mut held: Vec<OwnedFd> = Vec::new();
+    for _ in 0..layout.pairs {
+        let client = TcpStream::connect(("127.0.0.1", PORT)).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        held.push(client.into());
+        held.push(server.into());
+    }
+    let closing = TcpStream::connect(("127.0.0.1", PORT)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    closing.shutdown(Shutdown::Write).expect("half-close");
+    held.push(closing.into());
+    held.push(server.into());
+    held.push(listener.into());
+    held
+}
+
+/// `sleep` children holding `fds`, three each (stdin, stdout, stderr; /dev/null pads).
+fn hold(fds: Vec<OwnedFd>) -> Vec<Child> {
+    let mut children = Vec::new();
+    let mut fds = fds.into_iter().peekable();
+    while fds.peek().is_some() {
+        let mut slot = || -> Stdio { fds.next().map_or_else(Stdio::null, Stdio::from) };
+        let (stdin, stdout, stderr) = (slot(), slot(), slot());
+        // No PR_SET_PDEATHSIG: it fires when the *thread* that forked ends, and holders are
+        // started from short-lived namespace threads. Drop kills them; a killed test run
+        // leaves `sleep 600`s that end by themselves.
+        let child = Command::new("sleep")
+            .arg("600")
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn sleep");
+        children.push(child);
+    }
+    children
+}
+
+/// A namespace made for a test; its holders are killed and a named one deleted on drop.
+struct TestNetns {
+    name: Option<String>,
+    holders: Vec<Child>,
+    inode: u64,
+    layout: Layout,
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        for child in &mut self.holders {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(name) = &self.name {
+            let _ = Command::new("ip").args(["netns", "delete", name]).status();
+        }
+    }
+}
+
+impl TestNetns {
+    fn pids(&self) -> Vec<u32> {
+        self.holders.iter().map(Child::id).collect()
+    }
+
+    /// A holder whose namespace is this one (none for a namespace without processes).
+    fn member(&self) -> u32 {
+        self.holders[0].id()
+    }
+
+    /// An anonymous namespace, alive as long as its holders.
+    fn anonymous(layout: Layout) -> TestNetns {
+        let made = thread::spawn(move || {
+            // SAFETY: moves only this thread, which ends here.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "{}", os_error("unshare(CLONE_NEWNET)"));
+            // Children inherit this thread's namespace.
+            let holders = hold(make_sockets(layout));
+            let inode = fs::metadata("/proc/thread-self/ns/net")
+                .expect("own ns")
+                .ino();
+            (holders, inode)
+        });
+        let (holders, inode) = made.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        TestNetns {
+            name: None,
+            holders,
+            inode,
+            layout,
+        }
+    }
+
+    /// A named namespace; with `processes`, the holders live in it, else in the host's.
+    fn named(layout: Layout, processes: bool) -> TestNetns {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        remove_stale_names();
+        let name = format!(
+            "tcpstat-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let added = Command::new("ip").args(["netns", "add", &name]).status();
+        assert!(added.is_ok_and(|s| s.success()), "ip netns add {name}");
+        let mut ns = TestNetns {
+            name: Some(name.clone()),
+            holders: Vec::new(),
+            inode: fs::metadata(format!("/run/netns/{name}"))
+                .expect("stat the new namespace")
+                .ino(),
+            layout,
+        };
+        let made = thread::spawn(move || {
+            let file = File::open(format!("/run/netns/{name}")).expect("open netns");
+            // SAFETY: valid descriptor; moves only this thread, which ends here.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "{}", os_error("setns"));
+            let fds = make_sockets(layout);
+            if processes {
+                // Children inherit this thread's namespace.
+                (hold(fds), Vec::new())
+            } else {
+                (Vec::new(), fds)
+            }
+        });
+        let (holders, fds) = made.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // Without processes: the holders start from the host's namespace.
+        ns.holders = if processes { holders } else { hold(fds) };
+        ns
+    }
+}
+
+/// Deletes `tcpstat-test-PID-*` namespaces left by runs that were killed.
+fn remove_stale_names() {
+    let Ok(entries) = fs::read_dir("/run/netns") else {
+        return;
+    };
+    for name in entries.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+        let Some(pid) = name
+            .strip_prefix("tcpstat-test-")
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !fs::exists(format!("/proc/{pid}")).unwrap_or(true) {
+            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+        }
+    }
+}
+
+fn tcpstat(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.output().expect("tcpstat runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = tcpstat(args);
+    assert!(
+        out.status.success(),
+        "tcpstat {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "tcpstat {args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The non-zero entries of a JSON states object.
+fn nonzero(states: &Value) -> BTreeMap<String, u64> {
+    states
+        .as_object()
+        .expect("states object")
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_u64().filter(|&n| n > 0)?)))
+        .collect()
+}
+
+fn expected_states(layout: Layout) -> BTreeMap<String, u64> {
+    layout
+        .expected()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// Polls `query` until `check` passes (returns `Ok`) or the deadline passes (then panics
+/// with the last reason).
+fn eventually<T>(
+    what: &str,
+    mut query: impl FnMut() -> T,
+    check: impl Fn(&T) -> Result<(), String>,
+) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = query();
+        match check(&value) {
+            Ok(()) => return value,
+            Err(why) if Instant::now() >= deadline => panic!("{what}: {why}"),
+            Err(_) => thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn port_filter() -> String {
+    PORT.to_string()
+}
+
+/// Checks a `procs --json` document: our holders own exactly our sockets. `netns` is the
+/// label rows must carry (with --all-netns).
+fn check_procs(doc: &Value, ns: &TestNetns, netns: Option<&str>) -> Result<(), String> {
+    let mine: Vec<&Value> = doc["processes"]
+        .as_array()
+        .ok_or("no processes")?
+        .iter()
+        .filter(|p| ns.pids().contains(&(p["pid"].as_u64().unwrap_or(0) as u32)))
+        .filter(|p| netns.is_none_or(|label| p["netns"] == label))
+        .collect();
+    let owned: u64 = mine.iter().map(|p| p["total"].as_u64().unwrap_or(0)).sum();
+    if mine.len() != ns.holders.len() || owned != ns.layout.total() {
+        return Err(format!(
+            "want {} holders owning {} sockets, got {mine:?}",
+            ns.holders.len(),
+            ns.layout.total()
+        ));
+    }
+    if mine.iter().any(|p| p["command"] != "sleep") {
+        return Err(format!("holders are sleep: {mine:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn netns_pid_and_path_read_an_anonymous_namespace() {
+    skip_unless_root!();
+    let _one = serial();
+    let layout = Layout { pairs: 2 };
+    let ns = TestNetns::anonymous(layout);
+    let pid = ns.member().to_string();
+    let path = format!("/proc/{pid}/ns/net");
+    let port = port_filter();
+    for args in [
+        vec!["summary", "--json", "--netns-pid", &pid],
+        vec!["summary", "--json", "--netns", &path],
+        // /proc/PID/net/tcp{,6}: no entering at all.
+        vec!["summary", "--json", "--netns-pid", &pid, "--source", "proc"],
+    ] {
+        let doc = eventually(
+            &format!("{args:?}"),
+            || json(&args),
+            |doc| {
+                let got = nonzero(&doc["states"]);
+                (got == expected_states(layout))
+                    .then_some(())
+                    .ok_or(format!("states {got:?}"))
+            },
+        );
+        let entry = &doc["netns"][0];
+        assert_eq!(entry["inode"], ns.inode, "{doc}");
+        assert_eq!(entry["current"], false);
+        assert_eq!(doc["netns"].as_array().map(Vec::len), Some(1));
+        if args.contains(&"--netns-pid") {
+            assert_eq!(entry["pid"], ns.member());
+            assert_eq!(entry["command"], "sleep");
+            assert_eq!(entry["label"], format!("ns:[{}] (sleep)", ns.inode));
+        } else {
+            assert_eq!(entry["label"], path.as_str());
+        }
+    }
+    let doc = eventually(
+        "procs --netns-pid",
+        || json(&["procs", "--json", "--netns-pid", &pid, "--port", &port]),
+        |doc| check_procs(doc, &ns, None),
+    );
+    assert_eq!(doc["sockets"], layout.total());
+    assert_eq!(doc["no_owner"]["total"], 0);
+    // The table says which namespace it read.
+    let out = tcpstat(&["--netns-pid", &pid]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("network namespace: ns:[{}] (sleep)", ns.inode)),
+        "{text}"
+    );
+    // Without the flag, these sockets are not in tcpstat's own namespace.
+    let own = json(&["summary", "--json", "--port", &port]);
+    assert!(
+        own.get("netns").is_none(),
+        "no netns key without the flags: {own}"
+    );
+    // list -p: every owned socket names one of the holders.
+    let doc = json(&["list", "--json", "-p", "--netns-pid", &pid]);
+    let sockets = doc.as_array().expect("array");
+    assert_eq!(sockets.len() as u64, layout.total());
+    for s in sockets {
+        let owners = s["owners"].as_array().expect("resolved");
+        assert_eq!(owners.len(), 1, "{s}");
+        let pid = owners[0]["pid"].as_u64().unwrap_or(0) as u32;
+        assert!(ns.pids().contains(&pid), "{s}");
+        assert!(s.get("netns").is_none(), "no per-row key for one namespace");
+    }
+}
+
+#[test]
+fn netns_name_reads_a_named_namespace_with_and_without_processes() {
+    skip_unless_root!();
+    if !ip_available() {
+        println!("skipped: no ip(8) (iproute2) for named namespaces");
+        return;
+    }
+    let _one = serial();
+    for processes in [true, false] {
+        let layout = Layout { pairs: 1 };
+        let ns = TestNetns::named(layout, processes);
+        let name = ns.name.clone().unwrap_or_default();
+        for source in ["netlink", "proc"] {
+            // Without processes, /proc is read as /proc/thread-self/net inside the namespace.
+            let args = ["summary", "--json", "--netns", &name, "--source", source];
+            let doc = eventually(
+                &format!("{args:?}"),
+                || json(&args),
+                |doc| {
+                    let got = nonzero(&doc["states"]);
+                    (got == expected_states(layout))
+                        .then_some(())
+                        .ok_or(format!("states {got:?}"))
+                },
+            );
+            let entry = &doc["netns"][0];
+            assert_eq!(entry["label"], name.as_str());
+            assert_eq!(entry["name"], name.as_str());
+            assert_eq!(entry["inode"], ns.inode);
+            assert_eq!(doc["source"], source);
+        }
+        // Owners are found wherever they live: here, for the namespace without processes,
+        // in the host's namespace.
+        eventually(
+            "procs --netns NAME",
+            || json(&["procs", "--json", "--netns", &name]),
+            |doc| check_procs(doc, &ns, None),
+        );
+    }
+}
+
+#[test]
+fn all_netns_counts_and_attributes_each_namespace() {
+    skip_unless_root!();
+    if !ip_available() {
+        println!("skipped: no ip(8) (iproute2) for named namespaces");
+        return;
+    }
+    let _one = serial();
+    let anonymous = TestNetns::anonymous(Layout { pairs: 1 });
+    let named = TestNetns::named(Layout { pairs: 2 }, true);
+    let empty = TestNetns::named(Layout { pairs: 3 }, false);
+    let ours = [&anonymous, &named, &empty];
+    let label = |ns: &TestNetns| match &ns.name {
+        Some(name) => name.clone(),
+        None => format!("ns:[{}] (sleep)", ns.inode),
+    };
+    let port = port_filter();
+
+    for source in ["netlink", "proc"] {
+        let args = [
+            "summary",
+            "--all-netns",
+            "--json",
+            "--port",
+            &port,
+            "--source",
+            source,
+        ];
+        let doc = eventually(
+            &format!("{args:?}"),
+            || json(&args),
+            |doc| {
+                for ns in ours {
+                    let entry = doc["netns"]
+                        .as_array()
+                        .ok_or("no netns array")?
+                        .iter()
+                        .find(|e| e["inode"] == ns.inode)
+                        .ok_or(format!("namespace {} not found", ns.inode))?;
+                    let got = nonzero(&entry["states"]);
+                    if got != expected_states(ns.layout) {
+                        return Err(format!("{}: states {got:?}", label(ns)));
+                    }
+                    if entry["total"] != ns.layout.total() || entry["label"] != label(ns) {
+                        return Err(format!("entry {entry}"));
+                    }
+                }
+                Ok(())
+            },
+        );
+        let entries = doc["netns"].as_array().expect("netns");
+        assert_eq!(
+            entries.iter().filter(|e| e["current"] == true).count(),
+            1,
+            "tcpstat's own namespace is read too"
+        );
+        // The top-level numbers are the sum of the namespaces read.
+        let sum: u64 = entries.iter().filter_map(|e| e["total"].as_u64()).sum();
+        assert_eq!(doc["total"], sum);
+    }
+
+    // procs: rows per namespace and process.
+    eventually(
+        "procs --all-netns",
+        || json(&["procs", "--all-netns", "--json", "--port", &port]),
+        |doc| {
+            for ns in ours {
+                check_procs(doc, ns, Some(&label(ns)))?;
+            }
+            Ok(())
+        },
+    );
+
+    // ports: the listener of each namespace is a service port there.
+    let doc = json(&["ports", "--all-netns", "--json", "--port", &port]);
+    for ns in ours {
+        let row = doc["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .find(|r| {
+                r["netns"] == label(ns).as_str() && r["port"] == PORT && r["direction"] == "in"
+            })
+            .unwrap_or_else(|| panic!("no {PORT} in row for {}: {doc}", label(ns)));
+        // Listener, server ends (ESTABLISHED, CLOSE_WAIT) in; client ends out.
+        assert_eq!(row["states"]["LISTEN"], 1, "{row}");
+        assert_eq!(
+            row["states"]["ESTABLISHED"], ns.layout.pairs as u64,
+            "{row}"
+        );
+        assert_eq!(row["states"]["CLOSE_WAIT"], 1, "{row}");
+        assert_eq!(row["listener"]["sockets"], 1, "{row}");
+    }
+
+    // list: every socket says its namespace.
+    let doc = json(&["list", "--all-netns", "--json", "--port", &port]);
+    for ns in ours {
+        let n = doc
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|s| s["netns"] == label(ns).as_str())
+            .count() as u64;
+        assert_eq!(n, ns.layout.total(), "{}", label(ns));
+    }
+
+    // watch: one NDJSON tick with every namespace's counts.
+    let tick = json(&[
+        "watch",
+        "--all-netns",
+        "--json",
+        "--count",
+        "1",
+        "--port",
+        &port,
+        "--state",
+        "close-wait",
+        "--by",
+        "process",
+        "--top",
+        "1000",
+    ]);
+    for ns in ours {
+        let entry = tick["netns"]
+            .as_array()
+            .expect("netns")
+            .iter()
+            .find(|e| e["inode"] == ns.inode)
+            .unwrap_or_else(|| panic!("{} in the tick: {tick}", label(ns)));
+        assert_eq!(entry["states"]["CLOSE_WAIT"], 1, "{entry}");
+        assert_eq!(entry["total"], 1);
+        let top = tick["top"]
+            .as_array()
+            .expect("top")
+            .iter()
+            .find(|g| g["netns"] == label(ns).as_str())
+            .unwrap_or_else(|| panic!("{} in the top list: {tick}", label(ns)));
+        assert_eq!(top["command"], "sleep");
+        assert_eq!(top["count"], 1);
+    }
+
+    // The tables carry a NETNS column.
+    let out = tcpstat(&["summary", "--all-netns", "--port", &port]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("NETNS"), "{text}");
+    for ns in ours {
+        assert!(text.contains(&label(ns)), "{}: {text}", label(ns));
+    }
+    let out = tcpstat(&["procs", "--all-netns", "--port", &port]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("NETNS") && text.contains(&label(&named)),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_privileges_the_flags_fail_naming_namespace_and_capability() {
+    skip_unless_root!();
+    if !ip_available() {
+        println!("skipped: no ip(8) (iproute2) for named namespaces");
+        return;
+    }
+    let _one = serial();
+    let ns = TestNetns::named(Layout { pairs: 1 }, true);
+    let name = ns.name.clone().unwrap_or_default();
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
+        cmd.args(args).env_clear().uid(NOBODY).gid(NOBODY);
+        cmd.output().expect("tcpstat runs as nobody")
+    };
+    for args in [
+        vec!["--netns", name.as_str()],
+        vec!["--all-netns"],
+        vec!["watch", "--all-netns", "--json", "--count", "1"],
+    ] {
+        let out = as_nobody(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(stderr.contains("CAP_SYS_ADMIN"), "{args:?}: {stderr}");
+        assert!(stderr.contains("network namespace "), "{args:?}: {stderr}");
+    }
+    let out = as_nobody(&["--netns", &name]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&name));
+    // Another user's process: its namespace cannot even be looked at.
+    let pid = ns.member().to_string();
+    let out = as_nobody(&["--netns-pid", &pid]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("of pid {pid}")) && stderr.contains("needs root"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn namespace_flags_are_exclusive_and_checked() {
+    for args in [
+        vec!["--netns", "a", "--netns-pid", "1"],
+        vec!["--netns", "a", "--all-netns"],
+        vec!["summary", "--netns-pid", "1", "--all-netns"],
+        vec!["--netns-pid", "0"],
+    ] {
+        let out = tcpstat(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = tcpstat(&["--netns", "no-such-namespace-here"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no-such-namespace-here") && stderr.contains("ip netns list"),
+        "{stderr}"
+    );
+    let out = tcpstat(&["--netns-pid", &u32::MAX.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no process"));
+}
