@@ -20,6 +20,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::aggregate::{PortMatrix, PortRow, ProcMatrix, Snapshot, StateCounts, StateRow};
+use crate::cli::ByArg;
 use crate::collect::netns::{self, Namespace};
 use crate::collect::owners::OwnerMap;
 use crate::collect::users::Users;
@@ -238,91 +239,100 @@ pub(crate) fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> 
             all_states,
             top,
             json,
-        } => {
-            let host = if config.filter.needs_owners() {
-                let (host, _) = snapshots_with_owners(config)?;
-                host.then(config, |cfg, owned, outcome| {
-                    port_rows(cfg, *by, |_, matrix: &mut PortMatrix| {
-                        for r in &owned {
-                            matrix.record(r);
-                        }
-                        Ok(outcome)
-                    })
-                })?
-            } else {
-                read_each(config, discover(config)?, |cfg| {
-                    port_rows(cfg, *by, |pass2, matrix| collect_filtered(pass2, matrix))
-                })?
-            };
-            let outcome = host.outcome();
-            report_warnings(&outcome, err)?;
-            let mut rows: Vec<PortRow> = Vec::new();
-            for (ns, ns_rows, _) in host.read() {
-                rows.extend(ns_rows.iter().map(|r| PortRow {
-                    netns: ns.inode,
-                    ..*r
-                }));
-            }
-            // Busiest first, over all namespaces; `--top` cuts the merged list.
-            rows.sort_by(|a, b| {
-                b.counts
-                    .total()
-                    .cmp(&a.counts.total())
-                    .then(a.netns.cmp(&b.netns))
-                    .then(a.port.cmp(&b.port))
-                    .then(a.direction.cmp(&b.direction))
-            });
-            if let Some(n) = top {
-                rows.truncate(*n);
-            }
-            let view = host.view(|ns_rows| {
-                let mut sum = StateRow::default();
-                for r in ns_rows {
-                    sum.merge(&r.counts);
-                }
-                sum
-            });
-            let report = PortsReport {
-                rows: &rows,
-                outcome: &outcome,
-                filter: &config.filter,
-                all_states: *all_states,
-                grouping: crate::grouping(*by),
-                netns: &view,
-            };
-            write_ports(config, &report, *json, out)
-        }
+        } => ports(config, *by, (*all_states, *top, *json), out, err),
         Task::Procs {
             all_states,
             top,
             json,
-        } => {
-            let (host, owners) = snapshots_with_owners(config)?;
-            let outcome = host.outcome();
-            report_warnings(&outcome, err)?;
-            let matrix = ProcMatrix::merge(
-                host.read()
-                    .map(|(ns, records, _)| (ns.inode, ProcMatrix::build(records, &owners)))
-                    .collect(),
-            );
-            let view = host.view(|records| state_row(records));
-            write_procs(
-                config,
-                &view,
-                matrix,
-                owners.stats(),
-                &outcome,
-                (*all_states, *top, *json),
-                out,
-            )
-        }
+        } => procs(config, (*all_states, *top, *json), out, err),
         Task::List(options) => list(config, options, out, err),
-        // Namespaces come and go during a watch: it discovers them every tick.
         // Namespaces come and go during a watch: it finds them again every tick.
         Task::Watch(_) | Task::Generate { .. } => {
             crate::run_in(config, &NetnsView::default(), out, err)
         }
     }
+}
+
+/// `ports --all-netns`: each namespace's rows (service ports are per namespace), merged
+/// busiest first; `--top` cuts the merged list. `shape`: all states, top, JSON.
+fn ports(
+    config: &Config,
+    by: ByArg,
+    (all_states, top, as_json): (bool, Option<usize>, bool),
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let host = if config.filter.needs_owners() {
+        let (host, _) = snapshots_with_owners(config)?;
+        host.then(config, |cfg, owned, outcome| {
+            port_rows(cfg, by, |_, matrix: &mut PortMatrix| {
+                for r in &owned {
+                    matrix.record(r);
+                }
+                Ok(outcome)
+            })
+        })?
+    } else {
+        read_each(config, discover(config)?, |cfg| {
+            port_rows(cfg, by, |pass2, matrix| collect_filtered(pass2, matrix))
+        })?
+    };
+    let outcome = host.outcome();
+    report_warnings(&outcome, err)?;
+    let mut rows: Vec<PortRow> = Vec::new();
+    for (ns, ns_rows, _) in host.read() {
+        rows.extend(ns_rows.iter().map(|r| PortRow {
+            netns: ns.inode,
+            ..*r
+        }));
+    }
+    rows.sort_by(|a, b| {
+        b.counts
+            .total()
+            .cmp(&a.counts.total())
+            .then(a.netns.cmp(&b.netns))
+            .then(a.port.cmp(&b.port))
+            .then(a.direction.cmp(&b.direction))
+    });
+    if let Some(n) = top {
+        rows.truncate(n);
+    }
+    // Each socket is in exactly one row of its namespace: the rows add up to its sockets.
+    let view = host.view(|ns_rows| {
+        let mut sum = StateRow::default();
+        for r in ns_rows {
+            sum.merge(&r.counts);
+        }
+        sum
+    });
+    let report = PortsReport {
+        rows: &rows,
+        outcome: &outcome,
+        filter: &config.filter,
+        all_states,
+        grouping: crate::grouping(by),
+        netns: &view,
+    };
+    write_ports(config, &report, as_json, out)
+}
+
+/// `procs --all-netns`: one owner walk, a matrix per namespace, merged.
+fn procs(
+    config: &Config,
+    shape: (bool, Option<usize>, bool),
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let (host, owners) = snapshots_with_owners(config)?;
+    let outcome = host.outcome();
+    report_warnings(&outcome, err)?;
+    let matrix = ProcMatrix::merge(
+        host.read()
+            .map(|(ns, records, _)| (ns.inode, ProcMatrix::build(records, &owners)))
+            .collect(),
+    );
+    let view = host.view(|records| state_row(records));
+    write_procs(config, &view, matrix, owners.stats(), &outcome, shape, out)
 }
 
 fn summary(
