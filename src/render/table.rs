@@ -123,14 +123,18 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         let line = format!("- = {why}: {}", states.join(", "));
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
-    let source = match report.outcome.source {
-        crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
-        crate::collect::SourceKind::Proc => "/proc/net/tcp{,6}",
-    };
-    let mut footer = format!("source: {source}");
-    if report.outcome.fallback_reason.is_some() {
-        footer.push_str(" (fallback: netlink unavailable)");
-    }
+    write_summary_footer(out, report, paint)
+}
+
+/// The summary's last lines: skipped namespaces, source, namespaces, host, time, the family
+/// not read, and whether anything could not be read.
+fn write_summary_footer(
+    out: &mut dyn Write,
+    report: &SummaryReport<'_>,
+    paint: Paint,
+) -> io::Result<()> {
+    write_skipped(out, report.netns, paint)?;
+    let mut footer = source_footer(report.outcome);
     if let Some(netns) = report.netns.footer() {
         footer.push_str(&format!("  {netns}"));
     }
@@ -138,9 +142,8 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         footer.push_str(&format!("  host: {}", escape(host)));
     }
     footer.push_str(&format!("  at {}", report.timestamp));
-    if families.len() == 1 {
-        let only = families[0];
-        let other = if only == Family::V4 {
+    if let [only] = report.families() {
+        let other = if *only == Family::V4 {
             Family::V6
         } else {
             Family::V4
@@ -230,34 +233,7 @@ fn summary_by_netns(
         let line = format!("not visible to this source: {}", not_covered.join(", "));
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
-    for e in report.netns.entries.iter().filter(|e| e.skipped.is_some()) {
-        let line = format!(
-            "skipped {}: {}",
-            escape(&e.ns.label),
-            escape(e.skipped.as_deref().unwrap_or(""))
-        );
-        writeln!(out, "{}", paint.apply(YELLOW, &line))?;
-    }
-    let mut footer = source_footer(report.outcome);
-    if let Some(netns) = report.netns.footer() {
-        footer.push_str(&format!("  {netns}"));
-    }
-    if let Some(host) = &report.hostname {
-        footer.push_str(&format!("  host: {}", escape(host)));
-    }
-    footer.push_str(&format!("  at {}", report.timestamp));
-    writeln!(out, "{}", paint.apply(DIM, &footer))?;
-    if !report.outcome.complete {
-        writeln!(
-            out,
-            "{}",
-            paint.apply(
-                YELLOW,
-                "incomplete: some sockets could not be read (see warnings on stderr)"
-            )
-        )?;
-    }
-    Ok(())
+    write_summary_footer(out, report, paint)
 }
 
 fn count(paint: Paint, n: u64) -> String {
@@ -369,21 +345,29 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     write_source_footer(out, report.outcome, report.netns, paint)
 }
 
-/// The last footer line: source (and namespaces), then skipped namespaces.
+/// A line per namespace that `--all-netns` skipped, with why.
+fn write_skipped(
+    out: &mut dyn Write,
+    netns: &super::NetnsView<'_>,
+    paint: Paint,
+) -> io::Result<()> {
+    for e in netns.entries.iter() {
+        if let Some(why) = &e.skipped {
+            let line = format!("skipped {}: {}", escape(&e.ns.label), escape(why));
+            writeln!(out, "{}", paint.apply(YELLOW, &line))?;
+        }
+    }
+    Ok(())
+}
+
+/// Skipped namespaces, then the last footer line: source and namespaces.
 fn write_source_footer(
     out: &mut dyn Write,
     outcome: &crate::collect::Outcome,
     netns: &super::NetnsView<'_>,
     paint: Paint,
 ) -> io::Result<()> {
-    for e in netns.entries.iter().filter(|e| e.skipped.is_some()) {
-        let line = format!(
-            "skipped {}: {}",
-            escape(&e.ns.label),
-            escape(e.skipped.as_deref().unwrap_or(""))
-        );
-        writeln!(out, "{}", paint.apply(YELLOW, &line))?;
-    }
+    write_skipped(out, netns, paint)?;
     let mut footer = source_footer(outcome);
     if let Some(line) = netns.footer() {
         footer.push_str(&format!("  {line}"));
