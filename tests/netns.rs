@@ -324,6 +324,20 @@ fn eventually<T>(
     }
 }
 
+/// `summary --json` with `args`, once it shows exactly the layout's states.
+fn summary_with(args: &[&str], layout: Layout) -> Value {
+    eventually(
+        &format!("{args:?}"),
+        || json(args),
+        |doc| {
+            let got = nonzero(&doc["states"]);
+            (got == expected_states(layout))
+                .then_some(())
+                .ok_or(format!("states {got:?}"))
+        },
+    )
+}
+
 fn port_filter() -> String {
     PORT.to_string()
 }
@@ -367,16 +381,7 @@ fn netns_pid_and_path_read_an_anonymous_namespace() {
         // /proc/PID/net/tcp{,6}: no entering at all.
         vec!["summary", "--json", "--netns-pid", &pid, "--source", "proc"],
     ] {
-        let doc = eventually(
-            &format!("{args:?}"),
-            || json(&args),
-            |doc| {
-                let got = nonzero(&doc["states"]);
-                (got == expected_states(layout))
-                    .then_some(())
-                    .ok_or(format!("states {got:?}"))
-            },
-        );
+        let doc = summary_with(&args, layout);
         let entry = &doc["netns"][0];
         assert_eq!(entry["inode"], ns.inode, "{doc}");
         assert_eq!(entry["current"], false);
@@ -437,16 +442,7 @@ fn netns_name_reads_a_named_namespace_with_and_without_processes() {
         for source in ["netlink", "proc"] {
             // Without processes, /proc is read as /proc/thread-self/net inside the namespace.
             let args = ["summary", "--json", "--netns", &name, "--source", source];
-            let doc = eventually(
-                &format!("{args:?}"),
-                || json(&args),
-                |doc| {
-                    let got = nonzero(&doc["states"]);
-                    (got == expected_states(layout))
-                        .then_some(())
-                        .ok_or(format!("states {got:?}"))
-                },
-            );
+            let doc = summary_with(&args, layout);
             let entry = &doc["netns"][0];
             assert_eq!(entry["label"], name.as_str());
             assert_eq!(entry["name"], name.as_str());
