@@ -1,0 +1,139 @@
+//! One test per row of the README's "Bad input" table: every user input and every kernel
+//! input tcpstat takes, what it does with a bad one, and that it does exactly that: a clear
+//! message naming the problem, the documented exit status, and nothing half-written on
+//! stdout. Kernel-side rows that need crafted bytes are unit tests next to their parsers
+//! (named in the table); the rows here run the real binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn tcpstat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("binary runs")
+}
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs `args`, expects `code`, an empty stdout and a stderr containing every needle.
+fn rejects(args: &[&str], code: i32, needles: &[&str]) {
+    let o = tcpstat(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    assert!(
+        o.stdout.is_empty(),
+        "{args:?}: nothing on stdout, got {:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    for needle in needles {
+        assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
+    }
+    assert!(!o.stderr.contains(&0x1b), "{args:?}: raw escape in {err:?}");
+}
+
+macro_rules! rows {
+    ($($name:ident: $args:expr => $code:expr, $needles:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                rejects(&$args, $code, &$needles);
+            }
+        )*
+    };
+}
+
+rows! {
+    unknown_flag: ["--frobnicate"] => 2, ["--frobnicate"];
+    unknown_subcommand: ["frobnicate"] => 2, ["frobnicate"];
+    unknown_state_name: ["--state", "close_wiat"] => 2, ["close_wiat", "valid states", "CLOSE_WAIT"];
+    empty_state_list: ["--state", ","] => 2, ["no state"];
+    port_out_of_range: ["--port", "70000"] => 2, ["70000", "0-65535"];
+    port_not_a_number: ["--sport", "http"] => 2, ["\"http\""];
+    port_range_backwards: ["--dport", "9000-8000"] => 2, ["backwards"];
+    port_list_with_a_hole: ["--port", "80,,443"] => 2, ["empty port"];
+    cidr_bad_prefix: ["--src", "10.0.0.0/33"] => 2, ["10.0.0.0/33", "0-32"];
+    cidr_bad_v6_prefix: ["--dst", "::/129"] => 2, ["0-128"];
+    cidr_not_an_address: ["--dst", "example.com"] => 2, ["example.com"];
+    user_unknown: ["--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "/etc/passwd"];
+    pid_not_a_number: ["--pid", "12a"] => 2, ["12a"];
+    source_unknown: ["--source", "kernel"] => 2, ["kernel", "netlink"];
+    color_unknown: ["--color", "sometimes"] => 2, ["sometimes"];
+    sort_key_unknown: ["list", "--sort", "size"] => 2, ["size"];
+    list_json_and_ndjson: ["list", "--json", "--ndjson"] => 2, ["--ndjson"];
+    interval_garbage: ["watch", "--interval", "soon"] => 2, ["\"soon\"", "500ms"];
+    interval_zero: ["watch", "--interval", "0s"] => 2, ["too short"];
+    interval_negative: ["watch", "--interval=-1s"] => 2, ["\"-1s\""];
+    interval_absurd: ["watch", "--interval", "99999999999h"] => 2, ["99999999999h"];
+    older_than_garbage: ["watch", "--older-than", "5 minutes"] => 2, ["5 minutes"];
+    count_zero: ["watch", "--count", "0"] => 2, ["0"];
+    watch_by_unknown: ["watch", "--by", "colour"] => 2, ["colour"];
+    netns_name_missing: ["summary", "--netns", "no-such-netns-xyz"] => 1, ["no-such-netns-xyz"];
+    netns_pid_missing: ["summary", "--netns-pid", "999999999"] => 1, ["999999999"];
+    netns_flags_together: ["summary", "--netns", "a", "--all-netns"] => 2, ["--all-netns"];
+    proc_root_missing: ["--source", "proc", "--proc-root", "/nonexistent-proc"] => 1, ["/nonexistent-proc/net/tcp"];
+}
+
+// Kernel input through recorded /proc tables: what is read is counted, what is not is said.
+
+#[test]
+fn proc_table_empty_is_an_error_with_the_path() {
+    rejects(
+        &["--source", "proc", "--proc-root", &fixture("proc-empty")],
+        1,
+        &["net/tcp", "empty"],
+    );
+}
+
+#[test]
+fn proc_table_with_malformed_lines_is_partial_and_says_so() {
+    let o = tcpstat(&[
+        "--json",
+        "--source",
+        "proc",
+        "--proc-root",
+        &fixture("proc-malformed"),
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["total"], 12, "every readable line is counted");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 4") && err.contains("malformed"), "{err}");
+}
+
+#[test]
+fn proc_unknown_state_values_are_counted_not_dropped() {
+    let o = tcpstat(&[
+        "--json",
+        "--source",
+        "proc",
+        "--proc-root",
+        &fixture("proc-unknown"),
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["unknown"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["total"], 13);
+}
+
+#[test]
+fn proc_table_without_tcp6_is_a_warning() {
+    let o = tcpstat(&[
+        "--json",
+        "--source",
+        "proc",
+        "--proc-root",
+        &fixture("proc-no-tcp6"),
+    ]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("IPv6 disabled?"));
+}
