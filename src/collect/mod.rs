@@ -1,4 +1,4 @@
-//! All kernel I/O for socket tables, and nothing else.
+//! All kernel I/O: socket tables and the settings and counters around them, nothing else.
 //!
 //! Owns: choosing a source (`auto` = netlink, falling back to /proc), streaming every matching
 //! socket to a [`Sink`] as it is parsed, and reporting what the source could and could not see.
@@ -7,9 +7,11 @@
 //! - [`netlink`]: sock_diag (`SOCK_DIAG_BY_FAMILY`), the primary source.
 //! - [`procnet`]: `/proc/net/tcp` and `/proc/net/tcp6`, the fallback.
 //! - [`netns`]: which network namespace to read, and reading inside another one.
+//! - [`kernel`]: the sysctls and counters that give socket counts their meaning.
 
 pub mod bytecode;
 pub mod host;
+pub mod kernel;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
