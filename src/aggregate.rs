@@ -230,6 +230,20 @@ impl Direction {
     }
 }
 
+/// The service port of a socket and its direction: a socket without a peer (LISTEN, CLOSED)
+/// or on a local port that is listened on is inbound to its local port; any other socket is
+/// a connection this host opened, outbound to the peer's port.
+pub fn service_group(
+    listening: &std::collections::HashSet<u16>,
+    record: &SocketRecord,
+) -> (u16, Direction) {
+    if record.remote_port == 0 || listening.contains(&record.local_port) {
+        (record.local_port, Direction::In)
+    } else {
+        (record.remote_port, Direction::Out)
+    }
+}
+
 /// The grouping rule of `ports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortGrouping {
@@ -282,14 +296,7 @@ impl PortMatrix {
         match self.grouping {
             PortGrouping::Local => (record.local_port, Direction::Local),
             PortGrouping::Remote => (record.remote_port, Direction::Remote),
-            PortGrouping::Service => {
-                // No peer (LISTEN, CLOSED) or a local port that is listened on: inbound.
-                if record.remote_port == 0 || self.listening.contains(&record.local_port) {
-                    (record.local_port, Direction::In)
-                } else {
-                    (record.remote_port, Direction::Out)
-                }
-            }
+            PortGrouping::Service => service_group(&self.listening, record),
         }
     }
 

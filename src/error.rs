@@ -19,8 +19,56 @@ pub enum ExitCode {
     Error = 1,
     /// A usage error: bad flag or value (clap exits with this code itself).
     Usage = 2,
+    /// `doctor`: the worst finding is a warning.
+    Warning = 3,
+    /// `doctor`: the worst finding is critical.
+    Critical = 4,
     /// Stopped by Ctrl-C (SIGINT) or SIGTERM (`watch`), after restoring the terminal.
     Interrupted = 130,
+}
+
+/// The exit status of `check`, by the monitoring-plugin convention (Nagios, Icinga, Sensu):
+/// unlike every other subcommand, a runtime or usage error is `Unknown` (3) here, never 1 or 2,
+/// which a monitoring system would read as WARNING or CRITICAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PluginStatus {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl PluginStatus {
+    /// The word of the status line: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            PluginStatus::Ok => "OK",
+            PluginStatus::Warning => "WARNING",
+            PluginStatus::Critical => "CRITICAL",
+            PluginStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// How a run that did not fail ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// One of the ordinary statuses (0, or `doctor`'s 3 and 4).
+    Code(ExitCode),
+    /// `check`'s plugin status.
+    Plugin(PluginStatus),
+}
+
+impl Exit {
+    pub const SUCCESS: Exit = Exit::Code(ExitCode::Ok);
+
+    /// The process exit status.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Code(code) => code as u8,
+            Exit::Plugin(status) => status as u8,
+        }
+    }
 }
 
 /// Everything that can stop a run.
@@ -72,6 +120,11 @@ pub enum Error {
     Interrupted,
     /// `watch`: collections failed this many times in a row.
     Repeated { times: u32, last: Box<Error> },
+    /// `serve`: the listening socket could not be set up.
+    Listen {
+        address: std::net::SocketAddr,
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -163,6 +216,9 @@ impl fmt::Display for Error {
                     "collection failed {times} times in a row; last error: {last}"
                 )
             }
+            Error::Listen { address, source } => {
+                write!(f, "cannot listen on {address}: {source}")
+            }
         }
     }
 }
@@ -173,7 +229,8 @@ impl std::error::Error for Error {
             Error::NetlinkOpen(e) | Error::Output(e) => Some(e),
             Error::NetlinkIo { source, .. }
             | Error::ProcRead { source, .. }
-            | Error::WriteFile { source, .. } => Some(source),
+            | Error::WriteFile { source, .. }
+            | Error::Listen { source, .. } => Some(source),
             Error::Netns { source, .. } => source.as_ref().map(|e| e as _),
             _ => None,
         }

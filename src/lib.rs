@@ -13,9 +13,11 @@
 
 pub mod aggregate;
 mod all_netns;
+pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod generate;
 pub mod model;

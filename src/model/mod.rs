@@ -5,9 +5,11 @@
 
 pub mod duration;
 pub mod filter;
+pub mod range;
 pub mod socket;
 pub mod state;
 
 pub use filter::{Cidr, Filter, PortSet};
+pub use range::Range;
 pub use socket::{Family, SocketRecord, TimerKind};
 pub use state::{KernelState, StateSet, TcpState};
