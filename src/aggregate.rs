@@ -374,6 +374,19 @@ pub struct PortRow {
     pub listener: Option<ListenerQueue>,
 }
 
+/// Two sinks fed from one collection (e.g. per-state and per-port counts in one pass).
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn record(&mut self, record: &SocketRecord) {
+        self.0.record(record);
+        self.1.record(record);
+    }
+
+    fn reset(&mut self) -> bool {
+        // Both must start over: `&`, not `&&`, which would skip the second.
+        self.0.reset() & self.1.reset()
+    }
+}
+
 /// Keeps every matching socket: for outputs that need the whole table (owners, sorting).
 #[derive(Debug, Default)]
 pub struct Snapshot(pub Vec<SocketRecord>);
@@ -621,5 +634,140 @@ mod proc_tests {
             .map(|n| (n.netns, n.no_owner.total(), n.hidden.total()))
             .collect();
         assert_eq!(per, [(111, 1, 0), (222, 1, 1)]);
+    }
+}
+
+/// `ports` rows with a bounded number of distinct ports, for metrics: every listening port,
+/// the `top` busiest other groups, and the rest summed per direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedPorts {
+    /// Listening ports (in the order given), then the busiest others.
+    pub rows: Vec<PortRow>,
+    /// Everything else, per direction (only directions that had any row cut).
+    pub other: Vec<(Direction, StateRow)>,
+}
+
+/// Keeps the rows of listening ports (those with a listener queue) and the `top` others with
+/// the most sockets (`rows` come sorted busiest first from [`PortMatrix::rows`]); sums the rest
+/// per direction, so that totals still add up.
+pub fn bound_ports(rows: &[PortRow], top: usize) -> BoundedPorts {
+    let mut kept = Vec::new();
+    let mut others = 0;
+    let mut other: Vec<(Direction, StateRow)> = Vec::new();
+    for row in rows {
+        if row.listener.is_some() {
+            kept.push(*row);
+        } else if others < top {
+            others += 1;
+            kept.push(*row);
+        } else {
+            match other.iter_mut().find(|(d, _)| *d == row.direction) {
+                Some((_, sum)) => sum.merge(&row.counts),
+                None => other.push((row.direction, row.counts)),
+            }
+        }
+    }
+    other.sort_by_key(|(d, _)| *d);
+    BoundedPorts { rows: kept, other }
+}
+
+/// Sockets per command name: the processes of one command summed, for metrics (pids come and
+/// go; command names are few).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRows {
+    /// The `top` commands with the most sockets, busiest first (ties by name).
+    pub commands: Vec<(String, StateRow)>,
+    /// All other commands summed.
+    pub other: StateRow,
+}
+
+impl ProcMatrix {
+    /// Sums processes per command name and keeps the `top` busiest. A socket shared by
+    /// several processes of one command counts once per process, as in `procs`.
+    pub fn by_command(&self, top: usize) -> CommandRows {
+        let mut per: std::collections::BTreeMap<&str, StateRow> = Default::default();
+        for p in &self.processes {
+            per.entry(p.command.as_str()).or_default().merge(&p.counts);
+        }
+        let mut commands: Vec<(String, StateRow)> = per
+            .into_iter()
+            .map(|(c, row)| (c.to_string(), row))
+            .collect();
+        commands.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then(a.0.cmp(&b.0)));
+        let mut other = StateRow::default();
+        for (_, row) in commands.iter().skip(top) {
+            other.merge(row);
+        }
+        commands.truncate(top);
+        CommandRows { commands, other }
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    fn row(port: u16, direction: Direction, n: u64, listening: bool) -> PortRow {
+        let mut counts = StateRow::default();
+        counts.counts[TcpState::Established.index()] = n;
+        PortRow {
+            netns: 0,
+            port,
+            direction,
+            counts,
+            listener: listening.then_some(ListenerQueue::default()),
+        }
+    }
+
+    #[test]
+    fn listening_ports_always_stay_and_the_rest_is_summed() {
+        let rows = [
+            row(443, Direction::Out, 50, false),
+            row(80, Direction::In, 40, true),
+            row(5432, Direction::Out, 30, false),
+            row(6379, Direction::Out, 20, false),
+            row(9100, Direction::In, 3, false),
+            row(22, Direction::In, 0, true),
+        ];
+        let b = bound_ports(&rows, 1);
+        let kept: Vec<u16> = b.rows.iter().map(|r| r.port).collect();
+        assert_eq!(kept, [443, 80, 22]);
+        assert_eq!(b.other.len(), 2);
+        assert_eq!(b.other[0].0, Direction::In);
+        assert_eq!(b.other[0].1.total(), 3);
+        assert_eq!((b.other[1].0, b.other[1].1.total()), (Direction::Out, 50));
+        assert!(bound_ports(&rows, 10).other.is_empty());
+    }
+
+    #[test]
+    fn commands_are_summed_and_cut() {
+        let proc_row = |pid: u32, command: &str, n: u64| {
+            let mut counts = StateRow::default();
+            counts.counts[TcpState::Established.index()] = n;
+            ProcRow {
+                netns: 0,
+                pid,
+                uid: 0,
+                command: command.to_string(),
+                counts,
+            }
+        };
+        let m = ProcMatrix {
+            processes: vec![
+                proc_row(1, "nginx", 5),
+                proc_row(2, "nginx", 5),
+                proc_row(3, "sshd", 7),
+                proc_row(4, "cron", 1),
+            ],
+            ..ProcMatrix::default()
+        };
+        let c = m.by_command(2);
+        let names: Vec<(&str, u64)> = c
+            .commands
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.total()))
+            .collect();
+        assert_eq!(names, [("nginx", 10), ("sshd", 7)]);
+        assert_eq!(c.other.total(), 1);
     }
 }

@@ -25,8 +25,8 @@ use crate::collect::netns::{self, Namespace};
 use crate::collect::owners::OwnerMap;
 use crate::collect::users::Users;
 use crate::collect::{self, Outcome, Sink, SourceKind};
-use crate::config::{Config, ListOptions, Task};
-use crate::error::Error;
+use crate::config::{Config, Format, ListOptions, Task};
+use crate::error::{Error, Exit};
 use crate::model::SocketRecord;
 use crate::render::list::ListWriter;
 use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport};
@@ -230,26 +230,51 @@ pub(crate) fn read_each<T>(
     })
 }
 
-/// Runs the task over every namespace (`watch` runs its own loop).
-pub(crate) fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+/// Runs the task over every namespace (`watch` runs its own loop). `--format prometheus`,
+/// `doctor`, `check` and `serve` read one namespace at a time (`config` refuses them with
+/// `--all-netns`); should one get here, it reads tcpstat's own namespace.
+pub(crate) fn run(
+    config: &Config,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let done = |result: Result<(), Error>| result.map(|()| Exit::SUCCESS);
     match &config.task {
-        Task::Summary { json } => summary(config, *json, out, err),
+        Task::Summary {
+            format: format @ (Format::Table | Format::Json),
+        } => done(summary(config, *format == Format::Json, out, err)),
         Task::Ports {
             by,
             all_states,
             top,
-            json,
-        } => ports(config, *by, (*all_states, *top, *json), out, err),
+            format: format @ (Format::Table | Format::Json),
+        } => done(ports(
+            config,
+            *by,
+            (*all_states, *top, *format == Format::Json),
+            out,
+            err,
+        )),
         Task::Procs {
             all_states,
             top,
-            json,
-        } => procs(config, (*all_states, *top, *json), out, err),
-        Task::List(options) => list(config, options, out, err),
+            format: format @ (Format::Table | Format::Json),
+        } => done(procs(
+            config,
+            (*all_states, *top, *format == Format::Json),
+            out,
+            err,
+        )),
+        Task::List(options) => done(list(config, options, out, err)),
         // Namespaces come and go during a watch: it finds them again every tick.
-        Task::Watch(_) | Task::Generate { .. } => {
-            crate::run_in(config, &NetnsView::default(), out, err)
-        }
+        Task::Summary { .. }
+        | Task::Ports { .. }
+        | Task::Procs { .. }
+        | Task::Watch(_)
+        | Task::Generate { .. }
+        | Task::Doctor { .. }
+        | Task::Check(_)
+        | Task::Serve(_) => crate::run_in(config, &NetnsView::default(), out, err),
     }
 }
 

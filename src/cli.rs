@@ -98,6 +98,141 @@ pub enum Command {
     /// items left out; the same files are committed under completions/ and man/.
     #[command(hide = true)]
     Generate(GenerateArgs),
+
+    /// Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods,
+    /// TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects.
+    ///
+    /// Each finding has a severity (ok, info, warning, critical), the evidence (numbers,
+    /// ports, processes, remote addresses, kernel settings and counters), what it means and
+    /// what to do. Run as root to see every process's sockets.
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
+
+    /// A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data,
+    /// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(CheckArgs),
+
+    /// Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz
+    /// and a short index page at /.
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+}
+
+const DOCTOR_AFTER_HELP: &str = "\
+Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% of the limit):
+  CLOSE_WAIT       CLOSE_WAIT sockets held by one process                   10 / 100
+  ACCEPT_QUEUE     connections waiting in one listener's accept queue,
+                   % of its backlog                                         80% / 100%
+  SYN_RECV         half-open connections on one listening port (% of the
+                   listeners' backlog)                                      100 / 100%
+  TIME_WAIT        TIME_WAIT sockets, % of net.ipv4.tcp_max_tw_buckets     50% / 90%
+  EPHEMERAL_PORTS  ports in use from one local address to one remote
+                   address:port, % of net.ipv4.ip_local_port_range          50% / 90%
+  SYN_SENT         unanswered connects to one address:port                  10 / 100
+  FIN_WAIT_1       FIN_WAIT_1 sockets                                       100 / 1000
+  FIN_WAIT_2       FIN_WAIT_2 sockets                                       1000 / 10000
+  CLOSING          CLOSING sockets                                          100 / 1000
+  LAST_ACK         LAST_ACK sockets                                         100 / 1000
+  ORPHANS          orphaned sockets, % of net.ipv4.tcp_max_orphans          50% / 90%
+A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
+critical level (raised to WARN if it was lower).
+
+Examples:
+  tcpstat doctor
+  tcpstat doctor --threshold CLOSE_WAIT=100 --threshold time-wait=80%,95%
+  tcpstat doctor --json | jq '.findings[] | select(.severity != \"ok\")'
+
+Exit status: 0 nothing above info, 3 a warning, 4 a critical finding, 1 runtime error,
+2 usage error.";
+
+const CHECK_AFTER_HELP: &str = "\
+Thresholds: --warn / --crit KEY[:PORT]=RANGE, repeatable.
+  KEY    a state (CLOSE_WAIT, time-wait, ...), a group (connected, synchronized, bucket, big)
+         or total
+  :PORT  only sockets with this port on either side (as --port counts them)
+  RANGE  monitoring-plugin syntax: N alerts above N; N: below N; ~:N above N; N:M outside
+         N..M; @N:M inside N..M
+Performance data lists total and every counted state, plus each KEY:PORT and group given.
+
+Examples:
+  tcpstat check --warn CLOSE_WAIT=100 --crit CLOSE_WAIT=500
+  tcpstat check --warn TIME_WAIT=20000 --crit CLOSE_WAIT:8080=50 --crit total=100000
+
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage and runtime errors,
+which print a TCPSTAT UNKNOWN line).";
+
+const SERVE_AFTER_HELP: &str = "\
+Endpoints: /metrics (Prometheus text format; concurrent scrapes share one collection),
+/healthz (ok), / (index). GET and HEAD only (405 otherwise); malformed requests get 400.
+Listens on loopback unless --listen names another address.
+
+Examples:
+  tcpstat serve
+  tcpstat serve --listen 0.0.0.0:9555 --processes
+
+Exit status: 130 after Ctrl-C or SIGTERM, 1 when the address cannot be bound, 2 usage error.";
+
+/// `doctor`.
+#[derive(Debug, Args, Default)]
+pub struct DoctorArgs {
+    /// Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95%
+    /// (keys and defaults below). Repeatable.
+    #[arg(long, value_name = "KEY=WARN[,CRIT]", value_parser = crate::diagnose::parse_threshold, action = clap::ArgAction::Append)]
+    pub threshold: Vec<crate::diagnose::ThresholdOverride>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// WARNING when KEY's count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100.
+    /// Repeatable.
+    #[arg(long, value_name = "KEY=RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
+    pub warn: Vec<crate::check::Threshold>,
+
+    /// CRITICAL when KEY's count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500.
+    /// Repeatable.
+    #[arg(long, value_name = "KEY=RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
+    pub crit: Vec<crate::check::Threshold>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Loopback by default; any other address (0.0.0.0, a
+    /// public interface) exposes socket counts to whoever can reach it.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9555")]
+    pub listen: std::net::SocketAddr,
+
+    /// Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape).
+    #[arg(long)]
+    pub processes: bool,
+
+    /// Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are
+    /// summed as port="other".
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top_ports: usize,
+
+    /// Commands in tcpstat_process_sockets (with --processes): the N busiest.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top_processes: usize,
+
+    /// Connections served at once; more are answered 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_connections: u16,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 /// What `generate` produces.
@@ -263,11 +398,27 @@ pub enum ColorArg {
     Never,
 }
 
+/// Output format of `summary`, `ports` and `procs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FormatArg {
+    /// A table for people.
+    #[default]
+    Table,
+    /// One JSON object (schema in the README); the same as --json.
+    Json,
+    /// Prometheus text exposition, e.g. for node_exporter's textfile collector.
+    Prometheus,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct SummaryArgs {
-    /// Print one JSON object instead of a table (schema in the README).
-    #[arg(long)]
+    /// Print one JSON object instead of a table (schema in the README); --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Output format: table, json or prometheus.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -295,13 +446,18 @@ pub struct PortsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N groups with the most sockets.
+    /// Only the N groups with the most sockets. With --format prometheus: every listening
+    /// port plus the N busiest others (default 10), the rest summed as port="other".
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
-    /// Print a JSON array instead of a table.
-    #[arg(long)]
+    /// Print a JSON object instead of a table; --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Output format: table, json or prometheus.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -313,13 +469,18 @@ pub struct ProcsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N processes with the most sockets.
+    /// Only the N processes with the most sockets. With --format prometheus: the N busiest
+    /// command names (default 20), the rest summed.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
-    /// Print a JSON object instead of a table.
-    #[arg(long)]
+    /// Print a JSON object instead of a table; --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Output format: table, json or prometheus.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -429,10 +590,75 @@ fn parse_states(text: &str) -> Result<StateSet, String> {
     StateSet::parse_list(text)
 }
 
+/// The subcommand an argument list invokes (its canonical name, aliases resolved), found
+/// without parsing it: options before it are skipped, with their values when they take one.
+/// For deciding how to report a usage error before there is a parsed command line.
+pub fn subcommand_of(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let takes_value = |arg: Option<&clap::Arg>| arg.is_some_and(|a| a.get_action().takes_values());
+    let mut it = args.iter().skip(1);
+    while let Some(arg) = it.next() {
+        let s = arg.to_str()?;
+        if s == "--" {
+            return None;
+        }
+        if let Some(long) = s.strip_prefix("--") {
+            if !long.contains('=')
+                && takes_value(cmd.get_arguments().find(|a| a.get_long() == Some(long)))
+            {
+                it.next();
+            }
+            continue;
+        }
+        if let Some(shorts) = s.strip_prefix('-').filter(|x| !x.is_empty()) {
+            // A value-taking short flag consumes the rest of its cluster, or the next word.
+            for (i, c) in shorts.char_indices() {
+                if takes_value(cmd.get_arguments().find(|a| a.get_short() == Some(c))) {
+                    if i + c.len_utf8() == shorts.len() {
+                        it.next();
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        return Some(
+            cmd.find_subcommand(s)
+                .map_or_else(|| s.to_string(), |c| c.get_name().to_string()),
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn subcommand_is_found_past_global_options() {
+        let of = |args: &[&str]| {
+            let v: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            subcommand_of(&v)
+        };
+        assert_eq!(
+            of(&["tcpstat", "check", "--warn", "x"]).as_deref(),
+            Some("check")
+        );
+        assert_eq!(
+            of(&["tcpstat", "--source", "proc", "--color=never", "check"]).as_deref(),
+            Some("check")
+        );
+        assert_eq!(
+            of(&["tcpstat", "--proc-root", "check", "summary"]).as_deref(),
+            Some("summary"),
+            "a value is not a subcommand"
+        );
+        assert_eq!(of(&["tcpstat", "ls"]).as_deref(), Some("list"));
+        assert_eq!(of(&["tcpstat", "-4", "--json"]), None);
+        assert_eq!(of(&["tcpstat", "--", "check"]), None);
+    }
 
     #[test]
     fn definition_is_consistent() {

@@ -6,11 +6,14 @@
 
 use std::io::IsTerminal;
 
+use crate::check::Threshold;
 use crate::cli::{
-    ByArg, Cli, ColorArg, Command, FilterArgs, GenerateArgs, GenerateTarget, ListArgs, PortsArgs,
-    ProcsArgs, SortArg, SourceArg, SummaryArgs, WatchArgs, WatchByArg,
+    ByArg, CheckArgs, Cli, ColorArg, Command, DoctorArgs, FilterArgs, FormatArg, GenerateArgs,
+    GenerateTarget, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg, SourceArg, SummaryArgs,
+    WatchArgs, WatchByArg,
 };
 use crate::collect::{SourceChoice, SourceOptions};
+use crate::diagnose::Thresholds;
 use crate::model::{Family, Filter, PortSet, StateSet, TcpState};
 
 /// What to run, resolved.
@@ -49,21 +52,21 @@ pub enum NetnsRequest {
     All,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Task {
     Summary {
-        json: bool,
+        format: Format,
     },
     Ports {
         by: ByArg,
         all_states: bool,
         top: Option<usize>,
-        json: bool,
+        format: Format,
     },
     Procs {
         all_states: bool,
         top: Option<usize>,
-        json: bool,
+        format: Format,
     },
     List(ListOptions),
     Watch(WatchOptions),
@@ -72,7 +75,54 @@ pub enum Task {
         target: GenerateTarget,
         dir: Option<std::path::PathBuf>,
     },
+    Doctor {
+        thresholds: Box<Thresholds>,
+        json: bool,
+    },
+    Check(CheckOptions),
+    Serve(ServeOptions),
 }
+
+/// Output format of `summary`, `ports` and `procs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Prometheus,
+}
+
+impl Format {
+    /// `--json` is `--format json`; clap refuses both together.
+    fn of(json: bool, format: Option<FormatArg>) -> Format {
+        match (json, format) {
+            (true, _) | (false, Some(FormatArg::Json)) => Format::Json,
+            (false, Some(FormatArg::Prometheus)) => Format::Prometheus,
+            (false, Some(FormatArg::Table) | None) => Format::Table,
+        }
+    }
+}
+
+/// `check`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOptions {
+    pub warn: Vec<Threshold>,
+    pub crit: Vec<Threshold>,
+}
+
+/// `serve`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    pub listen: std::net::SocketAddr,
+    pub processes: bool,
+    pub top_ports: usize,
+    pub top_processes: usize,
+    pub max_connections: usize,
+}
+
+/// `ports --format prometheus` without `--top`: non-listening ports kept.
+pub const DEFAULT_TOP_PORTS: usize = 10;
+/// `procs --format prometheus` without `--top`: commands kept.
+pub const DEFAULT_TOP_COMMANDS: usize = 20;
 
 /// `watch`, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,13 +200,14 @@ impl Config {
                 all_states,
                 top,
                 json,
+                format,
                 filter,
             })) => (
                 Task::Ports {
                     by,
                     all_states,
                     top,
-                    json,
+                    format: Format::of(json, format),
                 },
                 filter,
             ),
@@ -164,13 +215,66 @@ impl Config {
                 all_states,
                 top,
                 json,
+                format,
                 filter,
             })) => (
                 Task::Procs {
                     all_states,
                     top,
-                    json,
+                    format: Format::of(json, format),
                 },
+                filter,
+            ),
+            Some(Command::Doctor(DoctorArgs {
+                threshold,
+                json,
+                filter,
+            })) => {
+                let mut thresholds = Thresholds::default();
+                let mut seen = Vec::new();
+                for o in &threshold {
+                    if seen.contains(&o.check) {
+                        return Err(format!("--threshold {} is given twice", o.check.key()));
+                    }
+                    seen.push(o.check);
+                    thresholds.apply(o);
+                }
+                (
+                    Task::Doctor {
+                        thresholds: Box::new(thresholds),
+                        json,
+                    },
+                    filter,
+                )
+            }
+            Some(Command::Check(CheckArgs { warn, crit, filter })) => {
+                for list in [&warn, &crit] {
+                    for (i, t) in list.iter().enumerate() {
+                        if list[..i].iter().any(|u| u.metric.same_as(&t.metric)) {
+                            return Err(format!(
+                                "a threshold for {} is given twice in the same level",
+                                t.metric.key
+                            ));
+                        }
+                    }
+                }
+                (Task::Check(CheckOptions { warn, crit }), filter)
+            }
+            Some(Command::Serve(ServeArgs {
+                listen,
+                processes,
+                top_ports,
+                top_processes,
+                max_connections,
+                filter,
+            })) => (
+                Task::Serve(ServeOptions {
+                    listen,
+                    processes,
+                    top_ports,
+                    top_processes,
+                    max_connections: usize::from(max_connections),
+                }),
                 filter,
             ),
             Some(Command::List(ListArgs {
@@ -236,12 +340,35 @@ impl Config {
             }
         };
         let machine_output = match &task {
-            Task::Summary { json } | Task::Ports { json, .. } | Task::Procs { json, .. } => *json,
+            Task::Summary { format } | Task::Ports { format, .. } | Task::Procs { format, .. } => {
+                *format != Format::Table
+            }
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
             Task::Watch(o) => !o.interactive,
             Task::Generate { .. } => true,
+            Task::Doctor { json, .. } => *json,
+            Task::Check(_) | Task::Serve(_) => true,
         };
         let global = cli.global;
+        if global.all_netns {
+            let one_at_a_time = match &task {
+                Task::Summary { format }
+                | Task::Ports { format, .. }
+                | Task::Procs { format, .. } => {
+                    (*format == Format::Prometheus).then_some("--format prometheus")
+                }
+                Task::Doctor { .. } => Some("doctor"),
+                Task::Check(_) => Some("check"),
+                Task::Serve(_) => Some("serve"),
+                Task::List(_) | Task::Watch(_) | Task::Generate { .. } => None,
+            };
+            if let Some(what) = one_at_a_time {
+                return Err(format!(
+                    "{what} reads one network namespace at a time: use --netns NAME or \
+                     --netns-pid PID (once per namespace) instead of --all-netns"
+                ));
+            }
+        }
         Ok(Config {
             source: SourceOptions {
                 choice: match global.source {
@@ -266,7 +393,12 @@ impl Config {
 }
 
 fn summary_task(args: SummaryArgs) -> (Task, FilterArgs) {
-    (Task::Summary { json: args.json }, args.filter)
+    (
+        Task::Summary {
+            format: Format::of(args.json, args.format),
+        },
+        args.filter,
+    )
 }
 
 /// `--color`: `always` and `never` win; `auto` colours a terminal unless `NO_COLOR` is set and

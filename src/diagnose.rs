@@ -964,7 +964,7 @@ fn owned<'a>(owners: &'a OwnerMap, r: &SocketRecord) -> Owned<'a> {
     let found: Vec<_> = owners.owner_processes(r.inode).collect();
     if !found.is_empty() {
         Owned::By(found)
-    } else if r.inode != 0 && owners.stats().processes_hidden > 0 {
+    } else if r.inode != 0 && owners.stats().unreadable() > 0 {
         Owned::Hidden
     } else {
         Owned::NotFound

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cli (flags) -> config (flags + environment) -> collect (kernel: netlink or /proc)
-//!     -> model (SocketRecord, TcpState) -> aggregate (counts) -> render (table, JSON) -> writer
+//!     -> model (SocketRecord, TcpState) -> aggregate (counts) / diagnose (findings) / check
+//!     (verdict) -> render (table, JSON, Prometheus, plugin line, findings) -> writer
 //! ```
 //!
 //! Collectors stream each socket into a sink as they parse it, so a census of a million
@@ -22,14 +23,15 @@ pub mod error;
 pub mod generate;
 pub mod model;
 pub mod render;
+pub mod serve;
 pub mod term;
 pub mod track;
 pub mod watch;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aggregate::{PortGrouping, PortMatrix, PortRow, ProcMatrix, Snapshot, StateCounts};
 use cli::{ByArg, SortArg};
@@ -37,19 +39,24 @@ use collect::netns;
 use collect::owners::OwnerMap;
 use collect::users::Users;
 use collect::{Outcome, Sink, SourceChoice, SourceKind, SourceOptions};
-use config::{Config, ListOptions, NetnsRequest, Task};
-use error::Error;
+use config::{CheckOptions, Config, Format, ListOptions, NetnsRequest, ServeOptions, Task};
+use diagnose::{Census, Severity};
+use error::{Error, Exit, ExitCode, PluginStatus};
 use model::{Filter, SocketRecord, StateSet, TcpState};
 use render::list::{ListWriter, OwnerRef, Owners};
-use render::{json, table, NetnsEntry, NetnsView, PortsReport, ProcsReport, SummaryReport};
+use render::{
+    json, prometheus, table, DoctorReport, NetnsEntry, NetnsView, PortsReport, ProcsReport,
+    SummaryReport,
+};
 
 /// Where user names come from.
 pub(crate) const PASSWD: &str = "/etc/passwd";
 
-/// Runs one invocation, writing results to `out` and warnings to `err`.
-pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+/// Runs one invocation, writing results to `out` and warnings to `err`; says how it ended
+/// (0, or `doctor`'s and `check`'s own statuses).
+pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Error> {
     if let Task::Generate { target, dir } = &config.task {
-        return generate::write(*target, dir.as_deref(), out);
+        return generate::write(*target, dir.as_deref(), out).map(|()| Exit::SUCCESS);
     }
     let proc_root = &config.source.proc_root;
     let ns = match &config.netns {
@@ -77,33 +84,64 @@ pub(crate) fn run_in(
     view: &NetnsView<'_>,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), Error> {
+) -> Result<Exit, Error> {
+    let done = |result: Result<(), Error>| result.map(|()| Exit::SUCCESS);
     match &config.task {
-        Task::Summary { json } => summary(config, view, *json, out, err),
+        Task::Summary { format } => done(summary(config, view, *format, out, err)),
         Task::Ports {
             by,
             all_states,
             top,
-            json,
-        } => ports(config, view, *by, *all_states, *top, *json, out, err),
+            format,
+        } => done(ports(
+            config,
+            view,
+            *by,
+            *all_states,
+            *top,
+            *format,
+            out,
+            err,
+        )),
         Task::Procs {
             all_states,
             top,
-            json,
-        } => procs(config, view, *all_states, *top, *json, out, err),
-        Task::List(options) => list(config, view, options, out, err),
-        Task::Watch(options) => watch::run(config, view, options, out, err),
-        Task::Generate { target, dir } => generate::write(*target, dir.as_deref(), out),
+            format,
+        } => done(procs(config, view, *all_states, *top, *format, out, err)),
+        Task::List(options) => done(list(config, view, options, out, err)),
+        Task::Watch(options) => done(watch::run(config, view, options, out, err)),
+        Task::Generate { target, dir } => done(generate::write(*target, dir.as_deref(), out)),
+        Task::Doctor { thresholds, json } => doctor(config, thresholds, *json, out, err),
+        Task::Check(options) => check(config, options, out, err),
+        Task::Serve(options) => done(serve::run(config, options, err)),
+    }
+}
+
+/// The states whose numbers are measurements: selected and visible to the source.
+fn counted_states(config: &Config, outcome: &Outcome) -> StateSet {
+    config.filter.states.intersect(outcome.source.covers())
+}
+
+/// Why a state was not counted, as a phrase after its name.
+fn not_counted_reason(outcome: &Outcome) -> impl Fn(TcpState) -> &'static str {
+    let covers = outcome.source.covers();
+    move |state| {
+        if covers.contains(state) {
+            "is not selected by --state"
+        } else {
+            "is not visible to this source (/proc cannot see it)"
+        }
     }
 }
 
 fn summary(
     config: &Config,
     view: &NetnsView<'_>,
-    as_json: bool,
+    format: Format,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
+    let began = Instant::now();
     let mut counts = StateCounts::new();
     let outcome = collect_filtered(config, &mut counts)?;
     report_warnings(&outcome, err)?;
@@ -115,7 +153,25 @@ fn summary(
         timestamp: now_rfc3339(),
         netns: view,
     };
-    write_summary(config, &report, as_json, out)
+    if format == Format::Prometheus {
+        prometheus::sockets(
+            out,
+            &counts,
+            report.counted_states(),
+            &config.filter.families,
+        )?;
+        prometheus::meta(
+            out,
+            &prometheus::Meta {
+                report: "summary",
+                outcome: Some(&outcome),
+                duration: began.elapsed(),
+            },
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
+    write_summary(config, &report, format == Format::Json, out)
 }
 
 /// Prints a summary as JSON or as a table.
@@ -141,13 +197,28 @@ fn ports(
     by: ByArg,
     all_states: bool,
     top: Option<usize>,
-    as_json: bool,
+    format: Format,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
+    let began = Instant::now();
     let (mut rows, outcome) =
         port_rows(config, by, |pass2, matrix| collect_filtered(pass2, matrix))?;
     report_warnings(&outcome, err)?;
+    if format == Format::Prometheus {
+        let bounded = aggregate::bound_ports(&rows, top.unwrap_or(config::DEFAULT_TOP_PORTS));
+        prometheus::ports(out, &bounded, counted_states(config, &outcome))?;
+        prometheus::meta(
+            out,
+            &prometheus::Meta {
+                report: "ports",
+                outcome: Some(&outcome),
+                duration: began.elapsed(),
+            },
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
     if let Some(n) = top {
         rows.truncate(n);
     }
@@ -159,7 +230,7 @@ fn ports(
         grouping: grouping(by),
         netns: view,
     };
-    write_ports(config, &report, as_json, out)
+    write_ports(config, &report, format == Format::Json, out)
 }
 
 pub(crate) fn grouping(by: ByArg) -> PortGrouping {
@@ -177,8 +248,34 @@ pub(crate) fn port_rows(
     by: ByArg,
     count: impl FnOnce(&Config, &mut PortMatrix) -> Result<Outcome, Error>,
 ) -> Result<(Vec<PortRow>, Outcome), Error> {
-    // Pass 1: every listener of the families read, whatever the other filters, because they
-    // decide which side of each connection is the service. Listeners are few; this is cheap.
+    let (listeners, first, pass2) = listeners(config)?;
+    let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
+    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink);
+    let mut outcome = count(&pass2, &mut matrix)?;
+    outcome.fallback_reason = first.fallback_reason;
+    // Listening ports get a row even when no selected socket is on them, if they pass the
+    // address / port filters (owner filters: only listeners already counted).
+    let row_filter = Filter {
+        states: StateSet::ALL,
+        ..config.filter.clone()
+    };
+    if !config.filter.needs_owners() {
+        for listener in listeners.iter().filter(|r| row_filter.matches(r)) {
+            matrix.add_listener(listener);
+        }
+    } else {
+        for listener in &listeners {
+            matrix.add_listener_queue(listener);
+        }
+    }
+    Ok((matrix.rows(), outcome))
+}
+
+/// Pass 1 of the reports that need to know the service side of each connection: every
+/// listening socket of the families read, whatever the other filters (listeners are few, this
+/// is cheap), and the configuration for pass 2, which reads the same source as pass 1 so that
+/// the two never mix.
+fn listeners(config: &Config) -> Result<(Vec<SocketRecord>, Outcome, Config), Error> {
     let listen_filter = Filter {
         states: StateSet::of(TcpState::Listen),
         families: config.filter.families.clone(),
@@ -186,9 +283,6 @@ pub(crate) fn port_rows(
     };
     let mut listeners = Snapshot::default();
     let first = collect::collect(&config.source, &listen_filter, &mut listeners)?;
-    let listening: HashSet<u16> = listeners.0.iter().map(|r| r.local_port).collect();
-    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink);
-    // Pass 2 reads the same source as pass 1, so the two never mix.
     let same_source = SourceOptions {
         choice: match first.source {
             SourceKind::Netlink => SourceChoice::Netlink,
@@ -200,24 +294,7 @@ pub(crate) fn port_rows(
         source: same_source,
         ..config.clone()
     };
-    let mut outcome = count(&pass2, &mut matrix)?;
-    outcome.fallback_reason = first.fallback_reason;
-    // Listening ports get a row even when no selected socket is on them, if they pass the
-    // address / port filters (owner filters: only listeners already counted).
-    let row_filter = Filter {
-        states: StateSet::ALL,
-        ..config.filter.clone()
-    };
-    if !config.filter.needs_owners() {
-        for listener in listeners.0.iter().filter(|r| row_filter.matches(r)) {
-            matrix.add_listener(listener);
-        }
-    } else {
-        for listener in &listeners.0 {
-            matrix.add_listener_queue(listener);
-        }
-    }
-    Ok((matrix.rows(), outcome))
+    Ok((listeners.0, first, pass2))
 }
 
 /// Prints `ports` as JSON or as a table.
@@ -241,20 +318,35 @@ fn procs(
     view: &NetnsView<'_>,
     all_states: bool,
     top: Option<usize>,
-    as_json: bool,
+    format: Format,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
+    let began = Instant::now();
     let (records, owners, outcome) = snapshot_with_owners(config)?;
     report_warnings(&outcome, err)?;
     let matrix = ProcMatrix::build(&records, &owners);
+    if format == Format::Prometheus {
+        let commands = matrix.by_command(top.unwrap_or(config::DEFAULT_TOP_COMMANDS));
+        prometheus::processes(out, &commands, &matrix, counted_states(config, &outcome))?;
+        prometheus::meta(
+            out,
+            &prometheus::Meta {
+                report: "procs",
+                outcome: Some(&outcome),
+                duration: began.elapsed(),
+            },
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
     write_procs(
         config,
         view,
         matrix,
         owners.stats(),
         &outcome,
-        (all_states, top, as_json),
+        (all_states, top, format == Format::Json),
         out,
     )
 }
@@ -289,6 +381,166 @@ pub(crate) fn write_procs(
     }
     out.flush()?;
     Ok(())
+}
+
+/// Everything `serve` exports, from one collection.
+#[derive(Debug)]
+pub struct Metrics {
+    pub counts: StateCounts,
+    pub ports: aggregate::BoundedPorts,
+    /// With `--processes`.
+    pub processes: Option<(aggregate::CommandRows, ProcMatrix)>,
+    /// States counted: selected and visible to the source.
+    pub counted: StateSet,
+    pub outcome: Outcome,
+}
+
+/// One collection for `serve`: the listeners, then every selected socket counted per state
+/// and per service port in one pass (and held, with their owners, only with `--processes`).
+pub fn collect_metrics(config: &Config, options: &ServeOptions) -> Result<Metrics, Error> {
+    let (listeners, first, pass2) = listeners(config)?;
+    let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
+    let mut both = (
+        StateCounts::new(),
+        PortMatrix::new(
+            PortGrouping::Service,
+            listening,
+            first.source == SourceKind::Netlink,
+        ),
+    );
+    let (mut outcome, processes) = if options.processes {
+        let (records, owners, outcome) = snapshot_with_owners(&pass2)?;
+        for r in &records {
+            both.record(r);
+        }
+        let matrix = ProcMatrix::build(&records, &owners);
+        let commands = matrix.by_command(options.top_processes);
+        (outcome, Some((commands, matrix)))
+    } else {
+        (collect_filtered(&pass2, &mut both)?, None)
+    };
+    outcome.fallback_reason = first.fallback_reason;
+    let (counts, mut matrix) = both;
+    let row_filter = Filter {
+        states: StateSet::ALL,
+        ..config.filter.clone()
+    };
+    for listener in listeners.iter().filter(|r| row_filter.matches(r)) {
+        if config.filter.needs_owners() {
+            matrix.add_listener_queue(listener);
+        } else {
+            matrix.add_listener(listener);
+        }
+    }
+    Ok(Metrics {
+        counted: counted_states(config, &outcome),
+        counts,
+        ports: aggregate::bound_ports(&matrix.rows(), options.top_ports),
+        processes,
+        outcome,
+    })
+}
+
+fn doctor(
+    config: &Config,
+    thresholds: &diagnose::Thresholds,
+    as_json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let proc_root = &config.source.proc_root;
+    let facts = collect::kernel::read_for(&config.source);
+    let (mut listeners, first, pass2) = listeners(config)?;
+    let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
+    let mut census = Census::new(listening, facts.sysctls.ip_local_port_range);
+    let mut outcome = collect_filtered(&pass2, &mut census)?;
+    outcome.fallback_reason = first.fallback_reason;
+    // The listeners judged are those the address and port filters select.
+    let row_filter = Filter {
+        states: StateSet::ALL,
+        ..config.filter.clone()
+    };
+    listeners.retain(|r| row_filter.matches(r));
+    // Owners of the sockets a finding names a process for.
+    let owners = scan_owners(
+        config,
+        census
+            .close_wait
+            .iter()
+            .chain(&census.syn_sent)
+            .chain(&listeners),
+        &mut outcome.warnings,
+    )?;
+    let listeners = owned_only(&config.filter, listeners, &owners);
+    report_warnings(&outcome, err)?;
+    let reason = not_counted_reason(&outcome);
+    let diagnosis = diagnose::diagnose(&diagnose::Inputs {
+        census: &census,
+        listeners: &listeners,
+        owners: &owners,
+        facts: &facts,
+        thresholds,
+        counted: counted_states(config, &outcome),
+        not_counted_reason: &reason,
+        backlog_known: outcome.source == SourceKind::Netlink,
+    });
+    let code = match diagnosis.worst() {
+        Severity::Ok | Severity::Info => ExitCode::Ok,
+        Severity::Warning => ExitCode::Warning,
+        Severity::Critical => ExitCode::Critical,
+    };
+    let report = DoctorReport {
+        diagnosis: &diagnosis,
+        thresholds,
+        facts: &facts,
+        outcome: &outcome,
+        hostname: collect::host::hostname(proc_root),
+        timestamp: now_rfc3339(),
+        exit_code: code as u8,
+    };
+    if as_json {
+        json::write_line(out, &render::doctor::json(&report))?;
+    } else {
+        render::doctor::text(out, &report, table::Paint(config.color))?;
+    }
+    out.flush()?;
+    Ok(Exit::Code(code))
+}
+
+/// `check`: any failure to count is UNKNOWN on stdout (the plugin convention), not an error.
+fn check(
+    config: &Config,
+    options: &CheckOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let ports: BTreeSet<u16> = options
+        .warn
+        .iter()
+        .chain(&options.crit)
+        .filter_map(|t| t.metric.port)
+        .collect();
+    let mut counts = check::CheckCounts::new(ports);
+    let outcome = match collect_filtered(config, &mut counts) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            render::plugin::unknown_line(out, &e.to_string())?;
+            out.flush()?;
+            return Ok(Exit::Plugin(PluginStatus::Unknown));
+        }
+    };
+    report_warnings(&outcome, err)?;
+    let reason = not_counted_reason(&outcome);
+    let verdict = check::evaluate(
+        &counts,
+        counted_states(config, &outcome),
+        &reason,
+        &options.warn,
+        &options.crit,
+    );
+    render::plugin::status_line(out, &verdict, &outcome)?;
+    out.flush()?;
+    Ok(Exit::Plugin(verdict.status))
 }
 
 fn list(

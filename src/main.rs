@@ -1,5 +1,6 @@
 //! The `tcpstat` binary: parse, run, map the result to an exit status. Nothing else.
 
+use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -7,16 +8,23 @@ use std::path::Path;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use tcpstat::cli::Cli;
+use tcpstat::cli::{self, Cli};
 use tcpstat::collect::users::Users;
-use tcpstat::config::{Config, Environment};
+use tcpstat::config::{Config, Environment, Task};
+use tcpstat::error::PluginStatus;
+use tcpstat::render::plugin;
 use tcpstat::render::text::escape_lines;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // `check` is a monitoring plugin: its usage errors are UNKNOWN (3) with a status line,
+    // not clap's 2, which a monitoring system would read as CRITICAL.
+    let plugin_mode = cli::subcommand_of(&args).as_deref() == Some("check");
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // --help and --version print our own text; let clap do it (exit 0).
         Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) if plugin_mode => return plugin_usage_error(&e.render().to_string()),
         // Usage errors exit 2. They quote what was typed, which may hold control characters
         // (a pasted process name): print them escaped, never raw.
         Err(e) => {
@@ -27,20 +35,24 @@ fn main() -> ExitCode {
     let users = Users::load(Path::new("/etc/passwd"));
     let config = match Config::from_cli(cli, &Environment::capture(), &|name| users.uid(name)) {
         Ok(config) => config,
+        Err(message) if plugin_mode => {
+            return plugin_usage_error(&format!("error: {message}"));
+        }
         // Same format and exit status (2) as clap's own usage errors.
         Err(message) => Cli::command()
             .error(ErrorKind::InvalidValue, message)
             .exit(),
     };
+    let plugin_task = matches!(config.task, Task::Check(_));
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut err = io::stderr();
-    let result =
-        tcpstat::run(&config, &mut out, &mut err).and_then(|()| out.flush().map_err(Into::into));
+    let result = tcpstat::run(&config, &mut out, &mut err)
+        .and_then(|exit| out.flush().map(|()| exit).map_err(Into::into));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => ExitCode::from(exit.code()),
         // The reader went away (`tcpstat | head`): a normal end, nothing to say.
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() && !plugin_task => ExitCode::SUCCESS,
         // Ctrl-C: the terminal is already restored; the shell knows what 130 means.
         Err(e @ tcpstat::error::Error::Interrupted) => ExitCode::from(e.exit_code() as u8),
         Err(e) => {
@@ -48,7 +60,29 @@ fn main() -> ExitCode {
             drop(out.into_parts());
             // Paths and kernel text in errors are outside text too.
             let _ = writeln!(err, "tcpstat: {}", escape_lines(&e.to_string()));
-            ExitCode::from(e.exit_code() as u8)
+            if plugin_task {
+                ExitCode::from(PluginStatus::Unknown as u8)
+            } else {
+                ExitCode::from(e.exit_code() as u8)
+            }
         }
     }
+}
+
+/// `check`'s usage error: the whole message on stderr (escaped), one UNKNOWN line on stdout,
+/// exit 3.
+fn plugin_usage_error(message: &str) -> ExitCode {
+    let _ = write!(io::stderr(), "{}", escape_lines(message));
+    if !message.ends_with('\n') {
+        let _ = writeln!(io::stderr());
+    }
+    let first = message
+        .lines()
+        .next()
+        .unwrap_or("usage error")
+        .trim_start_matches("error: ");
+    let mut out = io::stdout();
+    let _ = plugin::unknown_line(&mut out, &format!("usage error: {first}"));
+    let _ = out.flush();
+    ExitCode::from(PluginStatus::Unknown as u8)
 }

@@ -91,9 +91,38 @@ impl KernelFacts {
 /// Where each sysctl lives under the proc root.
 const SYSCTL_DIR: &str = "sys/net";
 
-/// Reads the facts under `proc_root`. Never fails: whatever is unreadable is `None` and listed
-/// in `missing`.
+/// Reads the facts of the namespace `options` reads sockets from: under the proc root for
+/// tcpstat's own; inside the namespace otherwise, where `/proc/sys/net` answers for the
+/// reading thread's namespace (`net_ctl_header_lookup` looks at `current`) and
+/// `/proc/thread-self/net` is that thread's. Never fails: a namespace that cannot be entered
+/// leaves everything unknown, and says why in `missing`.
+pub fn read_for(options: &super::SourceOptions) -> KernelFacts {
+    let root = &options.proc_root;
+    match &options.netns {
+        Some(ns) if !ns.current => {
+            let net = root.join("thread-self");
+            ns.within(|| read_at(root, &net))
+                .unwrap_or_else(|e| KernelFacts {
+                    missing: vec![format!(
+                        "every setting and counter of netns {} ({e})",
+                        ns.label
+                    )],
+                    ..KernelFacts::default()
+                })
+        }
+        _ => read(root),
+    }
+}
+
+/// Reads the facts under `proc_root` (tcpstat's own namespace, or a recorded fixture). Never
+/// fails: whatever is unreadable is `None` and listed in `missing`.
 pub fn read(proc_root: &Path) -> KernelFacts {
+    read_at(proc_root, proc_root)
+}
+
+/// Sysctls under `<sys_root>/sys/net`, counters under `<net_root>/net`.
+fn read_at(sys_root: &Path, net_root: &Path) -> KernelFacts {
+    let proc_root = sys_root;
     let mut missing = Vec::new();
     let mut number = |name: &str, path: &str| -> Option<u64> {
         match read_sysctl(proc_root, path) {
@@ -136,7 +165,7 @@ pub fn read(proc_root: &Path) -> KernelFacts {
         },
         Err(e) => missing.push(format!("net.ipv4.ip_local_port_range ({e})")),
     }
-    let tcp_ext = match std::fs::read_to_string(proc_root.join("net/netstat")) {
+    let tcp_ext = match std::fs::read_to_string(net_root.join("net/netstat")) {
         Ok(text) => {
             let counters = parse_netstat(&text, "TcpExt");
             if counters.is_empty() {
@@ -149,7 +178,7 @@ pub fn read(proc_root: &Path) -> KernelFacts {
             BTreeMap::new()
         }
     };
-    let sockstat = match std::fs::read_to_string(proc_root.join("net/sockstat")) {
+    let sockstat = match std::fs::read_to_string(net_root.join("net/sockstat")) {
         Ok(text) => {
             let parsed = parse_sockstat(&text);
             if parsed.is_none() {

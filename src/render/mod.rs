@@ -1,10 +1,14 @@
 //! Output: every renderer writes to any `io::Write` and never reads the kernel.
 //!
-//! Owns: the data a renderer is given ([`SummaryReport`]), the table and JSON renderers, and
-//! the escaping of untrusted text. Colour and width arrive decided (see `config`).
+//! Owns: the data a renderer is given ([`SummaryReport`], ...), the table, JSON, Prometheus,
+//! plugin and doctor renderers, and the escaping of untrusted text. Colour and width arrive
+//! decided (see `config`).
 
+pub mod doctor;
 pub mod json;
 pub mod list;
+pub mod plugin;
+pub mod prometheus;
 pub mod table;
 pub mod text;
 pub mod watch;
@@ -117,6 +121,20 @@ pub struct PortsReport<'a> {
     pub all_states: bool,
     pub grouping: PortGrouping,
     pub netns: &'a NetnsView<'a>,
+}
+
+/// Everything `doctor` prints.
+#[derive(Debug, Clone)]
+pub struct DoctorReport<'a> {
+    pub diagnosis: &'a crate::diagnose::Diagnosis,
+    pub thresholds: &'a crate::diagnose::Thresholds,
+    pub facts: &'a crate::collect::kernel::KernelFacts,
+    pub outcome: &'a Outcome,
+    pub hostname: Option<String>,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    /// The exit status the findings give (0, 3 or 4).
+    pub exit_code: u8,
 }
 
 /// Everything `procs` prints.

@@ -1,0 +1,774 @@
+//! `tcpstat doctor` output: findings as text for a person and as JSON for machines.
+//!
+//! Owns: the sentence that sums up each finding ([`headline`], shared by both outputs), the
+//! text layout (severity, headline, evidence, meaning, action, wrapped at [`WIDTH`]) and the
+//! JSON wire types. Text from outside (command names) is escaped in the text output; JSON
+//! carries it raw with JSON's own escaping. Never reads the kernel, never judges.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::json::SCHEMA_VERSION;
+use super::table::Paint;
+use super::text::escape;
+use super::DoctorReport;
+use crate::diagnose::{Check, Finding, Setting, Severity, Subject};
+
+/// Text is wrapped at this many columns.
+pub const WIDTH: usize = 100;
+/// Width of the severity column.
+const INDENT: usize = 10;
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+
+fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => GREEN,
+        Severity::Info => CYAN,
+        Severity::Warning => YELLOW,
+        Severity::Critical => RED,
+    }
+}
+
+/// `addr:port`, with brackets for IPv6.
+fn endpoint(address: &IpAddr, port: u16) -> String {
+    match address {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn percent(value: u64, limit: u64) -> String {
+    if limit == 0 {
+        return "n/a".to_string();
+    }
+    let p = value as f64 * 100.0 / limit as f64;
+    if p < 10.0 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// ` (warning at W, critical at C)`, or that the limit is unknown.
+fn levels(f: &Finding) -> String {
+    match (f.warning_at, f.critical_at) {
+        (Some(w), Some(c)) => format!(" (warning at {w}, critical at {c})"),
+        (Some(w), None) => format!(" (warning at {w}; critical level unknown: no limit)"),
+        (None, Some(c)) => format!(" (critical at {c}; warning level unknown: no limit)"),
+        (None, None) => " (not judged: the limit is unknown)".to_string(),
+    }
+}
+
+fn number(f: &Finding, key: &str) -> Option<u64> {
+    f.evidence
+        .numbers
+        .iter()
+        .find(|n| n.key == key)
+        .map(|n| n.value)
+}
+
+/// One sentence with the numbers: what was found, about whom. Raw text (command names are
+/// not escaped): the text renderer escapes it, JSON carries it.
+pub fn headline(f: &Finding) -> String {
+    let n = f.value;
+    if let Some(more) = number(f, "more_subjects") {
+        return format!(
+            "{more} more with too many {}, not listed ({n} sockets together)",
+            f.check.measures()
+        );
+    }
+    let of_limit = |name: &str| match f.limit {
+        Some(l) => format!("{} of {name}={l}", percent(n, l)),
+        None => format!("{name} unknown"),
+    };
+    match (f.check, &f.subject) {
+        (Check::CloseWait, Subject::Process { pid, command }) => format!(
+            "pid {pid} ({command}) holds {}{}",
+            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
+            levels(f)
+        ),
+        (Check::CloseWait, Subject::OwnerHidden) => format!(
+            "{} held by processes that could not be read (run as root to see which){}",
+            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
+            levels(f)
+        ),
+        (Check::CloseWait, Subject::OwnerNotFound) => format!(
+            "{} with no owning process found{}",
+            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
+            levels(f)
+        ),
+        (Check::CloseWait, _) => "no CLOSE_WAIT sockets".to_string(),
+        (Check::AcceptQueue, Subject::Listener { address, port }) => {
+            let backlog = match f.limit {
+                Some(b) => {
+                    let state = if n > b {
+                        ": full, new connections are dropped"
+                    } else if n == b {
+                        ": at the backlog, one more fills it"
+                    } else {
+                        ""
+                    };
+                    format!("backlog {b}{state}")
+                }
+                None => {
+                    "backlog unknown (/proc does not report it; use --source netlink)".to_string()
+                }
+            };
+            format!(
+                "accept queue of {}: {} waiting to be accepted, {backlog}{}",
+                endpoint(address, *port),
+                plural(n, "connection", "connections"),
+                if f.limit.is_some() {
+                    levels(f)
+                } else {
+                    String::new()
+                }
+            )
+        }
+        (Check::AcceptQueue, _) => {
+            let listeners = number(f, "listeners").unwrap_or(0);
+            let mut s = if listeners == 0 {
+                "no listening sockets".to_string()
+            } else {
+                let fullest = match f.limit {
+                    Some(b) => format!("{n} of its backlog {b}"),
+                    None => format!("{n} (backlogs unknown from /proc)"),
+                };
+                format!(
+                    "{}; the fullest accept queue holds {fullest}",
+                    plural(listeners, "listening socket", "listening sockets")
+                )
+            };
+            let overflows: u64 = f
+                .evidence
+                .counters
+                .iter()
+                .filter_map(|(name, v)| (*name == "ListenOverflows").then_some(*v).flatten())
+                .sum();
+            if overflows > 0 {
+                s.push_str(&format!(
+                    "; but accept queues overflowed {overflows} times since boot \
+                     (ListenOverflows)"
+                ));
+            }
+            s
+        }
+        (Check::SynRecv, Subject::Port(port)) => format!(
+            "{} (SYN_RECV) on port {port} from {}{}{}",
+            plural(n, "half-open connection", "half-open connections"),
+            plural(
+                number(f, "distinct_sources").unwrap_or(0),
+                "source address",
+                "source addresses"
+            ),
+            match f.limit {
+                Some(b) => format!(", listeners' backlog {b}"),
+                None => String::new(),
+            },
+            levels(f)
+        ),
+        (Check::SynRecv, _) => {
+            if n == 0 {
+                "no half-open connections (SYN_RECV)".to_string()
+            } else {
+                format!(
+                    "{} (SYN_RECV), no port near its limit",
+                    plural(n, "half-open connection", "half-open connections")
+                )
+            }
+        }
+        (Check::TimeWait, _) => {
+            let mut s = format!(
+                "{}, {}{}",
+                plural(n, "TIME_WAIT socket", "TIME_WAIT sockets"),
+                of_limit("net.ipv4.tcp_max_tw_buckets"),
+                levels(f)
+            );
+            if f.severity == Severity::Ok {
+                s.push_str("; TIME_WAIT by itself is normal");
+            }
+            s
+        }
+        (
+            Check::EphemeralPorts,
+            Subject::Route {
+                local,
+                remote,
+                port,
+            },
+        ) => format!(
+            "{} in use from {local} to {}, {}{}",
+            plural(n, "local port", "local ports"),
+            endpoint(remote, *port),
+            of_limit("the net.ipv4.ip_local_port_range size"),
+            levels(f)
+        ),
+        (Check::EphemeralPorts, _) => "no outgoing connections".to_string(),
+        (Check::SynSent, Subject::Destination { address, port }) => format!(
+            "{} (SYN_SENT) to {}{}",
+            plural(
+                n,
+                "unanswered connection attempt",
+                "unanswered connection attempts"
+            ),
+            endpoint(address, *port),
+            levels(f)
+        ),
+        (Check::SynSent, _) => {
+            if n == 0 {
+                "no connection attempts pending (SYN_SENT)".to_string()
+            } else {
+                format!(
+                    "{} (SYN_SENT) to {}, none piling up",
+                    plural(n, "connection attempt", "connection attempts"),
+                    plural(
+                        number(f, "destinations").unwrap_or(0),
+                        "destination",
+                        "destinations"
+                    )
+                )
+            }
+        }
+        (Check::FinWait1 | Check::FinWait2 | Check::Closing | Check::LastAck, _) => {
+            let state = f.check.key();
+            if n == 0 {
+                format!("no {state} sockets")
+            } else {
+                format!(
+                    "{} {state}, {} orphaned{}",
+                    plural(n, "socket", "sockets"),
+                    number(f, "orphaned").unwrap_or(0),
+                    levels(f)
+                )
+            }
+        }
+        (Check::Orphans, _) => format!(
+            "{}, {}{}",
+            plural(n, "orphaned socket", "orphaned sockets"),
+            of_limit("net.ipv4.tcp_max_orphans"),
+            levels(f)
+        ),
+    }
+}
+
+/// Words of `text` wrapped to [`WIDTH`], every line after the first indented.
+fn wrap(first_prefix: &str, text: &str, indent: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first_prefix.to_string();
+    let mut width = first_prefix.chars().count();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if !empty && width + 1 + w > WIDTH {
+            lines.push(line);
+            line = " ".repeat(indent);
+            width = indent;
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            width += 1;
+        }
+        line.push_str(word);
+        width += w;
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// Evidence as labelled lines (`ports:`, `remote:`, `processes:`, ...), escaped.
+fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
+    let e = &f.evidence;
+    let mut out = Vec::new();
+    if !e.processes.is_empty() {
+        let v: Vec<String> = e
+            .processes
+            .iter()
+            .map(|p| format!("pid {} {} ({})", p.pid, escape(&p.command), p.sockets))
+            .collect();
+        out.push(("processes", v.join(", ")));
+    }
+    if !e.ports.is_empty() {
+        let v: Vec<String> = e
+            .ports
+            .iter()
+            .map(|p| format!("{} {} ({})", p.port, p.direction.name(), p.sockets))
+            .collect();
+        out.push(("ports", v.join(", ")));
+    }
+    if !e.remotes.is_empty() {
+        let v: Vec<String> = e
+            .remotes
+            .iter()
+            .map(|a| format!("{} ({})", a.address, a.sockets))
+            .collect();
+        out.push(("remote", v.join(", ")));
+    }
+    let numbers: Vec<String> = e
+        .numbers
+        .iter()
+        .filter(|n| n.key != "more_subjects" && n.key != "listeners")
+        .map(|n| format!("{} {}", n.label, n.value))
+        .collect();
+    if !numbers.is_empty() {
+        out.push(("numbers", numbers.join(", ")));
+    }
+    if !e.counters.is_empty() {
+        let v: Vec<String> = e
+            .counters
+            .iter()
+            .map(|(name, v)| match v {
+                Some(v) => format!("{name} {v}"),
+                None => format!("{name} unknown"),
+            })
+            .collect();
+        out.push(("counters", format!("{} (since boot)", v.join(", "))));
+    }
+    if !e.settings.is_empty() {
+        let v: Vec<String> = e
+            .settings
+            .iter()
+            .map(|(name, v)| match v {
+                Some(v) => format!("{name} {v}"),
+                None => format!("{name} unreadable"),
+            })
+            .collect();
+        out.push(("settings", v.join(", ")));
+    }
+    out
+}
+
+/// Writes the findings for a person.
+pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io::Result<()> {
+    let d = report.diagnosis;
+    let mut tally: BTreeMap<std::cmp::Reverse<Severity>, u64> = BTreeMap::new();
+    for f in &d.findings {
+        *tally.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+    }
+    let counts: Vec<String> = tally
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.0.name()))
+        .collect();
+    writeln!(
+        out,
+        "{}",
+        paint.apply(BOLD, &format!("tcpstat doctor: {}", counts.join(", ")))
+    )?;
+    let mut previous_detailed = true;
+    for f in &d.findings {
+        let label = format!("{:<width$}", f.severity.label(), width = INDENT);
+        let head = escape(&headline(f)).into_owned();
+        let detailed = f.severity > Severity::Ok;
+        if detailed || previous_detailed {
+            writeln!(out)?;
+        }
+        previous_detailed = detailed;
+        let mut lines = wrap(&label, &head, INDENT);
+        if let Some(first) = lines.first_mut() {
+            let rest = first[INDENT.min(first.len())..].to_string();
+            *first = format!(
+                "{}{}",
+                paint.apply(severity_colour(f.severity), &label),
+                rest
+            );
+        }
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        if !detailed {
+            continue;
+        }
+        let pad = " ".repeat(INDENT);
+        for (name, value) in evidence_lines(f) {
+            let prefix = format!("{pad}{name:<10}");
+            for line in wrap(&prefix, &value, INDENT + 10) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        for (name, value) in [("means", f.check.meaning()), ("do", f.check.action())] {
+            let prefix = format!("{pad}{name:<10}");
+            for line in wrap(&prefix, value, INDENT + 10) {
+                writeln!(out, "{}", paint.apply(DIM, &line))?;
+            }
+        }
+    }
+    writeln!(out)?;
+    for (check, why) in &d.not_checked {
+        let line = format!("not checked: {} ({why})", check.key());
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    }
+    if !report.facts.missing.is_empty() {
+        for line in wrap(
+            "not readable: ",
+            &report.facts.missing.join(", "),
+            "not readable: ".len(),
+        ) {
+            writeln!(out, "{}", paint.apply(DIM, &escape(&line)))?;
+        }
+    }
+    let source = match report.outcome.source {
+        crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
+        crate::collect::SourceKind::Proc => "/proc/net/tcp{,6}",
+    };
+    let mut footer = format!("source: {source}");
+    if report.outcome.fallback_reason.is_some() {
+        footer.push_str(" (fallback: netlink unavailable)");
+    }
+    if let Some(host) = &report.hostname {
+        footer.push_str(&format!("  host: {}", escape(host)));
+    }
+    footer.push_str(&format!("  at {}", report.timestamp));
+    writeln!(out, "{}", paint.apply(DIM, &footer))?;
+    if !report.outcome.complete {
+        writeln!(
+            out,
+            "{}",
+            paint.apply(
+                YELLOW,
+                "incomplete: some sockets could not be read (see warnings on stderr)"
+            )
+        )?;
+    }
+    let worst = d.worst();
+    let line = format!("worst: {} (exit status {})", worst.name(), report.exit_code);
+    writeln!(out, "{}", paint.apply(severity_colour(worst), &line))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SubjectJson<'a> {
+    Host,
+    Process {
+        pid: u32,
+        command: &'a str,
+    },
+    OwnerHidden,
+    OwnerNotFound,
+    Listener {
+        address: String,
+        port: u16,
+    },
+    Port {
+        port: u16,
+    },
+    Destination {
+        address: String,
+        port: u16,
+    },
+    Route {
+        local: String,
+        remote: String,
+        port: u16,
+    },
+}
+
+impl<'a> SubjectJson<'a> {
+    fn new(s: &'a Subject) -> SubjectJson<'a> {
+        match s {
+            Subject::Host => SubjectJson::Host,
+            Subject::Process { pid, command } => SubjectJson::Process { pid: *pid, command },
+            Subject::OwnerHidden => SubjectJson::OwnerHidden,
+            Subject::OwnerNotFound => SubjectJson::OwnerNotFound,
+            Subject::Listener { address, port } => SubjectJson::Listener {
+                address: address.to_string(),
+                port: *port,
+            },
+            Subject::Port(port) => SubjectJson::Port { port: *port },
+            Subject::Destination { address, port } => SubjectJson::Destination {
+                address: address.to_string(),
+                port: *port,
+            },
+            Subject::Route {
+                local,
+                remote,
+                port,
+            } => SubjectJson::Route {
+                local: local.to_string(),
+                remote: remote.to_string(),
+                port: *port,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PortCountJson {
+    pub port: u16,
+    pub direction: &'static str,
+    pub sockets: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddrCountJson {
+    pub address: String,
+    pub sockets: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessCountJson<'a> {
+    pub pid: u32,
+    /// Raw: JSON escaping makes it inert.
+    pub command: &'a str,
+    pub sockets: u64,
+}
+
+/// A setting's value: a number, or `"lo-hi"` for a port range; `null` when unreadable.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum SettingJson {
+    Number(u64),
+    Text(String),
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceJson<'a> {
+    pub ports: Vec<PortCountJson>,
+    pub remotes: Vec<AddrCountJson>,
+    pub processes: Vec<ProcessCountJson<'a>>,
+    pub settings: BTreeMap<&'static str, Option<SettingJson>>,
+    pub counters: BTreeMap<&'static str, Option<u64>>,
+    pub numbers: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingJson<'a> {
+    pub check: &'static str,
+    pub severity: &'static str,
+    pub summary: String,
+    pub subject: SubjectJson<'a>,
+    pub value: u64,
+    pub limit: Option<u64>,
+    pub warning_at: Option<u64>,
+    pub critical_at: Option<u64>,
+    pub evidence: EvidenceJson<'a>,
+    pub meaning: &'static str,
+    pub action: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LevelsJson {
+    pub warning: String,
+    pub critical: String,
+    pub measures: &'static str,
+    /// What a percentage is of; `null` when the levels are counts only.
+    pub percent_of: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotCheckedJson<'a> {
+    pub check: &'static str,
+    pub reason: &'a str,
+}
+
+/// `tcpstat doctor --json`.
+#[derive(Debug, Serialize)]
+pub struct DoctorJson<'a> {
+    pub schema_version: u32,
+    pub source: &'static str,
+    pub fallback_reason: Option<&'a str>,
+    pub hostname: Option<&'a str>,
+    pub timestamp: &'a str,
+    /// The worst severity found.
+    pub status: &'static str,
+    pub exit_code: u8,
+    pub findings: Vec<FindingJson<'a>>,
+    pub thresholds: BTreeMap<&'static str, LevelsJson>,
+    pub not_checked: Vec<NotCheckedJson<'a>>,
+    pub unreadable: &'a [String],
+    pub complete: bool,
+    pub warnings: &'a [String],
+}
+
+fn finding_json(f: &Finding) -> FindingJson<'_> {
+    let e = &f.evidence;
+    FindingJson {
+        check: f.check.id(),
+        severity: f.severity.name(),
+        summary: headline(f),
+        subject: SubjectJson::new(&f.subject),
+        value: f.value,
+        limit: f.limit,
+        warning_at: f.warning_at,
+        critical_at: f.critical_at,
+        evidence: EvidenceJson {
+            ports: e
+                .ports
+                .iter()
+                .map(|p| PortCountJson {
+                    port: p.port,
+                    direction: p.direction.name(),
+                    sockets: p.sockets,
+                })
+                .collect(),
+            remotes: e
+                .remotes
+                .iter()
+                .map(|a| AddrCountJson {
+                    address: a.address.to_string(),
+                    sockets: a.sockets,
+                })
+                .collect(),
+            processes: e
+                .processes
+                .iter()
+                .map(|p| ProcessCountJson {
+                    pid: p.pid,
+                    command: &p.command,
+                    sockets: p.sockets,
+                })
+                .collect(),
+            settings: e
+                .settings
+                .iter()
+                .map(|(name, v)| {
+                    (
+                        *name,
+                        v.map(|v| match v {
+                            Setting::Number(n) => SettingJson::Number(n),
+                            r @ Setting::Range(..) => SettingJson::Text(r.to_string()),
+                        }),
+                    )
+                })
+                .collect(),
+            counters: e.counters.iter().copied().collect(),
+            numbers: e.numbers.iter().map(|n| (n.key, n.value)).collect(),
+        },
+        meaning: f.check.meaning(),
+        action: f.check.action(),
+    }
+}
+
+pub fn json<'a>(report: &'a DoctorReport<'a>) -> DoctorJson<'a> {
+    DoctorJson {
+        schema_version: SCHEMA_VERSION,
+        source: report.outcome.source.name(),
+        fallback_reason: report.outcome.fallback_reason.as_deref(),
+        hostname: report.hostname.as_deref(),
+        timestamp: &report.timestamp,
+        status: report.diagnosis.worst().name(),
+        exit_code: report.exit_code,
+        findings: report.diagnosis.findings.iter().map(finding_json).collect(),
+        thresholds: Check::ALL
+            .iter()
+            .map(|&c| {
+                let l = report.thresholds.get(c);
+                (
+                    c.key(),
+                    LevelsJson {
+                        warning: l.warning.to_string(),
+                        critical: l.critical.to_string(),
+                        measures: c.measures(),
+                        percent_of: c.limit_name(),
+                    },
+                )
+            })
+            .collect(),
+        not_checked: report
+            .diagnosis
+            .not_checked
+            .iter()
+            .map(|(c, why)| NotCheckedJson {
+                check: c.id(),
+                reason: why,
+            })
+            .collect(),
+        unreadable: &report.facts.missing,
+        complete: report.outcome.complete,
+        warnings: &report.outcome.warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Evidence, ProcessCount};
+
+    fn finding(check: Check, subject: Subject, value: u64, limit: Option<u64>) -> Finding {
+        Finding {
+            check,
+            severity: Severity::Warning,
+            subject,
+            value,
+            limit,
+            warning_at: Some(10),
+            critical_at: Some(100),
+            evidence: Evidence::default(),
+        }
+    }
+
+    #[test]
+    fn headlines_carry_the_numbers_and_the_subject() {
+        let f = finding(
+            Check::CloseWait,
+            Subject::Process {
+                pid: 42,
+                command: "py\x1bthon".into(),
+            },
+            12,
+            None,
+        );
+        assert_eq!(
+            headline(&f),
+            "pid 42 (py\x1bthon) holds 12 CLOSE_WAIT sockets (warning at 10, critical at 100)"
+        );
+        let q = finding(
+            Check::AcceptQueue,
+            Subject::Listener {
+                address: "::1".parse().expect("ip"),
+                port: 8080,
+            },
+            2,
+            Some(1),
+        );
+        assert!(
+            headline(&q).starts_with(
+                "accept queue of [::1]:8080: 2 connections waiting to be accepted, backlog 1: full"
+            ),
+            "{}",
+            headline(&q)
+        );
+        let mut tw = finding(Check::TimeWait, Subject::Host, 25, Some(131072));
+        tw.severity = Severity::Ok;
+        assert!(headline(&tw).ends_with("; TIME_WAIT by itself is normal"));
+        assert!(headline(&tw).contains("0.0% of net.ipv4.tcp_max_tw_buckets=131072"));
+    }
+
+    #[test]
+    fn wrapping_keeps_words_and_indents() {
+        let text = "word ".repeat(60);
+        let lines = wrap("WARNING   ", &text, 10);
+        assert!(lines.len() > 2);
+        assert!(lines.iter().all(|l| l.chars().count() <= WIDTH));
+        assert!(lines[1].starts_with("          word"));
+    }
+
+    #[test]
+    fn evidence_escapes_process_names() {
+        let mut f = finding(Check::SynSent, Subject::Host, 1, None);
+        f.evidence.processes.push(ProcessCount {
+            pid: 1,
+            command: "a\x1b[2Jb".into(),
+            sockets: 1,
+        });
+        let lines = evidence_lines(&f);
+        assert_eq!(lines[0], ("processes", "pid 1 a\\x1b[2Jb (1)".to_string()));
+    }
+}

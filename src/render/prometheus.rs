@@ -1,0 +1,458 @@
+//! Prometheus text exposition (format 0.0.4): what node_exporter's textfile collector and a
+//! Prometheus scrape of `tcpstat serve` read.
+//!
+//! Owns: metric names, their HELP and TYPE lines, label escaping (backslash, double quote and
+//! line feed, as the format requires; every other character is legal in a label value) and
+//! the layout of each report. Label sets are bounded by the caller (`aggregate::bound_ports`,
+//! `ProcMatrix::by_command`): this module writes what it is given. Never reads the kernel.
+//!
+//! Every family is written once, with all its samples together, and no timestamps (the
+//! textfile collector rejects them). The meta families carry a `report` label (`summary`,
+//! `ports`, `procs`, `serve`) so that several textfiles from one host do not collide.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::aggregate::{BoundedPorts, CommandRows, ProcMatrix, StateCounts, StateRow};
+use crate::collect::Outcome;
+use crate::model::StateSet;
+
+/// The content type of this format, for HTTP.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Escapes a label value: `\` -> `\\`, `"` -> `\"`, line feed -> `\n`.
+pub fn escape_label(value: &str) -> Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// Writes one family's HELP and TYPE lines. HELP texts are ours: no escaping needed (they
+/// contain neither backslashes nor line feeds; a test checks).
+fn family(out: &mut dyn Write, name: &str, kind: Kind, help: &str) -> io::Result<()> {
+    let kind = match kind {
+        Kind::Gauge => "gauge",
+        Kind::Counter => "counter",
+    };
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} {kind}")
+}
+
+/// Writes one sample. Label names are ours; values are escaped.
+fn sample(
+    out: &mut dyn Write,
+    name: &str,
+    labels: &[(&str, &str)],
+    value: impl Display,
+) -> io::Result<()> {
+    write!(out, "{name}")?;
+    if !labels.is_empty() {
+        write!(out, "{{")?;
+        for (i, (label, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                write!(out, ",")?;
+            }
+            write!(out, "{label}=\"{}\"", escape_label(v))?;
+        }
+        write!(out, "}}")?;
+    }
+    writeln!(out, " {value}")
+}
+
+pub const SOCKETS: &str = "tcpstat_sockets";
+pub const UNKNOWN_STATE: &str = "tcpstat_unknown_state_sockets";
+pub const PORT_SOCKETS: &str = "tcpstat_port_sockets";
+pub const LISTEN_QUEUE: &str = "tcpstat_listen_queue";
+pub const LISTEN_BACKLOG: &str = "tcpstat_listen_backlog";
+pub const PROCESS_SOCKETS: &str = "tcpstat_process_sockets";
+pub const PROCESS_OTHER: &str = "tcpstat_process_other_sockets";
+pub const UNOWNED: &str = "tcpstat_unowned_sockets";
+pub const SOURCE_INFO: &str = "tcpstat_source_info";
+pub const COMPLETE: &str = "tcpstat_collection_complete";
+pub const DURATION: &str = "tcpstat_scrape_duration_seconds";
+pub const SUCCESS: &str = "tcpstat_collection_success";
+pub const ERRORS: &str = "tcpstat_collection_errors_total";
+pub const COLLECTIONS: &str = "tcpstat_collections_total";
+pub const SCRAPES: &str = "tcpstat_scrapes_total";
+pub const BUILD_INFO: &str = "tcpstat_build_info";
+
+/// `tcpstat_sockets{state,family}` for every counted state and family read, and
+/// `tcpstat_unknown_state_sockets{value,family}` when the kernel reported a state value
+/// tcpstat does not know. States not counted (not selected, or invisible to the source) are
+/// absent rather than a false zero.
+pub fn sockets(
+    out: &mut dyn Write,
+    counts: &StateCounts,
+    counted: StateSet,
+    families: &[crate::model::Family],
+) -> io::Result<()> {
+    family(
+        out,
+        SOCKETS,
+        Kind::Gauge,
+        "TCP sockets by state and address family (ipv4, ipv6). States the source cannot see (CLOSED from /proc) or not selected are absent.",
+    )?;
+    for state in counted.iter() {
+        for &f in families {
+            sample(
+                out,
+                SOCKETS,
+                &[("state", state.name()), ("family", f.key())],
+                counts.get(f, state),
+            )?;
+        }
+    }
+    if !counts.unknown().is_empty() {
+        family(
+            out,
+            UNKNOWN_STATE,
+            Kind::Gauge,
+            "TCP sockets in a state value tcpstat does not know, by raw kernel value and address family.",
+        )?;
+        for bucket in counts.unknown() {
+            for &f in families {
+                sample(
+                    out,
+                    UNKNOWN_STATE,
+                    &[("value", &bucket.value.to_string()), ("family", f.key())],
+                    bucket.by_family[f.index()],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn state_samples(
+    out: &mut dyn Write,
+    name: &str,
+    labels: &[(&str, &str)],
+    row: &StateRow,
+    counted: StateSet,
+) -> io::Result<()> {
+    let mut all: Vec<(&str, &str)> = labels.to_vec();
+    all.push(("state", ""));
+    let last = all.len() - 1;
+    for state in counted.iter() {
+        all[last].1 = state.name();
+        sample(out, name, &all, row.get(state))?;
+    }
+    Ok(())
+}
+
+/// `tcpstat_port_sockets{port,direction,state}`, then the accept queue and backlog of each
+/// listening port. `port="other"` sums the ports cut from the list.
+pub fn ports(out: &mut dyn Write, bounded: &BoundedPorts, counted: StateSet) -> io::Result<()> {
+    family(
+        out,
+        PORT_SOCKETS,
+        Kind::Gauge,
+        "TCP sockets by service port, direction and state: direction in is a port this host listens on, out the peer's port of a connection this host opened. Every listening port, the busiest other ports, and port other for the rest.",
+    )?;
+    for row in &bounded.rows {
+        let port = row.port.to_string();
+        state_samples(
+            out,
+            PORT_SOCKETS,
+            &[("port", &port), ("direction", row.direction.name())],
+            &row.counts,
+            counted,
+        )?;
+    }
+    for (direction, row) in &bounded.other {
+        state_samples(
+            out,
+            PORT_SOCKETS,
+            &[("port", "other"), ("direction", direction.name())],
+            row,
+            counted,
+        )?;
+    }
+    let listening: Vec<_> = bounded
+        .rows
+        .iter()
+        .filter_map(|r| r.listener.map(|q| (r.port, q)))
+        .collect();
+    family(
+        out,
+        LISTEN_QUEUE,
+        Kind::Gauge,
+        "Connections waiting to be accepted on a listening port, summed over its listening sockets.",
+    )?;
+    for (port, q) in &listening {
+        sample(out, LISTEN_QUEUE, &[("port", &port.to_string())], q.queued)?;
+    }
+    if listening.iter().any(|(_, q)| q.backlog.is_some()) {
+        family(
+            out,
+            LISTEN_BACKLOG,
+            Kind::Gauge,
+            "Accept-queue limit (listen backlog) of a listening port, summed over its listening sockets; the queue is full above it. Not reported by /proc.",
+        )?;
+        for (port, q) in &listening {
+            if let Some(b) = q.backlog {
+                sample(out, LISTEN_BACKLOG, &[("port", &port.to_string())], b)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tcpstat_process_sockets{command,state}` for the busiest commands,
+/// `tcpstat_process_other_sockets{state}` for the rest, and `tcpstat_unowned_sockets
+/// {reason,state}` for sockets without a readable owner.
+pub fn processes(
+    out: &mut dyn Write,
+    commands: &CommandRows,
+    matrix: &ProcMatrix,
+    counted: StateSet,
+) -> io::Result<()> {
+    family(
+        out,
+        PROCESS_SOCKETS,
+        Kind::Gauge,
+        "TCP sockets by owning command name (/proc/PID/comm, summed over its processes) and state, for the busiest commands. A socket shared by several processes counts for each.",
+    )?;
+    for (command, row) in &commands.commands {
+        state_samples(out, PROCESS_SOCKETS, &[("command", command)], row, counted)?;
+    }
+    family(
+        out,
+        PROCESS_OTHER,
+        Kind::Gauge,
+        "TCP sockets of the commands not listed in tcpstat_process_sockets, by state.",
+    )?;
+    state_samples(out, PROCESS_OTHER, &[], &commands.other, counted)?;
+    family(
+        out,
+        UNOWNED,
+        Kind::Gauge,
+        "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), hidden (owner not readable without root), not_found.",
+    )?;
+    for (reason, row) in [
+        ("no_owner", &matrix.no_owner),
+        ("hidden", &matrix.hidden),
+        ("not_found", &matrix.not_found),
+    ] {
+        state_samples(out, UNOWNED, &[("reason", reason)], row, counted)?;
+    }
+    Ok(())
+}
+
+/// Where the numbers came from and how long it took.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta<'a> {
+    /// `summary`, `ports`, `procs` or `serve`.
+    pub report: &'static str,
+    /// `None` when the collection failed (serve only).
+    pub outcome: Option<&'a Outcome>,
+    pub duration: Duration,
+}
+
+/// The meta families: source, completeness and duration.
+pub fn meta(out: &mut dyn Write, meta: &Meta<'_>) -> io::Result<()> {
+    let report = [("report", meta.report)];
+    if let Some(outcome) = meta.outcome {
+        family(
+            out,
+            SOURCE_INFO,
+            Kind::Gauge,
+            "Always 1; the source label says what produced the numbers: netlink (sock_diag) or proc (/proc/net/tcp and tcp6, which cannot see CLOSED).",
+        )?;
+        sample(
+            out,
+            SOURCE_INFO,
+            &[("report", meta.report), ("source", outcome.source.name())],
+            1,
+        )?;
+        family(
+            out,
+            COMPLETE,
+            Kind::Gauge,
+            "1 when every socket could be read; 0 when some could not (malformed or changing /proc rows), see tcpstat's warnings.",
+        )?;
+        sample(out, COMPLETE, &report, u8::from(outcome.complete))?;
+    }
+    family(
+        out,
+        DURATION,
+        Kind::Gauge,
+        "Seconds spent reading the kernel and building this report.",
+    )?;
+    sample(out, DURATION, &report, meta.duration.as_secs_f64())
+}
+
+/// What `serve` adds: whether this scrape's collection worked and the counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServeStats {
+    pub success: bool,
+    /// Collections that failed since the server started.
+    pub errors: u64,
+    /// Collections made since the server started.
+    pub collections: u64,
+    /// `/metrics` answers since the server started (more than collections when concurrent
+    /// scrapes shared one).
+    pub scrapes: u64,
+}
+
+pub fn serve_stats(out: &mut dyn Write, stats: &ServeStats) -> io::Result<()> {
+    family(
+        out,
+        SUCCESS,
+        Kind::Gauge,
+        "1 when this scrape's collection worked, 0 when it failed (the socket metrics are then absent; the error is on tcpstat serve's stderr).",
+    )?;
+    sample(out, SUCCESS, &[], u8::from(stats.success))?;
+    family(
+        out,
+        ERRORS,
+        Kind::Counter,
+        "Collections that failed since tcpstat serve started.",
+    )?;
+    sample(out, ERRORS, &[], stats.errors)?;
+    family(
+        out,
+        COLLECTIONS,
+        Kind::Counter,
+        "Collections made since tcpstat serve started; concurrent scrapes share one.",
+    )?;
+    sample(out, COLLECTIONS, &[], stats.collections)?;
+    family(
+        out,
+        SCRAPES,
+        Kind::Counter,
+        "Answers to /metrics since tcpstat serve started.",
+    )?;
+    sample(out, SCRAPES, &[], stats.scrapes)?;
+    family(
+        out,
+        BUILD_INFO,
+        Kind::Gauge,
+        "Always 1; the version label is tcpstat's version.",
+    )?;
+    sample(
+        out,
+        BUILD_INFO,
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::{Direction, ListenerQueue, PortRow};
+    use crate::model::{Family, KernelState, TcpState};
+
+    fn text(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+        let mut buf = Vec::new();
+        f(&mut buf).expect("write to memory");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    #[test]
+    fn label_values_are_escaped_per_the_format() {
+        assert_eq!(escape_label("nginx"), "nginx");
+        assert!(matches!(escape_label("nginx"), Cow::Borrowed(_)));
+        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        // Other control characters are legal in label values and kept as they are.
+        assert_eq!(escape_label("x\x1by\tz"), "x\x1by\tz");
+        let t = text(|o| sample(o, "m", &[("command", "ev\"il\n")], 1));
+        assert_eq!(t, "m{command=\"ev\\\"il\\n\"} 1\n");
+    }
+
+    #[test]
+    fn sockets_lists_counted_states_per_family_and_unknown_values() {
+        let mut c = StateCounts::new();
+        c.add(Family::V4, KernelState::Known(TcpState::CloseWait));
+        c.add(Family::V6, KernelState::Unknown(42));
+        let counted = StateSet::ALL.without(StateSet::of(TcpState::Closed));
+        let t = text(|o| sockets(o, &c, counted, &Family::ALL));
+        assert!(t.starts_with("# HELP tcpstat_sockets "), "{t}");
+        assert!(t.contains("# TYPE tcpstat_sockets gauge\n"));
+        assert!(t.contains("tcpstat_sockets{state=\"CLOSE_WAIT\",family=\"ipv4\"} 1\n"));
+        assert!(t.contains("tcpstat_sockets{state=\"CLOSE_WAIT\",family=\"ipv6\"} 0\n"));
+        assert!(
+            !t.contains("state=\"CLOSED\""),
+            "not counted: absent, not zero"
+        );
+        assert_eq!(t.matches("tcpstat_sockets{").count(), 20);
+        assert!(t.contains("tcpstat_unknown_state_sockets{value=\"42\",family=\"ipv6\"} 1\n"));
+    }
+
+    #[test]
+    fn ports_write_other_and_listener_queues() {
+        let mut counts = StateRow::default();
+        counts.counts[TcpState::Listen.index()] = 1;
+        let bounded = BoundedPorts {
+            rows: vec![PortRow {
+                netns: 0,
+                port: 8080,
+                direction: Direction::In,
+                counts,
+                listener: Some(ListenerQueue {
+                    sockets: 1,
+                    queued: 2,
+                    backlog: Some(1),
+                }),
+            }],
+            other: vec![(Direction::Out, counts)],
+        };
+        let t = text(|o| ports(o, &bounded, StateSet::of(TcpState::Listen)));
+        assert!(
+            t.contains("tcpstat_port_sockets{port=\"8080\",direction=\"in\",state=\"LISTEN\"} 1\n")
+        );
+        assert!(t.contains(
+            "tcpstat_port_sockets{port=\"other\",direction=\"out\",state=\"LISTEN\"} 1\n"
+        ));
+        assert!(t.contains("tcpstat_listen_queue{port=\"8080\"} 2\n"));
+        assert!(t.contains("tcpstat_listen_backlog{port=\"8080\"} 1\n"));
+    }
+
+    #[test]
+    fn help_texts_need_no_escaping_and_families_are_unique() {
+        let mut all = String::new();
+        let c = StateCounts::new();
+        all += &text(|o| sockets(o, &c, StateSet::ALL, &Family::ALL));
+        all += &text(|o| {
+            ports(
+                o,
+                &BoundedPorts {
+                    rows: vec![],
+                    other: vec![],
+                },
+                StateSet::ALL,
+            )
+        });
+        let m = ProcMatrix::default();
+        all += &text(|o| processes(o, &m.by_command(5), &m, StateSet::ALL));
+        all += &text(|o| serve_stats(o, &ServeStats::default()));
+        let mut names = Vec::new();
+        for line in all.lines().filter(|l| l.starts_with("# HELP ")) {
+            assert!(!line.contains('\\'), "{line}");
+            names.push(line.split(' ').nth(2).expect("name"));
+        }
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a family written twice");
+    }
+}
