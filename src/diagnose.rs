@@ -1109,7 +1109,7 @@ fn accept_queue(inputs: &Inputs<'_>) -> Vec<Finding> {
         }
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.value));
-    if out.iter().all(|f| f.severity < Severity::Warning) {
+    if out.is_empty() {
         let overflows = facts.counter("ListenOverflows").unwrap_or(0);
         let drops = facts.counter("ListenDrops").unwrap_or(0);
         let mut summary = match fullest {

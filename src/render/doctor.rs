@@ -252,8 +252,8 @@ pub fn headline(f: &Finding) -> String {
                 format!("no {state} sockets")
             } else {
                 format!(
-                    "{} {state}, {} orphaned{}",
-                    plural(n, "socket", "sockets"),
+                    "{n} {state} {} ({} orphaned){}",
+                    if n == 1 { "socket" } else { "sockets" },
                     number(f, "orphaned").unwrap_or(0),
                     levels(f)
                 )
@@ -302,7 +302,14 @@ fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
         let v: Vec<String> = e
             .processes
             .iter()
-            .map(|p| format!("pid {} {} ({})", p.pid, escape(&p.command), p.sockets))
+            .map(|p| {
+                format!(
+                    "pid {} {} ({})",
+                    p.pid,
+                    escape(&p.command),
+                    plural(p.sockets, "socket", "sockets")
+                )
+            })
             .collect();
         out.push(("processes", v.join(", ")));
     }
@@ -310,7 +317,14 @@ fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
         let v: Vec<String> = e
             .ports
             .iter()
-            .map(|p| format!("{} {} ({})", p.port, p.direction.name(), p.sockets))
+            .map(|p| {
+                format!(
+                    "{} {} ({})",
+                    p.port,
+                    p.direction.name(),
+                    plural(p.sockets, "socket", "sockets")
+                )
+            })
             .collect();
         out.push(("ports", v.join(", ")));
     }
@@ -318,7 +332,7 @@ fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
         let v: Vec<String> = e
             .remotes
             .iter()
-            .map(|a| format!("{} ({})", a.address, a.sockets))
+            .map(|a| format!("{} ({})", a.address, plural(a.sockets, "socket", "sockets")))
             .collect();
         out.push(("remote", v.join(", ")));
     }
@@ -769,6 +783,9 @@ mod tests {
             sockets: 1,
         });
         let lines = evidence_lines(&f);
-        assert_eq!(lines[0], ("processes", "pid 1 a\\x1b[2Jb (1)".to_string()));
+        assert_eq!(
+            lines[0],
+            ("processes", "pid 1 a\\x1b[2Jb (1 socket)".to_string())
+        );
     }
 }
