@@ -82,7 +82,7 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
     let shared = Arc::new(Shared {
         config: config.clone(),
         options: options.clone(),
-        flight: Mutex::new(None),
+        flights: Flights::default(),
         counters: Mutex::new(Counters::default()),
         active: AtomicUsize::new(0),
     });
@@ -160,7 +160,7 @@ struct Shared {
     config: Config,
     options: ServeOptions,
     /// The collection in progress, if any: scrapes arriving meanwhile wait for it.
-    flight: Mutex<Option<Arc<Flight>>>,
+    flights: Flights,
     counters: Mutex<Counters>,
     active: AtomicUsize,
 }
@@ -179,37 +179,40 @@ struct Flight {
     done: Condvar,
 }
 
-impl Shared {
-    /// A `/metrics` body: a fresh collection, shared with every scrape that arrives while it
-    /// runs. `None` when a shared collection did not finish within [`SHARED_WAIT`].
-    fn scrape(&self) -> Option<Arc<Vec<u8>>> {
-        self.counters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .stats
-            .scrapes += 1;
+/// Work shared among concurrent callers: the first caller runs it, callers arriving while it
+/// runs wait for its result, and the next caller after it finished runs it again (so every
+/// result is fresh: it started after the caller asked, or while it was waiting).
+#[derive(Default)]
+pub struct Flights {
+    current: Mutex<Option<Arc<Flight>>>,
+}
+
+impl Flights {
+    /// Runs `work`, or waits (at most `wait`) for the run already in progress and returns its
+    /// result. `None`: the run in progress did not finish in time.
+    pub fn share(&self, wait: Duration, work: impl FnOnce() -> Vec<u8>) -> Option<Arc<Vec<u8>>> {
         let (flight, leader) = {
-            let mut slot = self.flight.lock().unwrap_or_else(PoisonError::into_inner);
-            match slot.as_ref() {
+            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            match current.as_ref() {
                 Some(f) => (Arc::clone(f), false),
                 None => {
                     let f = Arc::new(Flight::default());
-                    *slot = Some(Arc::clone(&f));
+                    *current = Some(Arc::clone(&f));
                     (f, true)
                 }
             }
         };
         if leader {
-            // Clears the slot and wakes the waiters even if collecting panicked.
+            // Clears the slot and wakes the waiters even if `work` panics.
             let guard = FlightGuard {
-                shared: self,
+                flights: self,
                 flight: &flight,
             };
-            let body = Arc::new(self.collect());
+            let body = Arc::new(work());
             guard.finish(Arc::clone(&body));
             return Some(body);
         }
-        let deadline = Instant::now() + SHARED_WAIT;
+        let deadline = Instant::now() + wait;
         let mut body = flight.body.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(b) = body.as_ref() {
@@ -225,6 +228,19 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+}
+
+impl Shared {
+    /// A `/metrics` body: a fresh collection, shared with every scrape that arrives while it
+    /// runs. `None` when a shared collection did not finish within [`SHARED_WAIT`].
+    fn scrape(&self) -> Option<Arc<Vec<u8>>> {
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats
+            .scrapes += 1;
+        self.flights.share(SHARED_WAIT, || self.collect())
     }
 
     /// Collects and renders everything `/metrics` shows.
@@ -300,10 +316,10 @@ impl Shared {
     }
 }
 
-/// Ends a collection: publishes its body (or an empty one if it never got there) and lets
-/// the next scrape start a new collection.
+/// Ends a run: publishes its body (or an empty one if it never got there) and lets the next
+/// caller start a new run.
 struct FlightGuard<'a> {
-    shared: &'a Shared,
+    flights: &'a Flights,
     flight: &'a Arc<Flight>,
 }
 
@@ -332,8 +348,8 @@ impl Drop for FlightGuard<'_> {
         }
         self.flight.done.notify_all();
         *self
-            .shared
-            .flight
+            .flights
+            .current
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
@@ -617,6 +633,66 @@ mod tests {
             assert_eq!(req(head), Err(Refusal(status)), "{head:?}");
         }
         assert_eq!(parse_head(b"GET /\xff HTTP/1.1"), Err(Refusal(400)));
+    }
+
+    #[test]
+    fn concurrent_callers_share_one_run_and_later_ones_get_a_fresh_one() {
+        use std::sync::atomic::AtomicU32;
+        use std::sync::Barrier;
+        let flights = Arc::new(Flights::default());
+        let runs = Arc::new(AtomicU32::new(0));
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (flights, runs, barrier) = (
+                    Arc::clone(&flights),
+                    Arc::clone(&runs),
+                    Arc::clone(&barrier),
+                );
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    flights.share(Duration::from_secs(10), || {
+                        let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                        // Long enough for every other thread to arrive meanwhile.
+                        std::thread::sleep(Duration::from_millis(500));
+                        n.to_string().into_bytes()
+                    })
+                })
+            })
+            .collect();
+        let bodies: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().expect("no panic").expect("a body"))
+            .collect();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "one run for eight callers");
+        assert!(bodies.iter().all(|b| b.as_slice() == b"1"));
+        let again = flights.share(Duration::from_secs(1), || b"fresh".to_vec());
+        assert_eq!(again.as_deref().map(Vec::as_slice), Some(&b"fresh"[..]));
+    }
+
+    #[test]
+    fn a_panicking_run_releases_its_waiters() {
+        let flights = Arc::new(Flights::default());
+        let f2 = Arc::clone(&flights);
+        let leader = std::thread::spawn(move || {
+            f2.share(Duration::from_secs(1), || {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("collection bug")
+            })
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let waited = flights.share(Duration::from_secs(5), || b"not me".to_vec());
+        assert!(leader.join().is_err());
+        // Either it joined the failed run (empty body) or came after it (its own run).
+        let body = waited.expect("released");
+        assert!(body.is_empty() || body.as_slice() == b"not me");
+        assert_eq!(
+            flights
+                .share(Duration::from_secs(1), || b"next".to_vec())
+                .as_deref()
+                .map(Vec::as_slice),
+            Some(&b"next"[..])
+        );
     }
 
     #[test]
