@@ -1,0 +1,282 @@
+//! `tcpstat check` as a monitoring plugin: one status line with performance data and the
+//! plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), on the recorded `proc-doctor`
+//! fixture (exact numbers) and on real CLOSE_WAIT sockets; usage and runtime errors are
+//! UNKNOWN, never clap's 2 (CRITICAL to a monitoring system) or 1.
+
+use std::io::Read;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// `check` with `args` on the fixture: (exit status, the one stdout line).
+fn check_fixture(args: &[&str]) -> (i32, String) {
+    let root = fixture("proc-doctor");
+    let mut all = vec![
+        "check",
+        "--source",
+        "proc",
+        "--proc-root",
+        root.to_str().expect("utf-8"),
+    ];
+    all.extend_from_slice(args);
+    status_line(&all)
+}
+
+fn status_line(args: &[&str]) -> (i32, String) {
+    let o = run(args);
+    let stdout = String::from_utf8(o.stdout.clone()).expect("utf-8");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one line on stdout for {args:?}: {stdout:?}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.starts_with("TCPSTAT "), "{stdout}");
+    (
+        o.status.code().expect("exited"),
+        stdout.trim_end().to_string(),
+    )
+}
+
+/// The performance data as (label, value;warn;crit).
+fn perfdata(line: &str) -> Vec<(String, String)> {
+    let (_, perf) = line.split_once(" | ").expect("perfdata");
+    perf.split(' ')
+        .map(|item| {
+            let (label, rest) = item.split_once('=').expect("label=value");
+            (label.to_string(), rest.to_string())
+        })
+        .collect()
+}
+
+fn perf(line: &str, label: &str) -> String {
+    perfdata(line)
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .unwrap_or_else(|| panic!("no {label} in {line}"))
+        .1
+}
+
+#[test]
+fn ok_warning_and_critical_with_perfdata() {
+    // The fixture: 3 CLOSE_WAIT, 5 TIME_WAIT, 2 SYN_SENT, 20 sockets.
+    let (code, line) = check_fixture(&["--warn", "CLOSE_WAIT=5", "--crit", "CLOSE_WAIT=10"]);
+    assert_eq!(code, 0, "{line}");
+    assert!(
+        line.starts_with("TCPSTAT OK - 20 sockets; CLOSE_WAIT 3 | total=20 listen=3 "),
+        "{line}"
+    );
+    assert_eq!(perf(&line, "close_wait"), "3;5;10");
+    assert_eq!(perf(&line, "time_wait"), "5");
+    assert!(
+        perfdata(&line).iter().all(|(l, _)| l != "closed"),
+        "/proc cannot see CLOSED: no perfdata for it: {line}"
+    );
+
+    let (code, line) = check_fixture(&["--warn", "CLOSE_WAIT=2", "--crit", "CLOSE_WAIT=5"]);
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.starts_with("TCPSTAT WARNING - CLOSE_WAIT 3 (warn 2); 20 sockets | "),
+        "{line}"
+    );
+    assert_eq!(perf(&line, "close_wait"), "3;2;5");
+
+    let (code, line) = check_fixture(&[
+        "--warn",
+        "time-wait=4",
+        "--crit",
+        "CLOSE_WAIT:8080=2",
+        "--crit",
+        "total=100",
+    ]);
+    assert_eq!(code, 2, "{line}");
+    assert!(
+        line.starts_with(
+            "TCPSTAT CRITICAL - CLOSE_WAIT:8080 3 (crit 2), TIME_WAIT 5 (warn 4); 20 sockets | "
+        ),
+        "{line}"
+    );
+    assert_eq!(perf(&line, "close_wait_port_8080"), "3;;2");
+    assert_eq!(perf(&line, "total"), "20;;100");
+    // Port 9000 carries the TIME_WAIT: per-port counts are either side's port.
+    let (code, line) = check_fixture(&["--crit", "TIME_WAIT:9000=4"]);
+    assert_eq!(
+        (code, perf(&line, "time_wait_port_9000")),
+        (2, "5;;4".to_string())
+    );
+}
+
+#[test]
+fn plugin_ranges_and_groups() {
+    // "N:" alerts below N: 2 SYN_SENT are fewer than 3.
+    let (code, line) = check_fixture(&["--warn", "SYN_SENT=3:"]);
+    assert_eq!(code, 1, "{line}");
+    assert_eq!(perf(&line, "syn_sent"), "2;3:");
+    // "@N:M" alerts inside: 3 CLOSE_WAIT are in 1..5.
+    let (code, _) = check_fixture(&["--crit", "CLOSE_WAIT=@1:5"]);
+    assert_eq!(code, 2);
+    let (code, _) = check_fixture(&["--crit", "CLOSE_WAIT=@4:5"]);
+    assert_eq!(code, 0);
+    // "~:N" alerts above N; a plain N too (and below 0, which a count never is).
+    let (code, _) = check_fixture(&["--warn", "total=~:19"]);
+    assert_eq!(code, 1);
+    let (code, _) = check_fixture(&["--warn", "total=20"]);
+    assert_eq!(code, 0, "20 is not above 20");
+    // A group sums its states: bucket = SYN_RECV + TIME_WAIT = 5.
+    let (code, line) = check_fixture(&["--warn", "bucket=4"]);
+    assert_eq!((code, perf(&line, "bucket")), (1, "5;4".to_string()));
+}
+
+#[test]
+fn what_cannot_be_measured_is_unknown() {
+    // /proc cannot see CLOSED.
+    let (code, line) = check_fixture(&["--crit", "CLOSED=1"]);
+    assert_eq!(code, 3, "{line}");
+    assert!(
+        line.starts_with("TCPSTAT UNKNOWN - CLOSED cannot be measured: CLOSED is not visible"),
+        "{line}"
+    );
+    // A state excluded by --state.
+    let (code, line) = check_fixture(&["--state", "established", "--warn", "TIME_WAIT=1"]);
+    assert_eq!(code, 3, "{line}");
+    assert!(
+        line.contains("TIME_WAIT is not selected by --state"),
+        "{line}"
+    );
+}
+
+#[test]
+fn usage_errors_are_unknown_not_critical() {
+    for (args, needle) in [
+        (vec!["check", "--warn", "bogus=1"], "unknown key \"bogus\""),
+        (vec!["check", "--warn", "CLOSE_WAIT=x"], "not a number"),
+        (vec!["check", "--crit", "CLOSE_WAIT:http=1"], "not a port"),
+        (vec!["check", "--bogus"], "unexpected argument '--bogus'"),
+        (vec!["check", "--port", "70000"], "70000"),
+        // Found as `check` past an option and its value, even when the line is refused.
+        (vec!["--source", "proc", "check"], "cannot be used with"),
+        (
+            vec!["check", "--warn", "CLOSE_WAIT=1", "--warn", "close-wait=2"],
+            "given twice",
+        ),
+        (vec!["check", "--user", "no-such-user-here"], "unknown user"),
+    ] {
+        let o = run(&args);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {stdout}");
+        assert!(
+            stdout.starts_with("TCPSTAT UNKNOWN - usage error: ") && stdout.lines().count() == 1,
+            "{args:?}: {stdout}"
+        );
+        assert!(stdout.contains(needle), "{args:?}: {stdout}");
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).is_empty(),
+            "the details go to stderr"
+        );
+    }
+    // Help is not an error.
+    let o = run(&["check", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3 UNKNOWN"));
+    // Other subcommands keep clap's usage status.
+    assert_eq!(run(&["summary", "--bogus"]).status.code(), Some(2));
+}
+
+#[test]
+fn runtime_errors_are_unknown() {
+    let (code, line) = status_line(&[
+        "check",
+        "--source",
+        "proc",
+        "--proc-root",
+        "/nonexistent/tcpstat",
+        "--crit",
+        "CLOSE_WAIT=1",
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        line.starts_with("TCPSTAT UNKNOWN - cannot read /nonexistent/tcpstat/net/tcp: "),
+        "{line}"
+    );
+}
+
+#[test]
+fn live_close_wait_sockets_trip_the_thresholds() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut keep = Vec::new();
+    for _ in 0..3 {
+        let c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let (s, _) = listener.accept().expect("accept");
+        c.shutdown(Shutdown::Write).expect("shutdown");
+        keep.push((c, s));
+    }
+    let p = port.to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let (code, line) = status_line(&[
+            "check",
+            "--port",
+            &p,
+            "--warn",
+            "CLOSE_WAIT=2",
+            "--crit",
+            "CLOSE_WAIT=5",
+        ]);
+        if code == 1 {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "never WARNING: {line}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        line.starts_with("TCPSTAT WARNING - CLOSE_WAIT 3 (warn 2); 7 sockets |"),
+        "{line}"
+    );
+    assert_eq!(perf(&line, "close_wait"), "3;2;5");
+    assert_eq!(perf(&line, "fin_wait_2"), "3");
+    assert_eq!(perf(&line, "listen"), "1");
+    assert_eq!(perf(&line, "closed"), "0", "netlink sees CLOSED");
+    let (code, line) = status_line(&[
+        "check",
+        "--port",
+        &p,
+        "--crit",
+        &format!("CLOSE_WAIT:{p}=2"),
+    ]);
+    assert_eq!(code, 2, "{line}");
+    // The clients finish closing: CLOSE_WAIT goes away, the check recovers.
+    for (_, mut s) in keep.drain(..) {
+        let mut buf = [0u8; 1];
+        assert_eq!(s.read(&mut buf).expect("eof"), 0);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, line) = status_line(&["check", "--port", &p, "--warn", "CLOSE_WAIT=0"]);
+        if code == 0 {
+            assert_eq!(perf(&line, "close_wait"), "0;0");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "CLOSE_WAIT never cleared: {line}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
