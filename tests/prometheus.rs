@@ -1,0 +1,829 @@
+//! Prometheus output: `--format prometheus` on summary, ports and procs (recorded fixture and
+//! live sockets) and `tcpstat serve` scraped over loopback by concurrent clients, slow
+//! clients, malformed requests and more connections than it accepts.
+//!
+//! Every exposition goes through `promtool check metrics` (the Prometheus project's own
+//! parser and linter; Debian package `prometheus`, installed by `.ci/run`; outside CI a
+//! missing promtool is a skip, said on stderr) and through [`parse`], a strict reader that
+//! fails on anything it does not understand, used to look values up.
+
+#![allow(unsafe_code)] // libc::kill, to send SIGINT to the server.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn tcpstat() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    tcpstat().args(args).output().expect("binary runs")
+}
+
+fn exposition(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {:?} {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+// ---------------------------------------------------------------------------
+// Reading the format
+// ---------------------------------------------------------------------------
+
+/// Runs `promtool check metrics` on `text`: it must parse and pass the linter.
+fn promtool(text: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "promtool is required in CI (.ci/run installs the prometheus package)"
+            );
+            eprintln!("skipped: promtool check metrics: promtool is not installed");
+            return;
+        }
+        Err(e) => panic!("running promtool: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed ({:?}):\n{}{}\n--- input ---\n{text}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// A strict reader of the text format as tcpstat writes it: HELP and TYPE before each
+/// family, a family's samples together, labels with the three escapes, no timestamps.
+fn parse(text: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    let mut typed: BTreeMap<String, String> = BTreeMap::new();
+    let mut helped: Vec<String> = Vec::new();
+    let mut finished: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("line {}: {line:?}", i + 1);
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
+            assert!(name_ok(name) && !help.is_empty(), "{at}");
+            assert!(!helped.contains(&name.to_string()), "HELP twice: {at}");
+            helped.push(name.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
+            assert!(matches!(kind, "gauge" | "counter"), "{at}");
+            assert!(
+                helped.last().map(String::as_str) == Some(name),
+                "TYPE after HELP: {at}"
+            );
+            assert!(
+                typed.insert(name.to_string(), kind.to_string()).is_none(),
+                "{at}"
+            );
+            if let Some(prev) = current.replace(name.to_string()) {
+                finished.push(prev);
+            }
+            continue;
+        }
+        assert!(!line.starts_with('#') && !line.is_empty(), "{at}");
+        let name_end = line
+            .find(['{', ' '])
+            .unwrap_or_else(|| panic!("no value: {at}"));
+        let name = &line[..name_end];
+        assert!(name_ok(name), "{at}");
+        assert_eq!(
+            current.as_deref(),
+            Some(name),
+            "sample outside its family: {at}"
+        );
+        assert!(!finished.contains(&name.to_string()), "{at}");
+        let mut labels = BTreeMap::new();
+        let mut rest = &line[name_end..];
+        if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.char_indices().peekable();
+            let end;
+            loop {
+                // label name
+                let start = chars
+                    .peek()
+                    .map(|(i, _)| *i)
+                    .unwrap_or_else(|| panic!("{at}"));
+                let mut eq = None;
+                for (i, c) in chars.by_ref() {
+                    if c == '=' {
+                        eq = Some(i);
+                        break;
+                    }
+                    assert!(c.is_ascii_alphanumeric() || c == '_', "label name: {at}");
+                }
+                let eq = eq.unwrap_or_else(|| panic!("no '=': {at}"));
+                let label = &body[start..eq];
+                assert!(name_ok(label), "{at}");
+                assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "{at}");
+                let mut value = String::new();
+                loop {
+                    match chars
+                        .next()
+                        .unwrap_or_else(|| panic!("unterminated: {at}"))
+                        .1
+                    {
+                        '"' => break,
+                        '\\' => match chars.next().map(|(_, c)| c) {
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            Some('n') => value.push('\n'),
+                            other => panic!("bad escape {other:?}: {at}"),
+                        },
+                        '\n' => panic!("raw line feed: {at}"),
+                        c => value.push(c),
+                    }
+                }
+                assert!(labels.insert(label.to_string(), value).is_none(), "{at}");
+                match chars.next() {
+                    Some((_, ',')) => continue,
+                    Some((i, '}')) => {
+                        end = i;
+                        break;
+                    }
+                    other => panic!("after a label {other:?}: {at}"),
+                }
+            }
+            rest = &body[end + 1..];
+        }
+        let value = rest.strip_prefix(' ').unwrap_or_else(|| panic!("{at}"));
+        assert!(!value.contains(' '), "no timestamps: {at}");
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value: {at}"));
+        samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    for s in &samples {
+        assert!(typed.contains_key(&s.name), "{} has no TYPE", s.name);
+    }
+    samples
+}
+
+/// The value of the one sample with these labels.
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{name}{labels:?}: {found:?}");
+    found[0].value
+}
+
+fn on_fixture(root: &std::path::Path, report: &[&str]) -> String {
+    let mut args = report.to_vec();
+    args.extend_from_slice(&["--format", "prometheus", "--source", "proc", "--proc-root"]);
+    args.push(root.to_str().expect("utf-8"));
+    exposition(&args)
+}
+
+// ---------------------------------------------------------------------------
+// --format prometheus
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_reader_rejects_what_the_format_forbids() {
+    for bad in [
+        "m 1\n",                                                                   // no TYPE
+        "# HELP m x\n# TYPE m gauge\nm{a=\"x\"y\"} 1\n", // unescaped quote
+        "# HELP m x\n# TYPE m gauge\nm{a=\"\\t\"} 1\n",  // unknown escape
+        "# HELP m x\n# TYPE m gauge\nm 1 1700000000000\n", // timestamp
+        "# HELP m x\n# TYPE m gauge\nm 1\n# HELP n x\n# TYPE n gauge\nn 1\nm 2\n", // split family
+    ] {
+        assert!(
+            std::panic::catch_unwind(|| parse(bad)).is_err(),
+            "accepted: {bad:?}"
+        );
+    }
+}
+
+#[test]
+fn summary_on_the_fixture() {
+    let text = on_fixture(&fixture("proc-doctor"), &["summary"]);
+    promtool(&text);
+    let s = parse(&text);
+    let sockets = |state, family| {
+        value(
+            &s,
+            "tcpstat_sockets",
+            &[("state", state), ("family", family)],
+        )
+    };
+    assert_eq!(sockets("CLOSE_WAIT", "ipv4"), 3.0);
+    assert_eq!(sockets("TIME_WAIT", "ipv4"), 5.0);
+    assert_eq!(sockets("LISTEN", "ipv6"), 1.0);
+    assert!(
+        s.iter()
+            .all(|x| x.labels.get("state").map(String::as_str) != Some("CLOSED")),
+        "/proc cannot see CLOSED: absent, not 0"
+    );
+    assert_eq!(s.iter().filter(|x| x.name == "tcpstat_sockets").count(), 20);
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_source_info",
+            &[("report", "summary"), ("source", "proc")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&s, "tcpstat_collection_complete", &[("report", "summary")]),
+        1.0
+    );
+    assert!(
+        value(
+            &s,
+            "tcpstat_scrape_duration_seconds",
+            &[("report", "summary")]
+        ) >= 0.0
+    );
+    // -4 leaves the IPv6 series out.
+    let v4 = parse(&on_fixture(&fixture("proc-doctor"), &["summary", "-4"]));
+    assert!(v4
+        .iter()
+        .all(|x| x.labels.get("family").map(String::as_str) != Some("ipv6")));
+    // `--json` still works and conflicts with --format.
+    assert!(run(&["summary", "--json"]).status.success());
+    assert_eq!(
+        run(&["summary", "--json", "--format", "table"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn ports_on_the_fixture_are_bounded_and_add_up() {
+    let text = on_fixture(&fixture("proc-doctor"), &["ports", "--top", "0"]);
+    promtool(&text);
+    let s = parse(&text);
+    let ports: std::collections::BTreeSet<(String, String)> = s
+        .iter()
+        .filter(|x| x.name == "tcpstat_port_sockets")
+        .map(|x| (x.labels["port"].clone(), x.labels["direction"].clone()))
+        .collect();
+    let want: std::collections::BTreeSet<(String, String)> = [
+        ("8080", "in"),
+        ("9000", "in"),
+        ("9443", "in"),
+        ("other", "out"),
+    ]
+    .iter()
+    .map(|(p, d)| (p.to_string(), d.to_string()))
+    .collect();
+    assert_eq!(ports, want, "listening ports always; the rest summed");
+    let total: f64 = s
+        .iter()
+        .filter(|x| x.name == "tcpstat_port_sockets")
+        .map(|x| x.value)
+        .sum();
+    assert_eq!(total, 20.0, "every socket counted once");
+    let port_state = |port, direction, state| {
+        value(
+            &s,
+            "tcpstat_port_sockets",
+            &[("port", port), ("direction", direction), ("state", state)],
+        )
+    };
+    assert_eq!(port_state("8080", "in", "CLOSE_WAIT"), 3.0);
+    assert_eq!(port_state("other", "out", "SYN_SENT"), 2.0);
+    assert_eq!(value(&s, "tcpstat_listen_queue", &[("port", "8080")]), 2.0);
+    assert!(
+        s.iter().all(|x| x.name != "tcpstat_listen_backlog"),
+        "/proc does not report backlogs"
+    );
+    // With room for it, the outbound port gets its own series.
+    let s = parse(&on_fixture(&fixture("proc-doctor"), &["ports"]));
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_port_sockets",
+            &[
+                ("port", "8080"),
+                ("direction", "out"),
+                ("state", "FIN_WAIT_2")
+            ]
+        ),
+        3.0
+    );
+    assert!(s
+        .iter()
+        .all(|x| x.labels.get("port").map(String::as_str) != Some("other")));
+}
+
+#[test]
+fn procs_on_the_fixture_by_command() {
+    let text = on_fixture(&fixture("proc-doctor"), &["procs"]);
+    promtool(&text);
+    let s = parse(&text);
+    let by = |command, state| {
+        value(
+            &s,
+            "tcpstat_process_sockets",
+            &[("command", command), ("state", state)],
+        )
+    };
+    assert_eq!(by("leakyd", "CLOSE_WAIT"), 3.0);
+    assert_eq!(by("leakyd", "LISTEN"), 1.0);
+    assert_eq!(by("client", "SYN_SENT"), 2.0);
+    assert_eq!(by("client", "FIN_WAIT_2"), 3.0);
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_unowned_sockets",
+            &[("reason", "no_owner"), ("state", "TIME_WAIT")]
+        ),
+        5.0
+    );
+    // --top 1 keeps the busiest command and sums the others.
+    let s = parse(&on_fixture(
+        &fixture("proc-doctor"),
+        &["procs", "--top", "1"],
+    ));
+    let commands: std::collections::BTreeSet<&str> = s
+        .iter()
+        .filter(|x| x.name == "tcpstat_process_sockets")
+        .map(|x| x.labels["command"].as_str())
+        .collect();
+    assert_eq!(commands.into_iter().collect::<Vec<_>>(), ["client"]);
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_process_other_sockets",
+            &[("state", "CLOSE_WAIT")]
+        ),
+        3.0
+    );
+}
+
+#[test]
+fn hostile_command_names_are_escaped_per_the_format() {
+    let tmp = std::env::temp_dir().join(format!("tcpstat-prom-fixture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("proc-doctor"))
+        .arg(&tmp)
+        .status()
+        .expect("cp")
+        .success();
+    assert!(ok);
+    let name = "a\"b\\c\nd}";
+    std::fs::write(tmp.join("4242/comm"), format!("{name}\n")).expect("comm");
+    let text = on_fixture(&tmp, &["procs"]);
+    assert!(
+        text.contains(
+            "tcpstat_process_sockets{command=\"a\\\"b\\\\c\\nd}\",state=\"CLOSE_WAIT\"} 3\n"
+        ),
+        "{text}"
+    );
+    promtool(&text);
+    let s = parse(&text);
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_process_sockets",
+            &[("command", name), ("state", "CLOSE_WAIT")]
+        ),
+        3.0
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn live_ports_report_the_accept_queue_and_backlog() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let p = port.to_string();
+    // Two connections the listener never accepts.
+    let _clients: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (s, backlog) = loop {
+        let json = run(&["ports", "--json", "--port", &p]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        let listener = v["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .find(|r| !r["listener"].is_null())
+            .map(|r| r["listener"].clone());
+        let text = exposition(&["ports", "--format", "prometheus", "--port", &p]);
+        let s = parse(&text);
+        let queued = value(&s, "tcpstat_listen_queue", &[("port", &p)]);
+        if queued == 2.0 && listener.as_ref().is_some_and(|l| l["queued"] == 2) {
+            promtool(&text);
+            break (
+                s,
+                listener.expect("listener")["backlog"]
+                    .as_f64()
+                    .expect("netlink backlog"),
+            );
+        }
+        assert!(Instant::now() < deadline, "queue never reached 2: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        value(&s, "tcpstat_listen_backlog", &[("port", &p)]),
+        backlog
+    );
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_source_info",
+            &[("report", "ports"), ("source", "netlink")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_port_sockets",
+            &[("port", &p), ("direction", "in"), ("state", "ESTABLISHED")]
+        ),
+        2.0
+    );
+}
+
+// ---------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------
+
+/// A running `tcpstat serve`, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stderr: BufReader<ChildStderr>,
+    first_lines: Vec<String>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = tcpstat()
+            .arg("serve")
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        stderr.read_line(&mut line).expect("first line");
+        let addr = line
+            .trim_end()
+            .strip_prefix("tcpstat: serving metrics on http://")
+            .and_then(|s| s.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address");
+        Server {
+            child,
+            addr,
+            stderr,
+            first_lines: vec![line],
+        }
+    }
+
+    fn loopback() -> Server {
+        Server::start(&["--listen", "127.0.0.1:0"])
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends raw bytes and reads the whole answer (the server closes after one).
+fn exchange(addr: SocketAddr, request: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(request).expect("send");
+    read_reply(&mut s)
+}
+
+fn read_reply(s: &mut TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the answer");
+    let text = String::from_utf8(raw).expect("utf-8 answer");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{status_line:?}"));
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(": ").expect("header");
+            (n.to_string(), v.to_string())
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    exchange(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes(),
+    )
+}
+
+#[test]
+fn serve_answers_scrapes_and_refuses_what_it_does_not_serve() {
+    let server = Server::loopback();
+    let addr = server.addr;
+    assert!(addr.ip().is_loopback());
+
+    let m = get(addr, "/metrics");
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert_eq!(
+        m.header("Content-Length"),
+        Some(m.body.len().to_string().as_str())
+    );
+    promtool(&m.body);
+    let s = parse(&m.body);
+    assert_eq!(value(&s, "tcpstat_collection_success", &[]), 1.0);
+    assert_eq!(
+        value(
+            &s,
+            "tcpstat_source_info",
+            &[("report", "serve"), ("source", "netlink")]
+        ),
+        1.0
+    );
+    assert!(s.iter().any(|x| x.name == "tcpstat_sockets"));
+    assert!(s.iter().any(|x| x.name == "tcpstat_port_sockets"));
+    assert!(
+        s.iter().all(|x| x.name != "tcpstat_process_sockets"),
+        "processes only with --processes"
+    );
+    // Each scrape is a fresh collection.
+    let again = parse(&get(addr, "/metrics").body);
+    assert_eq!(value(&again, "tcpstat_collections_total", &[]), 2.0);
+
+    let head = exchange(addr, b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(head.header("Content-Length").is_some_and(|n| n != "0"));
+
+    let index = get(addr, "/");
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("href=\"/metrics\""), "{}", index.body);
+    let health = get(addr, "/healthz");
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    assert_eq!(get(addr, "/nope").status, 404);
+    assert_eq!(get(addr, "/metrics?name[]=x").status, 200);
+
+    let post = exchange(
+        addr,
+        b"POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("Allow"), Some("GET, HEAD"));
+    for (request, status) in [
+        (&b"garbage\r\n\r\n"[..], 400),
+        (b"GET /metrics\r\n\r\n", 400),
+        (b"GET /metrics HTTP/2.0\r\n\r\n", 505),
+        (b"GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", 400),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
+        (b"GET /\xff HTTP/1.1\r\n\r\n", 400),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    ] {
+        assert_eq!(
+            exchange(addr, request).status,
+            status,
+            "{}",
+            String::from_utf8_lossy(request)
+        );
+    }
+    let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(exchange(addr, huge.as_bytes()).status, 431);
+    // A client that closes mid-request.
+    drop(TcpStream::connect(addr).expect("connect"));
+    // Still serving.
+    assert_eq!(get(addr, "/healthz").status, 200);
+}
+
+#[test]
+fn concurrent_scrapes_all_succeed_and_share_collections() {
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--processes"]);
+    let addr = server.addr;
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..3).map(|_| get(addr, "/metrics")).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let replies: Vec<Reply> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("client thread"))
+        .collect();
+    assert_eq!(replies.len(), 24);
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.body);
+        let s = parse(&r.body);
+        assert_eq!(value(&s, "tcpstat_collection_success", &[]), 1.0);
+        assert!(s.iter().any(|x| x.name == "tcpstat_process_sockets"));
+    }
+    promtool(&replies[0].body);
+    let last = parse(&get(addr, "/metrics").body);
+    let scrapes = value(&last, "tcpstat_scrapes_total", &[]);
+    let collections = value(&last, "tcpstat_collections_total", &[]);
+    assert_eq!(scrapes, 25.0);
+    assert!(
+        (1.0..=25.0).contains(&collections),
+        "collections {collections} for {scrapes} scrapes"
+    );
+    eprintln!("25 scrapes, {collections} collections");
+}
+
+#[test]
+fn a_slow_or_silent_client_does_not_hold_up_other_scrapes() {
+    let server = Server::loopback();
+    let addr = server.addr;
+    // One client sends half a request line and stalls; another sends nothing at all.
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.write_all(b"GET /metr").expect("send");
+    let silent = TcpStream::connect(addr).expect("connect");
+    let began = Instant::now();
+    for _ in 0..3 {
+        let r = get(addr, "/metrics");
+        assert_eq!(r.status, 200);
+    }
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "scrapes waited for the stalled clients: {:?}",
+        began.elapsed()
+    );
+    // The stalled clients are answered 408 once their time is up, and let go.
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let r = read_reply(&mut slow);
+    assert_eq!(r.status, 408);
+    let waited = began.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(12),
+        "{waited:?}"
+    );
+    let mut silent = silent;
+    silent
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    assert_eq!(read_reply(&mut silent).status, 408);
+}
+
+#[test]
+fn more_connections_than_allowed_get_503_at_once() {
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--max-connections", "2"]);
+    let addr = server.addr;
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Give the server a moment to accept both into their threads.
+    std::thread::sleep(Duration::from_millis(300));
+    let began = Instant::now();
+    let r = get(addr, "/healthz");
+    assert_eq!(r.status, 503);
+    assert!(began.elapsed() < Duration::from_secs(2));
+    drop(idle);
+    // Once the idle connections are gone, requests are served again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if get(addr, "/healthz").status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_server_with_130_and_other_addresses_are_flagged() {
+    let mut server = Server::start(&["--listen", "0.0.0.0:0"]);
+    let mut warning = String::new();
+    server.stderr.read_line(&mut warning).expect("second line");
+    assert!(
+        warning.starts_with("tcpstat: warning: listening on 0.0.0.0, not loopback"),
+        "{warning} (after {:?})",
+        server.first_lines
+    );
+    let port = server.addr.port();
+    let r = get(SocketAddr::from(([127, 0, 0, 1], port)), "/healthz");
+    assert_eq!(r.status, 200);
+    let pid = server.child.id() as libc::pid_t;
+    // SAFETY: plain syscall on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn an_address_in_use_is_a_runtime_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let o = run(&["serve", "--listen", &addr]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    let o = run(&["serve", "--listen", "localhost"]);
+    assert_eq!(o.status.code(), Some(2), "not an address:port");
+}
