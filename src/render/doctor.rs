@@ -252,7 +252,7 @@ pub fn headline(f: &Finding) -> String {
                 format!("no {state} sockets")
             } else {
                 format!(
-                    "{n} {state} {} ({} orphaned){}",
+                    "{n} {state} {}, {} orphaned{}",
                     if n == 1 { "socket" } else { "sockets" },
                     number(f, "orphaned").unwrap_or(0),
                     levels(f)
