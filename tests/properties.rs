@@ -1,5 +1,5 @@
 //! Property tests for every parser of outside input: state names, ports, CIDRs, durations,
-//! /proc lines and netlink datagrams. They must never panic, and what they accept must mean
+//! /proc lines, netlink datagrams, kernel counters, thresholds and HTTP request heads. They must never panic, and what they accept must mean
 //! what it says.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -135,5 +135,47 @@ proptest! {
         let mut stats = DumpStats::default();
         let _ = parse_datagram(&bytes, Family::V4, seq, &Filter::default(), &mut sink, &mut stats);
         prop_assert!(sink.0 <= stats.sockets, "recorded more sockets than parsed");
+    }
+
+    #[test]
+    fn http_request_heads_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        match tcpstat::serve::parse_head(&bytes) {
+            Ok(r) => prop_assert!(r.path.starts_with('/')),
+            Err(tcpstat::serve::Refusal(status)) => prop_assert!(matches!(status, 400 | 405 | 505)),
+        }
+    }
+
+    #[test]
+    fn request_lines_from_parts_never_panic(method in "[A-Z]{0,8}", path in "[ -~]{0,20}", version in "HTTP/[0-9.]{0,4}") {
+        let head = format!("{method} {path} {version}\r\nHost: x");
+        let _ = tcpstat::serve::parse_head(head.as_bytes());
+    }
+
+    #[test]
+    fn ranges_never_panic_and_at_inverts(text in "[@~:0-9.\\-]{0,12}", v in -1000.0f64..1000.0) {
+        if let Ok(r) = tcpstat::model::Range::parse(&text) {
+            let t = text.trim();
+            let other = match t.strip_prefix('@') {
+                Some(plain) => tcpstat::model::Range::parse(plain),
+                None => tcpstat::model::Range::parse(&format!("@{t}")),
+            };
+            let other = other.expect("the same range with '@' toggled parses");
+            prop_assert_eq!(r.alerts(v), !other.alerts(v), "{} vs {}", r, other);
+        }
+    }
+
+    #[test]
+    fn thresholds_never_panic(text in ".{0,40}") {
+        let _ = tcpstat::check::parse_threshold(&text);
+        let _ = tcpstat::diagnose::parse_threshold(&text);
+    }
+
+    #[test]
+    fn kernel_counter_files_never_panic(text in "[A-Za-z: 0-9\n\t-]{0,200}") {
+        let _ = tcpstat::collect::kernel::parse_netstat(&text, "TcpExt");
+        let _ = tcpstat::collect::kernel::parse_sockstat(&text);
+        if let Some((lo, hi)) = tcpstat::collect::kernel::parse_port_range(&text) {
+            prop_assert!(lo <= hi);
+        }
     }
 }

@@ -1,8 +1,9 @@
-//! Every parser of command-line text: durations, CIDRs, port sets, state lists.
+//! Every parser of command-line text: durations, CIDRs, port sets, state lists, threshold
+//! ranges, `check` and `doctor` thresholds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tcpstat::model::{duration, Cidr, PortSet, StateSet};
+use tcpstat::model::{duration, Cidr, PortSet, Range, StateSet};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -14,4 +15,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(set) = StateSet::parse_list(text) {
         assert!(!set.is_empty());
     }
+    if let Ok(range) = Range::parse(text) {
+        assert_eq!(range.text(), text.trim());
+        let _ = range.alerts(0.0);
+    }
+    let _ = tcpstat::check::parse_threshold(text);
+    let _ = tcpstat::diagnose::parse_threshold(text);
 });
