@@ -105,7 +105,7 @@ pub fn headline(f: &Finding) -> String {
             levels(f)
         ),
         (Check::CloseWait, Subject::OwnerHidden) => format!(
-            "{} held by processes that could not be read (run as root to see which){}",
+            "{} held by processes that could not be read{}",
             plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
             levels(f)
         ),
