@@ -16,6 +16,12 @@ _tcpstat() {
             ",$1")
                 cmd="tcpstat"
                 ;;
+            tcpstat,check)
+                cmd="tcpstat__subcmd__check"
+                ;;
+            tcpstat,doctor)
+                cmd="tcpstat__subcmd__doctor"
+                ;;
             tcpstat,help)
                 cmd="tcpstat__subcmd__help"
                 ;;
@@ -31,11 +37,20 @@ _tcpstat() {
             tcpstat,procs)
                 cmd="tcpstat__subcmd__procs"
                 ;;
+            tcpstat,serve)
+                cmd="tcpstat__subcmd__serve"
+                ;;
             tcpstat,summary)
                 cmd="tcpstat__subcmd__summary"
                 ;;
             tcpstat,watch)
                 cmd="tcpstat__subcmd__watch"
+                ;;
+            tcpstat__subcmd__help,check)
+                cmd="tcpstat__subcmd__help__subcmd__check"
+                ;;
+            tcpstat__subcmd__help,doctor)
+                cmd="tcpstat__subcmd__help__subcmd__doctor"
                 ;;
             tcpstat__subcmd__help,help)
                 cmd="tcpstat__subcmd__help__subcmd__help"
@@ -48,6 +63,9 @@ _tcpstat() {
                 ;;
             tcpstat__subcmd__help,procs)
                 cmd="tcpstat__subcmd__help__subcmd__procs"
+                ;;
+            tcpstat__subcmd__help,serve)
+                cmd="tcpstat__subcmd__help__subcmd__serve"
                 ;;
             tcpstat__subcmd__help,summary)
                 cmd="tcpstat__subcmd__help__subcmd__summary"
@@ -62,12 +80,160 @@ _tcpstat() {
 
     case "${cmd}" in
         tcpstat)
-            opts="-4 -6 -h -V --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version summary ports procs list ls watch help"
+            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version summary ports procs list ls watch doctor check serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --process)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__check)
+            opts="-4 -6 -h --warn --crit --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --process)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__doctor)
+            opts="-4 -6 -h --threshold --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -128,8 +294,36 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__help)
-            opts="summary ports procs list watch help"
+            opts="summary ports procs list watch doctor check serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -184,6 +378,20 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__help__subcmd__procs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -296,7 +504,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__ports)
-            opts="-4 -6 -h --by --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h --by --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,6 +516,10 @@ _tcpstat() {
                     ;;
                 --top)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --state)
@@ -370,13 +582,99 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__procs)
-            opts="-4 -6 -h --all-states --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --process)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__serve)
+            opts="-4 -6 -h --listen --processes --top-ports --top-processes --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top-ports)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top-processes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -440,12 +738,16 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__summary)
-            opts="-4 -6 -h --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -18,6 +18,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
     }
     var completions = [
         &'tcpstat'= {
+            cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -31,7 +32,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
             cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
-            cand --json 'Print one JSON object instead of a table (schema in the README)'
+            cand --json 'Print one JSON object instead of a table (schema in the README); --format json'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -47,9 +48,13 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand list 'One row per socket, streamed as it is read'
             cand ls 'One row per socket, streamed as it is read'
             cand watch 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+            cand doctor 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects'
+            cand check 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand serve 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tcpstat;summary'= {
+            cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -63,7 +68,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
             cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
-            cand --json 'Print one JSON object instead of a table (schema in the README)'
+            cand --json 'Print one JSON object instead of a table (schema in the README); --format json'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -74,7 +79,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         }
         &'tcpstat;ports'= {
             cand --by 'How to group: `service` (default), `local` or `remote` port'
-            cand --top 'Only the N groups with the most sockets'
+            cand --top 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"'
+            cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -89,7 +95,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
             cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
             cand --all-states 'Show a column for every state, not only those with sockets'
-            cand --json 'Print a JSON array instead of a table'
+            cand --json 'Print a JSON object instead of a table; --format json'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -99,7 +105,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'tcpstat;procs'= {
-            cand --top 'Only the N processes with the most sockets'
+            cand --top 'Only the N processes with the most sockets. With --format prometheus: the N busiest command names (default 20), the rest summed'
+            cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -114,7 +121,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
             cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
             cand --all-states 'Show a column for every state, not only those with sockets'
-            cand --json 'Print a JSON object instead of a table'
+            cand --json 'Print a JSON object instead of a table; --format json'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -214,12 +221,90 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'tcpstat;doctor'= {
+            cand --threshold 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable'
+            cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
+            cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
+            cand --sport 'Sockets whose local (source) port matches'
+            cand --dport 'Sockets whose remote (destination) port matches'
+            cand --src 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses'
+            cand --dst 'Sockets whose remote address is in this network'
+            cand --pid 'Sockets owned by this process (comma list or repeated). Resolves owners'
+            cand --process 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners'
+            cand --user 'Sockets owned by this user (the socket''s uid): a name or a numeric uid'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand --json 'Print one JSON object instead of text'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --ipv6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tcpstat;check'= {
+            cand --warn 'WARNING when KEY''s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100. Repeatable'
+            cand --crit 'CRITICAL when KEY''s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500. Repeatable'
+            cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
+            cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
+            cand --sport 'Sockets whose local (source) port matches'
+            cand --dport 'Sockets whose remote (destination) port matches'
+            cand --src 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses'
+            cand --dst 'Sockets whose remote address is in this network'
+            cand --pid 'Sockets owned by this process (comma list or repeated). Resolves owners'
+            cand --process 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners'
+            cand --user 'Sockets owned by this user (the socket''s uid): a name or a numeric uid'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --ipv6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'tcpstat;serve'= {
+            cand --listen 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it'
+            cand --top-ports 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"'
+            cand --top-processes 'Commands in tcpstat_process_sockets (with --processes): the N busiest'
+            cand --max-connections 'Connections served at once; more are answered 503 at once'
+            cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
+            cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
+            cand --sport 'Sockets whose local (source) port matches'
+            cand --dport 'Sockets whose remote (destination) port matches'
+            cand --src 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses'
+            cand --dst 'Sockets whose remote address is in this network'
+            cand --pid 'Sockets owned by this process (comma list or repeated). Resolves owners'
+            cand --process 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners'
+            cand --user 'Sockets owned by this user (the socket''s uid): a name or a numeric uid'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand --processes 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --ipv6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'tcpstat;help'= {
             cand summary 'Count sockets per TCP state, per address family (the default command)'
             cand ports 'Sockets per port and state: which service has the CLOSE_WAITs'
             cand procs 'Sockets per owning process and state: which process holds them'
             cand list 'One row per socket, streamed as it is read'
             cand watch 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+            cand doctor 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects'
+            cand check 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand serve 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tcpstat;help;summary'= {
@@ -231,6 +316,12 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         &'tcpstat;help;list'= {
         }
         &'tcpstat;help;watch'= {
+        }
+        &'tcpstat;help;doctor'= {
+        }
+        &'tcpstat;help;check'= {
+        }
+        &'tcpstat;help;serve'= {
         }
         &'tcpstat;help;help'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tcpstat_global_optspecs
-    string join \n json state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= netns= netns-pid= all-netns h/help V/version
+    string join \n json format= state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= netns= netns-pid= all-netns h/help V/version
 end
 
 function __fish_tcpstat_needs_command
@@ -24,6 +24,9 @@ function __fish_tcpstat_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -41,7 +44,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -53,7 +56,13 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "procs" -d 'Sockets 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "list" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ls" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -71,7 +80,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -79,7 +88,10 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
 local\t'Always the local port'
 remote\t'Always the remote port'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -98,12 +110,15 @@ never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON array instead of a table'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets. With --format prometheus: the N busiest command names (default 20), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -122,7 +137,7 @@ never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -221,9 +236,84 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "list" -d 'One row per socket, streamed as it is read'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l threshold -d 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l json -d 'Print one JSON object instead of text'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l warn -d 'WARNING when KEY\'s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100. Repeatable' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l crit -d 'CRITICAL when KEY\'s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500. Repeatable' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s h -l help -d 'Print help'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l listen -d 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-processes -d 'Commands in tcpstat_process_sockets (with --processes): the N busiest' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l max-connections -d 'Connections served at once; more are answered 503 at once' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l processes -d 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

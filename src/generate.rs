@@ -267,15 +267,21 @@ const EXAMPLES: &[Example] = &[
         ],
     },
     Example {
-        subcommand: "summary",
-        about: "A Nagios/Icinga check: critical at 100 CLOSE_WAIT sockets, unknown when \
-                tcpstat fails:",
+        subcommand: "doctor",
+        about: "What is wrong and who is causing it: CLOSE_WAIT leaks per process, full accept \
+                queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes:",
         lines: &[
-            "out=$(tcpstat --json --state close-wait) ||",
-            "    { echo \"UNKNOWN - tcpstat failed\"; exit 3; }",
-            "n=$(printf %s \"$out\" | jq .total)",
-            "[ \"$n\" -lt 100 ] || { echo \"CRITICAL - $n CLOSE_WAIT\"; exit 2; }",
-            "echo \"OK - $n CLOSE_WAIT\"",
+            "tcpstat doctor",
+            "tcpstat doctor --threshold CLOSE_WAIT=100 --json |",
+            "    jq -r '.findings[] | select(.severity != \"ok\") | .summary'",
+        ],
+    },
+    Example {
+        subcommand: "check",
+        about: "A Nagios/Icinga plugin: warning at 100 CLOSE_WAIT sockets, critical at 500 or \
+                at 50 on port 8080, with performance data:",
+        lines: &[
+            "tcpstat check --warn CLOSE_WAIT=100 --crit CLOSE_WAIT=500 --crit CLOSE_WAIT:8080=50",
         ],
     },
     Example {
@@ -283,11 +289,14 @@ const EXAMPLES: &[Example] = &[
         about: "Prometheus, through node_exporter's textfile collector (from cron):",
         lines: &[
             "d=/var/lib/node_exporter/textfile",
-            "tcpstat --json | jq -r '.states | to_entries[] |",
-            "    \"tcpstat_sockets{state=\" + (.key | tojson) + \"} \" +",
-            "    (.value | tostring)' > $d/tcpstat.prom.tmp &&",
+            "tcpstat summary --format prometheus > $d/tcpstat.prom.tmp &&",
             "    mv $d/tcpstat.prom.tmp $d/tcpstat.prom",
         ],
+    },
+    Example {
+        subcommand: "serve",
+        about: "Prometheus, scraping tcpstat directly (loopback unless told otherwise):",
+        lines: &["tcpstat serve --listen 0.0.0.0:9555 --processes"],
     },
 ];
 
@@ -347,6 +356,8 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
             "0",
             if watch {
                 "After --count ticks, or when the reader closes the pipe."
+            } else if subcommand == Some("doctor") {
+                "No finding above info."
             } else {
                 "Success; also when the reader closes the pipe early (tcpstat list | head)."
             },
@@ -356,6 +367,9 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
             if watch {
                 "Collection failed three ticks in a row (one failure is shown and retried), \
                  or output failed. One line, tcpstat: CAUSE, on standard error."
+            } else if subcommand == Some("serve") {
+                "The address could not be listened on (in use, not local). One line, \
+                 tcpstat: CAUSE, on standard error."
             } else {
                 "A runtime error: the socket tables could not be read, a network namespace \
                  could not be found or entered, or output failed. One line, tcpstat: CAUSE, on \
@@ -368,10 +382,35 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
              CIDR, an unknown user). The message names the bad value.",
         ),
     ];
-    if subcommand.is_none() || watch {
+    if subcommand.is_none() || subcommand == Some("doctor") {
+        status.push(("3", "doctor: the worst finding is a warning."));
+        status.push(("4", "doctor: the worst finding is critical."));
+    }
+    if subcommand == Some("check") {
+        // A monitoring plugin: every outcome, errors included, is one of the four codes.
+        status = vec![
+            ("0", "OK: no threshold crossed."),
+            ("1", "WARNING: a --warn range alerts, no --crit range does."),
+            ("2", "CRITICAL: a --crit range alerts."),
+            (
+                "3",
+                "UNKNOWN: a threshold names only states that cannot be counted, or a usage or \
+                 runtime error happened; a TCPSTAT UNKNOWN line on standard output says which.",
+            ),
+        ];
+    }
+    if subcommand.is_none() || watch || subcommand == Some("serve") {
         status.push((
             "130",
-            "watch was stopped by Ctrl-C (SIGINT) or SIGTERM; the terminal was restored first.",
+            "watch or serve was stopped by Ctrl-C (SIGINT) or SIGTERM; watch restores the \
+             terminal first.",
+        ));
+    }
+    if subcommand.is_none() {
+        status.push((
+            "check",
+            "follows the monitoring-plugin convention instead: 0 OK, 1 WARNING, 2 CRITICAL, \
+             3 UNKNOWN (usage and runtime errors included).",
         ));
     }
     for (code, meaning) in status {
@@ -592,7 +631,10 @@ mod tests {
                 "tcpstat-ports.1",
                 "tcpstat-procs.1",
                 "tcpstat-list.1",
-                "tcpstat-watch.1"
+                "tcpstat-watch.1",
+                "tcpstat-doctor.1",
+                "tcpstat-check.1",
+                "tcpstat-serve.1"
             ]
         );
     }
