@@ -720,3 +720,94 @@ fn help_lists_every_threshold_with_its_default() {
         assert!(line.contains(&want), "{key}: want {want:?} in {line:?}");
     }
 }
+
+/// A namespace of its own, entered with `--netns-pid`: the sockets, and the settings and
+/// counters, are that namespace's (a namespace does not show the host-wide
+/// `tcp_max_orphans`, which proves they were read inside it).
+#[test]
+fn another_namespace_is_diagnosed_with_its_own_settings_and_counters() {
+    let _serial = serial();
+    if let Err(why) = support::netns_available() {
+        eprintln!("skipped: doctor --netns-pid: {why}");
+        return;
+    }
+    let (holder, keep) = support::in_private_netns(|| {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let listener = Sock::new(Family::V4);
+        listener.bind(addr).expect("bind in a fresh namespace");
+        listener.listen(1);
+        let mut keep = Vec::new();
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let c = Sock::new(Family::V4);
+            c.connect(addr);
+            let s = listener.accept();
+            c.shutdown_write();
+            keep.push(c);
+            held.push(s.into_fd());
+        }
+        // Two connections nobody accepts fill the backlog-1 queue; the next SYN is dropped.
+        for _ in 0..2 {
+            let c = Sock::new(Family::V4);
+            c.connect(addr);
+            keep.push(c);
+        }
+        let c = Sock::new(Family::V4);
+        c.connect_nonblocking(addr);
+        keep.push(c);
+        held.push(listener.into_fd());
+        // Started from this thread, the holder lives in the namespace and keeps it alive.
+        (Holder::spawn("nsd", held), keep)
+    });
+    let pid = holder.pid().to_string();
+    let (v, code) = wait_for("the namespace's SYN_SENT", || {
+        let (v, code) = doctor(&["--netns-pid", &pid, "--threshold", "CLOSE_WAIT=2"]);
+        (findings(&v, "syn_sent")[0]["value"] == 1).then_some((v, code))
+    });
+    assert_eq!(code, 4, "{v}");
+    let cw = findings(&v, "close_wait");
+    assert_eq!(
+        cw[0]["subject"],
+        serde_json::json!({"kind": "process", "pid": holder.pid(), "command": "nsd"})
+    );
+    assert_eq!(cw[0]["severity"], "warning");
+    let q = findings(&v, "accept_queue");
+    assert_eq!(
+        (
+            q[0]["severity"].as_str(),
+            q[0]["value"].as_u64(),
+            q[0]["limit"].as_u64()
+        ),
+        (Some("critical"), Some(2), Some(1)),
+        "{v}"
+    );
+    assert!(q[0]["evidence"]["counters"]["ListenOverflows"].as_u64() >= Some(1));
+    assert!(q[0]["evidence"]["settings"]["net.core.somaxconn"].is_u64());
+    let unreadable: Vec<&str> = v["unreadable"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        unreadable
+            .iter()
+            .any(|u| u.starts_with("net.ipv4.tcp_max_orphans")),
+        "read inside the namespace, where the host-wide setting is not visible: {unreadable:?}"
+    );
+    drop(keep);
+    drop(holder);
+}
+
+#[test]
+fn one_namespace_at_a_time() {
+    let _serial = serial();
+    let o = run(&["doctor", "--all-netns"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one network namespace at a time"));
+    let o = run(&["summary", "--format", "prometheus", "--all-netns"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["check", "--all-netns"]);
+    assert_eq!(o.status.code(), Some(3), "check: a usage error is UNKNOWN");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("TCPSTAT UNKNOWN - usage error: "));
+}

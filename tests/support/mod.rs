@@ -714,6 +714,11 @@ impl Sock {
     pub fn close_gracefully(mut self) {
         drop(self.fd.take());
     }
+
+    /// The descriptor, to hand to another process (no abort on drop).
+    pub fn into_fd(mut self) -> OwnedFd {
+        self.fd.take().expect("an open socket")
+    }
 }
 
 impl Drop for Sock {
