@@ -18,9 +18,13 @@
 #   --runs R         timed rounds per size (default 5); the median is reported
 #   --bound SECS     per-run time limit (default 200); a command that hits it is reported as
 #                    ">= SECS" and not run again at that size (ss -tanp takes ~344 s at 1M)
+#   --slow SECS      a command whose run took longer than this is not repeated at that size
+#                    (default 60): its one run is the result
 #   --v6 PCT         share of IPv6 sockets (default 10)
 #   --only IDS       comma-separated command ids to time (default: all; see COMMANDS below)
 #   --out DIR        where results go
+#   --hold N         build the table for one size and keep it (no timing) until Ctrl-C or
+#                    SIGTERM, for profiling: ip netns exec tcpstat-bench-srv perf record ...
 #   --cleanup        only undo a previous run (namespaces, sysctls, holder processes)
 #
 # What it changes, and restores on exit, Ctrl-C or error (trap): the global sysctls
@@ -39,10 +43,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=10k,100k
 RUNS=5
 BOUND=200
+SLOW=60
+SLEEPER=
 V6=10
 ONLY=
 OUT=
 CLEANUP_ONLY=
+HOLD=
 STATE=/run/tcpstat-bench.state
 SRV=tcpstat-bench-srv
 PEER=tcpstat-bench-peer
@@ -56,9 +63,11 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --bound) BOUND=$2; shift 2 ;;
+    --slow) SLOW=$2; shift 2 ;;
     --v6) V6=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --hold) HOLD=$2; shift 2 ;;
     --cleanup) CLEANUP_ONLY=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument $1" ;;
@@ -131,6 +140,7 @@ ns_link() { local i; i=$(stat -L -c %i "/run/netns/$1" 2>/dev/null) && echo "net
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
+  [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
   teardown_namespaces
   restore_sysctls
   if [ -n "${BASE_ORPHANS:-}" ]; then
@@ -298,6 +308,12 @@ run_size() {
   before=$(census)
   say "N=$label: ss counts $before"
   printf 'size\t%s\t%s\n' "$n" "ss before timing: $before" >>"$RESULTS"
+  if [ -n "$HOLD" ]; then
+    say "N=$label: holding; enter with: ip netns exec $SRV <command>; Ctrl-C or kill $$ to tear down"
+    sleep infinity &
+    SLEEPER=$!
+    wait $SLEEPER
+  fi
 
   local -A done_ids=()
   local round i k id cmd line wall rss status
@@ -313,10 +329,12 @@ run_size() {
       # shellcheck disable=SC2086 # the command line is split on purpose
       line=$("$TABLEGEN" time --netns "/run/netns/$SRV" --timeout "$BOUND" \
         --stderr "$OUT/stderr-$label.log" -- $cmd)
-      read -r wall rss status <<<"$line"
-      printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$id" "$round" "$wall" "$rss" "$status" "$BOUND" >>"$RESULTS"
-      printf '  %-13s %10ss %8s KiB  %s\n' "$id" "$wall" "$rss" "$status" >&2
-      if [ "$status" = timeout ]; then done_ids[$id]=1; fi
+      read -r wall rss status cpu <<<"$line"
+      printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$id" "$round" "$wall" "$rss" "$status" "$BOUND" "$cpu" >>"$RESULTS"
+      printf '  %-13s %10ss %8s KiB  %-8s cpu %ss\n' "$id" "$wall" "$rss" "$status" "$cpu" >&2
+      if [ "$status" = timeout ] || awk -v w="$wall" -v s="$SLOW" 'BEGIN{exit !(w > s)}'; then
+        done_ids[$id]=1
+      fi
     done
   done
   after=$(census)
@@ -341,13 +359,13 @@ sysctl -q -w net.ipv4.tcp_max_orphans=4194304 >/dev/null
 ns_exists "$SRV" && die "namespace $SRV exists already (run $0 --cleanup)"
 
 {
-  echo "# command: benches/bench.sh --sizes $SIZES --runs $RUNS --bound $BOUND --v6 $V6${ONLY:+ --only $ONLY}"
+  echo "# command: benches/bench.sh --sizes $SIZES --runs $RUNS --bound $BOUND --slow $SLOW --v6 $V6${ONLY:+ --only $ONLY}"
   echo "# machine: $(uname -srm); $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); $(free -g | awk '/^Mem:/{print $2}') GiB RAM"
   echo "# tools: $(ss -V 2>&1 | head -1); netstat $(netstat -V 2>&1 | awk 'NR==1{print $2}'); lsof $(lsof -v 2>&1 | awk '/^ *revision/{print $2; exit}'); tcpstat $(cd "$ROOT" && git describe --always --dirty 2>/dev/null)"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
 
-IFS=, read -ra size_list <<<"$SIZES"
+IFS=, read -ra size_list <<<"${HOLD:-$SIZES}"
 for s in "${size_list[@]}"; do
   run_size "$s"
 done

@@ -865,7 +865,9 @@ fn time(args: &[String]) -> Result<()> {
     } else {
         format!("signal{}", libc::WTERMSIG(status))
     };
-    println!("{wall:.6} {} {verdict}", usage.ru_maxrss);
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
+    println!("{wall:.6} {} {verdict} {cpu:.6}", usage.ru_maxrss);
     Ok(())
 }
 
@@ -941,10 +943,26 @@ const TARGETS: &[(&str, &str, &str, f64, &[u64])] = &[
     ),
 ];
 
+fn median(values: &[f64]) -> Option<f64> {
+    let mut w = values.to_vec();
+    if w.is_empty() {
+        return None;
+    }
+    w.sort_by(f64::total_cmp);
+    let n = w.len();
+    Some(if n % 2 == 1 {
+        w[n / 2]
+    } else {
+        (w[n / 2 - 1] + w[n / 2]) / 2.0
+    })
+}
+
 /// Results of one command at one size.
 #[derive(Default)]
 struct Runs {
     walls: Vec<f64>,
+    /// User + system CPU seconds: less disturbed than wall time by other load.
+    cpus: Vec<f64>,
     rss_kib: Vec<u64>,
     /// Set when a run hit the bound: the command takes at least this long.
     bound: Option<f64>,
@@ -953,17 +971,14 @@ struct Runs {
 
 impl Runs {
     fn median(&self) -> Option<f64> {
-        let mut w = self.walls.clone();
-        if w.is_empty() {
+        median(&self.walls)
+    }
+
+    fn cpu_median(&self) -> Option<f64> {
+        if self.bound.is_some() {
             return None;
         }
-        w.sort_by(f64::total_cmp);
-        let n = w.len();
-        Some(if n % 2 == 1 {
-            w[n / 2]
-        } else {
-            (w[n / 2 - 1] + w[n / 2]) / 2.0
-        })
+        median(&self.cpus)
     }
 
     /// Median, or the bound when a run timed out (then the value is a lower bound).
@@ -996,7 +1011,7 @@ fn fmt_n(n: u64) -> String {
 }
 
 /// Input, tab-separated: `cmd <id> <command line>` lines, `size <N> <counted sockets>` lines and
-/// `run <N> <id> <round> <wall s> <rss KiB> <status> <bound s>` lines.
+/// `run <N> <id> <round> <wall s> <rss KiB> <status> <bound s> <cpu s>` lines.
 fn report(args: &[String]) -> Result<()> {
     let path = args.first().ok_or(USAGE)?;
     let mut text = String::new();
@@ -1020,14 +1035,16 @@ fn report(args: &[String]) -> Result<()> {
                     counted.to_string(),
                 );
             }
-            ["run", n, id, _round, wall, rss, status, bound] => {
+            ["run", n, id, _round, wall, rss, status, bound, cpu] => {
                 let n: u64 = n.parse().map_err(|_| format!("bad line {line:?}"))?;
                 let r = runs.entry((n, id.to_string())).or_default();
                 let wall: f64 = wall.parse().map_err(|_| format!("bad line {line:?}"))?;
                 let rss: u64 = rss.parse().map_err(|_| format!("bad line {line:?}"))?;
+                let cpu: f64 = cpu.parse().map_err(|_| format!("bad line {line:?}"))?;
                 match *status {
                     "exit0" => {
                         r.walls.push(wall);
+                        r.cpus.push(cpu);
                         r.rss_kib.push(rss);
                     }
                     "timeout" => {
@@ -1048,7 +1065,7 @@ fn report(args: &[String]) -> Result<()> {
         let _ = writeln!(out, "### N = {} ({counted})\n", fmt_n(n));
         let _ = writeln!(
             out,
-            "| command | median s | min - max s | runs | ns / socket | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|"
+            "| command | median s | min - max s | runs | ns / socket | CPU s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|"
         );
         for (id, cmd) in &commands {
             let Some(r) = runs.get(&(n, id.clone())) else {
@@ -1077,9 +1094,10 @@ fn report(args: &[String]) -> Result<()> {
                 _ => ("failed".into(), r.failed.join(","), "-".into()),
             };
             let nruns = r.walls.len() + usize::from(r.bound.is_some());
+            let cpu = r.cpu_median().map_or("-".into(), fmt_secs);
             let _ = writeln!(
                 out,
-                "| `{cmd}` | {median} | {range} | {nruns} | {per} | {rss} |"
+                "| `{cmd}` | {median} | {range} | {nruns} | {per} | {cpu} | {rss} |"
             );
         }
         let _ = writeln!(out);
@@ -1122,7 +1140,7 @@ fn report(args: &[String]) -> Result<()> {
     );
     let _ = writeln!(
         out,
-        "| target | N | tcpstat s | reference s | ratio | met |\n|---|---:|---:|---:|---:|---|"
+        "| target | N | tcpstat s | reference s | ratio | met | CPU-time ratio |\n|---|---:|---:|---:|---:|---|---:|"
     );
     for &(what, ours, theirs, limit, at) in TARGETS {
         for &n in &ns {
@@ -1132,8 +1150,14 @@ fn report(args: &[String]) -> Result<()> {
             if at.is_empty() && n < 100_000 {
                 continue;
             }
-            let a = runs.get(&(n, ours.to_string())).and_then(Runs::time);
-            let b = runs.get(&(n, theirs.to_string())).and_then(Runs::time);
+            let ra = runs.get(&(n, ours.to_string()));
+            let rb = runs.get(&(n, theirs.to_string()));
+            let a = ra.and_then(Runs::time);
+            let b = rb.and_then(Runs::time);
+            let cpu_ratio = match (ra.and_then(Runs::cpu_median), rb.and_then(Runs::cpu_median)) {
+                (Some(x), Some(y)) if y > 0.0 => format!("{:.3}", x / y),
+                _ => "-".into(),
+            };
             let row = match (a, b) {
                 (Some((a, a_lower)), Some((b, b_lower))) => {
                     let ratio = a / b;
@@ -1147,7 +1171,7 @@ fn report(args: &[String]) -> Result<()> {
                     };
                     let verdict = if met { "yes" } else if rel == "? " { "unknown" } else { "**no**" };
                     format!(
-                        "| {what} | {} | {}{} | {}{} | {rel}{ratio:.3} | {verdict} |",
+                        "| {what} | {} | {}{} | {}{} | {rel}{ratio:.3} | {verdict} | {cpu_ratio} |",
                         fmt_n(n),
                         if a_lower { ">= " } else { "" },
                         fmt_secs(a),
@@ -1155,8 +1179,8 @@ fn report(args: &[String]) -> Result<()> {
                         fmt_secs(b),
                     )
                 }
-                (None, _) if ours == "watch" => format!("| {what} | {} | - | - | - | not measured (no `watch` subcommand in this build) |", fmt_n(n)),
-                _ => format!("| {what} | {} | - | - | - | not measured |", fmt_n(n)),
+                (None, _) if ours == "watch" => format!("| {what} | {} | - | - | - | not measured (no `watch` subcommand in this build) | - |", fmt_n(n)),
+                _ => format!("| {what} | {} | - | - | - | not measured | - |", fmt_n(n)),
             };
             let _ = writeln!(out, "{row}");
         }
@@ -1169,7 +1193,7 @@ fn report(args: &[String]) -> Result<()> {
                 let met = if mib <= 10.0 { "yes" } else { "**no**" };
                 let _ = writeln!(
                     out,
-                    "| summary peak RSS <= 10 MiB | {} | {mib:.1} MiB | - | - | {met} |",
+                    "| summary peak RSS <= 10 MiB | {} | {mib:.1} MiB | - | - | {met} | - |",
                     fmt_n(n)
                 );
             }
