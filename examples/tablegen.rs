@@ -565,9 +565,9 @@ fn hold(share: &Share, v6: u32, srv: &File, peer: &File) -> Result<Vec<OwnedFd>>
                 "IPV6_V6ONLY",
             )?;
         }
-        // accept() gives up after 10 s instead of hanging the build.
+        // accept() gives up after 30 s instead of hanging the build.
         let tv = libc::timeval {
-            tv_sec: 10,
+            tv_sec: 30,
             tv_usec: 0,
         };
         set_opt(
@@ -597,8 +597,9 @@ fn hold(share: &Share, v6: u32, srv: &File, peer: &File) -> Result<Vec<OwnedFd>>
             (Kind::TimeWait, total)
         };
         let end = (j + BATCH).min(end_of_kind);
-        let pairs = connect_batch(share, &listeners, j, end, v6, peer)?;
-        settle(kind, pairs, &mut kept)?;
+        connect_batch(share, &listeners, j, end, v6, peer, srv)
+            .and_then(|pairs| settle(kind, pairs, &mut kept))
+            .map_err(|e| format!("{kind:?} connections {j}..{end}: {e}"))?;
         j = end;
     }
     // Check what is kept is in the state it should be.
@@ -631,6 +632,7 @@ fn connect_batch(
     j1: u64,
     v6: u32,
     peer: &File,
+    srv: &File,
 ) -> Result<Vec<(OwnedFd, OwnedFd)>> {
     let nl = u64::from(share.listeners);
     let listener_of = |j: u64| (j % nl) as u32;
@@ -668,7 +670,11 @@ fn connect_batch(
                 )
             };
             if fd < 0 {
-                return Err(os_err("accept (a connection did not arrive within 10 s)"));
+                let why = os_err("accept");
+                return Err(format!(
+                    "{why}: a connection did not arrive within 30 s ({})",
+                    diagnose(&clients, &servers, srv)
+                ));
             }
             // SAFETY: fresh descriptor.
             let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -688,6 +694,40 @@ fn connect_batch(
             _ => Err("a connection of the batch was not accepted".to_string()),
         })
         .collect()
+}
+
+/// What went wrong when a connection of a batch never arrived: the states of the clients
+/// not accepted yet and the server namespace's drop counters.
+fn diagnose(clients: &[Option<OwnedFd>], servers: &[Option<OwnedFd>], srv: &File) -> String {
+    let mut states = BTreeMap::new();
+    for (c, s) in clients.iter().zip(servers) {
+        if let (Some(c), None) = (c, s) {
+            *states
+                .entry(tcp_state(c.as_raw_fd()).unwrap_or(0))
+                .or_insert(0u32) += 1;
+        }
+    }
+    let _ = setns(srv, "server namespace");
+    let mut counters = String::new();
+    if let Ok(text) = std::fs::read_to_string("/proc/self/net/netstat") {
+        let lines: Vec<&str> = text.lines().collect();
+        for pair in lines.chunks(2) {
+            if let [names, values] = pair {
+                for (n, v) in names
+                    .split_whitespace()
+                    .zip(values.split_whitespace())
+                    .skip(1)
+                {
+                    if v != "0"
+                        && (n.contains("Drop") || n.contains("Overflow") || n.contains("Syn"))
+                    {
+                        counters.push_str(&format!(" {n}={v}"));
+                    }
+                }
+            }
+        }
+    }
+    format!("client states of the missing ones (kernel numbering): {states:?}; server counters:{counters}")
 }
 
 /// Drives a batch of connections into `kind`; keeps the server ends that stay open.
