@@ -1209,7 +1209,15 @@ fn report(args: &[String]) -> Result<()> {
                         (true, false) => (">= ", false),
                         (true, true) => ("? ", false),
                     };
-                    let verdict = if met { "yes" } else if rel == "? " { "unknown" } else { "**no**" };
+                    let verdict = if met {
+                        "yes"
+                    } else if b_lower && !a_lower {
+                        "not shown: the reference hit the bound"
+                    } else if rel == "? " {
+                        "unknown"
+                    } else {
+                        "**no**"
+                    };
                     format!(
                         "| {what} | {} | {}{} | {}{} | {rel}{ratio:.3} | {verdict} | {cpu_ratio} |",
                         fmt_n(n),
