@@ -7,12 +7,13 @@
 //! they need and decide what an owner means for their output.
 //!
 //! Linux has no other way to map sockets to processes: a socket knows its inode, not who holds
-//! descriptors to it. Cost is one `read_dir` per process plus one `readlink` per descriptor of
-//! every process (plain `std::fs`, not the procfs crate, whose per-fd API costs four syscalls),
-//! plus a `stat` of `/proc/PID` and a read of `/proc/PID/comm` only for processes that own a
-//! wanted socket. Lookups go through the caller's `HashSet` and a `HashMap`, so the walk is
-//! linear in descriptors (`ss -p` and `netstat -p` use small fixed hash tables and become
-//! quadratic near a million sockets).
+//! descriptors to it. Cost is one `open` + `getdents64` per process plus one `readlinkat` per
+//! descriptor of every process, relative to the open fd directory (not the procfs crate, whose
+//! per-fd API costs four syscalls), plus a `stat` of `/proc/PID` and a read of
+//! `/proc/PID/comm` only for processes that own a wanted socket. That is all kernel time, so
+//! the processes are shared out among a few threads. Lookups go through the caller's `HashSet`
+//! and a `HashMap`, so the walk is linear in descriptors (`ss -p` and `netstat -p` use small
+//! fixed hash tables and become quadratic near a million sockets).
 //!
 //! Counting rules:
 //! - A socket shared by several processes (inherited across `fork`, passed over a Unix socket)
@@ -50,14 +51,23 @@ use std::fmt::Write as _;
 use std::fs;
 use std::hash::BuildHasher;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::io::Errno;
 
 use crate::error::Error;
 
 /// `ESRCH` on Linux (every architecture): a /proc file whose task has gone.
 const ESRCH: i32 = 3;
+/// `getdents64` buffer: an fd directory of 20000 entries fits in a few dozen reads.
+const DIRENT_BUFFER: usize = 32 * 1024;
+/// `readlinkat` buffer: `socket:[18446744073709551615]` is 29 bytes.
+const LINK_BUFFER: usize = 64;
 
 /// A process that owns at least one wanted socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,9 +183,13 @@ impl OwnerMap {
     /// which TIME_WAIT and request sockets report, is never looked for). An empty `wanted`
     /// returns at once without walking.
     ///
+    /// The processes are shared out among up to [`MAX_WALKERS`] threads (the walk is all
+    /// kernel time, one process's fd table at a time, so it scales with cores); the result is
+    /// the same as a walk in pid order.
+    ///
     /// Fails only when the proc root itself cannot be listed; each process's problems are
     /// counted in [`ScanStats`].
-    pub fn scan<S: BuildHasher>(
+    pub fn scan<S: BuildHasher + Sync>(
         proc_root: &Path,
         wanted: &HashSet<u64, S>,
     ) -> Result<OwnerMap, Error> {
@@ -185,18 +199,56 @@ impl OwnerMap {
         }
         let pids = list_pids(proc_root)?;
         map.stats.processes_seen = pids.len() as u64;
-        let mut walker = Walker {
-            path: proc_root.to_path_buf(),
-            name: String::new(),
-            found: Vec::new(),
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut walker = Walker::new(proc_root);
+            let mut visits = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&pid) = pids.get(i) else {
+                    break;
+                };
+                let outcome = walker.visit(pid, wanted);
+                let found = match outcome {
+                    Ok(Some(_)) => walker.found.clone(),
+                    _ => Vec::new(),
+                };
+                visits.push((i, outcome, found));
+            }
+            (visits, walker.fds_read, walker.fds_lost)
         };
-        for pid in pids {
-            match walker.visit(pid, wanted, &mut map.stats) {
+        let helpers = walkers(pids.len()).saturating_sub(1);
+        let mut parts = std::thread::scope(|scope| {
+            // This thread walks too, so a failed spawn only means fewer walkers.
+            let handles: Vec<_> = (0..helpers)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                .collect();
+            let mut parts = vec![work()];
+            for handle in handles {
+                // A walker cannot panic short of a bug; its processes would then be missing
+                // from the stats, which the debug assertion below catches in tests.
+                if let Ok(part) = handle.join() {
+                    parts.push(part);
+                }
+            }
+            parts
+        });
+        let mut visits = Vec::with_capacity(pids.len());
+        for (part, fds_read, fds_lost) in parts.drain(..) {
+            visits.extend(part);
+            map.stats.fds_read += fds_read;
+            map.stats.fds_lost += fds_lost;
+        }
+        // Pid order, as a single walk would have committed them.
+        visits.sort_unstable_by_key(|(i, _, _)| *i);
+        debug_assert_eq!(visits.len(), pids.len());
+        for (_, outcome, found) in visits {
+            match outcome {
                 Ok(None) => map.stats.processes_read += 1,
                 Ok(Some(process)) => {
                     map.stats.processes_read += 1;
                     map.stats.processes_owning += 1;
-                    map.commit(process, &walker.found);
+                    map.commit(process, &found);
                 }
                 Err(Lost::Hidden) => map.stats.processes_hidden += 1,
                 Err(Lost::Vanished) => map.stats.processes_vanished += 1,
@@ -307,7 +359,21 @@ fn parse_pid(name: &[u8]) -> Option<u32> {
     })
 }
 
-/// Buffers reused across processes.
+/// Most threads the walk uses: beyond a few, they contend in the kernel.
+pub const MAX_WALKERS: usize = 4;
+
+/// How many threads walk `processes` processes: one per core up to [`MAX_WALKERS`], and one
+/// for a handful of processes (a thread costs more than it saves there).
+fn walkers(processes: usize) -> usize {
+    if processes < 32 {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_WALKERS)
+}
+
+/// One walking thread's buffers and counters, reused across processes.
 struct Walker {
     /// The proc root between visits; `<root>/<pid>/...` during one.
     path: PathBuf,
@@ -315,49 +381,107 @@ struct Walker {
     name: String,
     /// Wanted inodes of the current process.
     found: Vec<u64>,
+    /// `getdents64` buffer for fd directories.
+    dirents: Vec<MaybeUninit<u8>>,
+    /// Descriptors read (one `readlinkat` each).
+    fds_read: u64,
+    /// Descriptors gone (or not links) by the time of their `readlinkat`.
+    fds_lost: u64,
 }
 
 impl Walker {
+    fn new(proc_root: &Path) -> Walker {
+        Walker {
+            path: proc_root.to_path_buf(),
+            name: String::new(),
+            found: Vec::new(),
+            dirents: vec![MaybeUninit::uninit(); DIRENT_BUFFER],
+            fds_read: 0,
+            fds_lost: 0,
+        }
+    }
+
     /// Reads one process's fd table into `self.found`; describes the process if it owns a
     /// wanted socket. Leaves `self.path` as it found it.
     fn visit<S: BuildHasher>(
         &mut self,
         pid: u32,
         wanted: &HashSet<u64, S>,
-        stats: &mut ScanStats,
     ) -> Result<Option<Process>, Lost> {
         self.name.clear();
         let _ = write!(self.name, "{pid}"); // Writing to a String cannot fail.
         self.found.clear();
         self.path.push(&self.name);
-        let result = describe_if_owner(&mut self.path, pid, wanted, &mut self.found, stats);
+        let result = self.describe_if_owner(pid, wanted);
         self.path.pop();
         result
     }
-}
 
-/// With `path` = `<root>/<pid>`: reads the fd table, then uid and command if needed.
-fn describe_if_owner<S: BuildHasher>(
-    path: &mut PathBuf,
-    pid: u32,
-    wanted: &HashSet<u64, S>,
-    found: &mut Vec<u64>,
-    stats: &mut ScanStats,
-) -> Result<Option<Process>, Lost> {
-    let listed = in_child(path, "fd", |fd| read_fd_table(fd, wanted, found, stats));
-    listed.map_err(|e| Lost::of(&e))?;
-    if found.is_empty() {
-        return Ok(None);
+    /// With `path` = `<root>/<pid>`: reads the fd table, then uid and command if needed.
+    fn describe_if_owner<S: BuildHasher>(
+        &mut self,
+        pid: u32,
+        wanted: &HashSet<u64, S>,
+    ) -> Result<Option<Process>, Lost> {
+        self.path.push("fd");
+        let listed = self.read_fd_table(wanted);
+        self.path.pop();
+        listed.map_err(|e| Lost::of(&e))?;
+        if self.found.is_empty() {
+            return Ok(None);
+        }
+        self.found.sort_unstable();
+        self.found.dedup();
+        let uid = fs::metadata(&self.path).map_err(|e| Lost::of(&e))?.uid();
+        let comm = in_child(&mut self.path, "comm", |p| fs::read(p)).map_err(|e| Lost::of(&e))?;
+        Ok(Some(Process {
+            pid,
+            uid,
+            command: command_name(comm),
+        }))
     }
-    found.sort_unstable();
-    found.dedup();
-    let uid = fs::metadata(&*path).map_err(|e| Lost::of(&e))?.uid();
-    let comm = in_child(path, "comm", |p| fs::read(p)).map_err(|e| Lost::of(&e))?;
-    Ok(Some(Process {
-        pid,
-        uid,
-        command: command_name(comm),
-    }))
+
+    /// With `path` = `<root>/<pid>/fd`: one `readlinkat` per descriptor, relative to the open
+    /// directory (a full path would be walked again, `/proc/PID/fd` and all, for every
+    /// descriptor); wanted socket inodes go to `found`. An error listing the directory, or a
+    /// permission error on any link, is the process's; any other error on one descriptor (it
+    /// was closed) is only that descriptor's.
+    fn read_fd_table<S: BuildHasher>(&mut self, wanted: &HashSet<u64, S>) -> io::Result<()> {
+        let dir = rustix::fs::open(
+            &self.path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut entries = RawDir::new(&dir, &mut self.dirents);
+        let mut link = [0u8; LINK_BUFFER];
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = entry.file_name();
+            if matches!(name.to_bytes(), b"." | b"..") {
+                continue;
+            }
+            match rustix::fs::readlinkat_raw(&dir, name, &mut link) {
+                Ok(len) => {
+                    self.fds_read += 1;
+                    // A target that filled the buffer may be cut short: not a socket link,
+                    // which is at most 29 bytes.
+                    if len < link.len() {
+                        if let Some(inode) = socket_inode(&link[..len]) {
+                            if inode != 0 && wanted.contains(&inode) {
+                                self.found.push(inode);
+                            }
+                        }
+                    }
+                }
+                // Listing needs only the directory's mode; reading a link needs ptrace access,
+                // which even root can be refused (sandbox, LSM). Its other links would fail the
+                // same way: the process is hidden.
+                Err(Errno::ACCESS) => return Err(Errno::ACCESS.into()),
+                Err(_) => self.fds_lost += 1,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Runs `f` on `path/name`, then restores `path`.
@@ -366,35 +490,6 @@ fn in_child<T>(path: &mut PathBuf, name: &str, f: impl FnOnce(&Path) -> T) -> T 
     let result = f(path);
     path.pop();
     result
-}
-
-/// One `readlink` per descriptor; wanted socket inodes go to `found`. An error listing the
-/// directory, or a permission error on any link, is the process's; any other error on one
-/// descriptor (it was closed) is only that descriptor's.
-fn read_fd_table<S: BuildHasher>(
-    fd_dir: &Path,
-    wanted: &HashSet<u64, S>,
-    found: &mut Vec<u64>,
-    stats: &mut ScanStats,
-) -> io::Result<()> {
-    for entry in fs::read_dir(fd_dir)? {
-        match fs::read_link(entry?.path()) {
-            Ok(target) => {
-                stats.fds_read += 1;
-                if let Some(inode) = socket_inode(target.as_os_str().as_bytes()) {
-                    if inode != 0 && wanted.contains(&inode) {
-                        found.push(inode);
-                    }
-                }
-            }
-            // Listing needs only the directory's mode; reading a link needs ptrace access,
-            // which even root can be refused (sandbox, LSM). Its other links would fail the
-            // same way: the process is hidden.
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
-            Err(_) => stats.fds_lost += 1,
-        }
-    }
-    Ok(())
 }
 
 /// `comm` bytes without the trailing newline, as text.
