@@ -12,9 +12,10 @@
 //! /proc never lists bound-only sockets, so it cannot see CLOSED (see
 //! [`super::SourceKind::covers`]).
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -133,7 +134,10 @@ pub fn scan_table(
         source,
     };
     let mut stats = ScanStats::default();
-    let mut seen: HashSet<u64> = HashSet::new();
+    // Keys are already hashes (with per-run random keys, so nobody can aim collisions at
+    // them): the set uses them as they are.
+    let keys = RandomState::new();
+    let mut seen: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
     let mut filled = 0;
     let mut line_no = 0u64;
     let mut eof = false;
@@ -149,9 +153,7 @@ pub fn scan_table(
         filled += n;
         let mut start = 0;
         // At the end, a last line without its newline is still a line (and likely truncated).
-        while let Some(end) = buf[start..filled]
-            .iter()
-            .position(|&b| b == b'\n')
+        while let Some(end) = find_byte(&buf[start..filled], b'\n')
             .map(|i| start + i)
             .or_else(|| (eof && start < filled).then_some(filled))
         {
@@ -168,7 +170,7 @@ pub fn scan_table(
             match parse_line(line, family) {
                 Ok(record) => {
                     stats.rows += 1;
-                    if !seen.insert(row_key(&record)) {
+                    if !seen.insert(row_key(&keys, &record)) {
                         stats.repeated += 1;
                     } else if filter.matches(&record) {
                         sink.record(&record);
@@ -201,19 +203,44 @@ pub fn scan_table(
     Ok(stats)
 }
 
-/// A 64-bit digest of what identifies a row: family, both endpoints, inode.
-fn row_key(r: &SocketRecord) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        r.family,
-        r.local,
-        r.local_port,
-        r.remote,
-        r.remote_port,
-        r.inode,
-    )
-        .hash(&mut h);
+/// A 64-bit digest of what identifies a row: family, both endpoints, inode (one `write` of
+/// their bytes, not one per field).
+fn row_key(keys: &RandomState, r: &SocketRecord) -> u64 {
+    let mut bytes = [0u8; 45];
+    bytes[0] = r.family as u8;
+    let octets = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    bytes[1..17].copy_from_slice(&octets(r.local));
+    bytes[17..19].copy_from_slice(&r.local_port.to_ne_bytes());
+    bytes[19..35].copy_from_slice(&octets(r.remote));
+    bytes[35..37].copy_from_slice(&r.remote_port.to_ne_bytes());
+    bytes[37..45].copy_from_slice(&r.inode.to_ne_bytes());
+    let mut h = keys.build_hasher();
+    h.write(&bytes);
     h.finish()
+}
+
+/// The hasher of a set whose keys are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys go in; fold anything else rather than drop it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
 }
 
 fn check_header(line: &[u8], path: &Path) -> Result<(), Error> {
@@ -235,20 +262,45 @@ fn check_header(line: &[u8], path: &Path) -> Result<(), Error> {
 
 /// Parses one row of `/proc/net/tcp` (`family` V4) or `/proc/net/tcp6` (V6).
 pub fn parse_line(line: &[u8], family: Family) -> Result<SocketRecord, LineError> {
-    let mut fields = line
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty());
+    parse_line_with(line, family, true)
+}
+
+/// [`parse_line`], with or without the positional fast path (tests compare the two).
+fn parse_line_with(line: &[u8], family: Family, fast: bool) -> Result<SocketRecord, LineError> {
+    let mut fields = Fields(line);
     let mut next = |what: &'static str| fields.next().ok_or(LineError(what));
     let slot = next("missing slot number")?;
     if slot.last() != Some(&b':') {
         return Err(LineError("first field is not a slot number"));
     }
-    let (local, local_port) = parse_endpoint(next("missing local address")?, family)?;
-    let (remote, remote_port) = parse_endpoint(next("missing remote address")?, family)?;
-    let raw_state = u8::try_from(hex(next("missing state")?).ok_or(LineError("bad state"))?)
-        .map_err(|_| LineError("state out of range"))?;
-    let (tx, rx) = pair(next("missing queues")?).ok_or(LineError("bad tx_queue:rx_queue"))?;
-    let (timer, when) = pair(next("missing timer")?).ok_or(LineError("bad tr:tm->when"))?;
+    let (local, local_port, remote, remote_port, raw_state, tx, rx, timer, when) =
+        if let Some((fixed, rest)) = fixed_fields(fields.0, family).filter(|_| fast) {
+            // The kernel's own layout, read by position; the rest is tokenised as usual.
+            fields.0 = rest;
+            fixed
+        } else {
+            let mut next = |what: &'static str| fields.next().ok_or(LineError(what));
+            let (local, local_port) = parse_endpoint(next("missing local address")?, family)?;
+            let (remote, remote_port) = parse_endpoint(next("missing remote address")?, family)?;
+            let raw_state =
+                u8::try_from(hex(next("missing state")?).ok_or(LineError("bad state"))?)
+                    .map_err(|_| LineError("state out of range"))?;
+            let (tx, rx) =
+                pair(next("missing queues")?).ok_or(LineError("bad tx_queue:rx_queue"))?;
+            let (timer, when) = pair(next("missing timer")?).ok_or(LineError("bad tr:tm->when"))?;
+            (
+                local,
+                local_port,
+                remote,
+                remote_port,
+                raw_state,
+                tx,
+                rx,
+                timer,
+                when,
+            )
+        };
+    let mut next = |what: &'static str| fields.next().ok_or(LineError(what));
     let _retransmits = next("missing retrnsmt")?;
     let uid = decimal(next("missing uid")?).ok_or(LineError("bad uid"))?;
     let _timeout = next("missing timeout")?;
@@ -277,8 +329,96 @@ pub fn parse_line(line: &[u8], family: Family) -> Result<SocketRecord, LineError
     })
 }
 
+/// Endpoints, state, queues and timer, as [`parse_line`] reads them field by field.
+type FixedFields = (IpAddr, u16, IpAddr, u16, u8, u64, u64, u64, u64);
+
+/// The fields after the slot number when they are exactly as the kernel prints them
+/// (`get_tcp4_sock` / `get_tcp6_sock`: `" %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX "`,
+/// with 32 address digits for IPv6), read by position instead of token by token. Returns the
+/// values and the rest of the line (from the retransmit count on), or `None` for anything else
+/// (then the general path reads the line and says what is wrong with it). Same values as the
+/// general path: every byte checked here is a digit or the separator the tokeniser would
+/// have split on.
+fn fixed_fields(line: &[u8], family: Family) -> Option<(FixedFields, &[u8])> {
+    let a = match family {
+        Family::V4 => 8,
+        Family::V6 => 32,
+    };
+    let end = 46 + 2 * a;
+    let f = line.get(..end)?;
+    let separators = [
+        (0, b' '),
+        (1 + a, b':'),
+        (6 + a, b' '),
+        (7 + 2 * a, b':'),
+        (12 + 2 * a, b' '),
+        (15 + 2 * a, b' '),
+        (24 + 2 * a, b':'),
+        (33 + 2 * a, b' '),
+        (36 + 2 * a, b':'),
+        (45 + 2 * a, b' '),
+    ];
+    if separators.iter().any(|&(at, sep)| f[at] != sep) {
+        return None;
+    }
+    let local = address(&f[1..1 + a], family)?;
+    let local_port = hex_exact(&f[2 + a..6 + a])? as u16;
+    let remote = address(&f[7 + a..7 + 2 * a], family)?;
+    let remote_port = hex_exact(&f[8 + 2 * a..12 + 2 * a])? as u16;
+    let state = hex_exact(&f[13 + 2 * a..15 + 2 * a])? as u8;
+    let tx = hex_exact(&f[16 + 2 * a..24 + 2 * a])?;
+    let rx = hex_exact(&f[25 + 2 * a..33 + 2 * a])?;
+    let timer = hex_exact(&f[34 + 2 * a..36 + 2 * a])?;
+    let when = hex_exact(&f[37 + 2 * a..45 + 2 * a])?;
+    Some((
+        (
+            local,
+            local_port,
+            remote,
+            remote_port,
+            state,
+            tx,
+            rx,
+            timer,
+            when,
+        ),
+        &line[end..],
+    ))
+}
+
+/// Whitespace-separated fields of a line (what `split` + `filter(non-empty)` gives, in one
+/// pass over the bytes).
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0;
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        let len = rest[start..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len() - start);
+        self.0 = &rest[start + len..];
+        Some(&rest[start..start + len])
+    }
+}
+
 /// `0100007F:1F90` (v4) or 32 hex digits `:port` (v6).
 fn parse_endpoint(field: &[u8], family: Family) -> Result<(IpAddr, u16), LineError> {
+    // The kernel's own rows: exactly 8 or 32 digits, a colon, 4 digits.
+    let addr_len = match family {
+        Family::V4 => 8,
+        Family::V6 => 32,
+    };
+    if field.len() == addr_len + 5 && field[addr_len] == b':' {
+        if let (Some(port), Some(ip)) = (
+            hex_exact(&field[addr_len + 1..]),
+            address(&field[..addr_len], family),
+        ) {
+            return Ok((ip, port as u16));
+        }
+    }
+    // Anything else, or a bad digit: the general path says what is wrong.
     let colon = field
         .iter()
         .position(|&b| b == b':')
@@ -312,20 +452,65 @@ fn parse_endpoint(field: &[u8], family: Family) -> Result<(IpAddr, u16), LineErr
     Ok((ip, port))
 }
 
+/// The address of an endpoint whose digits are all valid: 8 (v4) or 32 (v6) hex digits, each
+/// group of 8 a `__be32` printed as a host-order integer.
+fn address(digits: &[u8], family: Family) -> Option<IpAddr> {
+    let word = |chunk: &[u8]| hex_exact(chunk).map(|v| (v as u32).to_ne_bytes());
+    match family {
+        Family::V4 => Some(IpAddr::V4(Ipv4Addr::from(word(digits)?))),
+        Family::V6 => {
+            let mut octets = [0; 16];
+            for (i, chunk) in digits.chunks_exact(8).enumerate() {
+                octets[i * 4..i * 4 + 4].copy_from_slice(&word(chunk)?);
+            }
+            Some(IpAddr::V6(Ipv6Addr::from(octets)))
+        }
+    }
+}
+
 /// `AAAAAAAA:BBBBBBBB` as two hex numbers.
 fn pair(field: &[u8]) -> Option<(u64, u64)> {
     let colon = field.iter().position(|&b| b == b':')?;
     Some((hex(&field[..colon])?, hex(&field[colon + 1..])?))
 }
 
+/// Value of each byte as a hex digit (`0-9`, `a-f`, `A-F`), or `NOT_HEX`.
+const HEX: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+const NOT_HEX: u8 = 0xff;
+
+/// 1 to 16 hex digits.
 fn hex(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
-    digits.iter().try_fold(0u64, |acc, &d| {
-        let v = (d as char).to_digit(16)?;
-        Some(acc << 4 | u64::from(v))
-    })
+    hex_exact(digits)
+}
+
+/// Hex digits, no length check (at most 16 keep the value exact).
+fn hex_exact(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut bad = 0u8;
+    for &d in digits {
+        let v = HEX[usize::from(d)];
+        // No early exit: the loop stays branch-free and the rare bad digit is found at the end.
+        bad |= v & 0x80;
+        value = value << 4 | u64::from(v & 0x0f);
+    }
+    (bad == 0).then_some(value)
 }
 
 fn decimal(digits: &[u8]) -> Option<u64> {
@@ -333,9 +518,35 @@ fn decimal(digits: &[u8]) -> Option<u64> {
         return None;
     }
     digits.iter().try_fold(0u64, |acc, &d| {
-        let v = (d as char).to_digit(10)?;
-        acc.checked_mul(10)?.checked_add(u64::from(v))
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
+}
+
+/// Position of the first `byte` in `hay`, a word at a time (a row is ~150 bytes).
+fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = u64::from_ne_bytes([byte; 8]);
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word) ^ pattern;
+        // Some byte of x is zero.
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            return chunk.iter().position(|&b| b == byte).map(|i| at + i);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == byte)
+        .map(|i| at + i)
 }
 
 #[cfg(test)]
@@ -490,6 +701,44 @@ mod tests {
         assert!(parse_line(line, Family::V4).is_err());
         let line = TCP4.lines().nth(1).expect("row").as_bytes();
         assert!(parse_line(line, Family::V6).is_err());
+    }
+
+    #[test]
+    fn the_positional_fast_path_agrees_with_the_general_one() {
+        let rows = TCP4
+            .lines()
+            .skip(1)
+            .map(|l| (l, Family::V4))
+            .chain(TCP6.lines().skip(1).map(|l| (l, Family::V6)));
+        let mut checked = 0;
+        for (row, family) in rows {
+            let row = row.as_bytes();
+            assert!(
+                fixed_fields(&row[5..], family).is_some(),
+                "the recorded rows take it"
+            );
+            // Every byte of the row replaced by a few interesting ones, and every cut.
+            for at in 0..row.len() {
+                for b in [b' ', b':', b'0', b'f', b'F', b'g', b'\t', b'-', 0xff] {
+                    let mut bad = row.to_vec();
+                    bad[at] = b;
+                    for other in [Family::V4, Family::V6] {
+                        assert_eq!(
+                            parse_line_with(&bad, other, true),
+                            parse_line_with(&bad, other, false),
+                            "{:?} as {other:?}",
+                            String::from_utf8_lossy(&bad)
+                        );
+                        checked += 1;
+                    }
+                }
+                assert_eq!(
+                    parse_line_with(&row[..at], family, true),
+                    parse_line_with(&row[..at], family, false)
+                );
+            }
+        }
+        assert!(checked > 10_000);
     }
 
     #[test]
