@@ -18,6 +18,7 @@
 #   --runs R         timed rounds per size (default 5); the median is reported
 #   --bound SECS     per-run time limit (default 200); a command that hits it is reported as
 #                    ">= SECS" and not run again at that size (ss -tanp takes ~344 s at 1M)
+#   --bound-of LIST  per-command limits overriding --bound, e.g. ss-p=400,netstat-p=120
 #   --slow SECS      a command whose run took longer than this is not repeated at that size
 #                    (default 60): its one run is the result
 #   --v6 PCT         share of IPv6 sockets (default 10)
@@ -43,6 +44,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=10k,100k
 RUNS=5
 BOUND=200
+declare -A BOUND_OF=()
+BOUND_OF_ARG=
 SLOW=60
 SLEEPER=
 V6=10
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --bound) BOUND=$2; shift 2 ;;
+    --bound-of) BOUND_OF_ARG=$2; shift 2 ;;
     --slow) SLOW=$2; shift 2 ;;
     --v6) V6=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
@@ -74,6 +78,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces)"
+if [ -n "$BOUND_OF_ARG" ]; then
+  IFS=, read -ra pairs <<<"$BOUND_OF_ARG"
+  for pair in "${pairs[@]}"; do
+    [[ "$pair" == *=* ]] || die "--bound-of: expected ID=SECS, got $pair"
+    BOUND_OF[${pair%%=*}]=${pair#*=}
+  done
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Setup and teardown. Every step is idempotent, so cleanup can run at any point.
@@ -316,7 +327,7 @@ run_size() {
   fi
 
   local -A done_ids=()
-  local round i k id cmd line wall rss status
+  local round i k id cmd line wall rss status cpu bound
   local count=${#COMMANDS[@]}
   for round in $(seq 1 "$RUNS"); do
     say "N=$label: round $round/$RUNS"
@@ -326,11 +337,12 @@ run_size() {
       id=${COMMANDS[$k]%%|*}
       cmd=${COMMANDS[$k]#*|}
       [ -n "${done_ids[$id]:-}" ] && continue
+      bound=${BOUND_OF[$id]:-$BOUND}
       # shellcheck disable=SC2086 # the command line is split on purpose
-      line=$("$TABLEGEN" time --netns "/run/netns/$SRV" --timeout "$BOUND" \
+      line=$("$TABLEGEN" time --netns "/run/netns/$SRV" --timeout "$bound" \
         --stderr "$OUT/stderr-$label.log" -- $cmd)
       read -r wall rss status cpu <<<"$line"
-      printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$id" "$round" "$wall" "$rss" "$status" "$BOUND" "$cpu" >>"$RESULTS"
+      printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$id" "$round" "$wall" "$rss" "$status" "$bound" "$cpu" >>"$RESULTS"
       printf '  %-13s %10ss %8s KiB  %-8s cpu %ss\n' "$id" "$wall" "$rss" "$status" "$cpu" >&2
       if [ "$status" = timeout ] || awk -v w="$wall" -v s="$SLOW" 'BEGIN{exit !(w > s)}'; then
         done_ids[$id]=1
@@ -359,7 +371,7 @@ sysctl -q -w net.ipv4.tcp_max_orphans=4194304 >/dev/null
 ns_exists "$SRV" && die "namespace $SRV exists already (run $0 --cleanup)"
 
 {
-  echo "# command: benches/bench.sh --sizes $SIZES --runs $RUNS --bound $BOUND --slow $SLOW --v6 $V6${ONLY:+ --only $ONLY}"
+  echo "# command: benches/bench.sh --sizes ${HOLD:-$SIZES} --runs $RUNS --bound $BOUND${BOUND_OF_ARG:+ --bound-of $BOUND_OF_ARG} --slow $SLOW --v6 $V6${ONLY:+ --only $ONLY}"
   echo "# machine: $(uname -srm); $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); $(free -g | awk '/^Mem:/{print $2}') GiB RAM"
   echo "# tools: $(ss -V 2>&1 | head -1); netstat $(netstat -V 2>&1 | awk 'NR==1{print $2}'); lsof $(lsof -v 2>&1 | awk '/^ *revision/{print $2; exit}'); tcpstat $(cd "$ROOT" && git describe --always --dirty 2>/dev/null)"
 } >"$OUT/header.txt"
