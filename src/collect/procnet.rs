@@ -117,10 +117,13 @@ pub fn table_path(proc_root: &Path, family: Family) -> PathBuf {
 /// the next one resumes by position (`tcp_seek_last_pos`), so a socket created or closed
 /// between two reads can shift rows and make the kernel print some twice (measured: 2-20
 /// extra rows in one read of 300 out of four while connections churned) or skip some. Repeats
-/// are detectable: no two sockets share family, both endpoints and inode, so each row's key
-/// is remembered (8 bytes per socket: the only memory here that grows with the table) and a
-/// repeat is dropped and counted. Skips are not detectable; netlink dumps do not have this
-/// problem.
+/// are detectable: no two sockets share family, both endpoints and inode. The kernel resumes
+/// at (hash bucket, offset in that bucket) (`tcp_seek_last_pos`), so a repeated row comes
+/// from the bucket it was in when the previous read stopped: it is among the last rows
+/// printed, never far back. So only the keys of the last [`REPEAT_WINDOW`] rows are kept
+/// (far more than any bucket chain holds), which keeps memory fixed instead of 8 bytes per
+/// socket and lookups in cache; a repeat is dropped and counted. Skips are not detectable;
+/// netlink dumps do not have this problem.
 pub fn scan_table(
     mut reader: impl Read,
     family: Family,
@@ -137,7 +140,7 @@ pub fn scan_table(
     // Keys are already hashes (with per-run random keys, so nobody can aim collisions at
     // them): the set uses them as they are.
     let keys = RandomState::new();
-    let mut seen: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
+    let mut seen = RecentKeys::default();
     let mut filled = 0;
     let mut line_no = 0u64;
     let mut eof = false;
@@ -201,6 +204,32 @@ pub fn scan_table(
         });
     }
     Ok(stats)
+}
+
+/// How many recent rows are checked for repeats (see [`scan_table`]).
+pub const REPEAT_WINDOW: usize = 4096;
+
+/// The keys of the last [`REPEAT_WINDOW`] rows.
+#[derive(Default)]
+struct RecentKeys {
+    set: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    order: std::collections::VecDeque<u64>,
+}
+
+impl RecentKeys {
+    /// False when `key` is among the recent rows (a repeat).
+    fn insert(&mut self, key: u64) -> bool {
+        if !self.set.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > REPEAT_WINDOW {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// A 64-bit digest of what identifies a row: family, both endpoints, inode (one `write` of
@@ -665,6 +694,17 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(stats.malformed, 2);
         assert_eq!(stats.first_malformed, Some((5, "address without port")));
+    }
+
+    #[test]
+    fn the_repeat_window_forgets_old_rows_and_keeps_memory_fixed() {
+        let mut recent = RecentKeys::default();
+        for key in 0..(REPEAT_WINDOW as u64 * 3) {
+            assert!(recent.insert(key));
+            assert!(!recent.insert(key), "an immediate repeat is caught");
+        }
+        assert_eq!(recent.set.len(), REPEAT_WINDOW);
+        assert!(recent.insert(0), "rows far back are forgotten");
     }
 
     #[test]
