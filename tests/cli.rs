@@ -444,3 +444,28 @@ fn outside_text_in_errors_is_never_raw() {
         assert!(!stderr(&o).is_empty());
     }
 }
+
+#[test]
+fn works_with_a_low_descriptor_limit() {
+    // stdin/out/err, the netlink socket, and one directory at a time during the owner walk.
+    for args in [
+        "summary --json",
+        "procs --json",
+        "list -p --no-header",
+        "ports --json",
+        "summary --source proc --json",
+        "watch --count 2 --interval 10ms --json",
+    ] {
+        let script = format!(
+            "ulimit -n 8 && exec {} {args}",
+            env!("CARGO_BIN_EXE_tcpstat")
+        );
+        let o = Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .expect("sh runs");
+        assert!(o.status.success(), "{args}: {:?} {}", o.status, stderr(&o));
+        assert!(!o.stdout.is_empty(), "{args}");
+        assert!(!stderr(&o).contains("I/O errors"), "{args}: {}", stderr(&o));
+    }
+}
