@@ -235,12 +235,7 @@ impl NetlinkSource {
     }
 }
 
-/// Collects every requested family through one netlink socket.
-pub fn collect(filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
-    collect_on(&mut NetlinkSource::open()?, filter, sink)
-}
-
-/// Collects every requested family through an already open socket (reused by `watch`).
+/// Collects every requested family through an open socket (kept across ticks by `watch`).
 pub fn collect_on(
     source: &mut NetlinkSource,
     filter: &Filter,
@@ -493,17 +488,8 @@ mod tests {
     use super::*;
     use crate::model::{KernelState, StateSet};
 
-    #[derive(Default)]
-    struct Collect(Vec<SocketRecord>);
-    impl Sink for Collect {
-        fn record(&mut self, record: &SocketRecord) {
-            self.0.push(*record);
-        }
-        fn reset(&mut self) -> bool {
-            self.0.clear();
-            true
-        }
-    }
+    /// The sink that keeps every record: the same one `list --sort` uses.
+    use crate::aggregate::Snapshot as Collect;
 
     /// One netlink message: header + payload, padded to 4 bytes.
     fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {

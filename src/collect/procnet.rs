@@ -595,17 +595,8 @@ mod tests {
    2: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:D431 01 00000010:00000000 01:00000014 00000000  1000        0 44101 1 0000000000000000 20 4 30 10 -1
 ";
 
-    #[derive(Default)]
-    struct Collect(Vec<SocketRecord>);
-    impl Sink for Collect {
-        fn record(&mut self, record: &SocketRecord) {
-            self.0.push(*record);
-        }
-        fn reset(&mut self) -> bool {
-            self.0.clear();
-            true
-        }
-    }
+    /// The sink that keeps every record: the same one `list --sort` uses.
+    use crate::aggregate::Snapshot as Collect;
 
     fn scan(
         text: &str,

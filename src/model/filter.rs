@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use super::socket::{Family, SocketRecord};
-use super::state::{KernelState, StateSet, TcpState};
+use super::state::{KernelState, StateSet};
 
 /// A set of ports: single ports and inclusive ranges (`80`, `80,443`, `8000-8100`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -239,11 +239,6 @@ impl Filter {
                 || self.remote_addr.iter().any(|c| c.contains(record.remote)))
             && (self.uids.is_empty() || record.owner_uid().is_some_and(|u| self.uids.contains(&u)))
     }
-
-    /// States the filter asks for, in lifecycle order.
-    pub fn state_list(&self) -> impl Iterator<Item = TcpState> {
-        self.states.iter()
-    }
 }
 
 /// The kernel keeps at most 15 bytes of a command name (`TASK_COMM_LEN` - 1).
@@ -261,6 +256,7 @@ fn process_name_matches(pattern: &str, command: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TcpState;
 
     #[test]
     fn ports_parse_singles_lists_and_ranges() {
