@@ -304,6 +304,13 @@ fn without_privileges_owners_are_hidden_not_missing() {
     assert_eq!(v["processes"].as_array().expect("array").len(), 0);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("could not be read"), "{err}");
+    assert!(err.contains("run as root"), "the advice fits a user: {err}");
+    assert!(
+        v["hidden"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("without root")),
+        "{v}"
+    );
     // The counts themselves need no privileges.
     let o = tcpstat()
         .uid(65534)

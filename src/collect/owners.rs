@@ -116,6 +116,10 @@ pub struct ScanStats {
     pub fds_read: u64,
     /// Descriptors listed but gone (or unreadable) by the time of their `readlink`.
     pub fds_lost: u64,
+    /// The walk ran as root (owner of `/proc/self` is uid 0), so what it could not read
+    /// belongs to a more privileged context (the host's init seen from a container, another
+    /// user namespace) and "run as root" would be the wrong advice.
+    pub as_root: bool,
 }
 
 impl ScanStats {
@@ -123,6 +127,15 @@ impl ScanStats {
     /// not found may be one of them.
     pub fn unreadable(&self) -> u64 {
         self.processes_hidden + self.processes_failed
+    }
+
+    /// Why processes were hidden, for legends and warnings.
+    pub fn hidden_reason(&self) -> &'static str {
+        if self.as_root {
+            "not readable even as root: processes of a more privileged context"
+        } else {
+            "permission denied; run as root to see every owner"
+        }
     }
 }
 
@@ -199,6 +212,7 @@ impl OwnerMap {
         }
         let pids = list_pids(proc_root)?;
         map.stats.processes_seen = pids.len() as u64;
+        map.stats.as_root = fs::metadata(proc_root.join("self")).is_ok_and(|m| m.uid() == 0);
         let next = AtomicUsize::new(0);
         let work = || {
             let mut walker = Walker::new(proc_root);
@@ -501,21 +515,14 @@ pub(crate) fn command_name(mut comm: Vec<u8>) -> String {
 }
 
 /// What a walk could not see, as warning lines (none when it saw everything). As root the
-/// advice for unreadable processes differs: what root cannot read belongs to a more
-/// privileged context (the host's init seen from a container, another user namespace), so
-/// "run as root" would mislead.
+/// advice for unreadable processes differs (see [`ScanStats::as_root`]).
 pub fn scan_warnings(stats: &ScanStats) -> Vec<String> {
     let mut warnings = Vec::new();
     if stats.processes_hidden > 0 {
-        let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-        let why = if root {
-            "not readable even as root: processes of a more privileged context"
-        } else {
-            "permission denied; run as root to see every owner"
-        };
         warnings.push(format!(
-            "{} process(es) could not be read ({why}): sockets they may own are shown as hidden",
-            stats.processes_hidden
+            "{} process(es) could not be read ({}): sockets they may own are shown as hidden",
+            stats.processes_hidden,
+            stats.hidden_reason()
         ));
     }
     if stats.processes_failed > 0 {
@@ -699,6 +706,8 @@ mod tests {
                 processes_read: 3,
                 processes_owning: 2,
                 fds_read: 8,
+                // The fake root's `self` is a directory this test created.
+                as_root: uid == 0,
                 ..ScanStats::default()
             }
         );

@@ -391,7 +391,11 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
         ),
         hidden: special(
             &m.hidden,
-            "owner not readable: some processes could not be read without root",
+            if stats.as_root {
+                "owner not readable: some processes could not be read even as root (a more privileged context)"
+            } else {
+                "owner not readable: some processes could not be read without root"
+            },
         ),
         owner_not_found: special(
             &m.not_found,

@@ -422,7 +422,11 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         cells.extend(counts(&p.counts));
         table.add_row(cells);
     }
-    let hidden_label = "(hidden: needs root)";
+    let hidden_label = if report.owner_stats.as_root {
+        "(hidden: unreadable)"
+    } else {
+        "(hidden: needs root)"
+    };
     // With --all-netns, the ownerless rows of each namespace; else the three totals.
     let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 3])> = if per_row {
         m.by_netns
@@ -456,8 +460,9 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     if m.hidden.total() > 0 {
         legend.push(format!(
-            "{hidden_label}: {} process(es) could not be read without root; these sockets probably belong to them",
-            report.owner_stats.processes_hidden
+            "{hidden_label}: {} process(es) could not be read ({}); these sockets probably belong to them",
+            report.owner_stats.processes_hidden,
+            report.owner_stats.hidden_reason()
         ));
     }
     if m.not_found.total() > 0 {
