@@ -194,7 +194,7 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.tsv
 : >"$RESULTS"
 
-# Command ids and command lines. `watch` only if this build has it.
+# Command ids and command lines.
 COMMANDS=(
   "summary|$TCPSTAT summary"
   "summary-proc|$TCPSTAT summary --source proc"
@@ -202,13 +202,7 @@ COMMANDS=(
   "list-ndjson|$TCPSTAT list --ndjson"
   "procs|$TCPSTAT procs"
   "list-p|$TCPSTAT list -p"
-)
-if "$TCPSTAT" watch --help >/dev/null 2>&1; then
-  COMMANDS+=("watch|$TCPSTAT watch --state CLOSE_WAIT --count 1")
-else
-  say "note: this tcpstat has no 'watch' subcommand; the watch tick is not measured"
-fi
-COMMANDS+=(
+  "watch|$TCPSTAT watch --state CLOSE_WAIT --count 1"
   "ss|ss -tan"
   "ss-cw|ss -tan state close-wait"
   "ss-p|ss -tanp"

@@ -1227,7 +1227,6 @@ fn report(args: &[String]) -> Result<()> {
                         fmt_secs(b),
                     )
                 }
-                (None, _) if ours == "watch" => format!("| {what} | {} | - | - | - | not measured (no `watch` subcommand in this build) | - |", fmt_n(n)),
                 _ => format!("| {what} | {} | - | - | - | not measured | - |", fmt_n(n)),
             };
             let _ = writeln!(out, "{row}");
