@@ -125,6 +125,11 @@ pub enum Error {
         address: std::net::SocketAddr,
         source: io::Error,
     },
+    /// A thread the program needs could not be started (`serve`'s collector).
+    Thread {
+        what: &'static str,
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -219,6 +224,7 @@ impl fmt::Display for Error {
             Error::Listen { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
+            Error::Thread { what, source } => write!(f, "cannot start the {what}: {source}"),
         }
     }
 }
@@ -230,7 +236,8 @@ impl std::error::Error for Error {
             Error::NetlinkIo { source, .. }
             | Error::ProcRead { source, .. }
             | Error::WriteFile { source, .. }
-            | Error::Listen { source, .. } => Some(source),
+            | Error::Listen { source, .. }
+            | Error::Thread { source, .. } => Some(source),
             Error::Netns { source, .. } => source.as_ref().map(|e| e as _),
             _ => None,
         }
