@@ -100,7 +100,7 @@ pub enum Command {
     Generate(GenerateArgs),
 
     /// Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods,
-    /// TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, unanswered connects.
+    /// TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects.
     ///
     /// Each finding has a severity (ok, info, warning, critical), the evidence (numbers,
     /// ports, processes, remote addresses, kernel settings and counters), what it means and
@@ -135,6 +135,8 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
   CLOSING          CLOSING sockets                                          100 / 1000
   LAST_ACK         LAST_ACK sockets                                         100 / 1000
   ORPHANS          orphaned sockets, % of net.ipv4.tcp_max_orphans          50% / 90%
+  TCP_MEMORY       pages of TCP buffer memory (host-wide), % of the
+                   pressure value of net.ipv4.tcp_mem                      80% / 100%
 A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
 critical level (raised to WARN if it was lower).
 

@@ -28,6 +28,10 @@
 //!   CLOSING, LAST_ACK with no file) beyond `tcp_max_orphans` are reset
 //!   (`tcp_too_many_orphans`, `TCPAbortOnMemory`); orphaned FIN_WAIT_2 sockets live
 //!   `tcp_fin_timeout` seconds.
+//! - Memory for socket buffers is host-wide and bounded by `tcp_mem` (pages): above its
+//!   `pressure` value the kernel shrinks buffers (`tcp_enter_memory_pressure`,
+//!   `TCPMemoryPressures`), at `max` it refuses them and drops or resets
+//!   (`TCPAbortOnMemory`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -88,10 +92,11 @@ pub enum Check {
     Closing,
     LastAck,
     Orphans,
+    TcpMemory,
 }
 
 impl Check {
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 12] = [
         Check::CloseWait,
         Check::AcceptQueue,
         Check::SynRecv,
@@ -103,6 +108,7 @@ impl Check {
         Check::Closing,
         Check::LastAck,
         Check::Orphans,
+        Check::TcpMemory,
     ];
 
     /// The `--threshold` key.
@@ -119,6 +125,7 @@ impl Check {
             Check::Closing => "CLOSING",
             Check::LastAck => "LAST_ACK",
             Check::Orphans => "ORPHANS",
+            Check::TcpMemory => "TCP_MEMORY",
         }
     }
 
@@ -136,6 +143,7 @@ impl Check {
             Check::Closing => "closing",
             Check::LastAck => "last_ack",
             Check::Orphans => "orphans",
+            Check::TcpMemory => "tcp_memory",
         }
     }
 
@@ -155,6 +163,7 @@ impl Check {
             Check::Closing => "CLOSING sockets",
             Check::LastAck => "LAST_ACK sockets",
             Check::Orphans => "orphaned sockets (host-wide)",
+            Check::TcpMemory => "pages of memory TCP socket buffers use (host-wide)",
         }
     }
 
@@ -166,6 +175,7 @@ impl Check {
             Check::TimeWait => Some("net.ipv4.tcp_max_tw_buckets"),
             Check::EphemeralPorts => Some("the size of net.ipv4.ip_local_port_range"),
             Check::Orphans => Some("net.ipv4.tcp_max_orphans"),
+            Check::TcpMemory => Some("the net.ipv4.tcp_mem pressure threshold"),
             _ => None,
         }
     }
@@ -185,6 +195,7 @@ impl Check {
             Check::Closing => (Count(100), Count(1000)),
             Check::LastAck => (Count(100), Count(1000)),
             Check::Orphans => (Percent(50), Percent(90)),
+            Check::TcpMemory => (Percent(80), Percent(100)),
         };
         Levels { warning, critical }
     }
@@ -201,7 +212,7 @@ impl Check {
             Check::FinWait2 => StateSet::of(TcpState::FinWait2),
             Check::Closing => StateSet::of(TcpState::Closing),
             Check::LastAck => StateSet::of(TcpState::LastAck),
-            Check::AcceptQueue | Check::Orphans => StateSet::EMPTY,
+            Check::AcceptQueue | Check::Orphans | Check::TcpMemory => StateSet::EMPTY,
         }
     }
 
@@ -276,6 +287,15 @@ impl Check {
                  sockets\", TCPAbortOnMemory), and each costs up to 64 KiB of unswappable \
                  memory."
             }
+            Check::TcpMemory => {
+                "the kernel bounds the memory of all TCP socket buffers on the host with \
+                 net.ipv4.tcp_mem (min, pressure, max, in pages). Above the pressure value it \
+                 is in memory-pressure mode: it shrinks buffers and throughput drops \
+                 (TCPMemoryPressures). At max it refuses buffer memory: packets are dropped \
+                 and connections reset (\"TCP: out of memory -- consider tuning tcp_mem\", \
+                 TCPAbortOnMemory). Many sockets with unread data (a slow reader, a full \
+                 receive queue) or many orphans fill it."
+            }
         }
     }
 
@@ -336,6 +356,11 @@ impl Check {
                  peers; FIN_WAIT_2: peers not closing) and fix that; raise \
                  net.ipv4.tcp_max_orphans only if memory allows."
             }
+            Check::TcpMemory => {
+                "find the sockets holding memory (`tcpstat list --sort queue`: large Recv-Q \
+                 means a process that does not read, large Send-Q a peer that does not), and \
+                 orphans; raise net.ipv4.tcp_mem only if the host has the memory to spare."
+            }
         }
     }
 
@@ -351,6 +376,7 @@ impl Check {
             "acceptqueue" => return Some(Check::AcceptQueue),
             "ephemeralports" => return Some(Check::EphemeralPorts),
             "orphans" | "orphan" => return Some(Check::Orphans),
+            "tcpmemory" | "tcpmem" | "memory" => return Some(Check::TcpMemory),
             _ => {}
         }
         match TcpState::parse(name)? {
@@ -486,7 +512,7 @@ pub fn parse_threshold(text: &str) -> Result<ThresholdOverride, String> {
 /// The levels of every check: defaults with overrides applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thresholds {
-    levels: [Levels; 11],
+    levels: [Levels; 12],
 }
 
 impl Default for Thresholds {
@@ -546,6 +572,8 @@ pub struct ProcessCount {
 pub enum Setting {
     Number(u64),
     Range(u16, u16),
+    /// `tcp_mem`: min, pressure, max.
+    Triple(u64, u64, u64),
 }
 
 impl fmt::Display for Setting {
@@ -553,6 +581,7 @@ impl fmt::Display for Setting {
         match self {
             Setting::Number(n) => write!(f, "{n}"),
             Setting::Range(lo, hi) => write!(f, "{lo}-{hi}"),
+            Setting::Triple(a, b, c) => write!(f, "{a} {b} {c}"),
         }
     }
 }
@@ -825,6 +854,7 @@ pub fn diagnose(inputs: &Inputs<'_>) -> Diagnosis {
                 closing_state(inputs, check)
             }
             Check::Orphans => orphans(inputs),
+            Check::TcpMemory => tcp_memory(inputs),
         };
         limit_listed(&mut found, check);
         findings.extend(found);
@@ -1499,6 +1529,45 @@ fn orphans(inputs: &Inputs<'_>) -> Vec<Finding> {
     )]
 }
 
+/// Host-wide TCP buffer memory (sockstat's `mem`) against the `tcp_mem` pressure value, with
+/// `min` and `max` as evidence. Sockstat counts the whole host even inside a namespace, where
+/// `tcp_mem` is not shown: then the finding says the limit is unknown.
+fn tcp_memory(inputs: &Inputs<'_>) -> Vec<Finding> {
+    let facts = inputs.facts;
+    let Some(stat) = facts.sockstat else {
+        return Vec::new();
+    };
+    let mem = facts.sysctls.tcp_mem;
+    let mut numbers = vec![Number {
+        key: "bytes",
+        label: "bytes",
+        value: stat.mem_pages.saturating_mul(facts.page_size),
+    }];
+    if let Some(m) = mem {
+        numbers.push(Number {
+            key: "max_bytes",
+            label: "tcp_mem max, bytes",
+            value: m.max.saturating_mul(facts.page_size),
+        });
+    }
+    vec![finding(
+        inputs,
+        Check::TcpMemory,
+        Subject::Host,
+        stat.mem_pages,
+        mem.map(|m| m.pressure),
+        Evidence {
+            settings: vec![(
+                "net.ipv4.tcp_mem",
+                mem.map(|m| Setting::Triple(m.min, m.pressure, m.max)),
+            )],
+            counters: counters(facts, &["TCPMemoryPressures", "TCPAbortOnMemory"]),
+            numbers,
+            ..Evidence::default()
+        },
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1533,6 +1602,7 @@ mod tests {
                 tw: 10,
                 ..SockStat::default()
             }),
+            page_size: 4096,
             missing: Vec::new(),
         }
     }
@@ -1769,6 +1839,65 @@ mod tests {
             "listeners are always read"
         );
         assert!(d.not_checked[0].1.contains("not selected by --state"));
+    }
+
+    #[test]
+    fn tcp_memory_is_judged_against_the_pressure_value() {
+        use crate::collect::kernel::TcpMem;
+        let census = Census::new(HashSet::new(), None);
+        let owners = OwnerMap::default();
+        let judge_at = |pages: u64, tcp_mem: Option<TcpMem>| {
+            let mut facts = facts();
+            facts.sysctls.tcp_mem = tcp_mem;
+            facts.sockstat = Some(SockStat {
+                mem_pages: pages,
+                ..SockStat::default()
+            });
+            let d = diagnose(&Inputs {
+                census: &census,
+                listeners: &[],
+                owners: &owners,
+                facts: &facts,
+                thresholds: &Thresholds::default(),
+                counted: StateSet::ALL,
+                not_counted_reason: &|_| "not counted",
+                backlog_known: true,
+            });
+            of(&d, Check::TcpMemory)[0].clone()
+        };
+        let mem = Some(TcpMem {
+            min: 500,
+            pressure: 1000,
+            max: 1500,
+        });
+        for (pages, severity) in [
+            (0, Severity::Ok),
+            (799, Severity::Ok),
+            (800, Severity::Warning),
+            (999, Severity::Warning),
+            (1000, Severity::Critical),
+            (1600, Severity::Critical),
+        ] {
+            let f = judge_at(pages, mem);
+            assert_eq!(f.severity, severity, "{pages} pages");
+            assert_eq!((f.value, f.limit), (pages, Some(1000)));
+        }
+        let f = judge_at(800, mem);
+        assert_eq!((f.warning_at, f.critical_at), (Some(800), Some(1000)));
+        assert_eq!(f.evidence.numbers[0].value, 800 * 4096, "bytes");
+        assert_eq!(f.evidence.numbers[1].value, 1500 * 4096, "max bytes");
+        assert_eq!(
+            f.evidence.settings,
+            [("net.ipv4.tcp_mem", Some(Setting::Triple(500, 1000, 1500)))]
+        );
+        // Inside a namespace tcp_mem is not shown: counted, not judged.
+        let f = judge_at(5000, None);
+        assert_eq!(
+            (f.severity, f.limit, f.warning_at),
+            (Severity::Ok, None, None)
+        );
+        assert_eq!(Check::parse_key("tcp-mem"), Some(Check::TcpMemory));
+        assert_eq!(Check::parse_key("TCP_MEMORY"), Some(Check::TcpMemory));
     }
 
     #[test]

@@ -3,26 +3,12 @@
 //! fixture (exact numbers) and on real CLOSE_WAIT sockets; usage and runtime errors are
 //! UNKNOWN, never clap's 2 (CRITICAL to a monitoring system) or 1.
 
+mod common;
+
+use common::*;
 use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
 
 /// `check` with `args` on the fixture: (exit status, the one stdout line).
 fn check_fixture(args: &[&str]) -> (i32, String) {

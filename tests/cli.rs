@@ -1,29 +1,13 @@
 //! The real executable on recorded /proc fixtures and on the live kernel: JSON contract,
 //! warnings, errors, exit codes, colour and pipes. Real-socket state tests live in states.rs.
 
+mod common;
+
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use common::*;
 use serde::Deserialize;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-/// The binary with a scrubbed environment.
-fn tcpstat() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    tcpstat().args(args).output().expect("binary runs")
-}
 
 fn on_fixture(name: &str, extra: &[&str]) -> Output {
     let root = fixture(name);

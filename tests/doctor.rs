@@ -9,54 +9,18 @@
 
 #![allow(unsafe_code)] // support/mod.rs drives sockets through libc.
 
+mod common;
 mod support;
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
 
+use common::*;
 use serde_json::Value;
 use support::{Env, Family, Sock};
-
-/// Owner scans see a child between fork and exec holding all of its parent's descriptors;
-/// tests that spawn processes run one at a time so attribution stays exact.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn tcpstat() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    tcpstat().args(args).output().expect("binary runs")
-}
-
-fn describe(args: &[&str], o: &Output) -> String {
-    format!(
-        "tcpstat {} -> {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `doctor --json` plus `args`: the document and the exit status, which must be the one the
 /// document states.
@@ -90,18 +54,6 @@ fn findings<'v>(v: &'v Value, check: &str) -> Vec<&'v Value> {
 /// Text with every run of whitespace (wrapped lines included) made one space.
 fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Polls `check` until it returns Some, or panics after 15 s.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// `tcpstat summary --json --port P`'s count of one state.
@@ -476,7 +428,28 @@ fn the_recorded_fixture_explains_its_leak_and_its_full_queue() {
         .iter()
         .filter_map(|f| f["check"].as_str())
         .collect();
-    assert_eq!(checks.len(), 11, "{checks:?}");
+    assert_eq!(checks.len(), 12, "{checks:?}");
+    // TCP buffer memory: sockstat's `mem 70033` pages against tcp_mem `185000 246000 370000`.
+    let mem = findings(&v, "tcp_memory")[0];
+    assert_eq!(
+        (
+            mem["severity"].as_str(),
+            mem["value"].as_u64(),
+            mem["limit"].as_u64()
+        ),
+        (Some("ok"), Some(70033), Some(246000))
+    );
+    assert_eq!(
+        mem["evidence"]["settings"]["net.ipv4.tcp_mem"],
+        serde_json::json!([185000, 246000, 370000])
+    );
+    assert!(mem["evidence"]["numbers"]["bytes"].as_u64() >= Some(70033 * 4096));
+    assert!(mem["summary"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("TCP socket buffers use 70033 pages (")));
+    // Raised into pressure by a threshold below it.
+    let (v, _) = on_fixture(&["--threshold", "tcp-mem=25%,28%"]);
+    assert_eq!(findings(&v, "tcp_memory")[0]["severity"], "critical");
     assert_eq!(v["thresholds"]["CLOSE_WAIT"]["warning"], "10");
     assert_eq!(v["thresholds"]["TIME_WAIT"]["critical"], "90%");
     assert_eq!(
@@ -549,7 +522,7 @@ fn text_output_is_for_people_and_escapes_process_names() {
     let text = String::from_utf8(o.stdout.clone()).expect("utf-8");
     assert_eq!(o.status.code(), Some(3), "{}", describe(&args, &o));
     assert!(
-        text.starts_with("tcpstat doctor: 1 warning, 1 info, 9 ok\n"),
+        text.starts_with("tcpstat doctor: 1 warning, 1 info, 10 ok\n"),
         "{text}"
     );
     assert!(

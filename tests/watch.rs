@@ -2,29 +2,15 @@
 //! ages, NDJSON readable while it runs, exits (count, closed pipe, Ctrl-C), and the terminal
 //! as a person sees it (tmux).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::Value;
-
-/// Owner scans see a child between fork and exec holding all of its parent's descriptors;
-/// tests that spawn processes run one at a time so attribution stays exact.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn tcpstat() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
 
 /// A listener whose accepted connections are half-closed by their clients: the server ends
 /// sit in CLOSE_WAIT for as long as this value keeps them.

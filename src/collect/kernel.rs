@@ -7,10 +7,11 @@
 //! whether a value is a problem (that is `diagnose`) or format anything.
 //!
 //! Namespaces: the files are those of the reading process's network namespace, like the
-//! sockets netlink returns. Most values are per namespace; two are host-wide, as the kernel
-//! keeps them: `tcp_max_orphans` (`ipv4_table` in `net/ipv4/sysctl_net_ipv4.c`, not the per
-//! namespace `ipv4_net_table`) and the `orphan` count of sockstat (`tcp_orphan_count_sum()` in
-//! `net/ipv4/proc.c`).
+//! sockets netlink returns. Most values are per namespace; four are host-wide, as the kernel
+//! keeps them: `tcp_max_orphans` and `tcp_mem` (`ipv4_table` in `net/ipv4/sysctl_net_ipv4.c`,
+//! not the per namespace `ipv4_net_table`: inside another namespace they are not shown at all),
+//! and the `orphan` and `mem` counts of sockstat (`tcp_orphan_count_sum()` and
+//! `proto_memory_allocated()` in `net/ipv4/proc.c`).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -49,6 +50,19 @@ pub struct Sysctls {
     pub tcp_syn_retries: Option<u64>,
     /// `net.ipv4.tcp_abort_on_overflow`: 1 resets connections that find the accept queue full.
     pub tcp_abort_on_overflow: Option<u64>,
+    /// `net.ipv4.tcp_mem` (host-wide), in pages: `[min, pressure, max]`. Above `pressure` the
+    /// kernel is in memory-pressure mode and shrinks socket buffers; at `max` it refuses new
+    /// buffer memory and drops or resets (`TCP: out of memory -- consider tuning tcp_mem`,
+    /// counter `TCPAbortOnMemory`). `tcp_mem_over` / `tcp_under_memory_limits` in the kernel.
+    pub tcp_mem: Option<TcpMem>,
+}
+
+/// `net.ipv4.tcp_mem`, in pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpMem {
+    pub min: u64,
+    pub pressure: u64,
+    pub max: u64,
 }
 
 /// The TCP line of `/proc/net/sockstat` (`sockstat_seq_show`).
@@ -63,7 +77,8 @@ pub struct SockStat {
     pub tw: u64,
     /// Allocated sockets.
     pub alloc: u64,
-    /// Memory used by TCP, in pages.
+    /// Memory allocated to TCP socket buffers, host-wide, in pages (the number `tcp_mem`
+    /// bounds).
     pub mem_pages: u64,
 }
 
@@ -76,6 +91,8 @@ pub struct KernelFacts {
     /// the file could not be read.
     pub tcp_ext: BTreeMap<String, u64>,
     pub sockstat: Option<SockStat>,
+    /// The size of a page in bytes (sockstat's `mem` and `tcp_mem` count pages).
+    pub page_size: u64,
     /// What could not be read, as `name (cause)`: shown so a missing limit is never mistaken
     /// for a reassuring one.
     pub missing: Vec<String>,
@@ -154,7 +171,18 @@ fn read_at(sys_root: &Path, net_root: &Path) -> KernelFacts {
             "net.ipv4.tcp_abort_on_overflow",
             "ipv4/tcp_abort_on_overflow",
         ),
+        tcp_mem: None,
     };
+    match read_sysctl(proc_root, "ipv4/tcp_mem") {
+        Ok(text) => match parse_tcp_mem(&text) {
+            Some(mem) => sysctls.tcp_mem = Some(mem),
+            None => missing.push(format!(
+                "net.ipv4.tcp_mem (not three increasing page counts: {:?})",
+                text.trim()
+            )),
+        },
+        Err(e) => missing.push(format!("net.ipv4.tcp_mem ({e})")),
+    }
     match read_sysctl(proc_root, "ipv4/ip_local_port_range") {
         Ok(text) => match parse_port_range(&text) {
             Some(range) => sysctls.ip_local_port_range = Some(range),
@@ -195,6 +223,7 @@ fn read_at(sys_root: &Path, net_root: &Path) -> KernelFacts {
         sysctls,
         tcp_ext,
         sockstat,
+        page_size: rustix::param::page_size() as u64,
         missing,
     }
 }
@@ -210,6 +239,19 @@ pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
     let lo = parts.next()?.parse::<u16>().ok()?;
     let hi = parts.next()?.parse::<u16>().ok()?;
     (parts.next().is_none() && lo <= hi).then_some((lo, hi))
+}
+
+/// `"4194304\t6291456\t8388608\n"` -> min, pressure, max (pages). The kernel keeps them
+/// in that order but does not enforce it; a table that is not in order is reported as
+/// unreadable rather than judged against a misleading limit.
+pub fn parse_tcp_mem(text: &str) -> Option<TcpMem> {
+    let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().ok());
+    let (Some(Some(min)), Some(Some(pressure)), Some(Some(max)), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    (min <= pressure && pressure <= max).then_some(TcpMem { min, pressure, max })
 }
 
 /// The counters of one section of `/proc/net/netstat` (or `/proc/net/snmp`): the kernel
@@ -253,6 +295,21 @@ pub fn parse_sockstat(text: &str) -> Option<SockStat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tcp_mem_is_three_increasing_page_counts() {
+        assert_eq!(
+            parse_tcp_mem("4194304\t6291456\t8388608\n"),
+            Some(TcpMem {
+                min: 4194304,
+                pressure: 6291456,
+                max: 8388608
+            })
+        );
+        for bad in ["", "1 2", "1 2 3 4", "3 2 1", "1 x 3", "-1 2 3"] {
+            assert_eq!(parse_tcp_mem(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn netstat_sections_pair_names_with_values() {
@@ -310,7 +367,7 @@ mod tests {
             .iter()
             .any(|m| m.starts_with("net.ipv4.tcp_max_tw_buckets (")));
         assert!(facts.missing.iter().any(|m| m.contains("sockstat")));
-        assert_eq!(facts.missing.len(), 13, "{:?}", facts.missing);
+        assert_eq!(facts.missing.len(), 14, "{:?}", facts.missing);
     }
 
     #[test]

@@ -58,6 +58,15 @@ fn percent(value: u64, limit: u64) -> String {
     }
 }
 
+/// Bytes as MiB (or KiB below one MiB), for memory figures.
+fn mib(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
@@ -263,6 +272,13 @@ pub fn headline(f: &Finding) -> String {
             "{}, {}{}",
             plural(n, "orphaned socket", "orphaned sockets"),
             of_limit("net.ipv4.tcp_max_orphans"),
+            levels(f)
+        ),
+        (Check::TcpMemory, _) => format!(
+            "TCP socket buffers use {} ({}), {}{}",
+            plural(n, "page", "pages"),
+            mib(number(f, "bytes").unwrap_or(0)),
+            of_limit("net.ipv4.tcp_mem pressure"),
             levels(f)
         ),
     }
@@ -544,12 +560,14 @@ pub struct ProcessCountJson<'a> {
     pub sockets: u64,
 }
 
-/// A setting's value: a number, or `"lo-hi"` for a port range; `null` when unreadable.
+/// A setting's value: a number, `"lo-hi"` for a port range, `[min, pressure, max]` for
+/// `tcp_mem`; `null` when unreadable.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum SettingJson {
     Number(u64),
     Text(String),
+    Numbers([u64; 3]),
 }
 
 #[derive(Debug, Serialize)]
@@ -658,6 +676,7 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
                         v.map(|v| match v {
                             Setting::Number(n) => SettingJson::Number(n),
                             r @ Setting::Range(..) => SettingJson::Text(r.to_string()),
+                            Setting::Triple(a, b, c) => SettingJson::Numbers([a, b, c]),
                         }),
                     )
                 })
