@@ -249,3 +249,43 @@ impl From<io::Error> for Error {
         Error::Output(e)
     }
 }
+
+/// Standard error for warnings: a write that fails (a closed pipe, a full disk) is dropped, so
+/// a logger that went away can neither cost the results on stdout nor pass for the stdout
+/// reader going away (which `main` treats as a silent success).
+pub struct WarningStream<W: io::Write>(pub W);
+
+impl<W: io::Write> io::Write for WarningStream<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Closed;
+    impl io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_warning_stream_is_not_an_error() {
+        let mut err = WarningStream(Closed);
+        assert!(writeln!(err, "tcpstat: warning: x").is_ok());
+        assert!(err.flush().is_ok());
+    }
+}

@@ -125,11 +125,18 @@ fn counted_states(config: &Config, outcome: &Outcome) -> StateSet {
 /// Why a state was not counted, as a phrase after its name.
 fn not_counted_reason(outcome: &Outcome) -> impl Fn(TcpState) -> &'static str {
     let covers = outcome.source.covers();
+    let blind = match outcome.source {
+        SourceKind::Netlink => {
+            "is not visible to this source (this kernel's sock_diag does not dump bound-only \
+             sockets; Linux 6.8 and newer do)"
+        }
+        SourceKind::Proc => "is not visible to this source (/proc cannot see it)",
+    };
     move |state| {
         if covers.contains(state) {
             "is not selected by --state"
         } else {
-            "is not visible to this source (/proc cannot see it)"
+            blind
         }
     }
 }

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     let plugin_task = matches!(config.task, Task::Check(_));
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut err = io::stderr();
+    let mut err = tcpstat::error::WarningStream(io::stderr());
     let result = tcpstat::run(&config, &mut out, &mut err)
         .and_then(|exit| out.flush().map(|()| exit).map_err(Into::into));
     match result {

@@ -317,7 +317,7 @@ fn table_lists_all_eleven_states_in_lifecycle_order() {
     );
     assert!(text.contains("source: /proc/net/tcp{,6}"), "{text}");
     assert!(
-        text.contains("- = not visible to this source: CLOSED"),
+        text.contains("- = not visible to this source (/proc cannot see it): CLOSED"),
         "{text}"
     );
     let total = text
@@ -397,6 +397,25 @@ fn closed_pipe_is_a_silent_success() {
         assert!(status.success(), "{args:?}: {status:?} {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_closed_stderr_costs_neither_the_results_nor_the_exit_status() {
+    // A logger that went away must not take stdout with it: the warnings (malformed lines
+    // here) are lost, the JSON and the exit status are not.
+    let root = fixture("proc-malformed");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = tcpstat()
+        .args(["--json", "--source", "proc", "--proc-root"])
+        .arg(&root)
+        .stderr(writer)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{:?}", o.status);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("whole JSON on stdout");
+    assert_eq!(v["complete"], false, "the warning still reaches the JSON");
+    assert!(!v["warnings"].as_array().expect("warnings").is_empty());
 }
 
 #[test]

@@ -54,11 +54,27 @@ impl SourceKind {
     }
 
     /// The states this source can see at all. /proc never lists bound-only sockets (CLOSED):
-    /// `tcp4_seq_show` walks only the listening and established hash tables.
+    /// `tcp4_seq_show` walks only the listening and established hash tables. sock_diag dumps
+    /// them since Linux 6.8 only ([`netlink::dumps_bound_inactive`], settled by the first dump
+    /// that asks for CLOSED).
     pub fn covers(self) -> StateSet {
+        let closed = StateSet::of(TcpState::Closed);
         match self {
+            SourceKind::Netlink if netlink::bound_inactive_known() == Some(false) => {
+                StateSet::ALL.without(closed)
+            }
             SourceKind::Netlink => StateSet::ALL,
-            SourceKind::Proc => StateSet::ALL.without(StateSet::of(TcpState::Closed)),
+            SourceKind::Proc => StateSet::ALL.without(closed),
+        }
+    }
+
+    /// Why this source cannot see a state outside [`SourceKind::covers`], as a phrase.
+    pub const fn blind_spot(self) -> &'static str {
+        match self {
+            SourceKind::Netlink => {
+                "this kernel's sock_diag does not dump bound-only sockets (Linux 6.8 and newer do)"
+            }
+            SourceKind::Proc => "/proc cannot see it",
         }
     }
 }

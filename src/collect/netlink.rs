@@ -241,6 +241,11 @@ pub fn collect_on(
     filter: &Filter,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, Error> {
+    if filter.states.contains(TcpState::Closed) {
+        // Settles what `SourceKind::Netlink.covers()` says about CLOSED before anything is
+        // rendered (once per process; see `dumps_bound_inactive`).
+        dumps_bound_inactive();
+    }
     let mut outcome = Outcome::new(SourceKind::Netlink);
     for (scope, stats) in source.dump_families(filter, sink)? {
         if stats.interrupted {
@@ -252,6 +257,76 @@ pub fn collect_on(
         }
     }
     Ok(outcome)
+}
+
+/// Whether this kernel's sock_diag dumps bound-only sockets (CLOSED) for state bit 13.
+///
+/// Linux 6.8 added it (commit 91051f003948, "tcp: Dump bound-only sockets in inet_diag");
+/// older kernels ignore the bit and would let a census print a CLOSED count of 0 that was never
+/// measured. A kernel that says it is 6.8 or newer is believed; an older one (perhaps with the
+/// change backported) is asked once: a socket bound here and not listening, then a dump of
+/// bound-only sockets on its port. Any failure of the probe counts as "no": CLOSED is then
+/// shown as not counted rather than as a zero. Kernel-wide, so settled once per process.
+pub fn dumps_bound_inactive() -> bool {
+    *BOUND_INACTIVE.get_or_init(|| {
+        let release = rustix::system::uname();
+        let release = release.release().to_string_lossy();
+        release_has_bound_inactive(&release) || probe_bound_inactive().unwrap_or(false)
+    })
+}
+
+/// What [`dumps_bound_inactive`] has found, without asking the kernel: `None` before any
+/// dump that wanted CLOSED.
+pub fn bound_inactive_known() -> Option<bool> {
+    BOUND_INACTIVE.get().copied()
+}
+
+static BOUND_INACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// True for a kernel release string (`uname -r`) of 6.8 or newer.
+pub fn release_has_bound_inactive(release: &str) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 8),
+        _ => false,
+    }
+}
+
+/// Binds a TCP socket to an ephemeral port of `0.0.0.0` without listening and asks for
+/// bound-only sockets on that port: found means the kernel dumps them. Runs in the caller's
+/// own network namespace (the feature is the kernel's, not a namespace's).
+pub fn probe_bound_inactive() -> Result<bool, Error> {
+    use rustix::net::{bind, getsockname, socket, AddressFamily, SocketType};
+    let probe_error = |e: rustix::io::Errno| Error::NetlinkOpen(io::Error::from(e));
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, None).map_err(probe_error)?;
+    bind(&fd, &std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).map_err(probe_error)?;
+    let port = match std::net::SocketAddr::try_from(getsockname(&fd).map_err(probe_error)?) {
+        Ok(addr) => addr.port(),
+        Err(_) => return Ok(false),
+    };
+    let mut filter = Filter {
+        states: crate::model::StateSet::of(TcpState::Closed),
+        families: vec![Family::V4],
+        ..Filter::default()
+    };
+    filter.local_port = crate::model::PortSet::parse(&port.to_string())
+        .map_err(|e| Error::NetlinkOpen(io::Error::other(format!("probe port {port}: {e}"))))?;
+    struct Found(bool);
+    impl Sink for Found {
+        fn record(&mut self, _: &SocketRecord) {
+            self.0 = true;
+        }
+        fn reset(&mut self) -> bool {
+            self.0 = false;
+            true
+        }
+    }
+    let mut found = Found(false);
+    NetlinkSource::open()?.dump(Family::V4, &filter, &mut found)?;
+    drop(fd);
+    Ok(found.0)
 }
 
 /// Serialises a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in the states of
@@ -536,6 +611,42 @@ mod tests {
         m.extend_from_slice(&inode.to_ne_bytes());
         assert_eq!(m.len(), INET_DIAG_MSG_LEN);
         m
+    }
+
+    #[test]
+    fn bound_only_dumps_start_with_linux_6_8() {
+        for (release, has) in [
+            ("6.8.0", true),
+            ("6.18.44-fc-v657", true),
+            ("7.0.0-rc1", true),
+            ("6.7.12-arch1", false),
+            ("6.1.0-28-amd64", false),
+            ("5.15.0-91-generic", false),
+            ("5.14.0-427.el9.x86_64", false),
+            ("", false),
+            ("garbage", false),
+        ] {
+            assert_eq!(release_has_bound_inactive(release), has, "{release}");
+        }
+    }
+
+    #[test]
+    fn the_probe_finds_its_bound_socket_on_a_kernel_that_dumps_them() {
+        let release = rustix::system::uname();
+        let release = release.release().to_string_lossy().into_owned();
+        let found = probe_bound_inactive().expect("the probe runs unprivileged");
+        // The version rule and the probe must agree on a kernel that has the feature; an
+        // older one may have it backported, so only that direction is certain.
+        if release_has_bound_inactive(&release) {
+            assert!(
+                found,
+                "kernel {release} dumps bound-only sockets but the probe missed it"
+            );
+        }
+        assert_eq!(
+            dumps_bound_inactive(),
+            found || release_has_bound_inactive(&release)
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::aggregate::{PortGrouping, PortRow, ProcMatrix, StateCounts, StateRow}
 use crate::collect::netns::Namespace;
 use crate::collect::owners::ScanStats;
 use crate::collect::users::Users;
-use crate::collect::Outcome;
+use crate::collect::{Outcome, SourceKind};
 use crate::model::{Family, Filter, StateSet, TcpState};
 
 /// The network namespaces an output covers, when tcpstat was told which to read.
@@ -98,7 +98,13 @@ impl SummaryReport<'_> {
         if self.counts.state_total(state) > 0 {
             None
         } else if !self.outcome.source.covers().contains(state) {
-            Some("not visible to this source")
+            Some(match self.outcome.source {
+                SourceKind::Proc => "not visible to this source (/proc cannot see it)",
+                SourceKind::Netlink => {
+                    "not visible to this source (this kernel's sock_diag does not dump \
+                     bound-only sockets; Linux 6.8 and newer do)"
+                }
+            })
         } else if !self.filter.states.contains(state) {
             Some("not selected by --state")
         } else {

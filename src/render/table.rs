@@ -230,7 +230,11 @@ fn summary_by_netns(
         .map(TcpState::name)
         .collect();
     if !not_covered.is_empty() {
-        let line = format!("not visible to this source: {}", not_covered.join(", "));
+        let line = format!(
+            "not visible to this source: {} ({})",
+            not_covered.join(", "),
+            report.outcome.source.blind_spot()
+        );
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
     write_summary_footer(out, report, paint)
