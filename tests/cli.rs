@@ -418,6 +418,60 @@ fn a_closed_stderr_costs_neither_the_results_nor_the_exit_status() {
     assert!(!v["warnings"].as_array().expect("warnings").is_empty());
 }
 
+/// tcpstat run under strace with every socket(2) call failing, as on a kernel without
+/// sock_diag: the real fallback path, not a stand-in. `None` (said) without strace.
+fn without_netlink(args: &[&str]) -> Option<Output> {
+    let strace = std::process::Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "-e", "trace=socket"])
+        .args(["-e", "inject=socket:error=EPROTONOSUPPORT"])
+        .arg(env!("CARGO_BIN_EXE_tcpstat"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output();
+    match strace {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(std::env::var_os("CI").is_none(), "CI installs strace");
+            eprintln!("skipped: strace is not installed (apt-get install strace)");
+            None
+        }
+        other => Some(other.expect("strace runs")),
+    }
+}
+
+#[test]
+fn auto_falls_back_to_proc_once_and_says_so_netlink_alone_fails() {
+    let Some(auto) = without_netlink(&["--json"]) else {
+        return;
+    };
+    assert!(auto.status.success(), "{:?} {}", auto.status, stderr(&auto));
+    let v: Summary = serde_json::from_slice(&auto.stdout).expect("summary JSON");
+    assert_eq!(v.source, "proc");
+    let reason = v.fallback_reason.expect("the reason is in the JSON");
+    assert!(reason.contains("netlink socket"), "{reason}");
+    assert!(!v.counted_states.contains(&"CLOSED".to_string()));
+    let err = stderr(&auto);
+    assert_eq!(
+        err.matches("netlink unavailable").count(),
+        1,
+        "said once: {err}"
+    );
+
+    let table = without_netlink(&["summary"]).expect("strace ran before");
+    assert!(table.status.success());
+    assert!(stdout(&table).contains("netlink unavailable"), "{}", stdout(&table));
+
+    let strict = without_netlink(&["--source", "netlink"]).expect("strace ran before");
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(strict.stdout.is_empty(), "no partial output");
+    let err = stderr(&strict);
+    assert!(
+        err.starts_with("tcpstat: cannot open a sock_diag netlink socket"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 #[test]
 fn help_documents_states_and_exit_codes() {
     let o = run(&["--help"]);

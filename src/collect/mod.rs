@@ -203,6 +203,24 @@ pub fn collect(
         |sink| netlink::collect_on(&mut options.open_netlink()?, filter, sink),
         |sink| options.collect_proc(filter, sink),
     )
+    .map(|outcome| warn_about_blind_spots(outcome, filter))
+}
+
+/// Says when `--state` named a state the source cannot see (`--state closed` on /proc): its
+/// absence from the output is then not a zero. The default (every state) only gets the
+/// renderers' footnotes.
+fn warn_about_blind_spots(mut outcome: Outcome, filter: &Filter) -> Outcome {
+    let unseen = filter.states.without(outcome.source.covers());
+    if filter.states != StateSet::ALL && !unseen.is_empty() {
+        let names: Vec<&str> = unseen.iter().map(TcpState::name).collect();
+        outcome.warnings.push(format!(
+            "{} not counted: not visible to the {} source ({})",
+            names.join(", "),
+            outcome.source.name(),
+            outcome.source.blind_spot()
+        ));
+    }
+    outcome
 }
 
 /// Collects again and again (`watch`), keeping one netlink socket open between collections.
@@ -248,6 +266,7 @@ impl Collector {
             },
             |sink| options.collect_proc(filter, sink),
         )
+        .map(|outcome| warn_about_blind_spots(outcome, filter))
     }
 }
 

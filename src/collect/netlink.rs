@@ -249,6 +249,7 @@ pub fn collect_on(
     let mut outcome = Outcome::new(SourceKind::Netlink);
     for (scope, stats) in source.dump_families(filter, sink)? {
         if stats.interrupted {
+            outcome.complete = false;
             outcome.warnings.push(format!(
                 "the kernel marked the {} dump as interrupted (the table changed while it was \
                  read); a socket may be missing or counted twice",

@@ -162,6 +162,10 @@ pub fn scan_table(
         {
             line_no += 1;
             let line = &buf[start..end];
+            // The kernel ends every row with a newline: a last row without one was cut off
+            // (a short read, a truncated recording), even if what is left still parses (a
+            // row cut inside its inode field does).
+            let cut_off = end == filled;
             start = (end + 1).min(filled);
             if line_no == 1 {
                 check_header(line, path)?;
@@ -169,6 +173,13 @@ pub fn scan_table(
             }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            if cut_off && line_no > 1 {
+                stats.malformed += 1;
+                stats
+                    .first_malformed
+                    .get_or_insert((line_no, "the last line has no newline (cut off)"));
+                break;
             }
             match parse_line(line, family) {
                 Ok(record) => {
@@ -716,6 +727,31 @@ mod tests {
         let (stats, rows) = scan(cut, Family::V4, CHUNK).expect("parses");
         assert_eq!(rows.len(), 2);
         assert_eq!(stats.malformed, 1);
+    }
+
+    #[test]
+    fn a_last_line_cut_inside_its_inode_is_not_counted_even_though_it_parses() {
+        // The header, row 0, then row 1 cut inside its inode (33417 -> 3341): every field is
+        // still there, so only the missing newline tells.
+        let row1 = TCP4.lines().nth(2).expect("row 1");
+        let keep = row1.find(" 33417 ").expect("inode") + " 3341".len();
+        let cut_row = &row1[..keep];
+        assert!(
+            parse_line(cut_row.as_bytes(), Family::V4).is_ok(),
+            "still parses"
+        );
+        let text = format!(
+            "{}\n{}\n{cut_row}",
+            TCP4.lines().next().expect("header"),
+            TCP4.lines().nth(1).expect("row 0")
+        );
+        let (stats, rows) = scan(&text, Family::V4, CHUNK).expect("parses");
+        assert_eq!(rows.len(), 1, "the cut row is not counted");
+        assert_eq!(stats.malformed, 1);
+        assert_eq!(
+            stats.first_malformed.map(|m| m.1),
+            Some("the last line has no newline (cut off)")
+        );
     }
 
     #[test]

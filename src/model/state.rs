@@ -133,7 +133,9 @@ impl TcpState {
             "closing" => TcpState::Closing,
             "lastack" => TcpState::LastAck,
             "timewait" => TcpState::TimeWait,
-            "closed" | "close" | "unconn" | "bound" => TcpState::Closed,
+            "closed" | "close" | "unconn" | "unconnected" | "bound" | "boundinactive" => {
+                TcpState::Closed
+            }
             _ => return None,
         };
         Some(state)
@@ -358,6 +360,9 @@ mod tests {
             ("close", TcpState::Closed),
             ("closed", TcpState::Closed),
             ("unconn", TcpState::Closed),
+            ("unconnected", TcpState::Closed),
+            ("bound-inactive", TcpState::Closed),
+            ("BOUND_INACTIVE", TcpState::Closed),
             ("listen", TcpState::Listen),
             ("LISTENING", TcpState::Listen),
             ("last-ack", TcpState::LastAck),
