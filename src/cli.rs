@@ -360,7 +360,8 @@ pub struct GlobalArgs {
     /// Read another network namespace: a name under /run/netns (as `ip netns` names them) or
     /// the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs
     /// CAP_SYS_ADMIN (root).
-    #[arg(long, value_name = "NAME|PATH", global = true, conflicts_with_all = ["netns_pid", "all_netns"])]
+    #[arg(long, value_name = "NAME|PATH", global = true, conflicts_with_all = ["netns_pid", "all_netns"],
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub netns: Option<String>,
 
     /// Read the network namespace of process PID (e.g. a container's main process). Entering
@@ -375,7 +376,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub all_netns: bool,
 
-    /// Root of the proc filesystem used by the /proc source (for recorded fixtures).
+    /// Root of the proc filesystem used by the /proc source (for recorded fixtures). With
+    /// `--source auto`, a root other than /proc selects the /proc source.
     #[arg(
         long,
         hide = true,

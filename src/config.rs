@@ -372,6 +372,11 @@ impl Config {
         Ok(Config {
             source: SourceOptions {
                 choice: match global.source {
+                    // A recorded proc root is only meaningful to the /proc source: `auto`
+                    // would count the live kernel's sockets under the recording's host name.
+                    SourceArg::Auto if global.proc_root != std::path::Path::new("/proc") => {
+                        SourceChoice::Proc
+                    }
                     SourceArg::Auto => SourceChoice::Auto,
                     SourceArg::Netlink => SourceChoice::Netlink,
                     SourceArg::Proc => SourceChoice::Proc,

@@ -459,7 +459,11 @@ fn auto_falls_back_to_proc_once_and_says_so_netlink_alone_fails() {
 
     let table = without_netlink(&["summary"]).expect("strace ran before");
     assert!(table.status.success());
-    assert!(stdout(&table).contains("netlink unavailable"), "{}", stdout(&table));
+    assert!(
+        stdout(&table).contains("netlink unavailable"),
+        "{}",
+        stdout(&table)
+    );
 
     let strict = without_netlink(&["--source", "netlink"]).expect("strace ran before");
     assert_eq!(strict.status.code(), Some(1));

@@ -454,6 +454,11 @@ fn netns_name_reads_a_named_namespace_with_and_without_processes() {
             assert_eq!(entry["inode"], ns.inode);
             assert_eq!(doc["source"], source);
         }
+        // Its path is labelled by its name too.
+        let path = format!("/run/netns/{name}");
+        let doc = summary_with(&["summary", "--json", "--netns", &path], layout);
+        assert_eq!(doc["netns"][0]["name"], name.as_str(), "{doc}");
+        assert_eq!(doc["netns"][0]["label"], name.as_str(), "{doc}");
         // Owners are found wherever they live: here, for the namespace without processes,
         // in the host's namespace.
         eventually(
@@ -660,6 +665,41 @@ fn without_privileges_the_flags_fail_naming_namespace_and_capability() {
         stderr.contains(&format!("of pid {pid}")) && stderr.contains("needs root"),
         "{stderr}"
     );
+    // ... but its /proc/PID/net/tcp{,6} are world-readable: the /proc source reads them
+    // without entering anything, with exact counts.
+    let port = port_filter();
+    let args = [
+        "--netns-pid",
+        &pid,
+        "--source",
+        "proc",
+        "--json",
+        "--port",
+        &port,
+    ];
+    let doc = eventually(
+        "--netns-pid --source proc as nobody",
+        || {
+            let out = as_nobody(&args);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).expect("JSON")
+        },
+        |doc| {
+            let got = nonzero(&doc["states"]);
+            let want = expected_states(Layout { pairs: 1 });
+            (got == want)
+                .then_some(())
+                .ok_or(format!("{got:?} != {want:?}"))
+        },
+    );
+    let entry = &doc["netns"][0];
+    assert_eq!(entry["pid"], ns.member());
+    assert_eq!(entry["inode"], 0, "its inode cannot be read: {doc}");
+    assert_eq!(entry["label"], format!("netns of pid {pid} (sleep)"));
 }
 
 #[test]
@@ -669,6 +709,7 @@ fn namespace_flags_are_exclusive_and_checked() {
         vec!["--netns", "a", "--all-netns"],
         vec!["summary", "--netns-pid", "1", "--all-netns"],
         vec!["--netns-pid", "0"],
+        vec!["--netns", ""],
     ] {
         let out = tcpstat(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

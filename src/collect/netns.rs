@@ -85,6 +85,9 @@ impl Namespace {
     fn relabel(&mut self) {
         self.label = match (&self.name, &self.process) {
             (Some(name), _) => name.clone(),
+            (None, Some(p)) if self.inode == UNKNOWN_INODE => {
+                format!("netns of pid {} ({})", p.pid, p.command)
+            }
             (None, Some(p)) => format!("ns:[{}] ({})", self.inode, p.command),
             (None, None) => format!("ns:[{}]", self.inode),
         };
@@ -203,34 +206,79 @@ pub fn by_name_or_path(
         });
     }
     let mut ns = Namespace::new(meta.ino(), path, meta.ino() == own_inode);
-    ns.name = named.then(|| target.to_owned());
+    // A path to a named namespace (`/run/netns/blue`, or a bind mount of it elsewhere) is
+    // labelled by that name, as `--all-netns` labels it.
+    ns.name = if named {
+        Some(target.to_owned())
+    } else {
+        name_of(meta.ino(), run_netns)
+    };
     ns.relabel();
-    if !named {
+    if ns.name.is_none() {
         ns.label = target.to_owned();
     }
     Ok(ns)
 }
 
+/// [`Namespace::inode`] of a namespace known only through a process whose `ns/net` could not
+/// be read (see [`of_process`]).
+pub const UNKNOWN_INODE: u64 = 0;
+
 /// The namespace of process `pid` (`--netns-pid`).
+///
+/// Another user's `/proc/PID/ns/net` needs ptrace access, but its `/proc/PID/net/tcp{,6}` are
+/// world-readable. So a refused `ns/net` is not an error yet: the namespace comes back with
+/// [`UNKNOWN_INODE`], which the /proc source reads through the process's tables, while
+/// entering it (netlink) fails with the refusal.
 pub fn of_process(pid: u32, proc_root: &Path) -> Result<Namespace, Error> {
     let (_, own_inode) = own(proc_root)?;
-    let path = proc_root.join(pid.to_string()).join("ns/net");
-    let meta = fs::metadata(&path).map_err(|e| Error::Netns {
-        netns: format!("of pid {pid}"),
-        problem: match e.kind() {
-            io::ErrorKind::NotFound => format!("no process {pid}"),
-            io::ErrorKind::PermissionDenied => format!("cannot read {} ({DENIED})", path.display()),
-            _ => format!("cannot read {}", path.display()),
-        },
-        source: Some(e),
-    })?;
-    let command = fs::read(proc_root.join(pid.to_string()).join("comm"))
-        .map(command_name)
-        .unwrap_or_default();
-    let mut ns = Namespace::new(meta.ino(), path, meta.ino() == own_inode);
-    ns.process = Some(Member { pid, command });
+    let dir = proc_root.join(pid.to_string());
+    let path = dir.join("ns/net");
+    let command = || {
+        fs::read(dir.join("comm"))
+            .map(command_name)
+            .unwrap_or_default()
+    };
+    let inode = match fs::metadata(&path) {
+        Ok(meta) => meta.ino(),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && dir.join("net").exists() => {
+            UNKNOWN_INODE
+        }
+        Err(e) => {
+            return Err(Error::Netns {
+                netns: format!("of pid {pid}"),
+                problem: match e.kind() {
+                    io::ErrorKind::NotFound => format!("no process {pid}"),
+                    io::ErrorKind::PermissionDenied => {
+                        format!("cannot read {} ({DENIED})", path.display())
+                    }
+                    _ => format!("cannot read {}", path.display()),
+                },
+                source: Some(e),
+            })
+        }
+    };
+    let mut ns = Namespace::new(inode, path, inode == own_inode);
+    ns.process = Some(Member {
+        pid,
+        command: command(),
+    });
     ns.relabel();
     Ok(ns)
+}
+
+/// The name under `run_netns` of the namespace with nsfs inode `inode`, if it has one.
+fn name_of(inode: u64, run_netns: &Path) -> Option<String> {
+    let mut names: Vec<String> = fs::read_dir(run_netns)
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let meta = fs::metadata(e.path()).ok()?;
+            (meta.ino() == inode).then(|| e.file_name().into_string().ok())?
+        })
+        .collect();
+    names.sort();
+    names.into_iter().next()
 }
 
 /// Every network namespace of the host, as far as this process can see.
