@@ -72,13 +72,14 @@ rows! {
     interval_garbage: ["watch", "--interval", "soon"] => 2, ["\"soon\"", "500ms"];
     interval_zero: ["watch", "--interval", "0s"] => 2, ["too short"];
     interval_negative: ["watch", "--interval=-1s"] => 2, ["\"-1s\""];
-    interval_absurd: ["watch", "--interval", "99999999999h"] => 2, ["99999999999h"];
+    interval_absurd: ["watch", "--interval", "99999999999h"] => 2, ["99999999999h", "over a century"];
     older_than_garbage: ["watch", "--older-than", "5 minutes"] => 2, ["5 minutes"];
     count_zero: ["watch", "--count", "0"] => 2, ["0"];
     watch_by_unknown: ["watch", "--by", "colour"] => 2, ["colour"];
     netns_name_missing: ["summary", "--netns", "no-such-netns-xyz"] => 1, ["no-such-netns-xyz"];
     netns_pid_missing: ["summary", "--netns-pid", "999999999"] => 1, ["999999999"];
     netns_flags_together: ["summary", "--netns", "a", "--all-netns"] => 2, ["--all-netns"];
+    netns_empty: ["summary", "--netns", ""] => 2, ["--netns"];
     proc_root_missing: ["--source", "proc", "--proc-root", "/nonexistent-proc"] => 1, ["/nonexistent-proc/net/tcp"];
 }
 
@@ -136,4 +137,49 @@ fn proc_table_without_tcp6_is_a_warning() {
     ]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("IPv6 disabled?"));
+}
+
+#[test]
+fn older_than_zero_means_every_socket_and_is_accepted() {
+    let o = tcpstat(&["watch", "--older-than", "0s", "--count", "1", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["older_than_s"], 0.0);
+}
+
+#[test]
+fn a_state_the_source_cannot_see_is_a_warning_not_a_silent_zero() {
+    let o = tcpstat(&[
+        "--json",
+        "--source",
+        "proc",
+        "--state",
+        "closed,listen",
+        "--proc-root",
+        &fixture("proc-recorded"),
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["counted_states"], serde_json::json!(["LISTEN"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CLOSED not counted: not visible to the proc source"),
+        "{err}"
+    );
+    let warnings = v["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("CLOSED not counted"))),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_recorded_proc_root_is_read_with_the_proc_source() {
+    let o = tcpstat(&["--json", "--proc-root", &fixture("proc-recorded")]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["source"], "proc", "not the live kernel: {v}");
+    assert_eq!(v["fallback_reason"], serde_json::Value::Null);
 }

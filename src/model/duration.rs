@@ -46,7 +46,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     }
     // Anything past a century is a typo, not an interval.
     if total > 100 * 365 * 86_400_000_000_000 {
-        return Err(bad());
+        return Err(format!(
+            "duration {text:?} is over a century (examples: 500ms, 2s, 1m, 1h30m)"
+        ));
     }
     let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
     Ok(Duration::new(secs, (total % 1_000_000_000) as u32))
