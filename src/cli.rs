@@ -155,7 +155,9 @@ Thresholds: --warn / --crit KEY[:PORT]=RANGE, repeatable.
   :PORT  only sockets with this port on either side (as --port counts them)
   RANGE  monitoring-plugin syntax: N alerts above N; N: below N; ~:N above N; N:M outside
          N..M; @N:M inside N..M
-Performance data lists total and every counted state, plus each KEY:PORT and group given.
+Performance data lists total and every counted state, plus each KEY:PORT and group given;
+what cannot be counted (CLOSED from /proc, states outside --state) is left out, not 0.
+--pid or --process matching no running process is UNKNOWN, not \"0 sockets\".
 
 Examples:
   tcpstat check --warn CLOSE_WAIT=100 --crit CLOSE_WAIT=500
