@@ -83,7 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;ports' {
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How to group: `service` (default), `local` or `remote` port')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or prometheus')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')

@@ -78,7 +78,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'tcpstat;ports'= {
-            cand --by 'How to group: `service` (default), `local` or `remote` port'
+            cand --by 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)'
             cand --top 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"'
             cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'

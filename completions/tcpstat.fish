@@ -85,7 +85,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
 local\t'Always the local port'
 remote\t'Always the remote port'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"' -r

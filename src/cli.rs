@@ -442,7 +442,8 @@ pub enum ByArg {
 
 #[derive(Debug, Args, Default)]
 pub struct PortsArgs {
-    /// How to group: `service` (default), `local` or `remote` port.
+    /// How to group: `service` (default), `local` or `remote` port. --format prometheus takes
+    /// only `service` (ephemeral ports never become labels).
     #[arg(long, value_enum, default_value_t = ByArg::Service)]
     pub by: ByArg,
 
