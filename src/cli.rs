@@ -138,7 +138,8 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
   TCP_MEMORY       pages of TCP buffer memory (host-wide), % of the
                    pressure value of net.ipv4.tcp_mem                      80% / 100%
 A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
-critical level (raised to WARN if it was lower).
+critical level (raised to WARN if it is lower, compared once a percentage is resolved against
+its limit); otherwise a warning level above the critical one is lowered to it.
 
 Examples:
   tcpstat doctor

@@ -197,7 +197,11 @@ impl Check {
             Check::Orphans => (Percent(50), Percent(90)),
             Check::TcpMemory => (Percent(80), Percent(100)),
         };
-        Levels { warning, critical }
+        Levels {
+            warning,
+            critical,
+            critical_follows: false,
+        }
     }
 
     /// The states whose sockets the check reads; when none of them was counted (`--state`)
@@ -456,6 +460,14 @@ impl fmt::Display for Level {
 pub struct Levels {
     pub warning: Level,
     pub critical: Level,
+    /// Which level gives way when, once resolved against the limit, the critical level would
+    /// be below the warning one (levels of different kinds can only be compared then).
+    /// `true`: the critical level is a default kept under a `--threshold KEY=WARN` given
+    /// without CRIT, and is raised to the warning level (as `--help` says). `false` (the
+    /// defaults, or both levels given): the critical level stands and the warning level is
+    /// lowered to it (SYN_RECV's 100% of a backlog of 6 stays critical at 6, below the
+    /// default warning level of 100).
+    pub critical_follows: bool,
 }
 
 /// One `--threshold KEY=WARN[,CRIT]`.
@@ -541,6 +553,7 @@ impl Thresholds {
         self.levels[i] = Levels {
             warning: o.warning,
             critical,
+            critical_follows: o.critical.is_none(),
         };
     }
 }
@@ -909,10 +922,19 @@ fn limit_listed(found: &mut Vec<Finding>, check: Check) {
 }
 
 /// Severity of `value` against `levels` (resolved with `limit`), and the resolved levels.
-/// Zero is always fine.
+/// Zero is always fine. The critical level is never below the warning level: levels of
+/// different kinds (`--threshold TIME_WAIT=200000` against the default 90%) can only be
+/// compared once the limit is known; then one of them gives way (see
+/// [`Levels::critical_follows`]).
 fn judge(value: u64, levels: Levels, limit: Option<u64>) -> (Severity, Option<u64>, Option<u64>) {
-    let warning_at = levels.warning.resolve(limit);
-    let critical_at = levels.critical.resolve(limit);
+    let (warning_at, critical_at) = match (
+        levels.warning.resolve(limit),
+        levels.critical.resolve(limit),
+    ) {
+        (Some(w), Some(c)) if c < w && levels.critical_follows => (Some(w), Some(w)),
+        (Some(w), Some(c)) if c < w => (Some(c), Some(c)),
+        other => other,
+    };
     let severity = if value == 0 {
         Severity::Ok
     } else if critical_at.is_some_and(|c| value >= c) {
@@ -1674,6 +1696,43 @@ mod tests {
         ] {
             let err = parse_threshold(bad).expect_err(bad);
             assert!(err.contains(why), "{bad}: {err}");
+        }
+        // A count above a percentage's resolution: the critical level is raised to it.
+        let mut t = Thresholds::default();
+        t.apply(&parse_threshold("TIME_WAIT=200000").expect("valid"));
+        let levels = t.get(Check::TimeWait);
+        assert_eq!(levels.critical, Level::Percent(90), "kinds differ: kept");
+        assert_eq!(
+            judge(150_000, levels, Some(131_072)),
+            (Severity::Ok, Some(200_000), Some(200_000)),
+            "90% of 131072 is 117965, below the warning level"
+        );
+        assert_eq!(
+            judge(200_000, levels, Some(131_072)).0,
+            Severity::Critical,
+            "at both levels"
+        );
+        // Both given: the critical level stands, the warning level is lowered to it.
+        let both = parse_threshold("EPHEMERAL_PORTS=500,10%").expect("valid: kinds differ");
+        t.apply(&both);
+        assert_eq!(
+            judge(100, t.get(Check::EphemeralPorts), Some(1000)),
+            (Severity::Critical, Some(100), Some(100))
+        );
+        // So do defaults: SYN_RECV is critical at a full SYN queue below its 100 warning.
+        assert_eq!(
+            judge(6, Check::SynRecv.default_levels(), Some(6)),
+            (Severity::Critical, Some(6), Some(6))
+        );
+        // Unknown limit: the percentage stays unknown, the count stands.
+        assert_eq!(judge(1, levels, None), (Severity::Ok, Some(200_000), None));
+        for check in Check::ALL {
+            for limit in [None, Some(0), Some(1), Some(100), Some(131_072)] {
+                let (_, w, c) = judge(1, Check::default_levels(check), limit);
+                if let (Some(w), Some(c)) = (w, c) {
+                    assert!(c >= w, "{check:?} at {limit:?}: {w} > {c}");
+                }
+            }
         }
         assert_eq!(Level::Percent(80).resolve(Some(1)), Some(1));
         assert_eq!(Level::Percent(100).resolve(Some(0)), Some(1));

@@ -491,6 +491,33 @@ fn thresholds_change_severities_and_the_exit_status() {
     assert_eq!(code, 3, "5 TIME_WAIT against an absolute level of 5");
     let (_, code) = on_fixture(&["--threshold", "ORPHANS=1%"]);
     assert_eq!(code, 3, "50000 orphans are 1.2% of 4194304");
+    // A count above the default critical percentage: 90% of tcp_max_tw_buckets=131072 is
+    // 117965, below the new warning level, so the critical level is raised to it.
+    let (v, _) = on_fixture(&["--threshold", "TIME_WAIT=200000"]);
+    let tw = findings(&v, "time_wait")[0];
+    assert_eq!(
+        (tw["warning_at"].as_u64(), tw["critical_at"].as_u64()),
+        (Some(200000), Some(200000)),
+        "{tw}"
+    );
+    assert_eq!(
+        v["thresholds"]["TIME_WAIT"]["critical"], "90%",
+        "as configured"
+    );
+    // Both given, of different kinds: the critical level stands, the warning one follows.
+    let (v, code) = on_fixture(&["--threshold", "TIME_WAIT=200000,1%"]);
+    let tw = findings(&v, "time_wait")[0];
+    assert_eq!(
+        (tw["warning_at"].as_u64(), tw["critical_at"].as_u64(), code),
+        (Some(1311), Some(1311), 0),
+        "{tw}"
+    );
+    // Whatever the levels, critical_at is never below warning_at.
+    for f in v["findings"].as_array().expect("findings") {
+        if let (Some(w), Some(c)) = (f["warning_at"].as_u64(), f["critical_at"].as_u64()) {
+            assert!(c >= w, "{f}");
+        }
+    }
 }
 
 #[test]
