@@ -126,9 +126,11 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
                    % of its backlog                                         80% / 100%
   SYN_RECV         half-open connections on one listening port (% of the
                    listeners' backlog)                                      100 / 100%
-  TIME_WAIT        TIME_WAIT sockets, % of net.ipv4.tcp_max_tw_buckets     50% / 90%
+  TIME_WAIT        time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2),
+                   % of net.ipv4.tcp_max_tw_buckets                         50% / 90%
   EPHEMERAL_PORTS  ports in use from one local address to one remote
-                   address:port, % of net.ipv4.ip_local_port_range          50% / 90%
+                   address:port (TIME_WAIT only where tcp_tw_reuse does
+                   not apply), % of net.ipv4.ip_local_port_range            50% / 90%
   SYN_SENT         unanswered connects to one address:port                  10 / 100
   FIN_WAIT_1       FIN_WAIT_1 sockets                                       100 / 1000
   FIN_WAIT_2       FIN_WAIT_2 sockets                                       1000 / 10000
