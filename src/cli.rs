@@ -172,7 +172,8 @@ which print a TCPSTAT UNKNOWN line).";
 const SERVE_AFTER_HELP: &str = "\
 Endpoints: /metrics (Prometheus text format; concurrent scrapes share one collection),
 /healthz (ok), / (index). GET and HEAD only (405 otherwise); malformed requests get 400.
-Listens on loopback unless --listen names another address.
+Listens on loopback unless --listen names another address. A client has 5 s to send its
+request and 10 s to take the whole response.
 
 Examples:
   tcpstat serve
@@ -234,7 +235,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top_processes: usize,
 
-    /// Connections served at once; more are answered 503 at once.
+    /// Connections served at once. When all are taken, a new one takes the slot of the oldest
+    /// connection still sending its request (answered 503); when every one is answering a
+    /// request, the new one is answered 503 at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_connections: u16,
 
