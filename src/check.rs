@@ -192,7 +192,8 @@ pub struct Measured {
 pub struct Verdict {
     pub status: PluginStatus,
     /// `total`, each counted state, then every other metric named in a threshold, in the
-    /// order given: the performance data.
+    /// order given: the performance data. Metrics the run cannot measure (their states were
+    /// not counted) are left out rather than reported as a false 0 that graphs would record.
     pub metrics: Vec<Measured>,
     /// Thresholds on states the run did not count, with why: they make the result UNKNOWN.
     pub unmeasurable: Vec<String>,
@@ -210,7 +211,8 @@ pub fn evaluate(
     let mut metrics: Vec<Metric> = vec![Metric::total()];
     metrics.extend(counted.iter().map(Metric::state));
     for t in warn.iter().chain(crit) {
-        if !metrics.iter().any(|m| m.same_as(&t.metric)) {
+        let measurable = !t.metric.states.intersect(counted).is_empty();
+        if measurable && !metrics.iter().any(|m| m.same_as(&t.metric)) {
             metrics.push(t.metric.clone());
         }
     }
@@ -395,5 +397,11 @@ mod tests {
             v.unmeasurable,
             ["CLOSED cannot be measured: CLOSED (not visible to this source)"]
         );
+        assert!(
+            v.metrics.iter().all(|m| m.metric.key != "CLOSED"),
+            "no false 0 in the performance data: {:?}",
+            v.metrics
+        );
+        assert!(v.metrics.iter().any(|m| m.metric.key == "total"));
     }
 }

@@ -126,9 +126,11 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
                    % of its backlog                                         80% / 100%
   SYN_RECV         half-open connections on one listening port (% of the
                    listeners' backlog)                                      100 / 100%
-  TIME_WAIT        TIME_WAIT sockets, % of net.ipv4.tcp_max_tw_buckets     50% / 90%
+  TIME_WAIT        time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2),
+                   % of net.ipv4.tcp_max_tw_buckets                         50% / 90%
   EPHEMERAL_PORTS  ports in use from one local address to one remote
-                   address:port, % of net.ipv4.ip_local_port_range          50% / 90%
+                   address:port (TIME_WAIT only where tcp_tw_reuse does
+                   not apply), % of net.ipv4.ip_local_port_range            50% / 90%
   SYN_SENT         unanswered connects to one address:port                  10 / 100
   FIN_WAIT_1       FIN_WAIT_1 sockets                                       100 / 1000
   FIN_WAIT_2       FIN_WAIT_2 sockets                                       1000 / 10000
@@ -138,7 +140,8 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
   TCP_MEMORY       pages of TCP buffer memory (host-wide), % of the
                    pressure value of net.ipv4.tcp_mem                      80% / 100%
 A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
-critical level (raised to WARN if it was lower).
+critical level (raised to WARN if it is lower, compared once a percentage is resolved against
+its limit); otherwise a warning level above the critical one is lowered to it.
 
 Examples:
   tcpstat doctor
@@ -155,7 +158,9 @@ Thresholds: --warn / --crit KEY[:PORT]=RANGE, repeatable.
   :PORT  only sockets with this port on either side (as --port counts them)
   RANGE  monitoring-plugin syntax: N alerts above N; N: below N; ~:N above N; N:M outside
          N..M; @N:M inside N..M
-Performance data lists total and every counted state, plus each KEY:PORT and group given.
+Performance data lists total and every counted state, plus each KEY:PORT and group given;
+what cannot be counted (CLOSED from /proc, states outside --state) is left out, not 0.
+--pid or --process matching no running process is UNKNOWN, not \"0 sockets\".
 
 Examples:
   tcpstat check --warn CLOSE_WAIT=100 --crit CLOSE_WAIT=500
@@ -167,7 +172,8 @@ which print a TCPSTAT UNKNOWN line).";
 const SERVE_AFTER_HELP: &str = "\
 Endpoints: /metrics (Prometheus text format; concurrent scrapes share one collection),
 /healthz (ok), / (index). GET and HEAD only (405 otherwise); malformed requests get 400.
-Listens on loopback unless --listen names another address.
+Listens on loopback unless --listen names another address. A client has 5 s to send its
+request and 10 s to take the whole response.
 
 Examples:
   tcpstat serve
@@ -229,7 +235,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top_processes: usize,
 
-    /// Connections served at once; more are answered 503 at once.
+    /// Connections served at once. When all are taken, a new one takes the slot of the oldest
+    /// connection still sending its request (answered 503); when every one is answering a
+    /// request, the new one is answered 503 at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_connections: u16,
 
@@ -442,7 +450,8 @@ pub enum ByArg {
 
 #[derive(Debug, Args, Default)]
 pub struct PortsArgs {
-    /// How to group: `service` (default), `local` or `remote` port.
+    /// How to group: `service` (default), `local` or `remote` port. --format prometheus takes
+    /// only `service` (ephemeral ports never become labels).
     #[arg(long, value_enum, default_value_t = ByArg::Service)]
     pub by: ByArg,
 

@@ -202,15 +202,32 @@ impl Config {
                 json,
                 format,
                 filter,
-            })) => (
-                Task::Ports {
-                    by,
-                    all_states,
-                    top,
-                    format: Format::of(json, format),
-                },
-                filter,
-            ),
+            })) => {
+                let format = Format::of(json, format);
+                if format == Format::Prometheus && by != ByArg::Service {
+                    // Grouped by local or remote port, every outgoing connection's ephemeral
+                    // port would become a label value: a new series per connection.
+                    let by = if by == ByArg::Local {
+                        "local"
+                    } else {
+                        "remote"
+                    };
+                    return Err(format!(
+                        "--format prometheus groups by service port only: with --by {by}, \
+                         the ephemeral ports of outgoing connections would become label values \
+                         (a new series for every connection). Drop --by {by}, or use --json"
+                    ));
+                }
+                (
+                    Task::Ports {
+                        by,
+                        all_states,
+                        top,
+                        format,
+                    },
+                    filter,
+                )
+            }
             Some(Command::Procs(ProcsArgs {
                 all_states,
                 top,

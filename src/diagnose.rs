@@ -38,7 +38,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::aggregate::{service_group, Direction, StateCounts};
-use crate::collect::kernel::KernelFacts;
+use crate::collect::kernel::{KernelFacts, Sysctls};
 use crate::collect::owners::OwnerMap;
 use crate::collect::Sink;
 use crate::model::{KernelState, SocketRecord, StateSet, TcpState};
@@ -153,9 +153,12 @@ impl Check {
             Check::CloseWait => "CLOSE_WAIT sockets held by one process",
             Check::AcceptQueue => "connections waiting in one listener's accept queue",
             Check::SynRecv => "half-open connections (SYN_RECV) on one listening port",
-            Check::TimeWait => "TIME_WAIT sockets in the network namespace",
+            Check::TimeWait => {
+                "time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2) in the network namespace"
+            }
             Check::EphemeralPorts => {
-                "local ports in use from one local address to one remote address:port"
+                "local ports in use from one local address to one remote address:port \
+                 (TIME_WAIT not counted where tcp_tw_reuse lets new connections reuse it)"
             }
             Check::SynSent => "unanswered connection attempts (SYN_SENT) to one address:port",
             Check::FinWait1 => "FIN_WAIT_1 sockets",
@@ -197,7 +200,11 @@ impl Check {
             Check::Orphans => (Percent(50), Percent(90)),
             Check::TcpMemory => (Percent(80), Percent(100)),
         };
-        Levels { warning, critical }
+        Levels {
+            warning,
+            critical,
+            critical_follows: false,
+        }
     }
 
     /// The states whose sockets the check reads; when none of them was counted (`--state`)
@@ -247,10 +254,14 @@ impl Check {
             }
             Check::EphemeralPorts => {
                 "each outgoing connection from one local address to one remote address and port \
-                 needs its own local port from net.ipv4.ip_local_port_range, and TIME_WAIT \
-                 sockets keep theirs for 60 s. When they run out, connect() fails with \
-                 EADDRNOTAVAIL: this, not the TIME_WAIT total, is the real limit for a client \
-                 that opens many short connections to one backend."
+                 needs its own local port from net.ipv4.ip_local_port_range. TIME_WAIT sockets \
+                 keep theirs for 60 s, unless net.ipv4.tcp_tw_reuse lets a new connection take \
+                 one over (1: always; 2, the default: when either address is loopback; in both \
+                 cases once it is a second old, and only if the connection used TCP \
+                 timestamps, which most peers do): then only the other states are counted. \
+                 When the ports run out, connect() fails with EADDRNOTAVAIL: this, not the \
+                 TIME_WAIT total, is the real limit for a client that opens many short \
+                 connections to one backend."
             }
             Check::SynSent => {
                 "connect() sent a SYN and got no answer yet: the destination is down, \
@@ -456,6 +467,14 @@ impl fmt::Display for Level {
 pub struct Levels {
     pub warning: Level,
     pub critical: Level,
+    /// Which level gives way when, once resolved against the limit, the critical level would
+    /// be below the warning one (levels of different kinds can only be compared then).
+    /// `true`: the critical level is a default kept under a `--threshold KEY=WARN` given
+    /// without CRIT, and is raised to the warning level (as `--help` says). `false` (the
+    /// defaults, or both levels given): the critical level stands and the warning level is
+    /// lowered to it (SYN_RECV's 100% of a backlog of 6 stays critical at 6, below the
+    /// default warning level of 100).
+    pub critical_follows: bool,
 }
 
 /// One `--threshold KEY=WARN[,CRIT]`.
@@ -541,6 +560,7 @@ impl Thresholds {
         self.levels[i] = Levels {
             warning: o.warning,
             critical,
+            critical_follows: o.critical.is_none(),
         };
     }
 }
@@ -659,6 +679,95 @@ pub struct Finding {
     pub warning_at: Option<u64>,
     pub critical_at: Option<u64>,
     pub evidence: Evidence,
+}
+
+impl Finding {
+    /// What to do: the check's advice ([`Check::action`]), adapted to the settings the
+    /// finding's evidence shows where they change it (`tcp_tw_reuse` for ephemeral ports: do
+    /// not advise turning on what is already on).
+    pub fn action(&self) -> &'static str {
+        if let (Check::EphemeralPorts, Subject::Route { local, remote, .. }) =
+            (self.check, &self.subject)
+        {
+            let number = |name: &str| {
+                self.evidence
+                    .settings
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .and_then(|(_, v)| match v {
+                        Some(Setting::Number(n)) => Some(*n),
+                        _ => None,
+                    })
+            };
+            let sysctls = Sysctls {
+                tcp_tw_reuse: number("net.ipv4.tcp_tw_reuse"),
+                tcp_timestamps: number("net.ipv4.tcp_timestamps"),
+                ..Sysctls::default()
+            };
+            match tw_reuse(&sysctls, *local, *remote) {
+                TwReuse::Applies => {
+                    return "reuse connections (keep-alive, pools), spread them over more local \
+                            or remote addresses or ports, or widen \
+                            net.ipv4.ip_local_port_range. net.ipv4.tcp_tw_reuse already lets new \
+                            connections take over this route's TIME_WAIT ports, so the ports \
+                            counted belong to connections still open or closing: look for \
+                            connections that are never closed."
+                }
+                TwReuse::NeedsTimestamps => {
+                    return "reuse connections (keep-alive, pools), spread them over more local \
+                            or remote addresses or ports, or widen \
+                            net.ipv4.ip_local_port_range. net.ipv4.tcp_tw_reuse is on, but \
+                            taking over a TIME_WAIT port needs TCP timestamps, which \
+                            net.ipv4.tcp_timestamps=0 turns off: turn them back on."
+                }
+                TwReuse::LoopbackOnly => {
+                    return "reuse connections (keep-alive, pools), spread them over more local \
+                            or remote addresses or ports, widen net.ipv4.ip_local_port_range, \
+                            and consider net.ipv4.tcp_tw_reuse=1: the current 2 lets new \
+                            connections reuse TIME_WAIT ports only when an address is \
+                            loopback."
+                }
+                TwReuse::Off => {}
+            }
+        }
+        self.check.action()
+    }
+}
+
+/// How `net.ipv4.tcp_tw_reuse` treats a new outgoing connection from `local` to `remote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwReuse {
+    /// It may take over the port of a TIME_WAIT socket of the same route: TIME_WAIT does not
+    /// exhaust the route's ports.
+    Applies,
+    /// `tcp_tw_reuse` allows it, but `tcp_timestamps` is 0, which rules it out.
+    NeedsTimestamps,
+    /// `tcp_tw_reuse` is 2 and neither address is loopback.
+    LoopbackOnly,
+    /// `tcp_tw_reuse` is 0, or it or `tcp_timestamps` could not be read (nothing is assumed).
+    Off,
+}
+
+/// Whether a new connection from `local` to `remote` may reuse a TIME_WAIT socket's port, as
+/// `tcp_twsk_unique` (net/ipv4/tcp_ipv4.c) decides: `tcp_tw_reuse` 1 always, 2 when the
+/// TIME_WAIT socket's local or remote address is loopback (IPv4 127/8, `::1`, or IPv4-mapped
+/// 127/8; a socket bound to `lo` by device is not visible here); and only if the old
+/// connection used TCP timestamps (its `tw_ts_recent_stamp`), which `tcp_timestamps=0`
+/// rules out. The kernel also waits until the TIME_WAIT socket is a second old
+/// (`tcp_tw_reuse_delay`), so a burst faster than that still finds its ports taken.
+pub fn tw_reuse(sysctls: &Sysctls, local: IpAddr, remote: IpAddr) -> TwReuse {
+    let loopback = |a: IpAddr| a.to_canonical().is_loopback();
+    match sysctls.tcp_tw_reuse {
+        Some(1) => {}
+        Some(2) if loopback(local) || loopback(remote) => {}
+        Some(2) => return TwReuse::LoopbackOnly,
+        _ => return TwReuse::Off,
+    }
+    match sysctls.tcp_timestamps {
+        Some(0) => TwReuse::NeedsTimestamps,
+        Some(_) => TwReuse::Applies,
+        None => TwReuse::Off,
+    }
 }
 
 /// Everything `doctor` concluded.
@@ -909,10 +1018,19 @@ fn limit_listed(found: &mut Vec<Finding>, check: Check) {
 }
 
 /// Severity of `value` against `levels` (resolved with `limit`), and the resolved levels.
-/// Zero is always fine.
+/// Zero is always fine. The critical level is never below the warning level: levels of
+/// different kinds (`--threshold TIME_WAIT=200000` against the default 90%) can only be
+/// compared once the limit is known; then one of them gives way (see
+/// [`Levels::critical_follows`]).
 fn judge(value: u64, levels: Levels, limit: Option<u64>) -> (Severity, Option<u64>, Option<u64>) {
-    let warning_at = levels.warning.resolve(limit);
-    let critical_at = levels.critical.resolve(limit);
+    let (warning_at, critical_at) = match (
+        levels.warning.resolve(limit),
+        levels.critical.resolve(limit),
+    ) {
+        (Some(w), Some(c)) if c < w && levels.critical_follows => (Some(w), Some(w)),
+        (Some(w), Some(c)) if c < w => (Some(c), Some(c)),
+        other => other,
+    };
     let severity = if value == 0 {
         Severity::Ok
     } else if critical_at.is_some_and(|c| value >= c) {
@@ -1263,7 +1381,10 @@ fn time_wait(inputs: &Inputs<'_>) -> Vec<Finding> {
     let facts = inputs.facts;
     let tally = &inputs.census.time_wait;
     // The limit is per namespace, whatever the filters: compare the kernel's own count when
-    // it is readable (it includes FIN_WAIT_2 orphans kept as timewait sockets).
+    // it is readable. That count is of time-wait entries, which include orphaned FIN_WAIT_2
+    // sockets the kernel keeps as timewait minisockets (`tcp_time_wait(sk, TCP_FIN_WAIT2,
+    // ..)`), so it is the value judged but not the number of TIME_WAIT sockets: the
+    // headline gives both (`time_wait_counted` is the real TIME_WAIT count).
     let value = facts
         .sockstat
         .map_or(tally.count, |s| s.tw.max(tally.count));
@@ -1275,7 +1396,7 @@ fn time_wait(inputs: &Inputs<'_>) -> Vec<Finding> {
     if let Some(s) = facts.sockstat {
         numbers.push(Number {
             key: "sockstat_tw",
-            label: "timewait sockets in /proc/net/sockstat",
+            label: "time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2) in /proc/net/sockstat",
             value: s.tw,
         });
     }
@@ -1306,17 +1427,32 @@ fn time_wait(inputs: &Inputs<'_>) -> Vec<Finding> {
     vec![f]
 }
 
+/// Local ports in use per route against the size of `ip_local_port_range`. TIME_WAIT counts
+/// only where `tcp_tw_reuse` does not let new connections take it over ([`tw_reuse`]):
+/// there it does not stand in the way of a connect() (the evidence still says how many).
 fn ephemeral_ports(inputs: &Inputs<'_>) -> Vec<Finding> {
     let facts = inputs.facts;
     let range = facts.sysctls.ip_local_port_range;
     let size = range.map(|(lo, hi)| u64::from(hi - lo) + 1);
-    let evidence = |u: PortUse| Evidence {
+    let reusable = |&(local, remote, _): &(IpAddr, IpAddr, u16)| {
+        tw_reuse(&facts.sysctls, local, remote) == TwReuse::Applies
+    };
+    // Ports a new connection on the route cannot have.
+    let in_use = |route: &(IpAddr, IpAddr, u16), u: &PortUse| {
+        if reusable(route) {
+            u.other
+        } else {
+            u.time_wait + u.other
+        }
+    };
+    let evidence = |u: PortUse, reusable: bool| Evidence {
         settings: vec![
             (
                 "net.ipv4.ip_local_port_range",
                 range.map(|(lo, hi)| Setting::Range(lo, hi)),
             ),
             setting("net.ipv4.tcp_tw_reuse", facts.sysctls.tcp_tw_reuse),
+            setting("net.ipv4.tcp_timestamps", facts.sysctls.tcp_timestamps),
         ],
         numbers: vec![
             Number {
@@ -1329,17 +1465,24 @@ fn ephemeral_ports(inputs: &Inputs<'_>) -> Vec<Finding> {
                 label: "in other states",
                 value: u.other,
             },
+            Number {
+                key: "time_wait_reusable",
+                label: "TIME_WAIT not counted (tcp_tw_reuse lets new connections reuse them)",
+                value: if reusable { u.time_wait } else { 0 },
+            },
         ],
         ..Evidence::default()
     };
     let mut routes: Vec<(&(IpAddr, IpAddr, u16), &PortUse)> = inputs.census.routes.iter().collect();
     routes.sort_by(|a, b| {
-        let total = |u: &PortUse| u.time_wait + u.other;
-        total(b.1).cmp(&total(a.1)).then(a.0.cmp(b.0))
+        in_use(b.0, b.1)
+            .cmp(&in_use(a.0, a.1))
+            .then((b.1.time_wait + b.1.other).cmp(&(a.1.time_wait + a.1.other)))
+            .then(a.0.cmp(b.0))
     });
-    let mut out = Vec::new();
-    for (&(local, remote, port), &u) in &routes {
-        let f = finding(
+    let route_finding = |route: &(IpAddr, IpAddr, u16), u: &PortUse| {
+        let &(local, remote, port) = route;
+        finding(
             inputs,
             Check::EphemeralPorts,
             Subject::Route {
@@ -1347,10 +1490,14 @@ fn ephemeral_ports(inputs: &Inputs<'_>) -> Vec<Finding> {
                 remote,
                 port,
             },
-            u.time_wait + u.other,
+            in_use(route, u),
             size,
-            evidence(u),
-        );
+            evidence(*u, reusable(route)),
+        )
+    };
+    let mut out = Vec::new();
+    for &(route, u) in &routes {
+        let f = route_finding(route, u);
         if f.severity == Severity::Ok {
             break; // Sorted: the rest are below too.
         }
@@ -1358,25 +1505,14 @@ fn ephemeral_ports(inputs: &Inputs<'_>) -> Vec<Finding> {
     }
     if out.is_empty() {
         let f = match routes.first() {
-            Some((&(local, remote, port), &u)) => finding(
-                inputs,
-                Check::EphemeralPorts,
-                Subject::Route {
-                    local,
-                    remote,
-                    port,
-                },
-                u.time_wait + u.other,
-                size,
-                evidence(u),
-            ),
+            Some(&(route, u)) => route_finding(route, u),
             None => finding(
                 inputs,
                 Check::EphemeralPorts,
                 Subject::Host,
                 0,
                 size,
-                evidence(PortUse::default()),
+                evidence(PortUse::default(), false),
             ),
         };
         out.push(f);
@@ -1675,6 +1811,43 @@ mod tests {
             let err = parse_threshold(bad).expect_err(bad);
             assert!(err.contains(why), "{bad}: {err}");
         }
+        // A count above a percentage's resolution: the critical level is raised to it.
+        let mut t = Thresholds::default();
+        t.apply(&parse_threshold("TIME_WAIT=200000").expect("valid"));
+        let levels = t.get(Check::TimeWait);
+        assert_eq!(levels.critical, Level::Percent(90), "kinds differ: kept");
+        assert_eq!(
+            judge(150_000, levels, Some(131_072)),
+            (Severity::Ok, Some(200_000), Some(200_000)),
+            "90% of 131072 is 117965, below the warning level"
+        );
+        assert_eq!(
+            judge(200_000, levels, Some(131_072)).0,
+            Severity::Critical,
+            "at both levels"
+        );
+        // Both given: the critical level stands, the warning level is lowered to it.
+        let both = parse_threshold("EPHEMERAL_PORTS=500,10%").expect("valid: kinds differ");
+        t.apply(&both);
+        assert_eq!(
+            judge(100, t.get(Check::EphemeralPorts), Some(1000)),
+            (Severity::Critical, Some(100), Some(100))
+        );
+        // So do defaults: SYN_RECV is critical at a full SYN queue below its 100 warning.
+        assert_eq!(
+            judge(6, Check::SynRecv.default_levels(), Some(6)),
+            (Severity::Critical, Some(6), Some(6))
+        );
+        // Unknown limit: the percentage stays unknown, the count stands.
+        assert_eq!(judge(1, levels, None), (Severity::Ok, Some(200_000), None));
+        for check in Check::ALL {
+            for limit in [None, Some(0), Some(1), Some(100), Some(131_072)] {
+                let (_, w, c) = judge(1, Check::default_levels(check), limit);
+                if let (Some(w), Some(c)) = (w, c) {
+                    assert!(c >= w, "{check:?} at {limit:?}: {w} > {c}");
+                }
+            }
+        }
         assert_eq!(Level::Percent(80).resolve(Some(1)), Some(1));
         assert_eq!(Level::Percent(100).resolve(Some(0)), Some(1));
         assert_eq!(Level::Percent(50).resolve(Some(28232)), Some(14116));
@@ -1773,6 +1946,116 @@ mod tests {
             (tw.value, tw.limit, tw.severity),
             (62, Some(1000), Severity::Ok)
         );
+    }
+
+    #[test]
+    fn tw_reuse_follows_the_kernel_rules() {
+        let s = |reuse, ts| Sysctls {
+            tcp_tw_reuse: reuse,
+            tcp_timestamps: ts,
+            ..Sysctls::default()
+        };
+        let a = |t: &str| t.parse::<IpAddr>().expect("address");
+        let (lo, lo8, lo6, mapped) = (
+            a("127.0.0.1"),
+            a("127.9.0.1"),
+            a("::1"),
+            a("::ffff:127.0.0.1"),
+        );
+        let (far, far6) = (a("10.0.0.1"), a("2001:db8::1"));
+        use TwReuse::*;
+        for (sysctls, local, remote, want) in [
+            (s(Some(2), Some(1)), far, lo, Applies),
+            (s(Some(2), Some(1)), lo8, far, Applies),
+            (s(Some(2), Some(2)), far6, lo6, Applies),
+            (s(Some(2), Some(1)), mapped, far6, Applies),
+            (s(Some(2), Some(1)), far, far, LoopbackOnly),
+            (s(Some(2), Some(1)), far6, far6, LoopbackOnly),
+            (s(Some(1), Some(1)), far, far, Applies),
+            (s(Some(1), Some(0)), far, far, NeedsTimestamps),
+            (s(Some(2), Some(0)), lo, lo, NeedsTimestamps),
+            (s(Some(0), Some(1)), lo, lo, Off),
+            (s(None, Some(1)), lo, lo, Off),
+            (s(Some(1), None), lo, lo, Off),
+        ] {
+            assert_eq!(
+                tw_reuse(&sysctls, local, remote),
+                want,
+                "{sysctls:?} {local} -> {remote}"
+            );
+        }
+    }
+
+    #[test]
+    fn time_wait_that_new_connections_can_reuse_does_not_exhaust_ports() {
+        // 95 TIME_WAIT and 5 ESTABLISHED from 10.0.0.1 to `remote`:7000, range 40000-40099.
+        let census = |remote: IpAddr| {
+            let mut census = Census::new(HashSet::new(), Some((40000, 40099)));
+            for p in 0..100 {
+                let state = if p < 95 {
+                    TcpState::TimeWait
+                } else {
+                    TcpState::Established
+                };
+                let mut r = sock(state, (1, 40000 + p), (0, 7000));
+                r.remote = remote;
+                census.record(&r);
+            }
+            census
+        };
+        let judge = |census: &Census, reuse: u64, timestamps: u64| {
+            let mut facts = facts();
+            facts.sysctls.tcp_tw_reuse = Some(reuse);
+            facts.sysctls.tcp_timestamps = Some(timestamps);
+            let owners = OwnerMap::default();
+            let d = diagnose(&Inputs {
+                census,
+                listeners: &[],
+                owners: &owners,
+                facts: &facts,
+                thresholds: &Thresholds::default(),
+                counted: StateSet::ALL,
+                not_counted_reason: &|_| "not counted",
+                backlog_known: true,
+            });
+            of(&d, Check::EphemeralPorts)[0].clone()
+        };
+        let number = |f: &Finding, key: &str| {
+            f.evidence
+                .numbers
+                .iter()
+                .find(|n| n.key == key)
+                .map(|n| n.value)
+        };
+        let loopback = census(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        // The default 2 reuses TIME_WAIT toward loopback: only the 5 open ones hold ports.
+        let f = judge(&loopback, 2, 1);
+        assert_eq!((f.severity, f.value, f.limit), (Severity::Ok, 5, Some(100)));
+        assert_eq!(number(&f, "time_wait"), Some(95));
+        assert_eq!(number(&f, "time_wait_reusable"), Some(95));
+        assert!(
+            f.action().contains("already lets new connections"),
+            "{}",
+            f.action()
+        );
+        assert_eq!(judge(&loopback, 1, 1).value, 5);
+        // Off, or no timestamps: all 100 count, and the advice says what would help.
+        let f = judge(&loopback, 0, 1);
+        assert_eq!((f.severity, f.value), (Severity::Critical, 100));
+        assert_eq!(number(&f, "time_wait_reusable"), Some(0));
+        assert_eq!(f.action(), Check::EphemeralPorts.action());
+        assert!(f.action().contains("consider net.ipv4.tcp_tw_reuse=1"));
+        let f = judge(&loopback, 2, 0);
+        assert_eq!((f.severity, f.value), (Severity::Critical, 100));
+        assert!(f.action().contains("tcp_timestamps=0"), "{}", f.action());
+        // 2 does not reach a remote host: advise 1, not "already on".
+        let far = census(ip(9));
+        let f = judge(&far, 2, 1);
+        assert_eq!((f.severity, f.value), (Severity::Critical, 100));
+        assert!(f
+            .action()
+            .contains("consider net.ipv4.tcp_tw_reuse=1: the current 2"));
+        assert_eq!(judge(&far, 1, 1).value, 5);
     }
 
     #[test]

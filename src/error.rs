@@ -130,6 +130,9 @@ pub enum Error {
         what: &'static str,
         source: io::Error,
     },
+    /// `check`: the owner filters (`--pid`, `--process`) match no running process at all, so
+    /// a count of 0 would only hide a typo. `filters` is how they were given.
+    NoMatchingProcess { filters: String },
 }
 
 impl Error {
@@ -225,6 +228,9 @@ impl fmt::Display for Error {
                 write!(f, "cannot listen on {address}: {source}")
             }
             Error::Thread { what, source } => write!(f, "cannot start the {what}: {source}"),
+            Error::NoMatchingProcess { filters } => {
+                write!(f, "no running process matches {filters}")
+            }
         }
     }
 }

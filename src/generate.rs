@@ -394,8 +394,9 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
             ("2", "CRITICAL: a --crit range alerts."),
             (
                 "3",
-                "UNKNOWN: a threshold names only states that cannot be counted, or a usage or \
-                 runtime error happened; a TCPSTAT UNKNOWN line on standard output says which.",
+                "UNKNOWN: a threshold names only states that cannot be counted, --pid or \
+                 --process match no running process, or a usage or runtime error happened; a \
+                 TCPSTAT UNKNOWN line on standard output says which.",
             ),
         ];
     }

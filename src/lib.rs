@@ -41,7 +41,7 @@ use collect::users::Users;
 use collect::{Outcome, Sink, SourceChoice, SourceKind, SourceOptions};
 use config::{CheckOptions, Config, Format, ListOptions, NetnsRequest, ServeOptions, Task};
 use diagnose::{Census, Severity};
-use error::{Error, Exit, ExitCode, PluginStatus};
+use error::{Error, Exit, ExitCode};
 use model::{Filter, SocketRecord, StateSet, TcpState};
 use render::list::{ListWriter, OwnerRef, Owners};
 use render::{
@@ -514,7 +514,9 @@ fn doctor(
     Ok(Exit::Code(code))
 }
 
-/// `check`: any failure to count is UNKNOWN on stdout (the plugin convention), not an error.
+/// `check`: counts and judges. Its errors are returned like every other subcommand's; `main`
+/// turns each one (this function's, and those before it, such as a namespace that cannot be
+/// found) into an UNKNOWN status line, so no failure can leave stdout empty.
 fn check(
     config: &Config,
     options: &CheckOptions,
@@ -527,15 +529,11 @@ fn check(
         .chain(&options.crit)
         .filter_map(|t| t.metric.port)
         .collect();
+    if config.filter.needs_owners() {
+        require_matching_process(config)?;
+    }
     let mut counts = check::CheckCounts::new(ports);
-    let outcome = match collect_filtered(config, &mut counts) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            render::plugin::unknown_line(out, &e.to_string())?;
-            out.flush()?;
-            return Ok(Exit::Plugin(PluginStatus::Unknown));
-        }
-    };
+    let outcome = collect_filtered(config, &mut counts)?;
     report_warnings(&outcome, err)?;
     let reason = not_counted_reason(&outcome);
     let verdict = check::evaluate(
@@ -548,6 +546,32 @@ fn check(
     render::plugin::status_line(out, &verdict, &outcome)?;
     out.flush()?;
     Ok(Exit::Plugin(verdict.status))
+}
+
+/// Fails unless some running process passes the owner filters (`--pid`, `--process`): for a
+/// check, "0 sockets" from a filter that matches nothing (a typo, a renamed or stopped
+/// service) would be a false OK. A process that exists with no sockets is a true 0.
+fn require_matching_process(config: &Config) -> Result<(), Error> {
+    let filter = &config.filter;
+    let found = collect::owners::find_process(
+        &config.source.proc_root,
+        |pid| filter.pids.is_empty() || filter.pids.contains(&pid),
+        |pid, command| filter.matches_owner(pid, command),
+    )?;
+    if found.is_some() {
+        return Ok(());
+    }
+    let mut given = Vec::new();
+    if !filter.pids.is_empty() {
+        let pids: Vec<String> = filter.pids.iter().map(u32::to_string).collect();
+        given.push(format!("--pid {}", pids.join(",")));
+    }
+    for name in &filter.process_names {
+        given.push(format!("--process {name}"));
+    }
+    Err(Error::NoMatchingProcess {
+        filters: given.join(" "),
+    })
 }
 
 fn list(

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 
 use std::path::Path;
@@ -47,8 +48,20 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut err = tcpstat::error::WarningStream(io::stderr());
-    let result = tcpstat::run(&config, &mut out, &mut err)
-        .and_then(|exit| out.flush().map(|()| exit).map_err(Into::into));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        tcpstat::run(&config, &mut out, &mut err)
+            .and_then(|exit| out.flush().map(|()| exit).map_err(Into::into))
+    }));
+    let result = match outcome {
+        Ok(result) => result,
+        // A bug. The panic message is already on stderr (the default hook); a plugin must
+        // still end with its status line, or Nagios shows "(No output returned from plugin)".
+        Err(_) if plugin_task => {
+            drop(out.into_parts());
+            return plugin_unknown("internal error: tcpstat panicked (a bug; see stderr)");
+        }
+        Err(panic) => panic::resume_unwind(panic),
+    };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         // The reader went away (`tcpstat | head`): a normal end, nothing to say.
@@ -61,12 +74,22 @@ fn main() -> ExitCode {
             // Paths and kernel text in errors are outside text too.
             let _ = writeln!(err, "tcpstat: {}", escape_lines(&e.to_string()));
             if plugin_task {
-                ExitCode::from(PluginStatus::Unknown as u8)
+                // Every runtime error of `check` ends here, wherever it arose (finding a
+                // namespace, reading the tables, writing): one UNKNOWN line on stdout.
+                plugin_unknown(&e.to_string())
             } else {
                 ExitCode::from(e.exit_code() as u8)
             }
         }
     }
+}
+
+/// `check`'s runtime error: one UNKNOWN line on stdout (the cause is on stderr too), exit 3.
+fn plugin_unknown(cause: &str) -> ExitCode {
+    let mut out = io::stdout();
+    let _ = plugin::unknown_line(&mut out, cause);
+    let _ = out.flush();
+    ExitCode::from(PluginStatus::Unknown as u8)
 }
 
 /// `check`'s usage error: the whole message on stderr (escaped), one UNKNOWN line on stdout,
@@ -81,8 +104,5 @@ fn plugin_usage_error(message: &str) -> ExitCode {
         .next()
         .unwrap_or("usage error")
         .trim_start_matches("error: ");
-    let mut out = io::stdout();
-    let _ = plugin::unknown_line(&mut out, &format!("usage error: {first}"));
-    let _ = out.flush();
-    ExitCode::from(PluginStatus::Unknown as u8)
+    plugin_unknown(&format!("usage error: {first}"))
 }

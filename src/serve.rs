@@ -1,11 +1,21 @@
 //! `tcpstat serve`: a small, read-only HTTP/1.1 server for Prometheus scrapes.
 //!
-//! Owns: the listening socket, one thread per connection (at most `--max-connections`; more
-//! are answered 503 at once), reading a request within limits ([`MAX_HEAD`] bytes of request
-//! line and headers, all of it within [`READ_TIMEOUT`]), the routes (`/metrics`, `/healthz`,
-//! `/`), and sharing one collection among concurrent scrapes (the first scrape asks for a
-//! collection, the ones that arrive meanwhile wait for its result instead of starting dumps of
-//! their own).
+//! Owns: the listening socket, one thread per connection (at most `--max-connections`, with
+//! the slot policy below), reading a request within limits ([`MAX_HEAD`] bytes of request line
+//! and headers, all of it within [`READ_TIMEOUT`]), writing the response within one deadline
+//! ([`WRITE_TIMEOUT`]), the routes (`/metrics`, `/healthz`, `/`), and sharing one collection
+//! among concurrent scrapes (the first scrape asks for a collection, the ones that arrive
+//! meanwhile wait for its result instead of starting dumps of their own).
+//!
+//! Slots: a connection that has not finished sending its request head can be evicted. When
+//! every slot is taken, a new connection takes the slot of the oldest connection still
+//! reading its request (that one is answered 503); only when every slot is answering a
+//! request is the newcomer answered 503. Idle or dribbling clients therefore cannot keep a
+//! scraper out: a scrape sends its request at once and reads for about a round trip, while an
+//! idle connection stays a reader and soon is the oldest one (to evict a scrape, a client
+//! would have to open `--max-connections` connections within that round trip). A cap per
+//! peer address would not help: Prometheus and a misbehaving client can share an address
+//! (loopback, a NAT).
 //!
 //! Every collection runs on one long-lived collector thread, not on the connection thread that
 //! asked for it. Collections are what allocate (owner maps, port matrices), and glibc's malloc
@@ -20,8 +30,18 @@
 //! It never reads a request body and answers every request with `Connection: close`: one
 //! request per connection is all a scraper needs, and it keeps the state machine trivial.
 //! Only GET and HEAD are served (405 otherwise); anything that does not parse as HTTP/1.x is
-//! a 400, a request head that does not arrive in time a 408, an oversized one a 431. A slow or
-//! stuck client holds only its own thread, for at most [`READ_TIMEOUT`] + [`WRITE_TIMEOUT`].
+//! a 400 (at once, when the first bytes cannot start a request line: a TLS ClientHello, an SSH
+//! banner), a request head that does not arrive in time a 408, an oversized one a 431. A slow
+//! or stuck client holds only its own thread and slot, for at most [`READ_TIMEOUT`] (less
+//! when its slot is needed) plus the collection plus [`WRITE_TIMEOUT`]: the write deadline is
+//! one for the whole response, not per `write()` (where a reader taking a few bytes at a time
+//! restarted it with every bit of progress and held its connection for minutes); when it
+//! passes the connection is reset, so the kernel does not go on feeding the slow reader from
+//! an orphaned socket.
+//!
+//! Out of descriptors (EMFILE), `accept()` fails until a connection closes; the accept loop
+//! then backs off ([`ACCEPT_BACKOFF`] doubling to [`ACCEPT_BACKOFF_MAX`]) and says so once,
+//! then a count every [`ACCEPT_REPORT_EVERY`], instead of a line per attempt.
 //!
 //! Written on `std::net` rather than with an HTTP crate: the whole protocol surface needed is
 //! a request line and headers to skip, and a server library would bring an async runtime or a
@@ -30,7 +50,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -44,8 +64,20 @@ use crate::term;
 pub const MAX_HEAD: usize = 8 * 1024;
 /// Time a client has to send its whole request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time a client has to take the response.
+/// Time a client has to take the whole response, from its first byte: one deadline, however
+/// the writes progress. Past it the connection is reset.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a refused or evicted connection has to take its 503.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The first pause after `accept()` fails (out of descriptors); it doubles while it keeps
+/// failing, up to [`ACCEPT_BACKOFF_MAX`].
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// After the first accept failure is logged, further ones are logged as a count this often.
+pub const ACCEPT_REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Longer than any registered HTTP method (UPDATEREDIRECTREF has 17 letters): a first word
+/// that long is not a method.
+const MAX_METHOD: usize = 32;
 /// How long a scrape waits for a collection another scrape started before giving up (503).
 const SHARED_WAIT: Duration = Duration::from_secs(60);
 /// How often the accept loop checks for Ctrl-C when idle.
@@ -97,7 +129,7 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
         flights: Flights::default(),
         collector,
         counters: Mutex::new(Counters::default()),
-        active: AtomicUsize::new(0),
+        connections: Mutex::new(Connections::default()),
     });
     let worker = Arc::clone(&shared);
     std::thread::Builder::new()
@@ -107,20 +139,91 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
             what: "collector thread",
             source,
         })?;
+    let mut failures = AcceptFailures::default();
     loop {
         if stop.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
         }
         match listener.accept() {
-            Ok((stream, _peer)) => dispatch(stream, &shared),
+            Ok((stream, _peer)) => {
+                if let Some(line) = failures.succeeded() {
+                    log(&line);
+                }
+                dispatch(stream, &shared);
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                // Out of descriptors, a connection reset before accept: not fatal.
-                log(&format!("accept failed: {e}"));
-                std::thread::sleep(POLL);
+                // Out of descriptors, a connection reset before accept: not fatal, but
+                // retrying at once would spin (the pending connection stays queued).
+                let (line, pause) = failures.failed(&e, Instant::now());
+                if let Some(line) = line {
+                    log(&line);
+                }
+                std::thread::sleep(pause);
             }
         }
+    }
+}
+
+/// `accept()` failures in a row: the back-off, and what was logged of them.
+#[derive(Debug, Default)]
+pub struct AcceptFailures {
+    /// The next pause; zero before the first failure.
+    backoff: Duration,
+    /// When the last line was logged (`None`: nothing failed since the last success).
+    reported: Option<Instant>,
+    /// Failures since that line.
+    unreported: u64,
+}
+
+impl AcceptFailures {
+    /// One more failure: the line to log, if it is time for one (the first failure, then a
+    /// count every [`ACCEPT_REPORT_EVERY`]), and how long to pause before the next attempt.
+    pub fn failed(&mut self, error: &io::Error, now: Instant) -> (Option<String>, Duration) {
+        self.backoff = if self.backoff.is_zero() {
+            ACCEPT_BACKOFF
+        } else {
+            (self.backoff * 2).min(ACCEPT_BACKOFF_MAX)
+        };
+        let line = match self.reported {
+            None => {
+                self.reported = Some(now);
+                Some(format!(
+                    "accept failed: {error}; retrying every {} s at most, repeated failures \
+                     are counted every {} s",
+                    ACCEPT_BACKOFF_MAX.as_secs(),
+                    ACCEPT_REPORT_EVERY.as_secs()
+                ))
+            }
+            Some(at) => {
+                self.unreported += 1;
+                let since = now.saturating_duration_since(at);
+                (since >= ACCEPT_REPORT_EVERY).then(|| {
+                    let line = format!(
+                        "accept failed {} more times in the last {} s: {error}",
+                        self.unreported,
+                        since.as_secs()
+                    );
+                    self.reported = Some(now);
+                    self.unreported = 0;
+                    line
+                })
+            }
+        };
+        (line, self.backoff)
+    }
+
+    /// A connection was accepted: the back-off ends; says so if failures were logged.
+    pub fn succeeded(&mut self) -> Option<String> {
+        let line = self.reported.map(|_| {
+            format!(
+                "accept works again ({} more failures since the last report)",
+                self.unreported
+            )
+        });
+        *self = AcceptFailures::default();
+        line
     }
 }
 
@@ -136,34 +239,133 @@ fn log(line: &str) {
     let _ = writeln!(io::stderr(), "tcpstat: {line}");
 }
 
-/// Hands a connection to a thread of its own, or answers 503 when too many are open.
+/// Hands a connection to a thread of its own, taking the slot of the oldest connection still
+/// reading its request when every slot is taken, or answers 503 when every slot is answering.
 fn dispatch(stream: TcpStream, shared: &Arc<Shared>) {
     // An accepted socket does not inherit O_NONBLOCK on Linux, but do not rely on it.
     if stream.set_nonblocking(false).is_err() {
         return;
     }
-    let active = shared.active.fetch_add(1, Ordering::SeqCst);
-    let slot = Slot(Arc::clone(shared));
-    if active >= shared.options.max_connections {
-        drop(slot);
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-        let mut stream = stream;
-        let _ = respond(
-            &mut stream,
-            &Response::text(503, "too many connections\n"),
-            false,
+    let stream = Arc::new(stream);
+    let admitted = shared
+        .connections
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .admit(&stream, shared.options.max_connections, Instant::now());
+    let Some(id) = admitted else {
+        refuse(
+            &stream,
+            "too many connections: every one is being answered\n",
         );
-        let _ = stream.shutdown(Shutdown::Write);
         return;
-    }
+    };
+    let ticket = Ticket {
+        shared: Arc::clone(shared),
+        id,
+    };
     let spawned = std::thread::Builder::new()
         .name("tcpstat-http".into())
-        .spawn(move || {
-            let _slot = slot;
-            serve_connection(stream, &_slot.0);
-        });
+        .spawn(move || serve_connection(&stream, &ticket));
     if let Err(e) = spawned {
         log(&format!("cannot start a thread for a connection: {e}"));
+    }
+}
+
+/// Answers 503 with `body` within [`REFUSAL_TIMEOUT`] and closes.
+fn refuse(stream: &TcpStream, body: &str) {
+    let deadline = Instant::now() + REFUSAL_TIMEOUT;
+    if respond(stream, &Response::text(503, body), false, deadline).is_ok() {
+        let _ = stream.shutdown(Shutdown::Write);
+    } else {
+        reset(stream);
+    }
+}
+
+/// Drops the connection with a reset when it is closed: unsent data is discarded rather than
+/// left to an orphaned socket that would keep feeding a slow reader.
+fn reset(stream: &TcpStream) {
+    let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
+}
+
+/// The open connections, for the slot policy (see the module documentation).
+#[derive(Debug, Default)]
+struct Connections {
+    next_id: u64,
+    open: Vec<Open>,
+}
+
+#[derive(Debug)]
+struct Open {
+    id: u64,
+    accepted: Instant,
+    /// Still reading its request head: its slot can be taken.
+    reading: bool,
+    /// Shared with the connection's thread; shutting its read side down wakes that thread.
+    stream: Arc<TcpStream>,
+}
+
+impl Connections {
+    /// Gives `stream` a slot: a free one, or the one of the oldest connection still reading
+    /// its request, which is evicted (its read side shut down, so its thread answers 503 at
+    /// once). `None`: every slot is answering a request.
+    fn admit(&mut self, stream: &Arc<TcpStream>, max: usize, now: Instant) -> Option<u64> {
+        if self.open.len() >= max {
+            let oldest = self
+                .open
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.reading)
+                .min_by_key(|(_, c)| c.accepted)
+                .map(|(i, _)| i)?;
+            let evicted = self.open.swap_remove(oldest);
+            let _ = evicted.stream.shutdown(Shutdown::Read);
+        }
+        self.next_id += 1;
+        self.open.push(Open {
+            id: self.next_id,
+            accepted: now,
+            reading: true,
+            stream: Arc::clone(stream),
+        });
+        Some(self.next_id)
+    }
+
+    /// The connection `id` has its request: it can no longer be evicted. `false` when it was
+    /// evicted already.
+    fn answering(&mut self, id: u64) -> bool {
+        match self.open.iter_mut().find(|c| c.id == id) {
+            Some(c) => {
+                c.reading = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn close(&mut self, id: u64) {
+        self.open.retain(|c| c.id != id);
+    }
+}
+
+/// A connection's slot, held by its thread; dropping it frees the slot.
+struct Ticket {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Ticket {
+    fn connections(&self) -> std::sync::MutexGuard<'_, Connections> {
+        self.shared
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.connections().close(id);
     }
 }
 
@@ -178,15 +380,6 @@ fn collector_loop(shared: &Shared, requests: &Receiver<SyncSender<Vec<u8>>>) {
     }
 }
 
-/// Counts a connection as active while it lives.
-struct Slot(Arc<Shared>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// State shared by the connection threads.
 struct Shared {
     config: Config,
@@ -196,7 +389,7 @@ struct Shared {
     /// Requests to the collector thread: where to send the body.
     collector: Sender<SyncSender<Vec<u8>>>,
     counters: Mutex<Counters>,
-    active: AtomicUsize,
+    connections: Mutex<Connections>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -443,8 +636,12 @@ pub struct Request {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal(pub u16);
 
-/// Parses a request head (request line and header lines, without the blank line).
+/// Parses a request head (request line and header lines, without the blank line). Empty lines
+/// before the request line are ignored (RFC 9112 section 2.2); the target may be in origin
+/// form (`/metrics`) or absolute form (`http://host/metrics`, RFC 9112 section 3.2.2, sent to
+/// proxies and allowed to servers), of which only the path counts.
 pub fn parse_head(head: &[u8]) -> Result<Request, Refusal> {
+    let head = &head[leading_empty_lines(head)..];
     let text = std::str::from_utf8(head).map_err(|_| Refusal(400))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().ok_or(Refusal(400))?;
@@ -479,9 +676,10 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Refusal> {
         }
         _ => return Err(Refusal(400)),
     }
-    if !target.starts_with('/') || target.bytes().any(|b| b.is_ascii_control()) {
+    if target.bytes().any(|b| b.is_ascii_control()) {
         return Err(Refusal(400));
     }
+    let target = origin_form(target).ok_or(Refusal(400))?;
     for line in lines {
         let Some((name, _value)) = line.split_once(':') else {
             return Err(Refusal(400));
@@ -503,15 +701,85 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Refusal> {
     Ok(Request { head_only, path })
 }
 
+/// The path-and-query part of a request target: an origin-form target as it is, the part of
+/// an absolute-form one (`http://host[:port]/path?q`) after its authority (`/` when it has no
+/// path). `None`: neither form (`*`, an authority alone, another scheme, no host).
+fn origin_form(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    let (scheme, rest) = target.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if authority_end == 0 {
+        return None;
+    }
+    match &rest[authority_end..] {
+        path if path.starts_with('/') => Some(path),
+        // `http://host?x`: the path is empty, which means `/`.
+        _ => Some("/"),
+    }
+}
+
+/// How many bytes of empty lines (CRLF or LF) start `buf`.
+fn leading_empty_lines(buf: &[u8]) -> usize {
+    buf.iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len())
+}
+
+/// Whether the bytes received so far (empty lines skipped) can no longer become an HTTP/1.x
+/// request line, so the connection is answered 400 at once instead of holding its slot
+/// until [`READ_TIMEOUT`]: a first word that is not a method token (a TLS ClientHello starts
+/// with 0x16, an SSH client with its banner `SSH-2.0-...\r\n`), a control character in the
+/// target, a version that does not start `HTTP/`, or a complete line without three parts.
+fn cannot_start_request(received: &[u8]) -> bool {
+    let line_end = received
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(received.len());
+    let complete = line_end < received.len();
+    let line = &received[..line_end];
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let is_tchar = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+    if method.len() > MAX_METHOD || !method.iter().all(is_tchar) {
+        return true;
+    }
+    let target = parts.next();
+    if method.is_empty() && target.is_some() {
+        return true;
+    }
+    if target.is_some_and(|t| t.iter().any(u8::is_ascii_control)) {
+        return true;
+    }
+    let version = parts.next();
+    if let Some(v) = version {
+        let n = v.len().min(5);
+        if v[..n] != b"HTTP/"[..n] {
+            return true;
+        }
+    }
+    complete && version.is_none()
+}
+
 /// Reads up to the blank line that ends the head, within [`MAX_HEAD`] and [`READ_TIMEOUT`].
-fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, Refusal> {
+/// Returns the head without any empty lines that preceded it.
+fn read_head(stream: &TcpStream) -> Result<Vec<u8>, Refusal> {
     let deadline = Instant::now() + READ_TIMEOUT;
     let mut buf = vec![0u8; MAX_HEAD + 4];
     let mut filled = 0;
     loop {
-        if let Some(end) = head_end(&buf[..filled]) {
-            buf.truncate(end);
+        let start = leading_empty_lines(&buf[..filled]);
+        if let Some(end) = head_end(&buf[start..filled]) {
+            buf.truncate(start + end);
+            buf.drain(..start);
             return Ok(buf);
+        }
+        if cannot_start_request(&buf[start..filled]) {
+            return Err(Refusal(400));
         }
         if filled > MAX_HEAD {
             return Err(Refusal(431));
@@ -523,8 +791,9 @@ fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, Refusal> {
         if stream.set_read_timeout(Some(deadline - now)).is_err() {
             return Err(Refusal(400));
         }
-        match stream.read(&mut buf[filled..]) {
-            // The client went away before finishing: nothing to answer, but a 400 harms no one.
+        match (&mut &*stream).read(&mut buf[filled..]) {
+            // The client went away before finishing (or its slot was taken: then the caller
+            // answers 503): nothing to answer, but a 400 harms no one.
             Ok(0) => return Err(Refusal(400)),
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -577,7 +846,8 @@ fn route(request: &Request, shared: &Shared) -> Response {
     }
 }
 
-fn respond(stream: &mut TcpStream, r: &Response, head_only: bool) -> io::Result<()> {
+/// Writes the response, all of it before `deadline` (`TimedOut` otherwise).
+fn respond(stream: &TcpStream, r: &Response, head_only: bool, deadline: Instant) -> io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
          Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
@@ -590,26 +860,59 @@ fn respond(stream: &mut TcpStream, r: &Response, head_only: bool) -> io::Result<
         head.push_str("Allow: GET, HEAD\r\n");
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
+    write_by(stream, head.as_bytes(), deadline)?;
     if !head_only {
-        stream.write_all(&r.body)?;
+        write_by(stream, &r.body, deadline)?;
     }
-    stream.flush()
+    Ok(())
 }
 
-fn serve_connection(mut stream: TcpStream, shared: &Shared) {
-    if stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err() {
+/// `write_all` with one deadline for all of it. The socket's send timeout is set to the time
+/// left before each `write()`, so a reader that takes a few bytes at a time cannot stretch
+/// the response: every call gets less time, not a fresh timeout.
+fn write_by(stream: &TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the response deadline passed",
+            ));
+        }
+        stream.set_write_timeout(Some(deadline - now))?;
+        match (&mut &*stream).write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // WouldBlock: the send timeout (the time left) passed with nothing written.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn serve_connection(stream: &TcpStream, ticket: &Ticket) {
+    let request = read_head(stream).and_then(|h| parse_head(&h));
+    if !ticket.connections().answering(ticket.id) {
+        // Evicted while reading: a newer connection has the slot.
+        refuse(
+            stream,
+            "too many connections: this one had not sent its request and its slot was needed\n",
+        );
         return;
     }
-    let (response, head_only) = match read_head(&mut stream).and_then(|h| parse_head(&h)) {
-        Ok(request) => (route(&request, shared), request.head_only),
+    let (response, head_only) = match request {
+        Ok(request) => (route(&request, &ticket.shared), request.head_only),
         Err(Refusal(status)) => {
             let mut r = Response::text(status, &format!("{}\n", reason(status).to_lowercase()));
             r.allow = status == 405;
             (r, false)
         }
     };
-    if respond(&mut stream, &response, head_only).is_err() {
+    if respond(stream, &response, head_only, Instant::now() + WRITE_TIMEOUT).is_err() {
+        // Too slow a reader, or gone: do not leave the rest to an orphaned socket.
+        reset(stream);
         return;
     }
     // Lingering close: take what the client still sends (a body we did not read) for a
@@ -620,7 +923,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
     let mut sink = [0u8; 4096];
     let mut drained = 0;
     while Instant::now() < until && drained < 64 * 1024 {
-        match stream.read(&mut sink) {
+        match (&mut &*stream).read(&mut sink) {
             Ok(0) | Err(_) => break,
             Ok(n) => drained += n,
         }
@@ -655,6 +958,130 @@ mod tests {
             req("GET / HTTP/1.1\nHost: x").map(|r| r.path),
             Ok("/".into())
         );
+    }
+
+    #[test]
+    fn absolute_form_targets_and_leading_empty_lines() {
+        let path = |head: &str| req(head).map(|r| r.path);
+        for (head, want) in [
+            (
+                "GET http://web1:9555/metrics HTTP/1.1\r\nHost: web1",
+                "/metrics",
+            ),
+            ("GET HTTP://[::1]:9555/metrics?x=1 HTTP/1.1", "/metrics"),
+            ("GET https://web1/healthz HTTP/1.1", "/healthz"),
+            ("GET http://web1 HTTP/1.1", "/"),
+            ("GET http://web1?x HTTP/1.1", "/"),
+            ("\r\nGET /metrics HTTP/1.1", "/metrics"),
+            ("\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x", "/metrics"),
+            ("\nGET / HTTP/1.0", "/"),
+        ] {
+            assert_eq!(path(head), Ok(want.to_string()), "{head:?}");
+        }
+        for head in [
+            "GET * HTTP/1.1",
+            "GET web1:9555 HTTP/1.1",
+            "GET http:///metrics HTTP/1.1",
+            "GET ftp://web1/metrics HTTP/1.1",
+            "GET http:/web1/metrics HTTP/1.1",
+        ] {
+            assert_eq!(req(head), Err(Refusal(400)), "{head:?}");
+        }
+    }
+
+    #[test]
+    fn hopeless_beginnings_are_refused_before_the_head_is_complete() {
+        for hopeless in [
+            &b"\x16\x03\x01\x02\x00"[..],
+            b"SSH-2.0-OpenSSH_9.6\r\n",
+            b" GET",
+            b"GET /\x00",
+            b"GET / FTP/1.1",
+            b"GET / HTTX",
+            b"garbage\r\n",
+            b"GET /metrics\r\n",
+            &[b'A'; MAX_METHOD + 1],
+        ] {
+            assert!(cannot_start_request(hopeless), "{hopeless:?}");
+        }
+        for hopeful in [
+            &b""[..],
+            b"G",
+            b"GET",
+            b"GET /met",
+            b"GET /metrics HT",
+            b"GET /metrics HTTP/1.1\r\nHost",
+            b"GET http://web1/metrics HTTP/1.1",
+            b"PRI * HTTP/2.0\r\n",
+        ] {
+            assert!(!cannot_start_request(hopeful), "{hopeful:?}");
+        }
+    }
+
+    #[test]
+    fn accept_failures_back_off_and_are_counted_not_repeated() {
+        let emfile = io::Error::from_raw_os_error(24);
+        let mut f = AcceptFailures::default();
+        let t0 = Instant::now();
+        let (line, pause) = f.failed(&emfile, t0);
+        assert!(line.is_some_and(|l| l.starts_with("accept failed: Too many open files")));
+        assert_eq!(pause, ACCEPT_BACKOFF);
+        let mut pauses = Vec::new();
+        let mut lines = 0;
+        for i in 1..=100u32 {
+            let (line, pause) = f.failed(&emfile, t0 + Duration::from_millis(100) * i);
+            lines += usize::from(line.is_some());
+            pauses.push(pause.as_millis());
+        }
+        assert_eq!(&pauses[..5], [200, 400, 800, 1000, 1000]);
+        // 100 failures over 10 s: one count line, not 100.
+        assert_eq!(lines, 1);
+        let (line, _) = f.failed(&emfile, t0 + Duration::from_secs(21));
+        assert!(
+            line.is_some_and(|l| l.starts_with("accept failed 1 more times in the last 11 s")),
+            "counted since the last line"
+        );
+        assert!(f
+            .succeeded()
+            .is_some_and(|l| l.starts_with("accept works again")));
+        assert_eq!(f.succeeded(), None, "said once");
+        assert_eq!(
+            f.failed(&emfile, t0).1,
+            ACCEPT_BACKOFF,
+            "the back-off restarts"
+        );
+    }
+
+    #[test]
+    fn a_full_house_evicts_the_oldest_connection_still_reading() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut clients = Vec::new();
+        let mut accepted = || {
+            clients.push(TcpStream::connect(addr).expect("connect"));
+            Arc::new(listener.accept().expect("accept").0)
+        };
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut c = Connections::default();
+        let (a, b, d, e) = (accepted(), accepted(), accepted(), accepted());
+        let ida = c.admit(&a, 2, at(0)).expect("free slot");
+        let idb = c.admit(&b, 2, at(1)).expect("free slot");
+        assert!(c.answering(idb), "b has its request");
+        // Full: the newcomer takes the slot of the oldest reader (a), whose reads now end.
+        let idd = c.admit(&d, 2, at(2)).expect("a evicted");
+        assert!(!c.answering(ida), "a was evicted");
+        let mut buf = [0u8; 1];
+        assert_eq!((&mut &*a).read(&mut buf).expect("read after eviction"), 0);
+        assert!(c.answering(idd));
+        // Every slot answering: no room, nobody evicted.
+        assert_eq!(c.admit(&e, 2, at(3)), None);
+        c.close(idb);
+        assert!(
+            c.admit(&e, 2, at(4)).is_some(),
+            "a closed slot is free again"
+        );
+        assert_eq!(c.open.len(), 2);
     }
 
     #[test]

@@ -80,6 +80,8 @@ rows! {
     netns_pid_missing: ["summary", "--netns-pid", "999999999"] => 1, ["999999999"];
     netns_flags_together: ["summary", "--netns", "a", "--all-netns"] => 2, ["--all-netns"];
     netns_empty: ["summary", "--netns", ""] => 2, ["--netns"];
+    ports_by_local_as_prometheus: ["ports", "--by", "local", "--format", "prometheus"] => 2, ["--by local", "ephemeral ports", "label values"];
+    ports_by_remote_as_prometheus: ["ports", "--by", "remote", "--format", "prometheus"] => 2, ["--by remote", "ephemeral ports"];
     proc_root_missing: ["--source", "proc", "--proc-root", "/nonexistent-proc"] => 1, ["/nonexistent-proc/net/tcp"];
 }
 

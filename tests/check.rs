@@ -148,6 +148,119 @@ fn what_cannot_be_measured_is_unknown() {
 }
 
 #[test]
+fn what_cannot_be_measured_is_left_out_of_the_performance_data() {
+    // A 0 in perfdata is a measurement to a graph: a state not counted must not appear.
+    let (code, line) = check_fixture(&["--warn", "CLOSED=1"]);
+    assert_eq!(code, 3, "{line}");
+    let labels: Vec<String> = perfdata(&line).into_iter().map(|(l, _)| l).collect();
+    assert!(!labels.iter().any(|l| l == "closed"), "{line}");
+    assert_eq!(perf(&line, "total"), "20", "what was measured stays");
+    let (code, line) = check_fixture(&["--state", "close-wait", "--warn", "listen=0:0"]);
+    assert_eq!(code, 3, "{line}");
+    let labels: Vec<String> = perfdata(&line).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["total", "close_wait"], "{line}");
+    assert_eq!(perf(&line, "close_wait"), "3");
+    // A group partly visible (big includes CLOSED, which /proc cannot see) is still measured:
+    // its counted states, all but SYN_RECV and TIME_WAIT (5).
+    let (code, line) = check_fixture(&["--warn", "big=100"]);
+    assert_eq!(
+        (code, perf(&line, "big")),
+        (0, "15;100".to_string()),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_pipe_in_the_status_text_cannot_start_the_performance_data() {
+    let (code, line) = status_line(&["check", "--source", "proc", "--proc-root", "/tmp/a|b"]);
+    assert_eq!(code, 3, "{line}");
+    assert_eq!(
+        line,
+        "TCPSTAT UNKNOWN - cannot read /tmp/a\\x7cb/net/tcp: No such file or directory (os error 2)"
+    );
+    assert!(
+        !line.contains('|'),
+        "Nagios would split the text here: {line}"
+    );
+}
+
+#[test]
+fn namespace_errors_are_unknown_with_a_status_line() {
+    // These fail before anything is counted; they must still print the plugin's line.
+    for (args, needle) in [
+        (
+            ["check", "--netns", "/nonexistent/netns"],
+            "/nonexistent/netns",
+        ),
+        (
+            ["check", "--netns", "no-such-netns-xyz"],
+            "no such named namespace",
+        ),
+        (
+            ["check", "--netns-pid", "999999999"],
+            "no process 999999999",
+        ),
+        (["check", "--netns", "/etc/passwd"], "not a namespace file"),
+    ] {
+        let o = run(&args);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(3), "{}", describe(&args, &o));
+        assert_eq!(stdout.lines().count(), 1, "{}", describe(&args, &o));
+        assert!(
+            stdout.starts_with("TCPSTAT UNKNOWN - network namespace ") && stdout.contains(needle),
+            "{}",
+            describe(&args, &o)
+        );
+        // The same cause on stderr, as for every other subcommand.
+        assert!(String::from_utf8_lossy(&o.stderr).contains(needle));
+    }
+}
+
+#[test]
+fn an_owner_filter_matching_no_process_is_unknown_not_zero() {
+    // The fixture's processes: leakyd (4242), client (4300), ...
+    let (code, line) = check_fixture(&["--process", "nginx", "--warn", "CLOSE_WAIT=1"]);
+    assert_eq!(code, 3, "{line}");
+    assert_eq!(
+        line,
+        "TCPSTAT UNKNOWN - no running process matches --process nginx"
+    );
+    let (code, line) = check_fixture(&["--pid", "4300", "--process", "leakyd"]);
+    assert_eq!(code, 3, "both filters apply: {line}");
+    assert!(
+        line.ends_with("matches --pid 4300 --process leakyd"),
+        "{line}"
+    );
+    let (code, line) = check_fixture(&["--process", "leakyd", "--warn", "CLOSE_WAIT=2"]);
+    assert_eq!(code, 1, "{line}");
+    assert_eq!(perf(&line, "close_wait"), "3;2");
+    // A live process without sockets is a true 0; a pid that is not running is UNKNOWN.
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let pid = child.id().to_string();
+    let (code, line) = status_line(&["check", "--pid", &pid]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, 0, "{line}");
+    assert!(line.starts_with("TCPSTAT OK - 0 sockets |"), "{line}");
+    let (code, line) = status_line(&["check", "--pid", "999999999"]);
+    assert_eq!(code, 3, "{line}");
+    assert!(
+        line.ends_with("no running process matches --pid 999999999"),
+        "{line}"
+    );
+    // A user with no sockets is legitimately 0.
+    let (code, line) = status_line(&["check", "--user", "4000000000"]);
+    assert_eq!(
+        (code, line.starts_with("TCPSTAT OK - 0 sockets")),
+        (0, true),
+        "{line}"
+    );
+}
+
+#[test]
 fn usage_errors_are_unknown_not_critical() {
     for (args, needle) in [
         (vec!["check", "--warn", "bogus=1"], "unknown key \"bogus\""),

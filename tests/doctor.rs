@@ -309,18 +309,206 @@ fn a_time_wait_burst_is_normal_until_it_uses_up_the_ports_to_one_destination() {
         e[0]["subject"],
         serde_json::json!({"kind": "route", "local": "127.0.0.1", "remote": "127.0.0.1", "port": port})
     );
-    assert_eq!(e[0]["value"], 30);
+    // Loopback: with tcp_tw_reuse 1 or 2 (the default) and timestamps on, new connections
+    // reuse TIME_WAIT ports, which then do not count (tw_reuse_decides_whether_time_wait_
+    // uses_up_the_ports covers each setting in a namespace of its own).
+    let setting = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+            .expect(name)
+            .trim()
+            .to_string()
+    };
+    let reuse =
+        matches!(setting("tcp_tw_reuse").as_str(), "1" | "2") && setting("tcp_timestamps") != "0";
+    let (in_use, reusable) = if reuse { (0, 30) } else { (30, 0) };
+    assert_eq!(e[0]["value"], in_use, "{}", e[0]);
+    assert_eq!(e[0]["evidence"]["numbers"]["time_wait_reusable"], reusable);
 
     let (v, code) = doctor(&["--port", &p, "--threshold", "EPHEMERAL_PORTS=10,20"]);
     let e = findings(&v, "ephemeral_ports");
-    assert_eq!(
-        (e[0]["severity"].as_str(), code),
-        (Some("critical"), 4),
-        "{v}"
-    );
+    let want = if reuse {
+        (Some("ok"), 0)
+    } else {
+        (Some("critical"), 4)
+    };
+    assert_eq!((e[0]["severity"].as_str(), code), want, "{v}");
     assert_eq!(e[0]["evidence"]["numbers"]["time_wait"], 30);
     assert_eq!(e[0]["evidence"]["numbers"]["other_states"], 0);
     assert!(e[0]["evidence"]["settings"]["net.ipv4.ip_local_port_range"].is_string());
+}
+
+/// 12 leaked CLOSE_WAIT whose clients closed for good: the clients are orphaned FIN_WAIT_2
+/// sockets, which the kernel keeps as timewait minisockets. They are FIN_WAIT_2 (orphaned),
+/// and time-wait entries against tcp_max_tw_buckets, but not TIME_WAIT sockets.
+fn orphaned_fin_wait_2_scenario() {
+    let listener = TcpListener::bind("127.0.0.1:8080").expect("bind in a fresh namespace");
+    let mut servers = Vec::new();
+    for _ in 0..12 {
+        let c = TcpStream::connect("127.0.0.1:8080").expect("connect");
+        let (s, _) = listener.accept().expect("accept");
+        drop(c); // close(): the client end is orphaned once its FIN is acknowledged.
+        servers.push(s);
+    }
+    let (v, _) = wait_for("12 orphaned FIN_WAIT_2 time-wait entries", || {
+        let (v, code) = doctor(&[]);
+        let tw = findings(&v, "time_wait")[0];
+        let fw2 = findings(&v, "fin_wait_2")[0];
+        (tw["evidence"]["numbers"]["sockstat_tw"] == 12
+            && fw2["evidence"]["numbers"]["orphaned"] == 12)
+            .then_some((v, code))
+    });
+    let tw = findings(&v, "time_wait")[0];
+    assert_eq!(tw["value"], 12, "judged against tcp_max_tw_buckets: {tw}");
+    assert_eq!(tw["evidence"]["numbers"]["time_wait_counted"], 0, "{tw}");
+    let summary = tw["summary"].as_str().expect("summary");
+    assert!(
+        summary.starts_with(
+            "no TIME_WAIT sockets; 12 time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2) in the \
+             namespace, 0.0% of net.ipv4.tcp_max_tw_buckets="
+        ),
+        "{summary}"
+    );
+    let fw2 = findings(&v, "fin_wait_2")[0];
+    assert_eq!(fw2["value"], 12, "{fw2}");
+    let cw = findings(&v, "close_wait")[0];
+    assert_eq!(
+        (cw["value"].as_u64(), cw["subject"]["pid"].as_u64()),
+        (Some(12), Some(u64::from(std::process::id())))
+    );
+    let args = ["doctor", "--color", "never"];
+    let o = run(&args);
+    let text = flat(&String::from_utf8(o.stdout.clone()).expect("utf-8"));
+    assert!(
+        text.contains("OK no TIME_WAIT sockets; 12 time-wait entries"),
+        "{}",
+        describe(&args, &o)
+    );
+    assert!(
+        !text.contains("12 TIME_WAIT sockets"),
+        "counted twice: {text}"
+    );
+    assert!(
+        text.contains("12 FIN_WAIT_2 sockets, 12 orphaned"),
+        "{text}"
+    );
+    drop(servers);
+}
+
+#[test]
+fn orphaned_fin_wait_2_are_time_wait_entries_not_time_wait_sockets() {
+    let _serial = serial();
+    match support::netns_available() {
+        Ok(()) => support::in_private_netns(orphaned_fin_wait_2_scenario),
+        Err(why) => eprintln!("skipped: orphaned FIN_WAIT_2 doctor test (exact sockstat): {why}"),
+    }
+}
+
+/// Writes a sysctl of the calling thread's network namespace.
+fn sysctl(name: &str, value: &str) {
+    std::fs::write(format!("/proc/sys/net/ipv4/{name}"), value)
+        .unwrap_or_else(|e| panic!("writing net.ipv4.{name}: {e}"));
+}
+
+/// 100 TIME_WAIT sockets to 127.0.0.1:7000 with 100 ephemeral ports: exhausted only when
+/// tcp_tw_reuse does not let new connections take them over, as connect() confirms.
+fn tw_reuse_scenario() {
+    sysctl("ip_local_port_range", "40000 40099");
+    // No reuse while the TIME_WAIT sockets are made, so all 100 ports end up in TIME_WAIT.
+    sysctl("tcp_tw_reuse", "0");
+    let listener = TcpListener::bind("127.0.0.1:7000").expect("bind in a fresh namespace");
+    for _ in 0..100 {
+        let c = TcpStream::connect("127.0.0.1:7000").expect("connect");
+        let (mut s, _) = listener.accept().expect("accept");
+        drop(c); // The client closes first: its ephemeral port goes to TIME_WAIT.
+        let mut buf = [0u8; 1];
+        assert_eq!(s.read(&mut buf).expect("eof"), 0);
+    }
+    wait_for("100 TIME_WAIT sockets", || {
+        (count(7000, "TIME_WAIT") == 100).then_some(())
+    });
+    let route = serde_json::json!({"kind": "route", "local": "127.0.0.1", "remote": "127.0.0.1", "port": 7000});
+
+    // Reuse off: every port is taken, and the kernel agrees.
+    let (v, code) = doctor(&[]);
+    let e = findings(&v, "ephemeral_ports")[0];
+    assert_eq!(
+        (
+            e["severity"].as_str(),
+            e["value"].as_u64(),
+            e["limit"].as_u64(),
+            code
+        ),
+        (Some("critical"), Some(100), Some(100), 4),
+        "{e}"
+    );
+    assert_eq!(e["subject"], route);
+    assert_eq!(e["evidence"]["numbers"]["time_wait"], 100);
+    assert_eq!(e["evidence"]["numbers"]["time_wait_reusable"], 0);
+    assert!(
+        e["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("consider net.ipv4.tcp_tw_reuse=1")),
+        "{e}"
+    );
+    let refused = TcpStream::connect("127.0.0.1:7000").expect_err("no local port left");
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::AddrNotAvailable,
+        "{refused}"
+    );
+
+    // The default 2 reuses TIME_WAIT ports toward loopback: nothing is exhausted.
+    sysctl("tcp_tw_reuse", "2");
+    let (v, _) = doctor(&[]);
+    let e = findings(&v, "ephemeral_ports")[0];
+    assert_eq!(
+        (e["severity"].as_str(), e["value"].as_u64()),
+        (Some("ok"), Some(0)),
+        "{e}"
+    );
+    assert_eq!(e["subject"], route);
+    assert_eq!(e["evidence"]["numbers"]["time_wait"], 100);
+    assert_eq!(e["evidence"]["numbers"]["time_wait_reusable"], 100);
+    assert_eq!(e["evidence"]["settings"]["net.ipv4.tcp_tw_reuse"], 2);
+    let summary = e["summary"].as_str().expect("summary");
+    assert!(
+        summary.ends_with(
+            "; 100 more in TIME_WAIT not counted: net.ipv4.tcp_tw_reuse=2 lets new connections \
+             take them over"
+        ),
+        "{summary}"
+    );
+    assert!(
+        e["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("already lets new connections")),
+        "{e}"
+    );
+    // And the kernel agrees: a connect() takes over a TIME_WAIT port (once it is a second
+    // old, tcp_tw_reuse_delay).
+    let c = wait_for("a connect() reusing a TIME_WAIT port", || {
+        TcpStream::connect("127.0.0.1:7000").ok()
+    });
+    let (_s, _) = listener.accept().expect("accept");
+    sysctl("tcp_tw_reuse", "1");
+    let (v, _) = doctor(&[]);
+    let e = findings(&v, "ephemeral_ports")[0];
+    assert_eq!(
+        (e["severity"].as_str(), e["value"].as_u64()),
+        (Some("ok"), Some(1)),
+        "only the new connection holds a port: {e}"
+    );
+    assert_eq!(e["evidence"]["numbers"]["time_wait_reusable"], 99);
+    drop(c);
+}
+
+#[test]
+fn tw_reuse_decides_whether_time_wait_uses_up_the_ports() {
+    let _serial = serial();
+    match support::netns_available() {
+        Ok(()) => support::in_private_netns(tw_reuse_scenario),
+        Err(why) => eprintln!("skipped: tcp_tw_reuse doctor test (needs a namespace): {why}"),
+    }
 }
 
 fn syn_recv(env: Env) {
@@ -491,6 +679,33 @@ fn thresholds_change_severities_and_the_exit_status() {
     assert_eq!(code, 3, "5 TIME_WAIT against an absolute level of 5");
     let (_, code) = on_fixture(&["--threshold", "ORPHANS=1%"]);
     assert_eq!(code, 3, "50000 orphans are 1.2% of 4194304");
+    // A count above the default critical percentage: 90% of tcp_max_tw_buckets=131072 is
+    // 117965, below the new warning level, so the critical level is raised to it.
+    let (v, _) = on_fixture(&["--threshold", "TIME_WAIT=200000"]);
+    let tw = findings(&v, "time_wait")[0];
+    assert_eq!(
+        (tw["warning_at"].as_u64(), tw["critical_at"].as_u64()),
+        (Some(200000), Some(200000)),
+        "{tw}"
+    );
+    assert_eq!(
+        v["thresholds"]["TIME_WAIT"]["critical"], "90%",
+        "as configured"
+    );
+    // Both given, of different kinds: the critical level stands, the warning one follows.
+    let (v, code) = on_fixture(&["--threshold", "TIME_WAIT=200000,1%"]);
+    let tw = findings(&v, "time_wait")[0];
+    assert_eq!(
+        (tw["warning_at"].as_u64(), tw["critical_at"].as_u64(), code),
+        (Some(1311), Some(1311), 0),
+        "{tw}"
+    );
+    // Whatever the levels, critical_at is never below warning_at.
+    for f in v["findings"].as_array().expect("findings") {
+        if let (Some(w), Some(c)) = (f["warning_at"].as_u64(), f["critical_at"].as_u64()) {
+            assert!(c >= w, "{f}");
+        }
+    }
 }
 
 #[test]

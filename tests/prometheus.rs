@@ -1,19 +1,23 @@
 //! Prometheus output: `--format prometheus` on summary, ports and procs (recorded fixture and
 //! live sockets) and `tcpstat serve` scraped over loopback by concurrent clients, slow
-//! clients, malformed requests and more connections than it accepts.
+//! clients, idle connections filling every slot, slow readers, malformed requests and a
+//! server out of file descriptors.
 //!
 //! Every exposition goes through `promtool check metrics` (the Prometheus project's own
 //! parser and linter; Debian package `prometheus`, installed by `.ci/run`; outside CI a
 //! missing promtool is a skip, said on stderr) and through [`parse`], a strict reader that
 //! fails on anything it does not understand, used to look values up.
 
-#![allow(unsafe_code)] // libc::kill, to send SIGINT to the server.
+#![allow(unsafe_code)] // libc::kill, to send SIGINT to the server; support/mod.rs.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -516,9 +520,14 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        let mut child = tcpstat()
-            .arg("serve")
-            .args(extra)
+        let mut cmd = tcpstat();
+        cmd.arg("serve").args(extra);
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd`, which must start `tcpstat serve`, and reads the address it announces.
+    fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -764,29 +773,282 @@ fn a_slow_or_silent_client_does_not_hold_up_other_scrapes() {
     assert_eq!(read_reply(&mut silent).status, 408);
 }
 
+/// The answer a client that sent nothing gets, within `within`.
+fn reply_within(s: &TcpStream, within: Duration) -> Reply {
+    let mut s = s.try_clone().expect("clone");
+    s.set_read_timeout(Some(within)).expect("timeout");
+    read_reply(&mut s)
+}
+
 #[test]
-fn more_connections_than_allowed_get_503_at_once() {
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--max-connections", "2"]);
+fn idle_connections_cannot_keep_a_scrape_out() {
+    // The default --max-connections is 16. Twenty clients connect and send nothing.
+    let server = Server::loopback();
     let addr = server.addr;
-    let idle: Vec<TcpStream> = (0..2)
+    let idle: Vec<TcpStream> = (0..20)
         .map(|_| TcpStream::connect(addr).expect("connect"))
         .collect();
-    // Give the server a moment to accept both into their threads.
-    std::thread::sleep(Duration::from_millis(300));
+    // Sixteen fill the slots; each of the last four takes the slot of the oldest one still
+    // reading, which is answered 503 at once (not 408 after 5 s). Once the fourth has its
+    // answer, all twenty were accepted.
+    for (i, c) in idle[..4].iter().enumerate() {
+        let r = reply_within(c, Duration::from_secs(3));
+        assert_eq!(r.status, 503, "idle client {i}: {}", r.body);
+        assert!(r.body.contains("had not sent its request"), "{}", r.body);
+    }
+    // Every slot is held by an idle connection: a scrape still gets in, at once.
+    let began = Instant::now();
+    let r = get(addr, "/metrics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        value(&parse(&r.body), "tcpstat_collection_success", &[]),
+        1.0
+    );
+    // It took the slot of the oldest idle connection left.
+    assert_eq!(reply_within(&idle[4], Duration::from_secs(3)).status, 503);
+    // Sixteen fresh idle connections, as a client repeating this every few seconds would
+    // open: they push out the older ones, and a scrape still gets in.
+    let more: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    assert_eq!(reply_within(&idle[19], Duration::from_secs(3)).status, 503);
+    let began = Instant::now();
+    assert_eq!(get(addr, "/metrics").status, 200);
+    assert!(began.elapsed() < Duration::from_secs(2));
+    drop(more);
+}
+
+/// Two slow readers (SO_RCVBUF 1024, 256 bytes a second) of a body much larger than the
+/// socket buffers (`tcp_wmem` 4096 in this namespace, 40 listening ports to describe): they
+/// hold the only two slots while their responses are written, so a third client gets 503 at
+/// once; the response deadline then cuts them off, however steadily they read.
+fn slow_reader_scenario() {
+    std::fs::write("/proc/sys/net/ipv4/tcp_wmem", "4096 4096 4096").expect("tcp_wmem");
+    let _listeners: Vec<TcpListener> = (0..40)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--max-connections", "2"]);
+    let addr = server.addr;
+    let full = get(addr, "/metrics").body.len();
+    assert!(
+        full > 30_000,
+        "the body must dwarf the buffers: {full} bytes"
+    );
+    let (started, answering) = mpsc::channel();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let started = started.clone();
+            std::thread::spawn(move || {
+                let sock = support::Sock::new(support::Family::V4);
+                sock.set_rcvbuf(1024);
+                sock.connect(addr);
+                let mut s = TcpStream::from(sock.into_fd());
+                s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .expect("request");
+                s.set_read_timeout(Some(Duration::from_secs(15)))
+                    .expect("timeout");
+                let mut buf = [0u8; 256];
+                let mut got = 0;
+                let mut first: Option<Instant> = None;
+                let ended = loop {
+                    if first.is_some_and(|t| t.elapsed() > Duration::from_secs(20)) {
+                        break Err("still connected after 20 s".to_string());
+                    }
+                    // A reset is seen when it arrives (checked every 100 ms): read() would
+                    // first hand over what is still buffered, a few seconds' worth at this pace.
+                    let reset = (0..10).find_map(|_| {
+                        let e = s.take_error().ok().flatten();
+                        if e.is_none() && first.is_some() {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        e
+                    });
+                    match reset {
+                        Some(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                            break Ok("reset")
+                        }
+                        Some(e) => break Err(e.to_string()),
+                        None => {}
+                    }
+                    match s.read(&mut buf) {
+                        Ok(0) => break Ok("end of file"),
+                        Ok(n) => {
+                            got += n;
+                            if first.is_none() {
+                                first = Some(Instant::now());
+                                started.send(()).expect("main thread");
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                            break Ok("reset")
+                        }
+                        Err(e) => break Err(e.to_string()),
+                    }
+                };
+                (ended, first.map(|t| t.elapsed()), got)
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        answering
+            .recv_timeout(Duration::from_secs(10))
+            .expect("both slow readers get their first bytes");
+    }
+    // Both slots are answering requests: nothing to evict, so 503 at once.
     let began = Instant::now();
     let r = get(addr, "/healthz");
-    assert_eq!(r.status, 503);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("every one is being answered"), "{}", r.body);
     assert!(began.elapsed() < Duration::from_secs(2));
-    drop(idle);
-    // Once the idle connections are gone, requests are served again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if get(addr, "/healthz").status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never served again");
-        std::thread::sleep(Duration::from_millis(50));
+    for reader in readers {
+        let (ended, took, got) = reader.join().expect("reader");
+        let took = took.expect("first byte");
+        eprintln!("slow reader: {ended:?} after {took:?}, {got} of {full} bytes");
+        assert!(
+            ended.is_ok(),
+            "{ended:?} after {took:?}, {got} of {full} bytes"
+        );
+        assert!(got < full, "cut off before the end: {got} of {full}");
+        assert!(
+            took >= Duration::from_secs(9) && took < Duration::from_secs(12),
+            "cut at the 10 s response deadline, not later: {took:?}"
+        );
     }
+    assert_eq!(
+        get(addr, "/healthz").status,
+        200,
+        "the slots are free again"
+    );
+}
+
+#[test]
+fn a_slow_reader_is_cut_off_at_the_response_deadline() {
+    match support::netns_available() {
+        Ok(()) => support::in_private_netns(slow_reader_scenario),
+        Err(why) => {
+            eprintln!("skipped: serve slow-reader test (sets tcp_wmem in a namespace): {why}")
+        }
+    }
+}
+
+#[test]
+fn http_edge_cases_are_answered_at_once() {
+    let server = Server::loopback();
+    let addr = server.addr;
+    // RFC 9112: an empty line before the request line is ignored; an absolute-form target
+    // counts by its path.
+    for request in [
+        &b"\r\nGET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"[..],
+        b"\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n",
+        b"GET http://test:9555/healthz HTTP/1.1\r\nHost: test:9555\r\n\r\n",
+    ] {
+        let r = exchange(addr, request);
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (200, "ok\n"),
+            "{}",
+            String::from_utf8_lossy(request)
+        );
+    }
+    let r = exchange(addr, b"GET http://test/metrics HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 200);
+    promtool(&r.body);
+    // Bytes that cannot start a request get 400 at once, not 408 after the read timeout:
+    // the client keeps its connection open and waits.
+    for hello in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..], // TLS ClientHello
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        b"\x00\x00\x00\x01",
+    ] {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(hello).expect("send");
+        s.set_read_timeout(Some(Duration::from_secs(4)))
+            .expect("timeout");
+        let began = Instant::now();
+        let r = read_reply(&mut s);
+        assert_eq!(r.status, 400, "{hello:?}");
+        assert!(
+            began.elapsed() < Duration::from_secs(1),
+            "{hello:?}: {:?}",
+            began.elapsed()
+        );
+    }
+}
+
+#[test]
+fn out_of_descriptors_the_server_backs_off_and_says_so_once() {
+    // Nine descriptors: stdio, the listener, the Ctrl-C pipe and a few connections.
+    let mut cmd = Command::new("sh");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args([
+            "-c",
+            "ulimit -n 9 && exec \"$0\" serve --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_tcpstat"),
+        ]);
+    let mut server = Server::spawn(cmd);
+    let addr = server.addr;
+    let (lines, stderr) = mpsc::channel();
+    let mut reader = std::mem::replace(&mut server.stderr, BufReader::new(empty_stderr()));
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if lines.send(std::mem::take(&mut line)).is_err() {
+                break;
+            }
+        }
+    });
+    // Twelve clients that send nothing: the server runs out of descriptors after a few.
+    let idle: Vec<TcpStream> = (0..12)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let first = stderr
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a line about the failing accept");
+    assert!(
+        first.starts_with("tcpstat: accept failed: Too many open files"),
+        "{first}"
+    );
+    // Three seconds of failing accepts: no more lines (one attempt per second at most,
+    // counted every 10 s; it used to be about 20 lines a second).
+    let quiet_until = Instant::now() + Duration::from_secs(3);
+    let mut more = Vec::new();
+    while let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
+        match stderr.recv_timeout(left) {
+            Ok(line) => more.push(line),
+            Err(_) => break,
+        }
+    }
+    assert!(more.is_empty(), "{more:?}");
+    // The clients leave; the server recovers within its back-off.
+    drop(idle);
+    let began = Instant::now();
+    assert_eq!(get(addr, "/healthz").status, 200);
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    let back = stderr
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a line about recovering");
+    assert!(back.starts_with("tcpstat: accept works again"), "{back}");
+}
+
+/// A stand-in for a child's stderr already handed to a reader thread.
+fn empty_stderr() -> ChildStderr {
+    let mut child = Command::new("true")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("true");
+    let stderr = child.stderr.take().expect("stderr");
+    let _ = child.wait();
+    stderr
 }
 
 #[test]

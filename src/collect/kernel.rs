@@ -46,6 +46,10 @@ pub struct Sysctls {
     /// `net.ipv4.tcp_tw_reuse`: 0 off, 1 on, 2 loopback only: whether outgoing connections
     /// may take over a TIME_WAIT socket's 4-tuple.
     pub tcp_tw_reuse: Option<u64>,
+    /// `net.ipv4.tcp_timestamps`: 0 off, 1 on, 2 on without random offsets. TIME_WAIT reuse
+    /// needs the timestamps of the old connection (`tcp_twsk_unique`), so with 0 it is off
+    /// whatever `tcp_tw_reuse` says.
+    pub tcp_timestamps: Option<u64>,
     /// `net.ipv4.tcp_syn_retries`: SYN retransmissions before connect() fails.
     pub tcp_syn_retries: Option<u64>,
     /// `net.ipv4.tcp_abort_on_overflow`: 1 resets connections that find the accept queue full.
@@ -166,6 +170,7 @@ fn read_at(sys_root: &Path, net_root: &Path) -> KernelFacts {
         tcp_max_orphans: number("net.ipv4.tcp_max_orphans", "ipv4/tcp_max_orphans"),
         tcp_orphan_retries: number("net.ipv4.tcp_orphan_retries", "ipv4/tcp_orphan_retries"),
         tcp_tw_reuse: number("net.ipv4.tcp_tw_reuse", "ipv4/tcp_tw_reuse"),
+        tcp_timestamps: number("net.ipv4.tcp_timestamps", "ipv4/tcp_timestamps"),
         tcp_syn_retries: number("net.ipv4.tcp_syn_retries", "ipv4/tcp_syn_retries"),
         tcp_abort_on_overflow: number(
             "net.ipv4.tcp_abort_on_overflow",
@@ -367,7 +372,7 @@ mod tests {
             .iter()
             .any(|m| m.starts_with("net.ipv4.tcp_max_tw_buckets (")));
         assert!(facts.missing.iter().any(|m| m.contains("sockstat")));
-        assert_eq!(facts.missing.len(), 14, "{:?}", facts.missing);
+        assert_eq!(facts.missing.len(), 15, "{:?}", facts.missing);
     }
 
     #[test]

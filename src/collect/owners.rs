@@ -360,6 +360,27 @@ pub(crate) fn list_pids(proc_root: &Path) -> Result<Vec<u32>, Error> {
     Ok(pids)
 }
 
+/// The first process under the proc root (in pid order) that `matches` its pid and command
+/// name, if any; `candidate` skips pids cheaply before `<pid>/comm` (world-readable) is
+/// read. Answers "does anything match this owner filter at all?": the caller decides what
+/// matching means. A process vanishing meanwhile does not match. Fails only when the proc
+/// root itself cannot be listed.
+pub fn find_process(
+    proc_root: &Path,
+    candidate: impl Fn(u32) -> bool,
+    matches: impl Fn(u32, &str) -> bool,
+) -> Result<Option<u32>, Error> {
+    for pid in list_pids(proc_root)?.into_iter().filter(|&p| candidate(p)) {
+        let Ok(comm) = fs::read(proc_root.join(pid.to_string()).join("comm")) else {
+            continue;
+        };
+        if matches(pid, &command_name(comm)) {
+            return Ok(Some(pid));
+        }
+    }
+    Ok(None)
+}
+
 /// `"1234"` -> 1234; `self`, `net`, `0`, `0123`, `-1` and overflow -> `None`.
 fn parse_pid(name: &[u8]) -> Option<u32> {
     if name.first().is_none_or(|&b| !(b'1'..=b'9').contains(&b)) {

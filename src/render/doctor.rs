@@ -204,12 +204,26 @@ pub fn headline(f: &Finding) -> String {
             }
         }
         (Check::TimeWait, _) => {
-            let mut s = format!(
-                "{}, {}{}",
-                plural(n, "TIME_WAIT socket", "TIME_WAIT sockets"),
+            // `n` is the number judged: the kernel's time-wait entries, which include orphaned
+            // FIN_WAIT_2 sockets (reported under FIN_WAIT_2 too). Headline the TIME_WAIT
+            // sockets, and the entries only where they differ.
+            let counted = number(f, "time_wait_counted").unwrap_or(n);
+            let mut s = if counted == 0 {
+                "no TIME_WAIT sockets".to_string()
+            } else {
+                plural(counted, "TIME_WAIT socket", "TIME_WAIT sockets")
+            };
+            if counted != n {
+                s.push_str(&format!(
+                    "; {} (TIME_WAIT + orphaned FIN_WAIT_2) in the namespace",
+                    plural(n, "time-wait entry", "time-wait entries")
+                ));
+            }
+            s.push_str(&format!(
+                ", {}{}",
                 of_limit("net.ipv4.tcp_max_tw_buckets"),
                 levels(f)
-            );
+            ));
             if f.severity == Severity::Ok {
                 s.push_str("; TIME_WAIT by itself is normal");
             }
@@ -222,13 +236,30 @@ pub fn headline(f: &Finding) -> String {
                 remote,
                 port,
             },
-        ) => format!(
-            "{} in use from {local} to {}, {}{}",
-            plural(n, "local port", "local ports"),
-            endpoint(remote, *port),
-            of_limit("the net.ipv4.ip_local_port_range size"),
-            levels(f)
-        ),
+        ) => {
+            let mut s = format!(
+                "{} in use from {local} to {}, {}{}",
+                plural(n, "local port", "local ports"),
+                endpoint(remote, *port),
+                of_limit("the net.ipv4.ip_local_port_range size"),
+                levels(f)
+            );
+            let reusable = number(f, "time_wait_reusable").unwrap_or(0);
+            if reusable > 0 {
+                let reuse = f
+                    .evidence
+                    .settings
+                    .iter()
+                    .find(|(name, _)| *name == "net.ipv4.tcp_tw_reuse")
+                    .and_then(|(_, v)| *v)
+                    .map_or_else(|| "?".to_string(), |v| v.to_string());
+                s.push_str(&format!(
+                    "; {reusable} more in TIME_WAIT not counted: net.ipv4.tcp_tw_reuse={reuse} \
+                     lets new connections take them over"
+                ));
+            }
+            s
+        }
         (Check::EphemeralPorts, _) => "no outgoing connections".to_string(),
         (Check::SynSent, Subject::Destination { address, port }) => format!(
             "{} (SYN_SENT) to {}{}",
@@ -433,7 +464,7 @@ pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io:
                 writeln!(out, "{line}")?;
             }
         }
-        for (name, value) in [("means", f.check.meaning()), ("do", f.check.action())] {
+        for (name, value) in [("means", f.check.meaning()), ("do", f.action())] {
             let prefix = format!("{pad}{name:<10}");
             for line in wrap(&prefix, value, INDENT + 10) {
                 writeln!(out, "{}", paint.apply(DIM, &line))?;
@@ -685,7 +716,7 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
             numbers: e.numbers.iter().map(|n| (n.key, n.value)).collect(),
         },
         meaning: f.check.meaning(),
-        action: f.check.action(),
+        action: f.action(),
     }
 }
 
@@ -782,6 +813,70 @@ mod tests {
         tw.severity = Severity::Ok;
         assert!(headline(&tw).ends_with("; TIME_WAIT by itself is normal"));
         assert!(headline(&tw).contains("0.0% of net.ipv4.tcp_max_tw_buckets=131072"));
+    }
+
+    #[test]
+    fn time_wait_headlines_count_time_wait_apart_from_orphaned_fin_wait_2() {
+        use crate::diagnose::Number;
+        let tw = |counted: u64, entries: u64| {
+            let mut f = finding(Check::TimeWait, Subject::Host, entries, Some(131072));
+            f.severity = Severity::Ok;
+            f.evidence.numbers = vec![
+                Number {
+                    key: "time_wait_counted",
+                    label: "",
+                    value: counted,
+                },
+                Number {
+                    key: "sockstat_tw",
+                    label: "",
+                    value: entries,
+                },
+            ];
+            headline(&f)
+        };
+        // 12 orphaned FIN_WAIT_2 minisockets are time-wait entries, not TIME_WAIT sockets.
+        assert!(
+            tw(0, 12).starts_with(
+                "no TIME_WAIT sockets; 12 time-wait entries (TIME_WAIT + orphaned FIN_WAIT_2) \
+                 in the namespace, 0.0% of net.ipv4.tcp_max_tw_buckets=131072"
+            ),
+            "{}",
+            tw(0, 12)
+        );
+        assert!(
+            tw(25, 25).starts_with("25 TIME_WAIT sockets, 0.0% of"),
+            "{}",
+            tw(25, 25)
+        );
+    }
+
+    #[test]
+    fn ephemeral_headlines_say_what_tw_reuse_leaves_out() {
+        use crate::diagnose::Number;
+        let mut f = finding(
+            Check::EphemeralPorts,
+            Subject::Route {
+                local: "127.0.0.1".parse().expect("ip"),
+                remote: "127.0.0.1".parse().expect("ip"),
+                port: 7000,
+            },
+            0,
+            Some(100),
+        );
+        f.evidence.settings = vec![("net.ipv4.tcp_tw_reuse", Some(Setting::Number(2)))];
+        f.evidence.numbers = vec![Number {
+            key: "time_wait_reusable",
+            label: "",
+            value: 100,
+        }];
+        assert_eq!(
+            headline(&f),
+            "0 local ports in use from 127.0.0.1 to 127.0.0.1:7000, 0.0% of the \
+             net.ipv4.ip_local_port_range size=100 (warning at 10, critical at 100); 100 more \
+             in TIME_WAIT not counted: net.ipv4.tcp_tw_reuse=2 lets new connections take them \
+             over"
+        );
     }
 
     #[test]

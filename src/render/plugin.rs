@@ -2,8 +2,9 @@
 //! `TCPSTAT STATUS - text | perfdata`, one line.
 //!
 //! Owns: the wording of the text part and the performance data
-//! (`label=value;warn;crit`, the ranges as given, trailing empty fields dropped). Never reads
-//! the kernel or judges: the verdict arrives decided (`check::evaluate`).
+//! (`label=value;warn;crit`, the ranges as given, trailing empty fields dropped), and keeping
+//! the text part one line without a `|` (see [`text_part`]). Never reads the kernel or
+//! judges: the verdict arrives decided (`check::evaluate`).
 
 use std::io::{self, Write};
 
@@ -68,9 +69,18 @@ pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) ->
         out,
         "TCPSTAT {} - {} | {}",
         verdict.status.label(),
-        escape(&text),
+        text_part(&text),
         perf.join(" ")
     )
+}
+
+/// The text part of a status line, made safe: control characters escaped (as everywhere, so
+/// `\n` cannot start a second line, which Nagios reads as long output) and `|` written as
+/// `\x7c`, because the first `|` of the line is where monitoring systems start reading
+/// performance data (a path such as `/tmp/a|b` in an error would otherwise be split there).
+/// [`escape`] doubles backslashes, so the escape cannot be confused with a literal `\x7c`.
+pub fn text_part(text: &str) -> String {
+    escape(text).replace('|', "\\x7c")
 }
 
 /// `label=value;warn;crit`, without trailing empty fields.
@@ -89,7 +99,7 @@ pub fn unknown_line(out: &mut dyn Write, cause: &str) -> io::Result<()> {
     writeln!(
         out,
         "TCPSTAT UNKNOWN - {}",
-        escape(&cause.replace('\n', " "))
+        text_part(&cause.replace('\n', " "))
     )
 }
 
@@ -170,5 +180,17 @@ mod tests {
             String::from_utf8(out).expect("utf-8"),
             "TCPSTAT UNKNOWN - cannot read /x\\x1b next\n"
         );
+    }
+
+    #[test]
+    fn a_pipe_in_the_text_cannot_start_the_performance_data() {
+        let mut out = Vec::new();
+        unknown_line(&mut out, "cannot read /tmp/a|b\\x7c/net/tcp").expect("write");
+        let line = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            line,
+            "TCPSTAT UNKNOWN - cannot read /tmp/a\\x7cb\\\\x7c/net/tcp\n"
+        );
+        assert!(!line.contains('|'));
     }
 }
