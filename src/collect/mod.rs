@@ -209,6 +209,12 @@ impl Collector {
         self.options.netns = Some(ns);
     }
 
+    /// Closes the kept socket, if any: the next collection opens another (`watch
+    /// --all-netns` short of descriptors keeps none between ticks).
+    pub fn release(&mut self) {
+        self.netlink = None;
+    }
+
     /// Like [`collect`], on the kept socket; a failed socket is dropped and reopened next time.
     pub fn collect(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
         let Collector { options, netlink } = self;
