@@ -917,3 +917,69 @@ fn resize_redraws_at_once_and_ctrl_z_gives_the_terminal_back() {
     });
     assert!(after.lines().any(|l| l == "EXIT=130"), "{after}");
 }
+
+#[test]
+fn wide_process_names_do_not_wrap_the_screen() {
+    let _serial = serial();
+    let Some(tm) = Tmux::start("wide", 60, 24) else {
+        return;
+    };
+    // A process whose name is five CJK characters (15 bytes, all of comm), ten columns wide,
+    // holding two CLOSE_WAIT server ends.
+    let dir = std::env::temp_dir().join(format!("tcpstat-wide-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("mkdir");
+    let name = dir.join("日本語の名");
+    fs::copy("/bin/sleep", &name).expect("copy sleep");
+    let mut leak = Leak::new();
+    leak.leak(2);
+    let port = leak.port();
+    let (_, a) = leak.pairs.pop().expect("pair");
+    let (_, b) = leak.pairs.pop().expect("pair");
+    let mut holder = Command::new(&name)
+        .arg("600")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(a)))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(b)))
+        .spawn()
+        .expect("spawn the holder");
+    tm.type_line(&format!(
+        "{} watch --state close-wait --port {port} --by process --interval 100ms; echo EXIT=$?",
+        env!("CARGO_BIN_EXE_tcpstat")
+    ));
+    let pane = tm.pane("the holder in the lists", &|p| {
+        p.matches("日本語").count() >= 2 && header_tick(p).is_some_and(|n| n >= 2)
+    });
+    let lines: Vec<&str> = pane.lines().collect();
+    assert!(
+        lines[0].starts_with("tcpstat watch"),
+        "no scrolling: {pane}"
+    );
+    // A line cut by characters, not columns, would run past 60 columns and wrap: its tail
+    // would start the next row.
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.chars().next().is_some_and(|c| !c.is_ascii())),
+        "a wrapped line: {pane}"
+    );
+    // Cut at 60 columns: this line's name would reach column 61.
+    let columns = |l: &str| {
+        l.chars()
+            .map(|c| if c.is_ascii() { 1 } else { 2 })
+            .sum::<usize>()
+    };
+    let aged = lines
+        .iter()
+        .find(|l| l.contains("socket") && l.contains("日本語"))
+        .expect("the age line");
+    assert!(aged.ends_with("日本語の") && columns(aged) == 59, "{aged}");
+    let top = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("2  pid"))
+        .expect("the top line");
+    assert!(top.ends_with("日本語の名"), "whole where it fits: {top}");
+    tm.key("C-c");
+    tm.pane("the shell back", &|p| p.contains("EXIT=130"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let _ = fs::remove_dir_all(&dir);
+}
