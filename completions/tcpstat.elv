@@ -196,7 +196,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand -c 'Stop after N ticks'
             cand --count 'Stop after N ticks'
             cand --by 'Group the top list by service port, owning process or remote address'
-            cand --top 'Length of the top list'
+            cand --top 'Length of the top and age lists (at least 1)'
             cand --older-than 'Only report sockets that have been in their state at least this long (e.g. 5m)'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'

@@ -211,7 +211,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s c -l count -d 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l by -d 'Group the top list by service port, owning process or remote address' -r -f -a "port\t'Service port (as `tcpstat ports`)'
 process\t'Owning process (walks /proc/*/fd each tick)'
 remote\t'Remote address'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top list' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top and age lists (at least 1)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l older-than -d 'Only report sockets that have been in their state at least this long (e.g. 5m)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r

@@ -86,9 +86,10 @@ pub enum Command {
     /// A live view: counts, changes, rates, history, top groups and how long sockets have
     /// been stuck, every --interval.
     ///
-    /// On a terminal the screen is redrawn in place; Ctrl-C restores it (exit 130). Piped, or
-    /// with --json, prints one JSON object per tick (NDJSON), flushed each tick. Ages are
-    /// lower bounds: a socket already in its state when watch started is counted from then.
+    /// On a terminal the screen is redrawn in place (and at once on a resize); Ctrl-Z gives
+    /// it back until fg, Ctrl-C restores it (exit 130). Piped, or with --json, prints one
+    /// JSON object per tick (NDJSON), flushed each tick. Ages are lower bounds: a socket
+    /// already in its state when watch started is counted from then.
     #[command(after_help = WATCH_AFTER_HELP)]
     Watch(WatchArgs),
 
@@ -179,7 +180,8 @@ Examples:
   tcpstat serve
   tcpstat serve --listen 0.0.0.0:9555 --processes
 
-Exit status: 130 after Ctrl-C or SIGTERM, 1 when the address cannot be bound, 2 usage error.";
+Exit status: 0 on SIGTERM (a service manager's stop), 130 after Ctrl-C, 1 when the address
+cannot be bound, 2 usage error.";
 
 /// `doctor`.
 #[derive(Debug, Args, Default)]
@@ -294,7 +296,7 @@ Examples:
     "
 
 Exit status: 0 after --count ticks or when the reader closes the pipe, 1 after repeated
-collection errors, 2 usage error, 130 after Ctrl-C."
+collection errors, 2 usage error, 130 after Ctrl-C or SIGTERM."
 );
 
 /// What `watch` groups its top list by.
@@ -323,8 +325,8 @@ pub struct WatchArgs {
     #[arg(long, value_enum, default_value_t = WatchByArg::Port)]
     pub by: WatchByArg,
 
-    /// Length of the top list.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// Length of the top and age lists (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top: usize,
 
     /// Only report sockets that have been in their state at least this long (e.g. 5m).

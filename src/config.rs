@@ -135,6 +135,9 @@ pub struct WatchOptions {
     pub events: bool,
     /// Redraw a screen (stdout is a terminal and --json was not given); else NDJSON.
     pub interactive: bool,
+    /// Columns and rows of the screen when the terminal does not report its size:
+    /// `COLUMNS` and `LINES`, else 80 x 24.
+    pub fallback_size: (usize, usize),
     /// States whose sockets are tracked for ages and events.
     pub tracked: StateSet,
 }
@@ -172,6 +175,9 @@ pub struct Environment {
     pub no_color: Option<String>,
     pub term: Option<String>,
     pub stdout_is_terminal: bool,
+    /// `COLUMNS` and `LINES`: the watch screen's size when the terminal reports none.
+    pub columns: Option<String>,
+    pub lines: Option<String>,
 }
 
 impl Environment {
@@ -180,6 +186,8 @@ impl Environment {
             no_color: std::env::var("NO_COLOR").ok(),
             term: std::env::var("TERM").ok(),
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            columns: std::env::var("COLUMNS").ok(),
+            lines: std::env::var("LINES").ok(),
         }
     }
 }
@@ -348,6 +356,10 @@ impl Config {
                     older_than,
                     events,
                     interactive: env.stdout_is_terminal && !json,
+                    fallback_size: (
+                        size_from(env.columns.as_deref()).unwrap_or(80),
+                        size_from(env.lines.as_deref()).unwrap_or(24),
+                    ),
                     tracked,
                 };
                 (Task::Watch(options), filter)
@@ -485,6 +497,11 @@ pub fn build_filter(
     })
 }
 
+/// A positive number of columns or rows from the environment; anything else is ignored.
+fn size_from(value: Option<&str>) -> Option<usize> {
+    value?.trim().parse().ok().filter(|&n: &usize| n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,7 +511,17 @@ mod tests {
             no_color: no_color.map(String::from),
             term: term.map(String::from),
             stdout_is_terminal: tty,
+            columns: None,
+            lines: None,
         }
+    }
+
+    #[test]
+    fn screen_size_from_the_environment() {
+        assert_eq!(size_from(Some("132")), Some(132));
+        assert_eq!(size_from(Some("0")), None);
+        assert_eq!(size_from(Some("wide")), None);
+        assert_eq!(size_from(None), None);
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub enum ExitCode {
     Warning = 3,
     /// `doctor`: the worst finding is critical.
     Critical = 4,
-    /// Stopped by Ctrl-C (SIGINT) or SIGTERM (`watch`), after restoring the terminal.
+    /// `watch` stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP, after restoring the terminal;
+    /// `serve` stopped by Ctrl-C or SIGHUP (SIGTERM, its normal stop, is 0).
     Interrupted = 130,
 }
 
@@ -116,7 +117,8 @@ pub enum Error {
     },
     /// A file could not be written (`tcpstat generate --dir`).
     WriteFile { path: PathBuf, source: io::Error },
-    /// Ctrl-C or SIGTERM during `watch`: the terminal was restored; exit 130.
+    /// Ctrl-C (or SIGTERM, SIGHUP) during `watch`, Ctrl-C or SIGHUP during `serve`: the
+    /// terminal was restored; exit 130.
     Interrupted,
     /// `watch`: collections failed this many times in a row.
     Repeated { times: u32, last: Box<Error> },
@@ -139,6 +141,24 @@ impl Error {
     /// True when the error is only the reader going away (`tcpstat ... | head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// True when the process (EMFILE) or the system (ENFILE) is out of file descriptors,
+    /// however deep in the error: a condition that closing other descriptors mends.
+    pub fn is_out_of_descriptors(&self) -> bool {
+        let short = |e: &io::Error| matches!(e.raw_os_error(), Some(code) if code == libc::EMFILE || code == libc::ENFILE);
+        match self {
+            Error::NetlinkOpen(e) => short(e),
+            Error::NetlinkIo { source, .. } | Error::ProcRead { source, .. } => short(source),
+            Error::Netns {
+                source: Some(source),
+                ..
+            } => short(source),
+            Error::BothSourcesFailed { netlink, proc } => {
+                netlink.is_out_of_descriptors() || proc.is_out_of_descriptors()
+            }
+            _ => false,
+        }
     }
 
     pub fn exit_code(&self) -> ExitCode {

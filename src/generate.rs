@@ -356,6 +356,8 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
             "0",
             if watch {
                 "After --count ticks, or when the reader closes the pipe."
+            } else if subcommand == Some("serve") {
+                "Stopped by SIGTERM (a service manager's normal stop, as systemctl stop)."
             } else if subcommand == Some("doctor") {
                 "No finding above info."
             } else {
@@ -365,8 +367,9 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
         (
             "1",
             if watch {
-                "Collection failed three ticks in a row (one failure is shown and retried), \
-                 or output failed. One line, tcpstat: CAUSE, on standard error."
+                "Collection failed three ticks in a row and for at least 3 seconds (a failure \
+                 is shown and retried), or output failed. One line, tcpstat: CAUSE, on \
+                 standard error."
             } else if subcommand == Some("serve") {
                 "The address could not be listened on (in use, not local). One line, \
                  tcpstat: CAUSE, on standard error."
@@ -403,8 +406,14 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
     if subcommand.is_none() || watch || subcommand == Some("serve") {
         status.push((
             "130",
-            "watch or serve was stopped by Ctrl-C (SIGINT) or SIGTERM; watch restores the \
-             terminal first.",
+            if watch {
+                "Stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP; the terminal is restored first."
+            } else if subcommand == Some("serve") {
+                "Stopped by Ctrl-C (SIGINT) or SIGHUP."
+            } else {
+                "watch was stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal is \
+                 restored first); serve by Ctrl-C or SIGHUP (SIGTERM stops serve with 0)."
+            },
         ));
     }
     if subcommand.is_none() {
@@ -442,9 +451,10 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
             ),
             ("TERM", "When dumb, --color auto does not colour."),
             (
-                "COLUMNS",
-                "The width of the watch screen, instead of the terminal's. Tables and lists \
-                 are never cut to a width: an address is never truncated.",
+                "COLUMNS, LINES",
+                "The size of the watch screen when the terminal does not report one (its own \
+                 size wins, and follows resizes). Tables and lists are never cut to a width: \
+                 an address is never truncated.",
             ),
         ] {
             roff.control("TP", []);

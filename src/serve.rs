@@ -50,7 +50,6 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -91,9 +90,10 @@ const INDEX: &str = "<!DOCTYPE html>\n<html><head><title>tcpstat</title></head><
 <li><a href=\"/metrics\">/metrics</a>: metrics (a fresh collection on each scrape)</li>\n\
 <li><a href=\"/healthz\">/healthz</a>: liveness</li>\n</ul>\n</body></html>\n";
 
-/// Runs the server until Ctrl-C or SIGTERM ([`Error::Interrupted`], exit 130).
+/// Runs the server until SIGTERM (a service manager's normal stop: `Ok`, exit 0) or Ctrl-C
+/// / SIGHUP ([`Error::Interrupted`], exit 130).
 pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Result<(), Error> {
-    let stop = term::interrupt_flag();
+    let stop = term::stop_flag();
     let listener = TcpListener::bind(options.listen).map_err(|source| Error::Listen {
         address: options.listen,
         source,
@@ -141,8 +141,11 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
         })?;
     let mut failures = AcceptFailures::default();
     loop {
-        if stop.load(Ordering::SeqCst) {
-            return Err(Error::Interrupted);
+        match stop.get() {
+            // `systemctl stop` must not mark the unit failed.
+            Some(term::StopSignal::Terminate) => return Ok(()),
+            Some(_) => return Err(Error::Interrupted),
+            None => {}
         }
         match listener.accept() {
             Ok((stream, _peer)) => {
@@ -933,6 +936,7 @@ fn serve_connection(stream: &TcpStream, ticket: &Ticket) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     fn req(head: &str) -> Result<Request, Refusal> {
         parse_head(head.as_bytes())

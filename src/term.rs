@@ -1,21 +1,34 @@
-//! The terminal, for `watch`: a screen redrawn in place, always given back.
+//! The terminal, for `watch`: a screen redrawn in place, always given back; and the signals
+//! that stop `watch` and `serve` or ask `watch` to step aside.
 //!
 //! Owns: entering and leaving the alternate screen with the cursor hidden (restored by
-//! [`Screen`]'s `Drop` on every way out: Ctrl-C, error, broken pipe, panic), drawing a frame
-//! without flicker (home, overwrite each line, clear the rest; never clear the whole screen),
-//! the terminal size, and turning SIGINT / SIGTERM into a flag the loop polls.
+//! [`Screen`]'s `Drop` on every way out: Ctrl-C, error, broken pipe, panic; and left on
+//! Ctrl-Z before stopping), drawing a frame without flicker (each line put at its row and
+//! overwritten, the rest cleared; never the whole screen cleared), cutting lines by display
+//! width, the terminal size and foreground, and turning signals into flags the loops poll:
+//! SIGINT / SIGTERM / SIGHUP ([`StopFlag`]) and, for the screen, SIGWINCH / SIGTSTP / SIGCONT
+//! ([`ScreenSignals`]).
+//!
+//! Signals only set flags (`signal_hook::flag`): everything else (leaving the screen,
+//! stopping, redrawing) happens in the loop, outside the handler, where it is safe.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP, SIGWINCH};
+use unicode_width::UnicodeWidthChar;
 
 const ENTER: &str = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
 const LEAVE: &str = "\x1b[?25h\x1b[?1049l";
-const HOME: &str = "\x1b[H";
+/// Synchronized output (DEC mode 2026): the terminal shows the frame once it is complete.
+/// Terminals that do not know the mode ignore it.
+const BEGIN_SYNC: &str = "\x1b[?2026h";
+const END_SYNC: &str = "\x1b[?2026l";
 const CLEAR_LINE_END: &str = "\x1b[K";
 const CLEAR_BELOW: &str = "\x1b[J";
 
-/// The alternate screen with a hidden cursor, for as long as this value lives.
+/// The alternate screen with a hidden cursor, for as long as this value lives and is active.
 pub struct Screen<'w> {
     out: &'w mut dyn Write,
     active: bool,
@@ -23,23 +36,45 @@ pub struct Screen<'w> {
 
 impl<'w> Screen<'w> {
     pub fn enter(out: &'w mut dyn Write) -> io::Result<Screen<'w>> {
-        out.write_all(ENTER.as_bytes())?;
-        out.flush()?;
-        Ok(Screen { out, active: true })
+        let mut screen = Screen { out, active: false };
+        screen.reenter()?;
+        Ok(screen)
     }
 
-    /// Draws `lines` (already cut to the width, see [`fit`]) over the previous frame.
+    /// Takes the alternate screen (again, after [`Screen::leave`]: a resumed Ctrl-Z).
+    pub fn reenter(&mut self) -> io::Result<()> {
+        if !self.active {
+            self.out.write_all(ENTER.as_bytes())?;
+            self.out.flush()?;
+            self.active = true;
+        }
+        Ok(())
+    }
+
+    /// True while the screen is ours (between `enter` / `reenter` and `leave`).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Draws `lines` (already cut to the width, see [`fit`]) over the previous frame, in one
+    /// `write(2)` wrapped in synchronized output. Each line is put at its row with a cursor
+    /// position, never with a newline: a newline at the bottom row would scroll, and stdout's
+    /// line buffering would split the frame into two writes at the last newline.
     pub fn draw(&mut self, lines: &[String]) -> io::Result<()> {
-        let mut frame = String::with_capacity(lines.iter().map(|l| l.len() + 8).sum::<usize>() + 8);
-        frame.push_str(HOME);
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 {
-                frame.push_str("\r\n");
-            }
+        let mut frame = String::with_capacity(
+            lines.iter().map(|l| l.len() + 16).sum::<usize>() + 3 * BEGIN_SYNC.len(),
+        );
+        frame.push_str(BEGIN_SYNC);
+        for (row, line) in lines.iter().enumerate() {
+            frame.push_str(&format!("\x1b[{};1H", row + 1));
             frame.push_str(line);
             frame.push_str(CLEAR_LINE_END);
         }
+        if lines.is_empty() {
+            frame.push_str("\x1b[H");
+        }
         frame.push_str(CLEAR_BELOW);
+        frame.push_str(END_SYNC);
         self.out.write_all(frame.as_bytes())?;
         self.out.flush()
     }
@@ -66,42 +101,135 @@ impl Drop for Screen<'_> {
     }
 }
 
-/// Cuts a line to `width` characters (the frame must never wrap, or the redraw drifts).
-pub fn fit(line: &str, width: usize) -> String {
-    match line.char_indices().nth(width) {
-        Some((cut, _)) => line[..cut].to_string(),
-        None => line.to_string(),
+/// Display columns of `text` (a CJK character takes two, a combining mark none).
+pub fn width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Cuts a line to `columns` display columns (the frame must never wrap, or the screen
+/// scrolls). A wide character that would straddle the edge is left out. Control characters
+/// are escaped before this (`render::text::escape`).
+pub fn fit(line: &str, columns: usize) -> String {
+    let mut used = 0;
+    for (at, c) in line.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > columns {
+            return line[..at].to_string();
+        }
+    }
+    line.to_string()
+}
+
+/// Columns and rows of the terminal on stdout, if it is one (`TIOCGWINSZ`).
+pub fn size() -> Option<(u16, u16)> {
+    let ws = rustix::termios::tcgetwinsize(io::stdout()).ok()?;
+    (ws.ws_col > 0 && ws.ws_row > 0).then_some((ws.ws_col, ws.ws_row))
+}
+
+/// True when tcpstat is in the terminal's foreground process group (not `bg`-ed), or when
+/// that cannot be told (then drawing is the better guess).
+pub fn in_foreground() -> bool {
+    match rustix::termios::tcgetpgrp(io::stdout()) {
+        Ok(group) => group == rustix::process::getpgrp(),
+        Err(_) => true,
     }
 }
 
-/// Columns and rows of the terminal on stdout, if it is one.
-pub fn size() -> Option<(u16, u16)> {
-    let mut ws = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer we pass, which points to a
-    // live, properly aligned local. This is the crate's only unsafe code: std has no API for
-    // the terminal size, and a crate for one ioctl would not earn its place.
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (rc == 0 && ws.ws_col > 0 && ws.ws_row > 0).then_some((ws.ws_col, ws.ws_row))
+/// A signal that asks a run to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: a service manager's (or `kill`'s) normal stop.
+    Terminate,
+    /// SIGHUP: the terminal went away.
+    Hangup,
 }
 
-/// A flag set by SIGINT / SIGTERM. Installing twice in one process fails (tests call `run`
-/// more than once): then the existing handler's flag cannot be had, and a fresh, never-set
-/// flag is returned, so Ctrl-C falls back to the default action.
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+/// Set by SIGINT, SIGTERM or SIGHUP; polled by `watch` and `serve`.
+#[derive(Debug, Clone)]
+pub struct StopFlag(Arc<AtomicUsize>);
+
+impl StopFlag {
+    /// The last stop signal received, if any.
+    pub fn get(&self) -> Option<StopSignal> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            n if n == SIGTERM as usize => Some(StopSignal::Terminate),
+            n if n == SIGHUP as usize => Some(StopSignal::Hangup),
+            _ => Some(StopSignal::Interrupt),
+        }
+    }
+}
+
+/// The stop flag, its handlers installed on first use (once per process: tests call `run`
+/// more than once, and a handler stays for the process's life). If installing fails, the
+/// flag is never set and the signals keep their default action (the process ends).
+pub fn stop_flag() -> StopFlag {
+    static FLAG: OnceLock<StopFlag> = OnceLock::new();
     FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let set = Arc::clone(&flag);
-        let _ = ctrlc::set_handler(move || set.store(true, Ordering::SeqCst));
-        flag
+        let flag = Arc::new(AtomicUsize::new(0));
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            let _ = signal_hook::flag::register_usize(signal, Arc::clone(&flag), signal as usize);
+        }
+        StopFlag(flag)
     })
     .clone()
+}
+
+/// What the terminal asked of the screen since it was last looked at.
+#[derive(Debug, Default)]
+pub struct ScreenSignals {
+    /// SIGWINCH: the size changed; redraw now.
+    resized: AtomicBool,
+    /// SIGTSTP: Ctrl-Z; give the terminal back, then stop.
+    suspend: AtomicBool,
+    /// SIGCONT: continued (`fg`, `bg`, `kill -CONT`); take the screen again if in front.
+    continued: AtomicBool,
+}
+
+/// One thing the screen has to do, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenEvent {
+    Suspend,
+    Continued,
+    Resized,
+}
+
+impl ScreenSignals {
+    /// The flags, their handlers installed on first use (once per process). Installed only
+    /// by an interactive `watch`: piped, Ctrl-Z keeps its default action. Once installed,
+    /// SIGTSTP no longer stops the process by itself: [`suspend`] does it.
+    pub fn install() -> &'static ScreenSignals {
+        static SIGNALS: OnceLock<ScreenSignals> = OnceLock::new();
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        let signals = SIGNALS.get_or_init(ScreenSignals::default);
+        INSTALLED.get_or_init(|| {
+            let _ = signal_hook::flag::register(SIGWINCH, &signals.resized);
+            let _ = signal_hook::flag::register(SIGTSTP, &signals.suspend);
+            let _ = signal_hook::flag::register(SIGCONT, &signals.continued);
+        });
+        signals
+    }
+
+    /// Takes the most urgent pending event, if any.
+    pub fn take(&self) -> Option<ScreenEvent> {
+        if self.suspend.swap(false, Ordering::SeqCst) {
+            Some(ScreenEvent::Suspend)
+        } else if self.continued.swap(false, Ordering::SeqCst) {
+            Some(ScreenEvent::Continued)
+        } else if self.resized.swap(false, Ordering::SeqCst) {
+            Some(ScreenEvent::Resized)
+        } else {
+            None
+        }
+    }
+}
+
+/// Stops the process as Ctrl-Z would have (SIGSTOP cannot be caught), returning once it is
+/// continued. The caller leaves the screen first.
+pub fn suspend() -> io::Result<()> {
+    signal_hook::low_level::raise(SIGSTOP)
 }
 
 #[cfg(test)]
@@ -109,7 +237,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_overwrite_in_place_and_leaving_restores() {
+    fn frames_overwrite_in_place_in_one_write_and_leaving_restores() {
         let mut out = Vec::new();
         {
             let mut screen = Screen::enter(&mut out).expect("enter");
@@ -117,7 +245,11 @@ mod tests {
         }
         let text = String::from_utf8(out).expect("utf-8");
         assert!(text.starts_with(ENTER));
-        assert!(text.contains("\x1b[Ha\x1b[K\r\nb\x1b[K\x1b[J"), "{text:?}");
+        assert!(
+            text.contains("\x1b[?2026h\x1b[1;1Ha\x1b[K\x1b[2;1Hb\x1b[K\x1b[J\x1b[?2026l"),
+            "{text:?}"
+        );
+        assert!(!text.contains('\n'), "no newline: one write, no scroll");
         assert!(text.ends_with(LEAVE), "restored on drop: {text:?}");
         assert_eq!(
             text.matches("2J").count(),
@@ -127,8 +259,29 @@ mod tests {
     }
 
     #[test]
-    fn fit_cuts_on_characters() {
+    fn leaving_and_reentering() {
+        let mut out = Vec::new();
+        {
+            let mut screen = Screen::enter(&mut out).expect("enter");
+            screen.leave().expect("leave");
+            assert!(!screen.is_active());
+            screen.leave().expect("twice is once");
+            screen.reenter().expect("reenter");
+            assert!(screen.is_active());
+        }
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(text, format!("{ENTER}{LEAVE}{ENTER}{LEAVE}"));
+    }
+
+    #[test]
+    fn fit_cuts_on_display_columns() {
         assert_eq!(fit("▁▂▃▄", 2), "▁▂");
         assert_eq!(fit("abc", 10), "abc");
+        // Each of these takes two columns: a fourth would reach column 8.
+        assert_eq!(fit("pid 7 日本語の名前", 12), "pid 7 日本語");
+        assert_eq!(fit("pid 7 日本語の名前", 13), "pid 7 日本語");
+        assert_eq!(width(&fit("日本語の名前です", 9)), 8, "no half character");
+        assert_eq!(width("e\u{301}"), 1, "a combining mark takes no column");
+        assert_eq!(fit("e\u{301}x", 1), "e\u{301}");
     }
 }

@@ -1,7 +1,7 @@
 //! What `watch` remembers between ticks: per-state history, and each watched socket's age.
 //!
-//! Owns: [`Tracker`] (sockets keyed by kernel cookie, or by inode and 4-tuple when the source
-//! has no cookie, with the time each entered its current state) and [`History`] (bounded
+//! Owns: [`Tracker`] (sockets keyed by namespace and kernel cookie, or by namespace and
+//! 4-tuple when the source has no cookie, with the time each entered its current state) and [`History`] (bounded
 //! per-state series for deltas, rates, min/max and sparklines). Pure data and arithmetic: the
 //! caller passes the time in, nothing here reads a clock or the kernel. Memory is bounded by
 //! the sockets currently watched plus a fixed history length: vanished sockets are dropped
@@ -16,13 +16,22 @@ use crate::model::{Family, KernelState, SocketRecord, TcpState};
 /// How a socket is recognised from one tick to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SocketKey {
-    /// sock_diag's `idiag_cookie`: unique for the socket's lifetime.
-    Cookie(u64),
-    /// /proc has no cookie: the namespace, the inode (0 for minisockets) and the 4-tuple
-    /// (two containers can both have 127.0.0.1:8080 TIME_WAITs).
+    /// sock_diag's `idiag_cookie`: unique for the socket's lifetime within its namespace.
+    /// Kernels before 5.3 number cookies per network namespace (`sock_gen_cookie` took the
+    /// counter from `net->cookie_gen`; 5.3 made it global), so with `--all-netns` two
+    /// namespaces can hand out the same cookie: the namespace is part of the key.
+    Cookie { netns: u64, cookie: u64 },
+    /// /proc has no cookie: the namespace (two containers can both have 127.0.0.1:8080
+    /// TIME_WAITs), the family and the 4-tuple, which no two connected sockets of a
+    /// namespace share. Not the inode: it becomes 0 when the process closes a socket that
+    /// the kernel keeps (an orphan in FIN_WAIT_1, LAST_ACK, ...), which would restart its age
+    /// though its state did not change. The inode is added only when the remote end is a
+    /// wildcard (listeners and bound-only sockets, which `SO_REUSEPORT` lets share a local
+    /// address).
     Tuple {
         netns: u64,
         family: Family,
+        /// 0 unless the remote end is a wildcard.
         inode: u64,
         local: IpAddr,
         local_port: u16,
@@ -34,12 +43,16 @@ pub enum SocketKey {
 impl SocketKey {
     pub fn of(r: &SocketRecord) -> SocketKey {
         if r.cookie != 0 {
-            SocketKey::Cookie(r.cookie)
+            SocketKey::Cookie {
+                netns: r.netns,
+                cookie: r.cookie,
+            }
         } else {
+            let wildcard = r.remote_port == 0 && r.remote.is_unspecified();
             SocketKey::Tuple {
                 netns: r.netns,
                 family: r.family,
-                inode: r.inode,
+                inode: if wildcard { r.inode } else { 0 },
                 local: r.local,
                 local_port: r.local_port,
                 remote: r.remote,
@@ -298,10 +311,12 @@ mod tests {
     }
 
     #[test]
-    fn proc_sockets_are_keyed_by_inode_and_tuple() {
+    fn proc_sockets_are_keyed_by_tuple() {
         let mut a = sock(0, TcpState::CloseWait);
         a.inode = 10;
         a.local_port = 80;
+        a.remote = IpAddr::from([127, 0, 0, 1]);
+        a.remote_port = 4000;
         let mut b = a;
         b.remote_port = 5000;
         assert_ne!(SocketKey::of(&a), SocketKey::of(&b));
@@ -313,6 +328,52 @@ mod tests {
             SocketKey::of(&elsewhere),
             "the same 4-tuple in another namespace is another socket"
         );
+        let mut v6 = a;
+        v6.family = Family::V6;
+        assert_ne!(SocketKey::of(&a), SocketKey::of(&v6));
+        // Listeners sharing a port (SO_REUSEPORT) differ only by inode.
+        let mut l1 = sock(0, TcpState::Listen);
+        l1.local_port = 80;
+        l1.inode = 11;
+        let mut l2 = l1;
+        l2.inode = 12;
+        assert_ne!(SocketKey::of(&l1), SocketKey::of(&l2));
+    }
+
+    #[test]
+    fn an_orphaned_proc_socket_keeps_its_age() {
+        // The process closes a socket in LAST_ACK: /proc shows it on with inode 0.
+        let mut owned = sock(0, TcpState::LastAck);
+        owned.inode = 77;
+        owned.local_port = 8080;
+        owned.remote = IpAddr::from([127, 0, 0, 1]);
+        owned.remote_port = 40000;
+        let orphan = SocketRecord { inode: 0, ..owned };
+        let t0 = Instant::now();
+        let mut tr = Tracker::new();
+        tr.update(t0, &[owned]);
+        let t1 = t0 + Duration::from_secs(30);
+        let c = tr.update(t1, &[orphan]);
+        assert!(c.entered.is_empty() && c.left.is_empty(), "{c:?}");
+        assert_eq!(
+            tr.iter().next().expect("one").age(t1),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn cookies_are_per_namespace() {
+        // Before Linux 5.3 each namespace numbers its own cookies from 1.
+        let a = sock(1, TcpState::CloseWait);
+        let b = SocketRecord {
+            netns: 4026532000,
+            ..a
+        };
+        assert_ne!(SocketKey::of(&a), SocketKey::of(&b));
+        let t0 = Instant::now();
+        let mut tr = Tracker::new();
+        tr.update(t0, &[a, b]);
+        assert_eq!(tr.len(), 2, "both tracked");
     }
 
     #[test]

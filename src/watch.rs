@@ -1,23 +1,28 @@
 //! `tcpstat watch`: the pipeline, repeated.
 //!
 //! Owns: the tick loop (collect through one kept netlink socket, aggregate, render, wait),
-//! its exits (count reached, Ctrl-C, closed pipe, repeated collection errors) and the
-//! building of each tick's [`Tick`] view from the snapshot. It reads the kernel only through
-//! `collect` and writes only through `render::watch` and `term`.
+//! its exits (count reached, Ctrl-C, closed pipe, repeated collection errors), the building
+//! of each tick's [`Sample`] from the snapshot, and the screen's life between ticks (redrawn
+//! at once on a resize, given back on Ctrl-Z and taken again on `fg`). It reads the kernel
+//! only through `collect` and writes only through `render::watch` and `term`.
+//!
+//! A failed tick adds nothing to the history: it shows the last good tick's numbers with its
+//! error, and its deltas are unknown (`null`), so the next good tick's deltas span the gap
+//! and the deltas of the good ticks add up to the net change.
 //!
 //! With `--all-netns` the namespaces are found again every tick (containers come and go),
-//! each read through a netlink socket kept for it while it exists; sockets, groups and ages
-//! carry their namespace.
+//! each read through a netlink socket kept for it while it exists (or, short of descriptors,
+//! opened for each read); sockets, groups and ages carry their namespace.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::io::{self, Write};
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::aggregate::{Direction, PortGrouping, PortMatrix, Snapshot, StateRow};
 use crate::all_netns::{self, read_each, Host};
 use crate::cli::WatchByArg;
+use crate::collect::netns::Namespace;
 use crate::collect::owners::OwnerMap;
 use crate::collect::{Collector, Outcome};
 use crate::config::{Config, NetnsRequest, WatchOptions};
@@ -26,12 +31,14 @@ use crate::model::{Filter, KernelState, SocketRecord, StateSet, TcpState};
 use crate::render::text::escape;
 use crate::render::watch as view;
 use crate::render::NetnsView;
-use crate::term::{self, Screen};
+use crate::term::{self, Screen, ScreenEvent, ScreenSignals, StopFlag};
 use crate::track::{self, Changes, History, Tracker};
 
-/// Consecutive failed collections that end the run.
+/// Consecutive failed collections that end the run (over at least [`MIN_FAILING`]).
 const MAX_FAILURES: u32 = 3;
-/// How often the wait between ticks checks for Ctrl-C.
+/// How long collections must have been failing before the run gives up.
+const MIN_FAILING: Duration = Duration::from_secs(3);
+/// How often the wait between ticks checks for signals.
 const POLL: Duration = Duration::from_millis(50);
 
 /// The key a socket is grouped under in the top and age lists.
@@ -45,8 +52,12 @@ pub enum GroupKey {
         pid: u32,
         command: String,
     },
-    /// A socket without a readable owner (minisocket, orphan, or hidden).
+    /// A socket without an owner (a minisocket, an orphan), or whose owner was not found
+    /// although every process was read.
     NoProcess,
+    /// A socket whose owner was not found while some processes could not be read: probably
+    /// one of those (as `procs`' hidden row).
+    Hidden,
     Remote(IpAddr),
 }
 
@@ -88,28 +99,62 @@ fn band(age: Duration) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-/// Everything one tick shows.
-#[derive(Debug)]
-pub struct Tick<'a> {
+/// What stays the same for a whole run.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub hostname: Option<String>,
+    /// When the watch started (RFC 3339, UTC).
+    pub started: String,
+    pub interval: Duration,
+    /// The states counted and shown.
+    pub shown: StateSet,
+    /// The states whose sockets are tracked for ages and events.
+    pub tracked: StateSet,
+    pub by: WatchByArg,
+    pub older_than: Option<Duration>,
+}
+
+/// What one tick found: on a failed tick, the last good tick's findings with this tick's
+/// number, time and error.
+#[derive(Debug, Clone)]
+pub struct Sample {
     pub number: u64,
     pub timestamp: String,
-    pub started: String,
-    pub hostname: Option<&'a str>,
-    pub outcome: &'a Outcome,
-    pub interval: Duration,
-    /// Seconds since the previous tick (for rates); `None` on the first.
+    /// Seconds since the previous good tick, which the deltas span; `None` on the first good
+    /// tick and on a failed one (its deltas are unknown).
     pub elapsed: Option<f64>,
-    pub shown: StateSet,
-    pub tracked: StateSet,
-    pub history: &'a History,
+    pub outcome: Outcome,
     pub unknown: u64,
-    pub by: WatchByArg,
+    /// The busiest groups, at most `--top`.
     pub top: Vec<Group>,
+    /// Groups in all, before `--top` cut the list.
+    pub top_total: usize,
+    /// As `top`, for the age list.
     pub aged: Vec<Aged>,
-    pub older_than: Option<Duration>,
+    pub aged_total: usize,
     pub tracked_count: usize,
-    pub changes: Option<&'a Changes>,
+    /// With `--events`: the sockets that entered or left since the previous good tick.
+    pub changes: Option<Changes>,
+    /// This tick's collection error: everything else is the last good tick's.
     pub error: Option<String>,
+    /// The owner walk ran as root (what it could not read needs more than root).
+    pub owners_as_root: bool,
+}
+
+impl Sample {
+    /// True when this tick's collection failed.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// Everything one tick shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick<'a> {
+    pub setup: &'a Setup,
+    pub sample: &'a Sample,
+    /// Good ticks only: a failed tick adds nothing.
+    pub history: &'a History,
     /// The namespaces read (empty without namespace options).
     pub netns: &'a NetnsView<'a>,
 }
@@ -123,197 +168,329 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let stop = term::interrupt_flag();
+    let stop = term::stop_flag();
     let mut sources = if config.netns == NetnsRequest::All {
-        Sources::All(HashMap::new())
+        Sources::All(AllSources::default())
     } else {
         Sources::One(Collector::new(config.source.clone()))
     };
+    let setup = Setup {
+        hostname: crate::collect::host::hostname(&config.source.proc_root),
+        started: rfc3339(SystemTime::now()),
+        interval: options.interval,
+        shown: config.filter.states,
+        tracked: options.tracked,
+        by: options.by,
+        older_than: options.older_than,
+    };
     let mut last_host: Option<Host<StateRow>> = None;
     let mut skipped_said: HashSet<u64> = HashSet::new();
-    let hostname = crate::collect::host::hostname(&config.source.proc_root);
-    let started_at = SystemTime::now();
-    let started = rfc3339(started_at);
     let mut history = History::new();
     let mut tracker = Tracker::new();
-    let mut failures = 0u32;
-    let mut last_tick: Option<Instant> = None;
-    let mut last_outcome: Option<Outcome> = None;
+    let mut failing = Failing::default();
+    let mut last_good: Option<Instant> = None;
     let mut fallback_said = false;
-    let shown = if config.filter.states == StateSet::ALL {
-        StateSet::ALL
-    } else {
-        config.filter.states
-    };
 
     let mut output = if options.interactive {
-        Output::Screen(Screen::enter(out)?)
+        Output::Screen(Screen::enter(out)?, ScreenSignals::install())
     } else {
         Output::Plain(out)
     };
-    let mut last_frame: Vec<String> = Vec::new();
+    let mut shown = Shown::Nothing;
     let mut ticks = 0u64;
     loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.get().is_some() {
             return Err(Error::Interrupted);
         }
         let began = Instant::now();
         let collected = collect_tick(&mut sources, config, options);
         let now = Instant::now();
         ticks += 1;
-        let (records, outcome, listening, owners, error) = match collected {
+        let last_tick = options.count.is_some_and(|n| ticks >= n);
+        match collected {
             Ok(c) => {
-                failures = 0;
+                failing = Failing::default();
                 if let Some(host) = c.host {
                     if !options.interactive {
                         say_skipped(&host, &mut skipped_said, err)?;
                     }
                     last_host = Some(host);
                 }
-                (c.records, Some(c.outcome), c.listening, c.owners, None)
+                if c.outcome.fallback_reason.is_some() && !fallback_said && !options.interactive {
+                    writeln!(
+                        err,
+                        "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
+                        escape(c.outcome.fallback_reason.as_deref().unwrap_or(""))
+                    )?;
+                    fallback_said = true;
+                }
+                history.push(track::state_counts(&c.records));
+                let watched: Vec<SocketRecord> = c
+                    .records
+                    .iter()
+                    .filter(
+                        |r| matches!(r.state, KernelState::Known(s) if options.tracked.contains(s)),
+                    )
+                    .copied()
+                    .collect();
+                let changes = tracker.update(now, &watched);
+                let elapsed = last_good.map(|t| now.duration_since(t).as_secs_f64());
+                last_good = Some(now);
+                let netns = last_host.as_ref().map(|h| h.view(|row| *row));
+                let grouper = Grouper {
+                    by: options.by,
+                    ports: c
+                        .listening
+                        .into_iter()
+                        .map(|(ns, ports)| {
+                            (ns, PortMatrix::new(PortGrouping::Service, ports, false))
+                        })
+                        .collect(),
+                    owners: c.owners.as_ref(),
+                    hidden_possible: c
+                        .owners
+                        .as_ref()
+                        .is_some_and(|m| m.stats().unreadable() > 0),
+                    per_netns: netns.as_ref().unwrap_or(netns_view).per_row,
+                };
+                let (top, top_total) = top_groups(&tracker, now, options, &grouper);
+                let (aged, aged_total) = aged_groups(&tracker, now, options, &grouper);
+                shown = Shown::Tick(Box::new(Sample {
+                    number: ticks,
+                    timestamp: rfc3339(SystemTime::now()),
+                    elapsed,
+                    unknown: c
+                        .records
+                        .iter()
+                        .filter(|r| matches!(r.state, KernelState::Unknown(_)))
+                        .count() as u64,
+                    outcome: c.outcome,
+                    top,
+                    top_total,
+                    aged,
+                    aged_total,
+                    tracked_count: tracker.len(),
+                    changes: options.events.then_some(changes),
+                    error: None,
+                    owners_as_root: c.owners.as_ref().is_some_and(|m| m.stats().as_root),
+                }));
             }
             // Not something a retry mends: say it now.
-            Err(e @ Error::Netns { .. }) => {
-                if let Output::Screen(s) = &mut output {
-                    s.leave()?;
-                }
-                return Err(e);
-            }
+            Err(e @ Error::Netns { .. }) => return Err(e),
             Err(e) => {
-                failures += 1;
-                if failures >= MAX_FAILURES {
-                    if let Output::Screen(s) = &mut output {
+                let times = failing.add(now);
+                let never_good = !matches!(shown, Shown::Tick(_));
+                if failing.ends_run(now) || (last_tick && never_good) {
+                    if let Output::Screen(s, _) = &mut output {
                         s.leave()?;
                     }
-                    return Err(Error::Repeated {
-                        times: failures,
-                        last: Box::new(e),
+                    return Err(if times == 1 {
+                        e
+                    } else {
+                        Error::Repeated {
+                            times,
+                            last: Box::new(e),
+                        }
                     });
                 }
-                (Vec::new(), None, HashMap::new(), None, Some(e.to_string()))
+                shown = match shown {
+                    // Not one successful collection yet: say why and try again.
+                    Shown::Nothing | Shown::Waiting(_) => {
+                        if let Output::Plain(w) = &mut output {
+                            view::write_error(&mut **w, ticks, &e.to_string())?;
+                        }
+                        Shown::Waiting(e.to_string())
+                    }
+                    // The last good tick again, with this tick's number, time and error.
+                    Shown::Tick(last) => Shown::Tick(Box::new(Sample {
+                        number: ticks,
+                        timestamp: rfc3339(SystemTime::now()),
+                        elapsed: None,
+                        changes: None,
+                        error: Some(e.to_string()),
+                        ..*last
+                    })),
+                };
             }
-        };
-        if let Some(o) = &outcome {
-            if o.fallback_reason.is_some() && !fallback_said && !options.interactive {
-                writeln!(
-                    err,
-                    "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
-                    crate::render::text::escape(o.fallback_reason.as_deref().unwrap_or(""))
-                )?;
-                fallback_said = true;
-            }
-            last_outcome = Some(o.clone());
         }
-        let elapsed = last_tick.map(|t| now.duration_since(t).as_secs_f64());
-        let mut changes = None;
-        if error.is_none() {
-            history.push(track::state_counts(&records));
-            let watched: Vec<SocketRecord> = records
-                .iter()
-                .filter(|r| matches!(r.state, KernelState::Known(s) if options.tracked.contains(s)))
-                .copied()
-                .collect();
-            changes = Some(tracker.update(now, &watched));
-            last_tick = Some(now);
-        }
-        let Some(outcome_ref) = last_outcome.as_ref() else {
-            // Not one successful collection yet: say why and try again.
-            let e = error.unwrap_or_default();
-            match &mut output {
-                Output::Screen(s) => {
-                    s.draw(&[format!("tcpstat watch: collection failed: {e} (retrying)")])?
-                }
-                Output::Plain(w) => view::write_error(&mut **w, ticks, &e)?,
-            }
-            wait(began, options.interval, &stop)?;
-            continue;
-        };
-        let all_view;
-        let netns = match &last_host {
-            Some(host) => {
-                all_view = host.view(|row| *row);
-                &all_view
-            }
-            None => netns_view,
-        };
-        let grouper = Grouper {
-            by: options.by,
-            ports: listening
-                .into_iter()
-                .map(|(ns, ports)| (ns, PortMatrix::new(PortGrouping::Service, ports, false)))
-                .collect(),
-            owners: owners.as_ref(),
-            per_netns: netns.per_row,
-        };
-        let tick = Tick {
-            number: ticks,
-            timestamp: rfc3339(SystemTime::now()),
-            started: started.clone(),
-            hostname: hostname.as_deref(),
-            outcome: outcome_ref,
-            interval: options.interval,
-            elapsed,
-            shown,
-            tracked: options.tracked,
+        let painter = Painter {
+            setup: &setup,
             history: &history,
-            unknown: records
-                .iter()
-                .filter(|r| matches!(r.state, KernelState::Unknown(_)))
-                .count() as u64,
-            by: options.by,
-            top: top_groups(&tracker, now, options, &grouper),
-            aged: aged_groups(&tracker, now, options, &grouper),
-            older_than: options.older_than,
-            tracked_count: tracker.len(),
-            changes: if options.events {
-                changes.as_ref()
-            } else {
-                None
-            },
-            error,
-            netns,
+            host: last_host.as_ref(),
+            netns: netns_view,
+            fallback_size: options.fallback_size,
         };
         match &mut output {
-            Output::Screen(s) => {
-                let (width, height) = terminal_size();
-                last_frame = view::frame(&tick, width, height);
-                let drawn: Vec<String> = last_frame.iter().map(|l| term::fit(l, width)).collect();
-                s.draw(&drawn)?;
+            Output::Screen(s, _) => {
+                if s.is_active() {
+                    painter.draw(s, &shown)?;
+                }
             }
-            Output::Plain(w) => view::write_tick(&mut **w, &tick)?,
+            Output::Plain(w) => {
+                if let Shown::Tick(sample) = &shown {
+                    painter.write(&mut **w, sample)?;
+                }
+            }
         }
-        if options.count.is_some_and(|n| ticks >= n) {
-            if let Output::Screen(s) = &mut output {
+        if last_tick {
+            if let Output::Screen(s, _) = &mut output {
                 // Leave the last frame on the normal screen: --count is often used to look.
+                // Whole: the normal screen scrolls, so no list is cut to the height.
                 s.leave()?;
+                let (width, _) = terminal_size(options.fallback_size);
                 let w = s.writer();
-                for line in &last_frame {
+                for line in painter.lines(&shown, width, FULL_HEIGHT) {
                     writeln!(w, "{line}")?;
                 }
                 w.flush()?;
             }
             return Ok(());
         }
-        wait(began, options.interval, &stop)?;
+        wait(
+            began + options.interval,
+            &stop,
+            &mut output,
+            &painter,
+            &shown,
+        )?;
     }
 }
 
-/// Where ticks go: a redrawn screen, or NDJSON lines.
+/// Consecutive failed collections.
+#[derive(Debug, Default)]
+struct Failing {
+    times: u32,
+    since: Option<Instant>,
+}
+
+impl Failing {
+    /// Counts one more failure at `now`; returns how many in a row.
+    fn add(&mut self, now: Instant) -> u32 {
+        self.times += 1;
+        self.since.get_or_insert(now);
+        self.times
+    }
+
+    /// [`MAX_FAILURES`] in a row over at least [`MIN_FAILING`]: a short interval does not
+    /// give up on a hiccup of a few milliseconds.
+    fn ends_run(&self, now: Instant) -> bool {
+        self.times >= MAX_FAILURES
+            && self
+                .since
+                .is_some_and(|since| now.duration_since(since) >= MIN_FAILING)
+    }
+}
+
+/// What the screen shows (and redraws on SIGWINCH or after Ctrl-Z).
+enum Shown {
+    Nothing,
+    /// No good tick yet: why.
+    Waiting(String),
+    Tick(Box<Sample>),
+}
+
+/// Height for a frame that is not cut to the terminal (the last frame of `--count`).
+const FULL_HEIGHT: usize = 100_000;
+
+/// Turns what is shown into a frame or NDJSON, at the size of the moment.
+struct Painter<'a> {
+    setup: &'a Setup,
+    history: &'a History,
+    host: Option<&'a Host<StateRow>>,
+    netns: &'a NetnsView<'a>,
+    fallback_size: (usize, usize),
+}
+
+impl Painter<'_> {
+    fn with_tick<T>(&self, sample: &Sample, f: impl FnOnce(&Tick<'_>) -> T) -> T {
+        let all_view;
+        let netns = match self.host {
+            Some(host) => {
+                all_view = host.view(|row| *row);
+                &all_view
+            }
+            None => self.netns,
+        };
+        f(&Tick {
+            setup: self.setup,
+            sample,
+            history: self.history,
+            netns,
+        })
+    }
+
+    fn lines(&self, shown: &Shown, width: usize, height: usize) -> Vec<String> {
+        match shown {
+            Shown::Nothing => Vec::new(),
+            Shown::Waiting(e) => vec![term::fit(
+                &format!("tcpstat watch: collection failed: {} (retrying)", escape(e)),
+                width,
+            )],
+            Shown::Tick(sample) => self.with_tick(sample, |tick| {
+                view::frame(tick, width, height)
+                    .iter()
+                    .map(|l| term::fit(l, width))
+                    .collect()
+            }),
+        }
+    }
+
+    /// Draws what is shown at the terminal's size of the moment.
+    fn draw(&self, screen: &mut Screen<'_>, shown: &Shown) -> io::Result<()> {
+        let (width, height) = terminal_size(self.fallback_size);
+        screen.draw(&self.lines(shown, width, height))
+    }
+
+    fn write(&self, out: &mut dyn Write, sample: &Sample) -> io::Result<()> {
+        self.with_tick(sample, |tick| view::write_tick(out, tick))
+    }
+}
+
+/// Where ticks go: a redrawn screen (with the signals that concern it), or NDJSON lines.
 enum Output<'w> {
-    Screen(Screen<'w>),
+    Screen(Screen<'w>, &'static ScreenSignals),
     Plain(&'w mut dyn Write),
 }
 
-/// Sleeps until `began + interval`, waking every [`POLL`] for Ctrl-C.
+/// Sleeps until `until`, waking every [`POLL`] for a stop signal and for the screen's: a new
+/// size redraws at once; Ctrl-Z gives the terminal back and stops; continued in the
+/// foreground, the screen is taken again and redrawn.
 fn wait(
-    began: Instant,
-    interval: Duration,
-    stop: &std::sync::atomic::AtomicBool,
+    until: Instant,
+    stop: &StopFlag,
+    output: &mut Output<'_>,
+    painter: &Painter<'_>,
+    shown: &Shown,
 ) -> Result<(), Error> {
-    let until = began + interval;
     loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.get().is_some() {
             return Err(Error::Interrupted);
+        }
+        if let Output::Screen(screen, signals) = output {
+            while let Some(event) = signals.take() {
+                match event {
+                    ScreenEvent::Suspend => {
+                        screen.leave()?;
+                        term::suspend()?;
+                        // Continued (`fg`, or `bg`: then stay off the screen until `fg`).
+                        if term::in_foreground() {
+                            screen.reenter()?;
+                            painter.draw(screen, shown)?;
+                        }
+                    }
+                    ScreenEvent::Continued => {
+                        if term::in_foreground() {
+                            screen.reenter()?;
+                            painter.draw(screen, shown)?;
+                        }
+                    }
+                    ScreenEvent::Resized => {
+                        if screen.is_active() {
+                            painter.draw(screen, shown)?;
+                        }
+                    }
+                }
+            }
         }
         let now = Instant::now();
         if now >= until {
@@ -323,12 +500,11 @@ fn wait(
     }
 }
 
-fn terminal_size() -> (usize, usize) {
-    let env_cols = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok());
-    let (cols, rows) = term::size().map_or((80, 24), |(c, r)| (usize::from(c), usize::from(r)));
-    (env_cols.unwrap_or(cols).max(20), rows.max(5))
+/// The live screen's columns and rows: the terminal's own (it follows resizes), else
+/// `COLUMNS` / `LINES` ([`WatchOptions::fallback_size`]).
+fn terminal_size(fallback: (usize, usize)) -> (usize, usize) {
+    let (cols, rows) = term::size().map_or(fallback, |(c, r)| (usize::from(c), usize::from(r)));
+    (cols.max(20), rows.max(5))
 }
 
 /// One tick's collection.
@@ -347,8 +523,66 @@ struct Collected {
 enum Sources {
     /// One namespace (tcpstat's own, or the one asked for) through one kept socket.
     One(Collector),
-    /// Every namespace of the host, found again each tick, each with a kept collector.
-    All(HashMap<u64, Collector>),
+    /// Every namespace of the host, found again each tick.
+    All(AllSources),
+}
+
+/// `--all-netns`: a collector per namespace, each keeping its netlink socket between ticks,
+/// until descriptors run short (`ulimit -n` below the number of namespaces): from then on
+/// every namespace's socket is opened and closed within its read, one at a time.
+#[derive(Default)]
+struct AllSources {
+    collectors: HashMap<u64, Collector>,
+    /// Short of descriptors: keep no socket between reads.
+    transient: bool,
+}
+
+impl AllSources {
+    /// Closes every kept socket, and keeps none from now on.
+    fn go_transient(&mut self) {
+        self.transient = true;
+        for collector in self.collectors.values_mut() {
+            collector.release();
+        }
+    }
+
+    /// One namespace's read. Out of descriptors, the kept sockets are closed and the read
+    /// tried once more; still out, the namespace is skipped for this tick (said like one
+    /// that cannot be entered), not the tick failed.
+    fn read(
+        &mut self,
+        ns: &Namespace,
+        config: &Config,
+        options: &WatchOptions,
+    ) -> Result<(OneNetns, Outcome), Error> {
+        let attempt = |all: &mut AllSources| {
+            let collector = all
+                .collectors
+                .entry(ns.inode)
+                .or_insert_with(|| Collector::new(config.source.clone()));
+            collector.retarget(ns.clone());
+            let result = collect_one(collector, config, options);
+            if all.transient {
+                collector.release();
+            }
+            result
+        };
+        let mut result = attempt(self);
+        if matches!(&result, Err(e) if e.is_out_of_descriptors()) && !self.transient {
+            self.go_transient();
+            result = attempt(self);
+        }
+        result.map_err(|e| match e {
+            e if e.is_out_of_descriptors() => Error::Netns {
+                netns: ns.label.clone(),
+                problem: "cannot open a socket to read it (out of file descriptors: raise \
+                          `ulimit -n`)"
+                    .into(),
+                source: None,
+            },
+            e => e,
+        })
+    }
 }
 
 /// One collection: the filtered sockets, the listening ports (for service grouping) and,
@@ -364,19 +598,22 @@ fn collect_tick(
             let tag = config.source.netns.as_ref().map_or(0, |ns| ns.inode);
             (records, outcome, HashMap::from([(tag, ports)]), None)
         }
-        Sources::All(collectors) => {
-            let host = read_each(config, all_netns::discover(config)?, |cfg| {
-                let Some(ns) = &cfg.source.netns else {
-                    return collect_one(&mut Collector::new(cfg.source.clone()), cfg, options);
-                };
-                let collector = collectors
-                    .entry(ns.inode)
-                    .or_insert_with(|| Collector::new(cfg.source.clone()));
-                collector.retarget(ns.clone());
-                collect_one(collector, cfg, options)
+        Sources::All(all) => {
+            let found = match all_netns::discover(config) {
+                // The kept sockets took the descriptors the discovery needs.
+                Err(e) if e.is_out_of_descriptors() && !all.transient => {
+                    all.go_transient();
+                    all_netns::discover(config)?
+                }
+                found => found?,
+            };
+            let host = read_each(config, found, |cfg| match &cfg.source.netns {
+                Some(ns) => all.read(ns, cfg, options),
+                None => collect_one(&mut Collector::new(cfg.source.clone()), cfg, options),
             })?;
             // Namespaces that are gone take their sockets with them.
-            collectors.retain(|inode, _| host.namespaces.iter().any(|ns| ns.inode == *inode));
+            all.collectors
+                .retain(|inode, _| host.namespaces.iter().any(|ns| ns.inode == *inode));
             let outcome = host.outcome();
             let mut records = Vec::new();
             let mut listening = HashMap::new();
@@ -467,6 +704,8 @@ struct Grouper<'a> {
     /// Service grouping, per namespace tag.
     ports: HashMap<u64, PortMatrix>,
     owners: Option<&'a OwnerMap>,
+    /// The owner walk could not read some processes: an owner not found is hidden.
+    hidden_possible: bool,
     /// `--all-netns`: groups are per namespace.
     per_netns: bool,
 }
@@ -506,7 +745,11 @@ impl Grouper<'_> {
                     })
                     .collect();
                 if owners.is_empty() {
-                    vec![GroupKey::NoProcess]
+                    vec![if r.inode != 0 && self.hidden_possible {
+                        GroupKey::Hidden
+                    } else {
+                        GroupKey::NoProcess
+                    }]
                 } else {
                     owners
                 }
@@ -519,12 +762,13 @@ fn old_enough(options: &WatchOptions, age: Duration) -> bool {
     options.older_than.is_none_or(|min| age >= min)
 }
 
+/// The busiest groups (at most `--top`) and how many there are in all.
 fn top_groups(
     tracker: &Tracker,
     now: Instant,
     options: &WatchOptions,
     grouper: &Grouper<'_>,
-) -> Vec<Group> {
+) -> (Vec<Group>, usize) {
     let mut counts: HashMap<(u64, GroupKey), u64> = HashMap::new();
     for t in tracker.iter().filter(|t| old_enough(options, t.age(now))) {
         let netns = grouper.netns(&t.record);
@@ -542,16 +786,18 @@ fn top_groups(
             .then(a.netns.cmp(&b.netns))
             .then_with(|| a.key.cmp(&b.key))
     });
+    let total = groups.len();
     groups.truncate(options.top);
-    groups
+    (groups, total)
 }
 
+/// The age list (at most `--top` entries, longest first) and its length in all.
 fn aged_groups(
     tracker: &Tracker,
     now: Instant,
     options: &WatchOptions,
     grouper: &Grouper<'_>,
-) -> Vec<Aged> {
+) -> (Vec<Aged>, usize) {
     let mut groups: HashMap<(TcpState, u64, GroupKey, Duration), (u64, Duration)> = HashMap::new();
     for t in tracker.iter() {
         let age = t.age(now);
@@ -589,8 +835,9 @@ fn aged_groups(
             .then(a.netns.cmp(&b.netns))
             .then_with(|| a.key.cmp(&b.key))
     });
+    let total = aged.len();
     aged.truncate(options.top);
-    aged
+    (aged, total)
 }
 
 fn rfc3339(t: SystemTime) -> String {

@@ -725,3 +725,57 @@ fn namespace_flags_are_exclusive_and_checked() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process"));
 }
+
+#[test]
+fn watch_all_netns_reads_every_namespace_with_fewer_descriptors_than_namespaces() {
+    skip_unless_root!();
+    let _serial = serial();
+    let layout = Layout { pairs: 0 };
+    let ours: Vec<TestNetns> = (0..12).map(|_| TestNetns::anonymous(layout)).collect();
+    // stdin/out/err and 7 more: a socket kept per namespace would need 12. With --source
+    // netlink every tick failed (EMFILE) and the run ended with 1; with auto the namespaces
+    // past the limit were read from /proc under a false "netlink unavailable".
+    for source in ["netlink", "auto"] {
+        let script = format!(
+            "ulimit -n 10 && exec {} watch --all-netns --json --count 3 --interval 10ms \
+             --state close-wait --port {PORT} --source {source}",
+            env!("CARGO_BIN_EXE_tcpstat")
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{source}: {:?}: {stderr}", out.status);
+        assert!(
+            !stderr.contains("netlink unavailable"),
+            "{source}: {stderr}"
+        );
+        let ticks: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(ticks.len(), 3, "{stderr}");
+        for tick in &ticks {
+            check_every_namespace_read(tick, &ours);
+        }
+    }
+}
+
+/// Each of `ours` was read (not skipped) in `tick`, from netlink, with its one CLOSE_WAIT.
+fn check_every_namespace_read(tick: &Value, ours: &[TestNetns]) {
+    assert!(tick["error"].is_null(), "{tick}");
+    assert_eq!(tick["source"], "netlink", "{tick}");
+    for ns in ours {
+        let entry = tick["netns"]
+            .as_array()
+            .expect("netns")
+            .iter()
+            .find(|e| e["inode"] == ns.inode)
+            .unwrap_or_else(|| panic!("namespace {} missing: {tick}", ns.inode));
+        assert!(entry["skipped"].is_null(), "{entry}");
+        assert_eq!(entry["states"]["CLOSE_WAIT"], 1, "{entry}");
+    }
+}

@@ -8,7 +8,7 @@
 //! missing promtool is a skip, said on stderr) and through [`parse`], a strict reader that
 //! fails on anything it does not understand, used to look values up.
 
-#![allow(unsafe_code)] // libc::kill, to send SIGINT to the server; support/mod.rs.
+#![allow(unsafe_code)] // libc::kill, to send SIGINT and SIGTERM to the server; support/mod.rs.
 
 mod support;
 
@@ -1076,6 +1076,25 @@ fn ctrl_c_stops_the_server_with_130_and_other_addresses_are_flagged() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn sigterm_stops_the_server_with_0() {
+    // A service manager's normal stop (`systemctl stop`): not a failure.
+    let mut server = Server::loopback();
+    assert_eq!(get(server.addr, "/healthz").status, 200);
+    let pid = server.child.id() as libc::pid_t;
+    // SAFETY: plain syscall on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
 #[test]

@@ -1,11 +1,15 @@
 //! `tcpstat watch` with real sockets changing state between ticks: deltas, events, growing
-//! ages, NDJSON readable while it runs, exits (count, closed pipe, Ctrl-C), and the terminal
-//! as a person sees it (tmux).
+//! ages, NDJSON readable while it runs, exits (count, closed pipe, Ctrl-C), a /proc table that
+//! vanishes mid-run (honest deltas across the failure), and the terminal as a person sees it
+//! (tmux): narrow and short screens, resizes, Ctrl-Z and fg.
 
 mod common;
 
+use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,9 +52,11 @@ struct Watch {
 
 impl Watch {
     fn start(args: &[&str]) -> Watch {
-        let mut child = tcpstat()
-            .arg("watch")
-            .args(args)
+        Watch::spawn(tcpstat().arg("watch").args(args))
+    }
+
+    fn spawn(cmd: &mut Command) -> Watch {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -288,6 +294,7 @@ fn bad_values_are_usage_errors() {
         (&["watch", "--interval", "fast"][..], "\"fast\""),
         (&["watch", "--older-than", "5 m"][..], "\"5 m\""),
         (&["watch", "--count", "0"][..], "0"),
+        (&["watch", "--top", "0"][..], "0"),
         (&["watch", "--by", "color"][..], "color"),
     ] {
         let o = tcpstat().args(args).output().expect("runs");
@@ -420,4 +427,560 @@ fn terminal_view_redraws_in_place_and_is_restored_after_ctrl_c() {
         "alternate screen off, cursor visible"
     );
     t(&["kill-server"]);
+}
+
+// ---------------------------------------------------------------------------
+// A /proc root whose table the test rewrites (--source proc --proc-root)
+// ---------------------------------------------------------------------------
+
+/// A fake proc root with a `net/tcp` the test rewrites between ticks: one listener on
+/// 127.0.0.1:8080 and N CLOSE_WAIT server ends. No `net/tcp6` (a warning on every tick) and
+/// a hostname.
+struct ProcDir {
+    root: PathBuf,
+}
+
+impl ProcDir {
+    fn new(what: &str) -> ProcDir {
+        let root =
+            std::env::temp_dir().join(format!("tcpstat-watch-{what}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("net")).expect("mkdir net");
+        fs::create_dir_all(root.join("sys/kernel")).expect("mkdir sys/kernel");
+        fs::write(root.join("sys/kernel/hostname"), "fixture\n").expect("hostname");
+        ProcDir { root }
+    }
+
+    fn path(&self) -> &str {
+        self.root.to_str().expect("utf-8 temp dir")
+    }
+
+    fn table(&self) -> PathBuf {
+        self.root.join("net/tcp")
+    }
+
+    /// Replaces `net/tcp` at once (rename), so a tick never reads half a table.
+    fn set_close_wait(&self, n: usize) {
+        let mut text = String::from(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  \
+             timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 \
+             00000000     0        0 10450 1 0000000000000000 100 0 0 10 0\n",
+        );
+        for i in 0..n {
+            text.push_str(&format!(
+                "{:4}: 0100007F:1F90 0100007F:{:04X} 08 00000000:00000001 00:00000000 00000000     \
+                 0        0 {} 1 0000000000000000 20 4 0 10 -1\n",
+                i + 1,
+                40000 + i,
+                20000 + i
+            ));
+        }
+        let next = self.root.join("net/tcp.next");
+        fs::write(&next, text).expect("write table");
+        fs::rename(&next, self.table()).expect("replace table");
+    }
+
+    /// Takes `net/tcp` away: collections fail until it is back.
+    fn remove_table(&self) {
+        fs::remove_file(self.table()).expect("remove table");
+    }
+}
+
+impl Drop for ProcDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+#[test]
+fn a_failed_tick_is_retried_and_the_deltas_still_add_up() {
+    let _serial = serial();
+    let proc = ProcDir::new("retry");
+    proc.set_close_wait(2);
+    let mut w = Watch::start(&[
+        "--source",
+        "proc",
+        "--proc-root",
+        proc.path(),
+        "--state",
+        "close-wait",
+        "--interval",
+        "100ms",
+    ]);
+    // Every tick, in order: the deltas are summed at the end.
+    let mut ticks: Vec<Value> = Vec::new();
+    let mut read_until = |w: &mut Watch, what: &str, pred: &dyn Fn(&Value) -> bool| -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            let v = w.next();
+            assert_eq!(v["type"], "tick", "{v}");
+            ticks.push(v.clone());
+            if pred(&v) {
+                return v;
+            }
+        }
+    };
+    let good = |n: u64| move |v: &Value| v["error"].is_null() && close_wait(v) == n;
+    let first = read_until(&mut w, "2 CLOSE_WAIT", &good(2));
+    assert_eq!(first["tick"], 1, "the table was there from the start");
+    proc.set_close_wait(5);
+    read_until(&mut w, "5 CLOSE_WAIT", &good(5));
+
+    proc.remove_table();
+    let failed = read_until(&mut w, "a failed tick", &|v| v["error"].is_string());
+    let error = failed["error"].as_str().expect("error");
+    assert!(error.contains("net/tcp"), "{error}");
+    assert!(
+        failed["deltas"].is_null(),
+        "unknown, not repeated: {failed}"
+    );
+    assert!(failed["elapsed_s"].is_null(), "{failed}");
+    assert_eq!(close_wait(&failed), 5, "the last good counts, said as such");
+    assert_eq!(failed["complete"], false);
+    // A second failed tick: still no delta (the old code repeated +3 here).
+    let again = read_until(&mut w, "another tick", &|_| true);
+    assert!(
+        again["error"].is_string() && again["deltas"].is_null(),
+        "{again}"
+    );
+
+    proc.set_close_wait(3);
+    let back = read_until(&mut w, "3 CLOSE_WAIT after the failure", &good(3));
+    assert_eq!(
+        back["deltas"]["CLOSE_WAIT"], -2,
+        "the change since the last good tick: {back}"
+    );
+    let elapsed = back["elapsed_s"].as_f64().expect("elapsed");
+    assert!(
+        elapsed > 0.15,
+        "elapsed spans the failed ticks too ({elapsed} s): {back}"
+    );
+    let sum: i64 = ticks
+        .iter()
+        .filter_map(|t| t["deltas"]["CLOSE_WAIT"].as_i64())
+        .sum();
+    assert_eq!(
+        sum,
+        3 - 2,
+        "deltas add up to the net change over {} ticks",
+        ticks.len()
+    );
+    assert!(w.child.try_wait().expect("wait").is_none(), "still running");
+}
+
+#[test]
+fn by_remote_groups_by_peer_address() {
+    let _serial = serial();
+    let near = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let Ok(far) = TcpListener::bind("127.0.0.2:0") else {
+        println!("skipped: 127.0.0.2 cannot be bound here");
+        return;
+    };
+    // Half-closed clients wait in FIN_WAIT_2 with the listener as their remote end.
+    let mut held = Vec::new();
+    for (listener, n) in [(&near, 2), (&far, 1)] {
+        for _ in 0..n {
+            let c = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+            let (s, _) = listener.accept().expect("accept");
+            c.shutdown(Shutdown::Write).expect("shutdown");
+            held.push((c, s));
+        }
+    }
+    let ports = format!(
+        "{},{}",
+        near.local_addr().expect("addr").port(),
+        far.local_addr().expect("addr").port()
+    );
+    let mut w = Watch::start(&[
+        "--state",
+        "fin-wait-2",
+        "--port",
+        &ports,
+        "--by",
+        "remote",
+        "--interval",
+        "100ms",
+    ]);
+    let (tick, _) = w.until("3 FIN_WAIT_2", |v| v["counts"]["FIN_WAIT_2"] == 3);
+    assert_eq!(tick["by"], "remote");
+    assert_eq!(
+        tick["top"],
+        serde_json::json!([
+            {"remote_address": "127.0.0.1", "count": 2},
+            {"remote_address": "127.0.0.2", "count": 1},
+        ])
+    );
+    assert_eq!(tick["aged"][0]["remote_address"], "127.0.0.1");
+    assert_eq!(tick["aged"][0]["count"], 2);
+}
+
+#[test]
+fn unreadable_owners_are_hidden_not_ownerless() {
+    let _serial = serial();
+    if !is_root() {
+        println!("skipped: needs root to run tcpstat as another user");
+        return;
+    }
+    let mut leak = Leak::new();
+    leak.leak(2);
+    let port = leak.port();
+    // As nobody, this (root) test process's descriptors cannot be read.
+    let out = tcpstat()
+        .args([
+            "watch",
+            "--state",
+            "close-wait",
+            "--port",
+            &port,
+            "--count",
+            "1",
+        ])
+        .args(["--by", "process"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tick: Value = serde_json::from_slice(&out.stdout).expect("one tick");
+    assert_eq!(
+        tick["top"],
+        serde_json::json!([{"pid": null, "command": null, "hidden": true, "count": 2}]),
+        "{tick}"
+    );
+    assert_eq!(tick["aged"][0]["hidden"], true);
+    assert!(
+        tick["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("could not be read"))),
+        "{tick}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The screen in tmux
+// ---------------------------------------------------------------------------
+
+/// A tmux server of its own, with one session running a clean shell; killed on drop.
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn start(what: &str, width: u16, height: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            println!("skipped: tmux is not installed");
+            return None;
+        }
+        let name = format!("tcpstat-{what}-{}", std::process::id());
+        let t = Tmux {
+            socket: name.clone(),
+            session: name,
+        };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "env -i PATH=/usr/bin:/bin TERM=xterm bash --norc --noprofile",
+        ]);
+        Some(t)
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let mut all = vec!["-L", &self.socket];
+        all.extend_from_slice(args);
+        tmux(&all)
+    }
+
+    fn type_line(&self, line: &str) {
+        self.run(&["send-keys", "-t", &self.session, line, "Enter"]);
+    }
+
+    fn key(&self, key: &str) {
+        self.run(&["send-keys", "-t", &self.session, key]);
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        self.run(&[
+            "resize-window",
+            "-t",
+            &self.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// `alternate_on cursor_flag`: "1 0" on the watch screen, "0 1" given back.
+    fn modes(&self) -> String {
+        self.run(&[
+            "display",
+            "-p",
+            "-t",
+            &self.session,
+            "#{alternate_on} #{cursor_flag}",
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// The pane once `pred` holds for it, within `within`.
+    fn pane_within(&self, what: &str, within: Duration, pred: &dyn Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.run(&["capture-pane", "-p", "-t", &self.session]);
+            if pred(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; pane:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn pane(&self, what: &str, pred: &dyn Fn(&str) -> bool) -> String {
+        self.pane_within(what, Duration::from_secs(10), pred)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+/// The tick number at the end of the header's first line.
+fn header_tick(pane: &str) -> Option<u64> {
+    pane.lines()
+        .next()?
+        .rsplit("tick ")
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The row of a state on the screen.
+fn state_row<'a>(pane: &'a str, state: &str) -> Option<&'a str> {
+    pane.lines().find(|l| l.starts_with(&format!("{state} ")))
+}
+
+fn bars(row: &str) -> String {
+    row.chars().filter(|c| ('▁'..='█').contains(c)).collect()
+}
+
+#[test]
+fn narrow_and_short_terminals_keep_the_newest_history_warnings_and_errors() {
+    let _serial = serial();
+    let Some(tm) = Tmux::start("narrow", 80, 24) else {
+        return;
+    };
+    let proc = ProcDir::new("screen");
+    proc.set_close_wait(1);
+    let bin = env!("CARGO_BIN_EXE_tcpstat");
+    tm.type_line(&format!(
+        "{bin} watch --source proc --proc-root {} --interval 100ms; echo EXIT=$?",
+        proc.path()
+    ));
+    // More ticks than the 17 columns the sparkline has at 80 columns.
+    tm.pane("tick 25", &|p| header_tick(p).is_some_and(|n| n >= 25));
+    proc.set_close_wait(9);
+    let pane = tm.pane("the new count", &|p| {
+        state_row(p, "CLOSE_WAIT").is_some_and(|r| r.split_whitespace().nth(1) == Some("9"))
+    });
+    let lines: Vec<&str> = pane.lines().collect();
+    assert!(
+        lines[0].starts_with("tcpstat watch  host fixture"),
+        "{pane}"
+    );
+    assert!(
+        lines[1].starts_with("warning: ") && lines[1].contains("tcp6"),
+        "the warning right under the header: {pane}"
+    );
+    for line in &lines {
+        assert!(line.chars().count() <= 80, "{line:?}\n{pane}");
+    }
+    let row = state_row(&pane, "CLOSE_WAIT").expect("row");
+    assert_eq!(bars(row).chars().count(), 80 - 63, "{row}");
+    assert!(
+        row.trim_end().ends_with('█'),
+        "the newest tick (9, the highest) is the last bar shown: {row}"
+    );
+    assert!(pane.contains("LONGEST IN STATE"), "{pane}");
+    tm.key("C-c");
+    tm.pane("the shell back", &|p| p.contains("EXIT=130"));
+
+    // Short: 80 x 12, some states, with --events (which go first).
+    tm.resize(80, 12);
+    tm.type_line("clear");
+    tm.type_line(&format!(
+        "{bin} watch --source proc --proc-root {} --interval 100ms --events \
+         --state close-wait,established,listen,time-wait; echo EXIT=$?",
+        proc.path()
+    ));
+    let pane = tm.pane("the short frame", &|p| {
+        header_tick(p).is_some_and(|n| n >= 3)
+    });
+    let lines: Vec<&str> = pane.lines().collect();
+    assert!(lines[1].starts_with("warning: "), "{pane}");
+    assert!(
+        pane.contains("TOP BY PORT") && pane.contains("LONGEST IN STATE"),
+        "{pane}"
+    );
+    assert!(pane.contains("8080 in"), "{pane}");
+    proc.remove_table();
+    let pane = tm.pane("the error line", &|p| p.contains("error: "));
+    let lines: Vec<&str> = pane.lines().collect();
+    assert!(
+        lines[0].starts_with("tcpstat watch"),
+        "no scrolling: {pane}"
+    );
+    assert!(
+        lines[1].starts_with("error: cannot read ") && lines[2].starts_with("warning: "),
+        "error, then warning, right under the header: {pane}"
+    );
+    let row = state_row(&pane, "CLOSE_WAIT").expect("row");
+    assert_eq!(
+        row.split_whitespace().take(4).collect::<Vec<_>>(),
+        ["CLOSE_WAIT", "9", "-", "-"],
+        "the last good count; delta and rate unknown: {pane}"
+    );
+    assert!(pane.contains("LONGEST IN STATE"), "{pane}");
+    proc.set_close_wait(9);
+    tm.pane("recovered", &|p| !p.contains("error: "));
+    tm.key("C-c");
+    tm.pane("the shell back", &|p| p.contains("EXIT=130"));
+}
+
+#[test]
+fn resize_redraws_at_once_and_ctrl_z_gives_the_terminal_back() {
+    let _serial = serial();
+    let Some(tm) = Tmux::start("tstp", 100, 30) else {
+        return;
+    };
+    let mut leak = Leak::new();
+    leak.leak(1);
+    // Alone on its line: in a list, a stopped job would let the shell run the rest.
+    tm.type_line(&format!(
+        "{} watch --state close-wait --port {} --interval 30s",
+        env!("CARGO_BIN_EXE_tcpstat"),
+        leak.port()
+    ));
+    let first = tm.pane("the first frame", &|p| {
+        p.contains("HISTORY") && header_tick(p) == Some(1)
+    });
+    assert!(first.contains("MIN"), "{first}");
+    assert_eq!(tm.modes(), "1 0", "alternate screen on, cursor hidden");
+    // Narrower than 73 columns: MIN and MAX give way. Long before the next tick (30 s).
+    tm.resize(60, 20);
+    let narrow = tm.pane_within("the redraw at 60 columns", Duration::from_secs(3), &|p| {
+        p.lines()
+            .any(|l| l.starts_with("STATE") && !l.contains("MIN"))
+    });
+    assert!(
+        narrow.lines().next().is_some_and(|l| l.ends_with("tick 1")),
+        "the same tick, redrawn: {narrow}"
+    );
+    for line in narrow.lines() {
+        assert!(line.chars().count() <= 60, "{line:?}\n{narrow}");
+    }
+
+    tm.key("C-z");
+    let stopped = tm.pane("the shell after Ctrl-Z", &|p| p.contains("Stopped"));
+    assert_eq!(tm.modes(), "0 1", "screen and cursor given back: {stopped}");
+    tm.type_line("fg");
+    tm.pane("the frame again", &|p| {
+        p.contains("HISTORY") && p.contains("CLOSE_WAIT")
+    });
+    assert_eq!(tm.modes(), "1 0", "the screen taken again");
+    tm.key("C-c");
+    wait_for("the screen given back after Ctrl-C", || {
+        (tm.modes() == "0 1").then_some(())
+    });
+    tm.type_line("echo EXIT=$?");
+    let after = tm.pane("the exit status", &|p| {
+        p.lines().any(|l| l.starts_with("EXIT="))
+    });
+    assert!(after.lines().any(|l| l == "EXIT=130"), "{after}");
+}
+
+#[test]
+fn wide_process_names_do_not_wrap_the_screen() {
+    let _serial = serial();
+    let Some(tm) = Tmux::start("wide", 60, 24) else {
+        return;
+    };
+    // A process whose name is five CJK characters (15 bytes, all of comm), ten columns wide,
+    // holding two CLOSE_WAIT server ends.
+    let dir = std::env::temp_dir().join(format!("tcpstat-wide-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("mkdir");
+    let name = dir.join("日本語の名");
+    fs::copy("/bin/sleep", &name).expect("copy sleep");
+    let mut leak = Leak::new();
+    leak.leak(2);
+    let port = leak.port();
+    let (_, a) = leak.pairs.pop().expect("pair");
+    let (_, b) = leak.pairs.pop().expect("pair");
+    let mut holder = Command::new(&name)
+        .arg("600")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(a)))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(b)))
+        .spawn()
+        .expect("spawn the holder");
+    tm.type_line(&format!(
+        "{} watch --state close-wait --port {port} --by process --interval 100ms; echo EXIT=$?",
+        env!("CARGO_BIN_EXE_tcpstat")
+    ));
+    let pane = tm.pane("the holder in the lists", &|p| {
+        p.matches("日本語").count() >= 2 && header_tick(p).is_some_and(|n| n >= 2)
+    });
+    let lines: Vec<&str> = pane.lines().collect();
+    assert!(
+        lines[0].starts_with("tcpstat watch"),
+        "no scrolling: {pane}"
+    );
+    // A line cut by characters, not columns, would run past 60 columns and wrap: its tail
+    // would start the next row.
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.chars().next().is_some_and(|c| !c.is_ascii())),
+        "a wrapped line: {pane}"
+    );
+    // Cut at 60 columns: this line's name would reach column 61.
+    let columns = |l: &str| {
+        l.chars()
+            .map(|c| if c.is_ascii() { 1 } else { 2 })
+            .sum::<usize>()
+    };
+    let aged = lines
+        .iter()
+        .find(|l| l.contains("socket") && l.contains("日本語"))
+        .expect("the age line");
+    assert!(aged.ends_with("日本語の") && columns(aged) == 59, "{aged}");
+    let top = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("2  pid"))
+        .expect("the top line");
+    assert!(top.ends_with("日本語の名"), "whole where it fits: {top}");
+    tm.key("C-c");
+    tm.pane("the shell back", &|p| p.contains("EXIT=130"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let _ = fs::remove_dir_all(&dir);
 }

@@ -243,6 +243,12 @@ impl Collector {
         self.options.netns = Some(ns);
     }
 
+    /// Closes the kept socket, if any: the next collection opens another (`watch
+    /// --all-netns` short of descriptors keeps none between ticks).
+    pub fn release(&mut self) {
+        self.netlink = None;
+    }
+
     /// Like [`collect`], on the kept socket; a failed socket is dropped and reopened next time.
     pub fn collect(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
         let Collector { options, netlink } = self;
@@ -273,7 +279,9 @@ impl Collector {
 /// The source policy, apart from the sources themselves (so it can be tested with failing
 /// ones): `auto` tries netlink and, if it fails and the sink can start over, reads /proc and
 /// records why. A namespace that cannot be entered is not a source failure: /proc is not
-/// tried, so a missing privilege is said plainly instead of hidden behind a fallback.
+/// tried, so a missing privilege is said plainly instead of hidden behind a fallback. Nor is
+/// a shortage of file descriptors: netlink is not unavailable, /proc needs a descriptor too,
+/// and the caller may free some and try again (`watch --all-netns`).
 fn with_fallback(
     choice: SourceChoice,
     sink: &mut dyn Sink,
@@ -286,6 +294,7 @@ fn with_fallback(
         SourceChoice::Auto => match netlink(sink) {
             Ok(outcome) => Ok(outcome),
             Err(e @ Error::Netns { .. }) => Err(e),
+            Err(e) if e.is_out_of_descriptors() => Err(e),
             Err(netlink_error) => {
                 if !sink.reset() {
                     return Err(netlink_error);
@@ -389,6 +398,20 @@ mod tests {
         let err = with_fallback(SourceChoice::Auto, &mut counts, refused, one_established)
             .expect_err("the privilege problem is said, not papered over");
         assert!(matches!(err, Error::Netns { .. }), "{err}");
+        assert_eq!(counts.total(), 0, "/proc was not read");
+    }
+
+    #[test]
+    fn out_of_descriptors_is_not_a_reason_to_fall_back() {
+        let short = |_: &mut dyn Sink| -> Result<Outcome, Error> {
+            Err(Error::NetlinkOpen(std::io::Error::from_raw_os_error(
+                libc::EMFILE,
+            )))
+        };
+        let mut counts = StateCounts::new();
+        let err = with_fallback(SourceChoice::Auto, &mut counts, short, one_established)
+            .expect_err("not 'netlink unavailable'");
+        assert!(err.is_out_of_descriptors(), "{err}");
         assert_eq!(counts.total(), 0, "/proc was not read");
     }
 

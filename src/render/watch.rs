@@ -1,8 +1,9 @@
 //! `watch` output: a screen frame for people, NDJSON for pipes.
 //!
-//! Owns: turning a [`Tick`] into lines of a frame (no escape codes except what
-//! `term::Screen` adds; outside text escaped) and into one JSON object per tick plus event
-//! objects. Never reads the kernel, never decides when to draw.
+//! Owns: turning a [`Tick`] into lines of a frame that fits the screen (no escape codes
+//! except what `term::Screen` adds; outside text escaped; lines measured in display columns)
+//! and into one JSON object per tick plus event objects. Never reads the kernel, never
+//! decides when to draw.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -15,7 +16,8 @@ use super::text::escape;
 use crate::cli::WatchByArg;
 use crate::model::duration::format_age;
 use crate::model::{KernelState, SocketRecord, TcpState};
-use crate::track::sparkline;
+use crate::term;
+use crate::track::{sparkline, HISTORY_LEN};
 use crate::watch::{Aged, GroupKey, Tick};
 
 /// Namespaces listed on the screen with `--all-netns`, busiest first.
@@ -29,75 +31,382 @@ fn by_name(by: WatchByArg) -> &'static str {
     }
 }
 
-fn group_label(key: &GroupKey) -> String {
+fn group_label(tick: &Tick<'_>, key: &GroupKey) -> String {
     match key {
         GroupKey::Port { port, direction } => format!("{port} {}", direction.name()),
         GroupKey::Process { pid, command } => format!("pid {pid} {}", escape(command)),
         GroupKey::NoProcess => "(no process)".to_string(),
+        // As `procs`' row: what root cannot read either needs more than root.
+        GroupKey::Hidden if tick.sample.owners_as_root => "(hidden: unreadable)".to_string(),
+        GroupKey::Hidden => "(hidden: needs root)".to_string(),
         GroupKey::Remote(ip) => ip.to_string(),
     }
 }
 
+/// The state table's columns before HISTORY, with and without MIN and MAX.
+const COLUMNS_FULL: usize = 63;
+const COLUMNS_NARROW: usize = 43;
+/// Below this many sparkline columns, MIN and MAX give theirs to the sparkline.
+const MIN_SPARKLINE: usize = 10;
+
+/// The rate since the previous good tick; `None` on the first good tick and a failed one.
 fn rate(tick: &Tick<'_>, state: TcpState) -> Option<f64> {
-    let secs = tick.elapsed?;
+    let secs = tick.sample.elapsed?;
     (secs > 0.0).then(|| tick.history.delta(state) as f64 / secs)
+}
+
+/// A rate per second with two significant digits below 1 (so `--interval 1m` shows a change
+/// of 1 as `+0.017`, not `+0.0`), one decimal up to 100, none above; `0` for no change.
+pub fn format_rate(rate: f64) -> String {
+    let size = rate.abs();
+    if size == 0.0 {
+        return "0".to_string();
+    }
+    let decimals = if size >= 100.0 {
+        0
+    } else if size >= 1.0 {
+        1
+    } else {
+        // 0.0167: ceil(1.78) + 1 = 3 decimals.
+        ((-size.log10()).ceil() as usize + 1).min(6)
+    };
+    format!("{rate:+.decimals$}")
 }
 
 fn state_names(set: crate::model::StateSet) -> String {
     set.iter().map(TcpState::name).collect::<Vec<_>>().join(",")
 }
 
-/// The lines of one screen, at most `height` of them (events are cut first).
+/// The lines of one screen of `width` columns and at most `height` rows. Lines may still be
+/// longer than `width` (the caller cuts them with `term::fit`), never more than `height`:
+/// the header (split on a narrow screen), warnings and errors right under it, the state
+/// table, then the namespace, top, age and event lists within what rows are left. Events go
+/// first, then the lists shrink to their busiest entries and a `... N more` line, then blank
+/// lines go, and only then whole lists (namespaces, top, ages).
 pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let source = match tick.outcome.fallback_reason {
+    let header = header(tick, width);
+    let notes = notes(tick, width, (height / 6).clamp(1, 4));
+    let table = state_table(tick, width);
+    let blocks = blocks(tick, width);
+    let fixed = header.len() + notes.len() + table.len();
+    let (gap, lines_per_block) = match allocate(&blocks, height.saturating_sub(fixed + 1), 1) {
+        Some(lines) => (1, lines),
+        None => (
+            0,
+            allocate(&blocks, height.saturating_sub(fixed), 0).unwrap_or_default(),
+        ),
+    };
+    let mut lines = header;
+    lines.extend(notes);
+    if gap > 0 {
+        lines.push(String::new());
+    }
+    lines.extend(table);
+    for (block, n) in blocks.iter().zip(lines_per_block) {
+        if n > 0 {
+            if gap > 0 {
+                lines.push(String::new());
+            }
+            block.render(n, &mut lines);
+        }
+    }
+    // Only a screen too small for the header and the table gets here.
+    lines.truncate(height);
+    lines
+}
+
+/// `tcpstat watch  host vm  source netlink  every 1s  2026-11-21T12:24:58.514Z  tick 3`; on
+/// a narrower screen the time of day only, then two lines (the tick number always first).
+fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
+    let s = tick.sample;
+    let source = match s.outcome.fallback_reason {
         Some(_) => "proc (netlink unavailable)",
-        None => tick.outcome.source.name(),
+        None => s.outcome.source.name(),
     };
-    let netns = match (tick.netns.per_row, tick.netns.entries.as_slice()) {
-        (true, entries) => format!("  netns all ({})", entries.len()),
-        (false, [one]) => format!("  netns {}", escape(&one.ns.label)),
-        _ => String::new(),
-    };
-    lines.push(format!(
-        "tcpstat watch  host {}{netns}  source {}  every {}  {}  tick {}",
-        escape(tick.hostname.unwrap_or("?")),
-        source,
-        format_age(tick.interval),
-        tick.timestamp,
-        tick.number
-    ));
-    lines.push(String::new());
-    lines.push(format!(
-        "{:<12} {:>9} {:>8} {:>9} {:>9} {:>9}  HISTORY",
-        "STATE", "COUNT", "DELTA", "RATE/s", "MIN", "MAX"
-    ));
-    for state in tick.shown.iter() {
-        let h = tick.history;
-        let delta = h.delta(state);
-        let rate = rate(tick, state).map_or("-".to_string(), |r| format!("{r:+.1}"));
-        let delta = if tick.elapsed.is_none() {
-            "-".to_string()
+    let mut facts = vec![format!(
+        "host {}",
+        escape(tick.setup.hostname.as_deref().unwrap_or("?"))
+    )];
+    match (tick.netns.per_row, tick.netns.entries.as_slice()) {
+        (true, entries) => facts.push(format!("netns all ({})", entries.len())),
+        (false, [one]) => facts.push(format!("netns {}", escape(&one.ns.label))),
+        _ => {}
+    }
+    facts.push(format!("source {source}"));
+    facts.push(format!("every {}", format_age(tick.setup.interval)));
+    let facts = facts.join("  ");
+    let time_of_day = s
+        .timestamp
+        .get(11..19)
+        .map_or_else(|| s.timestamp.clone(), |t| format!("{t}Z"));
+    let number = format!("tick {}", s.number);
+    for time in [&s.timestamp, &time_of_day] {
+        let one = format!("tcpstat watch  {facts}  {time}  {number}");
+        if term::width(&one) <= width {
+            return vec![one];
+        }
+    }
+    let first = [
+        format!("tcpstat watch  {}  {number}", s.timestamp),
+        format!("tcpstat watch  {time_of_day}  {number}"),
+    ]
+    .into_iter()
+    .find(|l| term::width(l) <= width)
+    .unwrap_or_else(|| format!("{time_of_day}  {number}"));
+    vec![first, facts]
+}
+
+/// The error of a failed tick, then the warnings, in at most `cap` lines (each wrapped to
+/// two lines when there is room), the rest counted.
+fn notes(tick: &Tick<'_>, width: usize, cap: usize) -> Vec<String> {
+    let mut all = Vec::new();
+    if let Some(e) = &tick.sample.error {
+        all.push(format!(
+            "error: {} (showing the last good tick; retrying)",
+            escape(e)
+        ));
+    }
+    all.extend(
+        tick.sample
+            .outcome
+            .warnings
+            .iter()
+            .map(|w| format!("warning: {}", escape(w))),
+    );
+    let per_note = if cap >= 4 { 2 } else { 1 };
+    let mut lines = Vec::new();
+    let mut shown = 0;
+    for (i, note) in all.iter().enumerate() {
+        let after = all.len() - i - 1;
+        // The first note (the error, when there is one) is always shown.
+        let room = cap
+            .saturating_sub(lines.len() + usize::from(after > 0))
+            .max(usize::from(i == 0));
+        let wrapped = wrap(note, width, per_note.min(room));
+        if wrapped.is_empty() {
+            break;
+        }
+        lines.extend(wrapped);
+        shown += 1;
+    }
+    let more = all.len() - shown;
+    if more > 0 && lines.len() < cap {
+        lines.push(format!("... {more} more warning{}", plural(more)));
+    }
+    lines
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `text` in at most `max_lines` lines of `width` columns, broken at spaces, continued with
+/// an indent; what does not fit is cut (by `term::fit` later).
+fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    if max_lines == 0 {
+        return lines;
+    }
+    let mut line = String::new();
+    let mut words = text.split(' ').peekable();
+    while let Some(word) = words.next() {
+        let candidate = if line.trim().is_empty() {
+            format!("{line}{word}")
         } else {
-            format!("{delta:+}")
+            format!("{line} {word}")
         };
-        lines.push(format!(
-            "{:<12} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
+        if term::width(&candidate) <= width || line.trim().is_empty() {
+            line = candidate;
+            continue;
+        }
+        if lines.len() + 1 == max_lines {
+            // The last line allowed: the rest goes on it, to be cut.
+            line = candidate;
+            for rest in words.by_ref() {
+                line.push(' ');
+                line.push_str(rest);
+            }
+            break;
+        }
+        lines.push(std::mem::replace(&mut line, format!("  {word}")));
+    }
+    if max_lines > lines.len() && !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The heading and one row per shown state: the sparkline gets the columns left (the newest
+/// ticks), and MIN and MAX give theirs up on a narrow screen.
+fn state_table(tick: &Tick<'_>, width: usize) -> Vec<String> {
+    let min_max = width >= COLUMNS_FULL + MIN_SPARKLINE;
+    let before = if min_max {
+        COLUMNS_FULL
+    } else {
+        COLUMNS_NARROW
+    };
+    let spark = width.saturating_sub(before).min(HISTORY_LEN);
+    let mut lines = Vec::new();
+    let mut heading = format!(
+        "{:<12} {:>9} {:>8} {:>9}",
+        "STATE", "COUNT", "DELTA", "RATE/s"
+    );
+    if min_max {
+        heading.push_str(&format!(" {:>9} {:>9}", "MIN", "MAX"));
+    }
+    heading.push_str("  HISTORY");
+    lines.push(heading);
+    let h = tick.history;
+    let known = tick.sample.elapsed.is_some() && !tick.sample.failed();
+    for state in tick.setup.shown.iter() {
+        let (delta, rate) = if known {
+            (
+                format!("{:+}", h.delta(state)),
+                rate(tick, state).map_or("-".to_string(), format_rate),
+            )
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
+        let mut line = format!(
+            "{:<12} {:>9} {:>8} {:>9}",
             state.name(),
             h.latest(state),
             delta,
-            rate,
-            h.min(state),
-            h.max(state),
-            sparkline(h.recent(state))
-        ));
+            rate
+        );
+        if min_max {
+            line.push_str(&format!(" {:>9} {:>9}", h.min(state), h.max(state)));
+        }
+        let recent: Vec<u64> = h.recent(state).collect();
+        let newest = &recent[recent.len().saturating_sub(spark)..];
+        line.push_str("  ");
+        line.push_str(&sparkline(newest.iter().copied()));
+        lines.push(line);
     }
-    if tick.unknown > 0 {
-        lines.push(format!("{:<12} {:>9}", "UNKNOWN", tick.unknown));
+    if tick.sample.unknown > 0 {
+        lines.push(format!("{:<12} {:>9}", "UNKNOWN", tick.sample.unknown));
     }
+    lines
+}
+
+/// A list under a heading, cut to the rows it is given.
+struct Block {
+    heading: String,
+    items: Vec<String>,
+    /// Entries left out before the screen (`--top`).
+    more: usize,
+    /// Said when there are no entries (`none`); without it the heading says enough.
+    empty: Option<&'static str>,
+    /// Lower ranks keep their rows longer.
+    rank: u8,
+    /// Given rows only when every other list is whole (events).
+    extra: bool,
+}
+
+impl Block {
+    /// Rows for everything, heading included.
+    fn full(&self) -> usize {
+        1 + if self.items.is_empty() && self.more == 0 {
+            usize::from(self.empty.is_some())
+        } else {
+            self.items.len() + usize::from(self.more > 0)
+        }
+    }
+
+    /// The fewest rows worth showing: the heading and one more.
+    fn least(&self) -> usize {
+        self.full().min(2)
+    }
+
+    /// Writes the block in `rows` rows (at least the heading): the first entries, and a
+    /// `... N more` line for the rest.
+    fn render(&self, rows: usize, out: &mut Vec<String>) {
+        out.push(self.heading.clone());
+        let body = rows.saturating_sub(1);
+        if rows >= self.full() {
+            out.extend(self.items.iter().cloned());
+            if self.more > 0 {
+                out.push(format!("  ... {} more", self.more));
+            }
+            if self.items.is_empty() && self.more == 0 {
+                out.extend(self.empty.map(|e| format!("  {e}")));
+            }
+        } else if body > 0 {
+            let kept = body - 1;
+            out.extend(self.items[..kept].iter().cloned());
+            out.push(format!(
+                "  ... {} more",
+                self.items.len() - kept + self.more
+            ));
+        }
+    }
+}
+
+/// Rows for each block (0: left out) within `room`, each block after `gap` blank rows.
+/// `None` when even the least of every list (events aside) needs more and the gaps should
+/// go first; with no gaps, whole lists are left out, highest rank first.
+fn allocate(blocks: &[Block], room: usize, gap: usize) -> Option<Vec<usize>> {
+    let cost = |rows: &[usize]| -> usize { rows.iter().filter(|&&r| r > 0).map(|r| r + gap).sum() };
+    let full: Vec<usize> = blocks.iter().map(Block::full).collect();
+    if cost(&full) <= room {
+        return Some(full);
+    }
+    // Lists whole, extras (events) in what is left.
+    let mut rows: Vec<usize> = blocks
+        .iter()
+        .map(|b| if b.extra { 0 } else { b.full() })
+        .collect();
+    if cost(&rows) <= room {
+        let mut left = room - cost(&rows);
+        for i in (0..blocks.len()).filter(|&i| blocks[i].extra) {
+            if left > gap {
+                rows[i] = full[i].min(left - gap);
+                left -= rows[i] + gap;
+            }
+        }
+        return Some(rows);
+    }
+    // Every list at its least, then the rest shared one row at a time, lowest rank first.
+    for (i, b) in blocks.iter().enumerate() {
+        rows[i] = if b.extra { 0 } else { b.least() };
+    }
+    let mut order: Vec<usize> = (0..blocks.len()).filter(|&i| !blocks[i].extra).collect();
+    order.sort_by_key(|&i| blocks[i].rank);
+    while cost(&rows) > room {
+        if gap > 0 {
+            return None;
+        }
+        let Some(&last) = order.iter().rev().find(|&&i| rows[i] > 0) else {
+            break;
+        };
+        rows[last] = 0;
+    }
+    let mut left = room.saturating_sub(cost(&rows));
+    while left > 0 {
+        let mut grew = false;
+        for &i in &order {
+            if left > 0 && rows[i] > 0 && rows[i] < full[i] {
+                rows[i] += 1;
+                left -= 1;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    Some(rows)
+}
+
+/// The lists under the table: namespaces (`--all-netns`), top groups, ages, events.
+fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
+    let s = tick.sample;
+    let mut blocks = Vec::new();
     if tick.netns.per_row {
-        lines.push(String::new());
-        lines.push(netns_heading(tick));
         let mut read: Vec<(u64, &str)> = tick
             .netns
             .entries
@@ -105,77 +414,97 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
             .filter_map(|e| Some((e.counts?.total(), e.ns.label.as_str())))
             .collect();
         read.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        for (count, label) in read.iter().take(NETNS_LINES) {
-            lines.push(format!("  {count:>8}  {}", escape(label)));
-        }
-        if read.len() > NETNS_LINES {
-            lines.push(format!("  ... {} more", read.len() - NETNS_LINES));
-        }
+        blocks.push(Block {
+            heading: netns_heading(tick),
+            items: read
+                .iter()
+                .take(NETNS_LINES)
+                .map(|(count, label)| format!("  {count:>8}  {}", escape(label)))
+                .collect(),
+            more: read.len().saturating_sub(NETNS_LINES),
+            empty: None,
+            rank: 2,
+            extra: false,
+        });
     }
-    lines.push(String::new());
-    let watched = state_names(tick.tracked);
-    let older = tick.older_than.map_or(String::new(), |d| {
+    let older = tick.setup.older_than.map_or(String::new(), |d| {
         format!(", in state >= {}", format_age(d))
     });
-    lines.push(format!(
-        "TOP BY {} ({watched}{older})",
-        by_name(tick.by).to_uppercase()
-    ));
-    if tick.top.is_empty() {
-        lines.push("  none".to_string());
+    let by = by_name(tick.setup.by).to_uppercase();
+    let mut heading = format!("TOP BY {by} ({}{older})", state_names(tick.setup.tracked));
+    if term::width(&heading) > width {
+        let n = tick.setup.tracked.iter().count();
+        heading = format!("TOP BY {by} ({n} watched state{}{older})", plural(n));
     }
-    for g in &tick.top {
-        lines.push(format!(
-            "  {:>8}  {}",
-            g.count,
-            in_netns(tick, g.netns, &group_label(&g.key))
-        ));
+    blocks.push(Block {
+        heading,
+        items: s
+            .top
+            .iter()
+            .map(|g| {
+                format!(
+                    "  {:>8}  {}",
+                    g.count,
+                    in_netns(tick, g.netns, &group_label(tick, &g.key))
+                )
+            })
+            .collect(),
+        more: s.top_total.saturating_sub(s.top.len()),
+        empty: Some("none"),
+        rank: 1,
+        extra: false,
+    });
+    let since = tick
+        .setup
+        .started
+        .get(11..19)
+        .unwrap_or(&tick.setup.started);
+    let mut heading = format!(
+        "LONGEST IN STATE ({} tracked; lower bounds: ages count from {since} for sockets \
+         already there)",
+        s.tracked_count
+    );
+    if term::width(&heading) > width {
+        heading = format!(
+            "LONGEST IN STATE ({} tracked; ages are lower bounds, from {since})",
+            s.tracked_count
+        );
     }
-    lines.push(String::new());
-    let since = tick.started.get(11..19).unwrap_or(&tick.started);
-    lines.push(format!(
-        "LONGEST IN STATE ({} tracked; lower bounds: ages count from {since} for sockets already there)",
-        tick.tracked_count
-    ));
-    if tick.aged.is_empty() {
-        lines.push("  none".to_string());
-    }
-    for a in &tick.aged {
-        lines.push(aged_line(tick, a));
-    }
-    for w in &tick.outcome.warnings {
-        lines.push(format!("warning: {}", escape(w)));
-    }
-    if let Some(e) = &tick.error {
-        lines.push(format!(
-            "error: {} (showing the last good tick; retrying)",
-            escape(e)
-        ));
-    }
-    if let Some(changes) = tick.changes {
-        lines.push(String::new());
-        lines.push(format!(
-            "EVENTS since the previous tick: {} entered, {} left",
-            changes.entered.len(),
-            changes.left.len()
-        ));
-        for r in &changes.entered {
-            lines.push(format!("  + {}", in_netns(tick, r.netns, &socket_line(r))));
-        }
-        for (r, age) in &changes.left {
-            lines.push(format!(
+    blocks.push(Block {
+        heading,
+        items: s.aged.iter().map(|a| aged_line(tick, a)).collect(),
+        more: s.aged_total.saturating_sub(s.aged.len()),
+        empty: Some("none"),
+        rank: 0,
+        extra: false,
+    });
+    if let Some(changes) = &s.changes {
+        let mut items: Vec<String> = changes
+            .entered
+            .iter()
+            .map(|r| format!("  + {}", in_netns(tick, r.netns, &socket_line(r))))
+            .collect();
+        items.extend(changes.left.iter().map(|(r, age)| {
+            format!(
                 "  - {}  after >= {}",
                 in_netns(tick, r.netns, &socket_line(r)),
                 format_age(*age)
-            ));
-        }
+            )
+        }));
+        blocks.push(Block {
+            heading: format!(
+                "EVENTS since the previous tick: {} entered, {} left",
+                changes.entered.len(),
+                changes.left.len()
+            ),
+            items,
+            more: 0,
+            empty: None,
+            rank: 3,
+            extra: true,
+        });
     }
-    if lines.len() > height {
-        lines.truncate(height.saturating_sub(1));
-        lines.push("...".to_string());
-    }
-    let _ = width;
-    lines
+    blocks
 }
 
 /// `SOCKETS BY NETNS (3 read, 1 skipped)`.
@@ -216,7 +545,7 @@ fn aged_line(tick: &Tick<'_>, a: &Aged) -> String {
         band,
         a.count,
         if a.count == 1 { " " } else { "s" },
-        in_netns(tick, a.netns, &group_label(&a.key)),
+        in_netns(tick, a.netns, &group_label(tick, &a.key)),
         format_age(a.oldest)
     )
 }
@@ -240,9 +569,12 @@ enum GroupJson<'a> {
         pid: u32,
         command: &'a str,
     },
+    /// No owner found: `hidden` when some processes could not be read (so it is probably
+    /// one of them).
     NoProcess {
         pid: Option<u32>,
         command: Option<&'a str>,
+        hidden: bool,
     },
     Remote {
         remote_address: String,
@@ -259,6 +591,12 @@ fn group_json(key: &GroupKey) -> GroupJson<'_> {
         GroupKey::NoProcess => GroupJson::NoProcess {
             pid: None,
             command: None,
+            hidden: false,
+        },
+        GroupKey::Hidden => GroupJson::NoProcess {
+            pid: None,
+            command: None,
+            hidden: true,
         },
         GroupKey::Remote(ip) => GroupJson::Remote {
             remote_address: ip.to_string(),
@@ -348,13 +686,15 @@ struct TickJson<'a> {
     source: &'static str,
     fallback_reason: Option<&'a str>,
     interval_ms: u64,
-    /// Seconds since the previous tick; `null` on the first.
+    /// Seconds since the previous good tick, which `deltas` spans; `null` on the first good
+    /// tick and on a failed one.
     elapsed_s: Option<f64>,
     counted_states: Vec<&'static str>,
     watched_states: Vec<&'static str>,
     counts: StatesJson,
-    /// Change since the previous tick (0 on the first).
-    deltas: DeltasJson,
+    /// Change since the previous good tick (0 on the first); `null` on a failed tick, so
+    /// the deltas that are numbers add up to the net change.
+    deltas: Option<DeltasJson>,
     min: StatesJson,
     max: StatesJson,
     unknown: u64,
@@ -404,8 +744,8 @@ fn event<'a>(
     EventJson {
         kind: "event",
         event: kind,
-        tick: tick.number,
-        timestamp: &tick.timestamp,
+        tick: tick.sample.number,
+        timestamp: &tick.sample.timestamp,
         state: match r.state {
             KernelState::Known(s) => s.name().to_string(),
             KernelState::Unknown(v) => format!("UNKNOWN({v})"),
@@ -425,31 +765,33 @@ fn event<'a>(
 /// Writes one tick as a JSON line, then its events (with `--events`), and flushes.
 pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
     let h = tick.history;
+    let (setup, s) = (tick.setup, tick.sample);
     let value = TickJson {
         kind: "tick",
         schema_version: SCHEMA_VERSION,
-        tick: tick.number,
-        timestamp: &tick.timestamp,
-        started: &tick.started,
-        hostname: tick.hostname,
-        source: tick.outcome.source.name(),
-        fallback_reason: tick.outcome.fallback_reason.as_deref(),
-        interval_ms: tick.interval.as_millis() as u64,
-        elapsed_s: tick.elapsed,
-        counted_states: tick
+        tick: s.number,
+        timestamp: &s.timestamp,
+        started: &setup.started,
+        hostname: setup.hostname.as_deref(),
+        source: s.outcome.source.name(),
+        fallback_reason: s.outcome.fallback_reason.as_deref(),
+        interval_ms: setup.interval.as_millis() as u64,
+        elapsed_s: s.elapsed,
+        counted_states: setup
             .shown
-            .intersect(tick.outcome.source.covers())
+            .intersect(s.outcome.source.covers())
             .iter()
             .map(TcpState::name)
             .collect(),
-        watched_states: tick.tracked.iter().map(TcpState::name).collect(),
-        counts: StatesJson::from_fn(|s| h.latest(s)),
-        deltas: DeltasJson::from_fn(|s| h.delta(s)),
-        min: StatesJson::from_fn(|s| h.min(s)),
-        max: StatesJson::from_fn(|s| h.max(s)),
-        unknown: tick.unknown,
-        by: by_name(tick.by),
-        top: tick
+        watched_states: setup.tracked.iter().map(TcpState::name).collect(),
+        counts: StatesJson::from_fn(|state| h.latest(state)),
+        // A failed tick's change is unknown; the next good tick's spans the gap.
+        deltas: (!s.failed()).then(|| DeltasJson::from_fn(|state| h.delta(state))),
+        min: StatesJson::from_fn(|state| h.min(state)),
+        max: StatesJson::from_fn(|state| h.max(state)),
+        unknown: s.unknown,
+        by: by_name(setup.by),
+        top: s
             .top
             .iter()
             .map(|g| TopJson {
@@ -458,9 +800,9 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 count: g.count,
             })
             .collect(),
-        older_than_s: tick.older_than.map(|d| d.as_secs_f64()),
-        tracked_sockets: tick.tracked_count,
-        aged: tick
+        older_than_s: setup.older_than.map(|d| d.as_secs_f64()),
+        tracked_sockets: s.tracked_count,
+        aged: s
             .aged
             .iter()
             .map(|a| AgedJson {
@@ -472,13 +814,13 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 oldest_s: a.oldest.as_secs_f64(),
             })
             .collect(),
-        complete: tick.outcome.complete && tick.error.is_none(),
-        warnings: &tick.outcome.warnings,
-        error: tick.error.as_deref(),
+        complete: s.outcome.complete && !s.failed(),
+        warnings: &s.outcome.warnings,
+        error: s.error.as_deref(),
         netns: netns_json(tick.netns),
     };
     super::json::write_line(out, &value)?;
-    if let Some(changes) = tick.changes {
+    if let Some(changes) = &s.changes {
         for r in &changes.entered {
             super::json::write_line(out, &event(tick, "enter", r, None))?;
         }
@@ -507,4 +849,373 @@ pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<
         },
     )?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::Direction;
+    use crate::collect::{Outcome, SourceKind};
+    use crate::model::{Family, StateSet};
+    use crate::render::NetnsView;
+    use crate::track::{Changes, History};
+    use crate::watch::{Group, Sample, Setup};
+
+    fn setup(shown: StateSet, tracked: StateSet) -> Setup {
+        Setup {
+            hostname: Some("vm".into()),
+            started: "2026-11-21T12:20:00.000Z".into(),
+            interval: Duration::from_secs(1),
+            shown,
+            tracked,
+            by: WatchByArg::Port,
+            older_than: None,
+        }
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            number: 1234,
+            timestamp: "2026-11-21T12:24:58.514Z".into(),
+            elapsed: Some(1.0),
+            outcome: Outcome {
+                source: SourceKind::Netlink,
+                fallback_reason: None,
+                warnings: Vec::new(),
+                complete: true,
+            },
+            unknown: 0,
+            top: Vec::new(),
+            top_total: 0,
+            aged: Vec::new(),
+            aged_total: 0,
+            tracked_count: 0,
+            changes: None,
+            error: None,
+            owners_as_root: true,
+        }
+    }
+
+    /// 50 ticks of CLOSE_WAIT growing by one, and one jump at the end.
+    fn history() -> History {
+        let mut h = History::new();
+        let mut counts = [0; 11];
+        for n in 0..50 {
+            counts[TcpState::CloseWait.index()] = 100 + n;
+            counts[TcpState::Established.index()] = 20;
+            h.push(counts);
+        }
+        counts[TcpState::CloseWait.index()] = 400;
+        h.push(counts);
+        h
+    }
+
+    fn groups(n: u16) -> Vec<Group> {
+        (0..n)
+            .map(|i| Group {
+                netns: 0,
+                key: GroupKey::Port {
+                    port: 8000 + i,
+                    direction: Direction::In,
+                },
+                count: u64::from(100 - i),
+            })
+            .collect()
+    }
+
+    fn aged(n: u16) -> Vec<Aged> {
+        (0..n)
+            .map(|i| Aged {
+                state: TcpState::CloseWait,
+                netns: 0,
+                key: GroupKey::Port {
+                    port: 8000 + i,
+                    direction: Direction::In,
+                },
+                at_least: Duration::from_secs(300),
+                count: u64::from(50 - i),
+                oldest: Duration::from_secs(400),
+            })
+            .collect()
+    }
+
+    fn render(
+        setup: &Setup,
+        sample: &Sample,
+        history: &History,
+        w: usize,
+        h: usize,
+    ) -> Vec<String> {
+        let netns = NetnsView::default();
+        let tick = Tick {
+            setup,
+            sample,
+            history,
+            netns: &netns,
+        };
+        frame(&tick, w, h)
+    }
+
+    fn row<'a>(lines: &'a [String], state: &str) -> &'a str {
+        lines
+            .iter()
+            .find(|l| l.starts_with(state))
+            .unwrap_or_else(|| panic!("no {state} row in {lines:#?}"))
+    }
+
+    #[test]
+    fn at_80_columns_the_sparkline_ends_with_the_newest_tick_and_the_header_fits() {
+        let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
+        let (sample, history) = (sample(), history());
+        let lines = render(&setup, &sample, &history, 80, 24);
+        for l in &lines {
+            assert!(term::width(l) <= 80, "{l:?} is {} wide", term::width(l));
+        }
+        assert!(lines.len() <= 24, "{lines:#?}");
+        assert!(lines[0].ends_with("tick 1234"), "{lines:#?}");
+        assert!(lines[0].contains("12:24:58Z"), "short time: {}", lines[0]);
+        let cw = row(&lines, "CLOSE_WAIT");
+        let spark: String = cw.chars().filter(|c| ('▁'..='█').contains(c)).collect();
+        assert_eq!(spark.chars().count(), 80 - 63, "{cw}");
+        assert!(
+            spark.ends_with('█'),
+            "the jump to 400 is the last bar: {cw}"
+        );
+        assert!(cw.contains("+251"), "{cw}");
+        // Wider: all 40 ticks of history and the whole timestamp.
+        let lines = render(&setup, &sample, &history, 140, 40);
+        assert!(
+            lines[0].contains("2026-11-21T12:24:58.514Z  tick 1234"),
+            "{}",
+            lines[0]
+        );
+        let cw = row(&lines, "CLOSE_WAIT");
+        assert_eq!(cw.chars().filter(|c| ('▁'..='█').contains(c)).count(), 40);
+    }
+
+    #[test]
+    fn a_narrow_screen_splits_the_header_and_gives_min_max_to_the_sparkline() {
+        let mut setup = setup(
+            StateSet::of(TcpState::CloseWait),
+            StateSet::of(TcpState::CloseWait),
+        );
+        setup.hostname = Some("web-frontend-01.example.com".into());
+        let (sample, history) = (sample(), history());
+        let lines = render(&setup, &sample, &history, 60, 24);
+        assert_eq!(
+            lines[0],
+            "tcpstat watch  2026-11-21T12:24:58.514Z  tick 1234"
+        );
+        assert!(lines[1].starts_with("host web-frontend-01"), "{lines:#?}");
+        let heading = row(&lines, "STATE");
+        assert!(!heading.contains("MIN"), "{heading}");
+        let cw = row(&lines, "CLOSE_WAIT");
+        assert!(term::width(cw) <= 60, "{cw}");
+        assert!(cw.ends_with('█'), "{cw}");
+        let lines = render(&setup, &sample, &history, 30, 24);
+        assert_eq!(lines[0], "12:24:58Z  tick 1234", "{lines:#?}");
+    }
+
+    #[test]
+    fn a_short_screen_keeps_warnings_and_errors_and_shortens_the_lists() {
+        let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
+        let history = history();
+        let mut sample = sample();
+        sample.error = Some("cannot read /proc/net/tcp: No such file or directory".into());
+        sample.outcome.warnings = vec![
+            "3 process(es) could not be read (permission denied; run as root to see every \
+             owner): sockets they may own are shown as hidden"
+                .into(),
+            "netlink unavailable".into(),
+        ];
+        sample.top = groups(5);
+        sample.top_total = 12;
+        sample.aged = aged(5);
+        sample.aged_total = 5;
+        sample.changes = Some(Changes {
+            entered: vec![SocketRecord::empty(
+                Family::V4,
+                KernelState::Known(TcpState::CloseWait),
+            )],
+            left: Vec::new(),
+        });
+        let lines = render(&setup, &sample, &history, 80, 24);
+        assert_eq!(lines.len(), 24, "{lines:#?}");
+        assert!(
+            lines[1].starts_with("error: cannot read /proc/net/tcp"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[2], "  good tick; retrying)", "wrapped: {lines:#?}");
+        assert!(lines[3].starts_with("warning: 3 process(es)"), "{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l == "warning: netlink unavailable"),
+            "{lines:#?}"
+        );
+        let cw = row(&lines, "CLOSE_WAIT");
+        assert!(
+            cw.contains("       -         -"),
+            "a failed tick's delta and rate are unknown: {cw}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("EVENTS")),
+            "events go first"
+        );
+        let more: Vec<&String> = lines.iter().filter(|l| l.contains("... ")).collect();
+        assert_eq!(more.len(), 2, "top and ages both cut: {lines:#?}");
+        let top_more: usize = more[0]
+            .trim()
+            .split(' ')
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        let top_shown = lines
+            .iter()
+            .skip_while(|l| !l.starts_with("TOP BY"))
+            .skip(1)
+            .take_while(|l| l.starts_with("     "))
+            .count();
+        assert_eq!(
+            top_shown + top_more,
+            12,
+            "every group shown or counted: {lines:#?}"
+        );
+        assert!(lines.iter().any(|l| l.starts_with("LONGEST IN STATE")));
+        // Taller: everything, events included, and the groups --top left out are counted.
+        let lines = render(&setup, &sample, &history, 80, 50);
+        assert!(lines.iter().any(|l| l == "  ... 7 more"), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("EVENTS")), "{lines:#?}");
+        // Very short: never more rows than the screen has.
+        for height in 5..24 {
+            let lines = render(&setup, &sample, &history, 80, height);
+            assert!(lines.len() <= height, "{height}: {lines:#?}");
+            assert!(lines[1].starts_with("error:"), "{height}: {lines:#?}");
+        }
+    }
+
+    #[test]
+    fn rates_keep_two_significant_digits() {
+        assert_eq!(format_rate(1.0 / 60.0), "+0.017");
+        assert_eq!(format_rate(-1.0 / 25.0), "-0.040");
+        assert_eq!(format_rate(0.5), "+0.50");
+        assert_eq!(format_rate(2.0), "+2.0");
+        assert_eq!(format_rate(-12.34), "-12.3");
+        assert_eq!(format_rate(1234.5), "+1234");
+        assert_eq!(format_rate(0.0), "0");
+        assert_eq!(format_rate(1.0 / 3600.0), "+0.00028");
+        // On screen: a change of 1 over a minute.
+        let mut setup = setup(
+            StateSet::of(TcpState::CloseWait),
+            StateSet::of(TcpState::CloseWait),
+        );
+        setup.interval = Duration::from_secs(60);
+        let mut h = History::new();
+        let mut counts = [0; 11];
+        h.push(counts);
+        counts[TcpState::CloseWait.index()] = 1;
+        h.push(counts);
+        let mut s = sample();
+        s.elapsed = Some(60.0);
+        let lines = render(&setup, &s, &h, 100, 24);
+        assert!(
+            row(&lines, "CLOSE_WAIT").contains("+1    +0.017"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_tick_has_null_deltas_in_json_and_hidden_owners_are_marked() {
+        let setup = setup(
+            StateSet::of(TcpState::CloseWait),
+            StateSet::of(TcpState::CloseWait),
+        );
+        let history = history();
+        let mut s = sample();
+        s.top = vec![
+            Group {
+                netns: 0,
+                key: GroupKey::Hidden,
+                count: 3,
+            },
+            Group {
+                netns: 0,
+                key: GroupKey::NoProcess,
+                count: 1,
+            },
+        ];
+        s.top_total = 2;
+        s.owners_as_root = false;
+        let netns = NetnsView::default();
+        let json = |s: &Sample| -> serde_json::Value {
+            let mut out = Vec::new();
+            let tick = Tick {
+                setup: &setup,
+                sample: s,
+                history: &history,
+                netns: &netns,
+            };
+            write_tick(&mut out, &tick).expect("write");
+            serde_json::from_slice(&out).expect("one object")
+        };
+        let good = json(&s);
+        assert_eq!(good["deltas"]["CLOSE_WAIT"], 251);
+        assert_eq!(good["elapsed_s"], 1.0);
+        assert_eq!(
+            good["top"],
+            serde_json::json!([
+                {"pid": null, "command": null, "hidden": true, "count": 3},
+                {"pid": null, "command": null, "hidden": false, "count": 1},
+            ])
+        );
+        let lines = render(&setup, &s, &history, 80, 24);
+        assert!(
+            lines.iter().any(|l| l.ends_with("3  (hidden: needs root)")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.ends_with("1  (no process)")),
+            "{lines:#?}"
+        );
+        s.error = Some("boom".into());
+        s.elapsed = None;
+        let failed = json(&s);
+        assert!(failed["deltas"].is_null(), "{failed}");
+        assert!(failed["elapsed_s"].is_null(), "{failed}");
+        assert_eq!(failed["counts"]["CLOSE_WAIT"], 400, "the last good counts");
+        assert_eq!(failed["error"], "boom");
+        assert_eq!(failed["complete"], false);
+    }
+
+    #[test]
+    fn wide_process_names_are_cut_by_columns() {
+        let setup = setup(
+            StateSet::of(TcpState::CloseWait),
+            StateSet::of(TcpState::CloseWait),
+        );
+        let history = history();
+        let mut s = sample();
+        s.top = vec![Group {
+            netns: 0,
+            key: GroupKey::Process {
+                pid: 7,
+                command: "日本語の名前のプロセス".repeat(4),
+            },
+            count: 1,
+        }];
+        s.top_total = 1;
+        let lines = render(&setup, &s, &history, 80, 24);
+        let line = lines.iter().find(|l| l.contains("pid 7")).expect("listed");
+        assert!(
+            term::width(line) > 80,
+            "the frame leaves cutting to term::fit"
+        );
+        assert_eq!(term::width(&term::fit(line, 80)), 80);
+    }
+
+    #[test]
+    fn wrapping() {
+        assert_eq!(wrap("aaa bbb ccc", 7, 2), ["aaa bbb", "  ccc"]);
+        assert_eq!(wrap("aaa bbb ccc ddd", 7, 2), ["aaa bbb", "  ccc ddd"]);
+        assert_eq!(wrap("aaa bbb", 7, 0), Vec::<String>::new());
+        assert_eq!(wrap("aaaaaaaaaa bb", 7, 3), ["aaaaaaaaaa", "  bb"]);
+    }
 }
