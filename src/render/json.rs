@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::text::is_unsafe_for_terminals;
 use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
 use crate::aggregate::{PortGrouping, StateCounts, StateRow};
 use crate::model::{Family, StateSet, TcpState};
@@ -204,10 +205,53 @@ impl<'a> SummaryJson<'a> {
     }
 }
 
-/// Writes `value` as one line of JSON.
+/// serde_json's compact output, except that every character a terminal must not see raw
+/// ([`is_unsafe_for_terminals`]: C0, DEL, C1, bidi controls, U+2028 / U+2029) is written as
+/// `\uXXXX`. JSON allows the raw characters, so serde_json writes them as they are (all but
+/// C0), and they would reach the terminal of whoever runs `tcpstat ... --json`; escaped, the
+/// decoded strings are identical and the bytes are inert. Every JSON and NDJSON output goes
+/// through [`write_line`] or [`to_string`], which use it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InertFormatter;
+
+impl serde_json::ser::Formatter for InertFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Fragments never hold C0 (serde_json escapes those itself); below DEL all is safe.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return writer.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (at, c) in fragment.char_indices() {
+            if is_unsafe_for_terminals(c) {
+                writer.write_all(&fragment.as_bytes()[start..at])?;
+                // Every such character is in the Basic Multilingual Plane: one \u escape.
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// Writes `value` as one line of JSON (through [`InertFormatter`]).
 pub fn write_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, InertFormatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// `value` as compact JSON text (through [`InertFormatter`]), for outputs that assemble lines
+/// themselves (`list`).
+pub fn to_string(value: &impl Serialize) -> io::Result<String> {
+    let mut bytes = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, InertFormatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)?;
+    // The formatter writes only valid UTF-8: serde_json's output plus ASCII escapes.
+    String::from_utf8(bytes).map_err(io::Error::other)
 }
 
 /// A listening port's accept queue.
@@ -301,7 +345,7 @@ pub struct ProcessJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<&'a str>,
     pub pid: u32,
-    /// The kernel's command name (/proc/PID/comm), as is: JSON escaping makes it inert.
+    /// The kernel's command name (/proc/PID/comm), as is: [`InertFormatter`] makes it inert.
     pub command: &'a str,
     pub uid: u32,
     pub user: Option<&'a str>,
@@ -411,5 +455,37 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
         netns: netns(report.netns),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_controls_are_escaped_and_decode_unchanged() {
+        let raw = "a\u{1b}[2J\u{7}b\u{7f}c\u{9b}d\u{202e}e\u{2066}f\u{61c}g\u{200e}\u{2028}\u{2029}h\u{e9}\u{1f600}";
+        let mut out = Vec::new();
+        write_line(&mut out, &serde_json::json!({ raw: [raw] })).expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        let body = text.strip_suffix('\n').expect("one line");
+        assert!(!body.chars().any(is_unsafe_for_terminals), "{body:?}");
+        for escaped in [
+            "\\u001b", "\\u0007", "\\u007f", "\\u009b", "\\u202e", "\\u2066", "\\u061c", "\\u200e",
+            "\\u2028", "\\u2029",
+        ] {
+            assert!(body.contains(escaped), "{escaped} in {body}");
+        }
+        assert!(
+            body.contains("h\u{e9}\u{1f600}"),
+            "other text stays as it is: {body}"
+        );
+        let back: serde_json::Value = serde_json::from_str(body).expect("valid JSON");
+        assert_eq!(back[raw][0], raw, "the decoded value is unchanged");
+        let string = to_string(&raw).expect("text");
+        assert!(
+            body.starts_with(&format!("{{{string}:[{string}]")),
+            "keys too: {body}"
+        );
     }
 }

@@ -284,9 +284,9 @@ impl<'w> ListWriter<'w> {
                 }
                 let mut value = socket_json(record, user, owners);
                 value.netns = self.netns_label(record);
-                match serde_json::to_string(&value) {
+                match super::json::to_string(&value) {
                     Ok(text) => line.push_str(&text),
-                    Err(e) => self.error = Some(io::Error::other(e)),
+                    Err(e) => self.error = Some(e),
                 }
                 if self.format == ListFormat::Ndjson {
                     line.push('\n');
