@@ -315,8 +315,8 @@ pub struct WatchArgs {
     #[arg(long, value_enum, default_value_t = WatchByArg::Port)]
     pub by: WatchByArg,
 
-    /// Length of the top list.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// Length of the top list (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_top)]
     pub top: usize,
 
     /// Only report sockets that have been in their state at least this long (e.g. 5m).
@@ -448,9 +448,10 @@ pub struct PortsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N groups with the most sockets. With --format prometheus: every listening
-    /// port plus the N busiest others (default 10), the rest summed as port="other".
-    #[arg(long, value_name = "N")]
+    /// Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how
+    /// many were left out). With --format prometheus: every listening port plus the N busiest
+    /// others (default 10), the rest summed as port="other".
+    #[arg(long, value_name = "N", value_parser = parse_top)]
     pub top: Option<usize>,
 
     /// Print a JSON object instead of a table; --format json.
@@ -471,9 +472,10 @@ pub struct ProcsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N processes with the most sockets. With --format prometheus: the N busiest
-    /// command names (default 20), the rest summed.
-    #[arg(long, value_name = "N")]
+    /// Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say
+    /// how many were left out; the rows of sockets without a process are always shown). With
+    /// --format prometheus: the N busiest command names (default 20), the rest summed.
+    #[arg(long, value_name = "N", value_parser = parse_top)]
     pub top: Option<usize>,
 
     /// Print a JSON object instead of a table; --format json.
@@ -573,14 +575,15 @@ pub struct FilterArgs {
     #[arg(long, value_name = "CIDR", value_parser = Cidr::parse, action = clap::ArgAction::Append)]
     pub dst: Vec<Cidr>,
 
-    /// Sockets owned by this process (comma list or repeated). Resolves owners.
-    #[arg(long, value_name = "PID", value_delimiter = ',', action = clap::ArgAction::Append)]
+    /// Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners.
+    #[arg(long, value_name = "PID", value_delimiter = ',', action = clap::ArgAction::Append,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub pid: Vec<u32>,
 
     /// Sockets owned by a process with this command name: exact match on the kernel's
     /// command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes).
     /// Resolves owners.
-    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append, value_parser = parse_process_name)]
     pub process: Vec<String>,
 
     /// Sockets owned by this user (the socket's uid): a name or a numeric uid.
@@ -590,6 +593,24 @@ pub struct FilterArgs {
 
 fn parse_states(text: &str) -> Result<StateSet, String> {
     StateSet::parse_list(text)
+}
+
+/// `--top N`: at least 1 (`--top 0` would print an empty table that looks like "nothing").
+fn parse_top(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (--top 0 would show no rows)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number")),
+    }
+}
+
+/// `--process NAME`: a command name is never empty, so an empty one can only be a mistake
+/// (an unset shell variable) that would silently select nothing.
+fn parse_process_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("a process name cannot be empty (expected a command name, e.g. nginx)".into());
+    }
+    Ok(text.to_string())
 }
 
 /// The subcommand an argument list invokes (its canonical name, aliases resolved), found
