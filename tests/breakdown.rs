@@ -497,3 +497,94 @@ fn listing_ipv6_uses_brackets() {
     assert!(out.contains(&format!("[::1]:{}", addr.port())), "{out}");
     assert!(out.contains("[::]:*"), "{out}");
 }
+
+/// An orphaned FIN_WAIT_2 socket is usually turned into a time-wait minisocket, which the
+/// kernel reports with its FIN_WAIT_2 sub-state, inode 0, the TIME_WAIT timer and uid 0: it
+/// belongs to nobody, not to root. The client here runs as uid 65534, so before it closed,
+/// its sockets were not root's either; `--user root` must not pick them up afterwards.
+#[test]
+fn orphaned_fin_wait_2_minisockets_have_no_user() {
+    let _serial = serial();
+    if !is_root() {
+        eprintln!("skipped: needs root to run a client as another user (uid 65534)");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    // Two connections from uid 65534, closed at once (bash exits): the server keeps its ends
+    // open (CLOSE_WAIT), the client ends are orphaned in FIN_WAIT_2.
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} 4<>/dev/tcp/127.0.0.1/{port}");
+    let status = match Command::new("bash")
+        .args(["-c", &script])
+        .uid(65534)
+        .gid(65534)
+        .status()
+    {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("skipped: no bash to run the client ({e})");
+            return;
+        }
+    };
+    assert!(status.success(), "client: {status:?}");
+    let servers: Vec<TcpStream> = (0..2)
+        .map(|_| listener.accept().expect("accept").0)
+        .collect();
+    for source in ["netlink", "proc"] {
+        let rows = wait_for("two FIN_WAIT_2 client ends", || {
+            let v = json(&[
+                "list",
+                "--source",
+                source,
+                "--dport",
+                &port,
+                "--state",
+                "fin-wait-2",
+                "--json",
+            ]);
+            (v.as_array().map_or(0, Vec::len) == 2).then_some(v)
+        });
+        for row in rows.as_array().expect("array") {
+            if row["timer"]["kind"] == "timewait" {
+                assert_eq!(row["inode"], 0, "{source}: {row}");
+                assert_eq!(
+                    row["uid"],
+                    Value::Null,
+                    "{source}: a minisocket has no uid: {row}"
+                );
+                assert_eq!(row["user"], Value::Null, "{source}: {row}");
+            } else {
+                // tcp_fin_timeout above 60 s keeps a full orphan, which keeps its uid.
+                assert_eq!(row["uid"], 65534, "{source}: {row}");
+            }
+        }
+        let v = json(&[
+            "summary", "--source", source, "--json", "--port", &port, "--user", "root",
+        ]);
+        assert_eq!(v["states"]["FIN_WAIT_2"], 0, "{source}: not root's: {v}");
+        assert_eq!(
+            v["states"]["CLOSE_WAIT"], 2,
+            "{source}: the server ends are: {v}"
+        );
+        assert_eq!(v["states"]["LISTEN"], 1, "{source}: {v}");
+        let table = text(&[
+            "list",
+            "--source",
+            source,
+            "--dport",
+            &port,
+            "--state",
+            "fin-wait-2",
+            "-o",
+        ]);
+        for line in table.lines().skip(1) {
+            let user = line.split_whitespace().nth(5).expect("USER column");
+            if line.contains("timewait:") {
+                assert_eq!(user, "-", "{source}: {line}");
+            } else {
+                assert_ne!(user, "root", "{source}: {line}");
+            }
+        }
+    }
+    drop(servers);
+}

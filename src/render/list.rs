@@ -159,7 +159,7 @@ struct SocketJson<'a> {
     remote_port: u16,
     recv_q: u32,
     send_q: u32,
-    /// `null` for TIME_WAIT / SYN_RECV minisockets, which have no owner.
+    /// `null` for minisockets ([`SocketRecord::is_minisocket`]), which have no owner.
     uid: Option<u32>,
     user: Option<&'a str>,
     inode: u64,
