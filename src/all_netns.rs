@@ -33,8 +33,8 @@ use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport};
 use crate::track::state_row;
 use crate::{
     collect_filtered, list_needs_owners, list_streams, now_rfc3339, owned_only, port_rows,
-    report_warnings, scan_owners, write_list, write_ports, write_procs, write_summary, ListSink,
-    PASSWD,
+    report_warnings, scan_owners, unseen_states_warning, write_list, write_ports, write_procs,
+    write_summary, ListSink, PASSWD,
 };
 
 /// What reading one namespace gave: its result and outcome, or why it was skipped.
@@ -420,7 +420,10 @@ fn list(
                 OwnerMap::default(),
             )
         };
-        let outcome = host.outcome();
+        let mut outcome = host.outcome();
+        outcome
+            .warnings
+            .extend(unseen_states_warning(&config.filter, &outcome));
         report_warnings(&outcome, err)?;
         let view = host.view(|records| state_row(records));
         let records: Vec<SocketRecord> = host
@@ -454,7 +457,10 @@ fn list(
         Ok(((), outcome))
     });
     writer.finish()?;
-    let outcome = host?.outcome();
+    let mut outcome = host?.outcome();
+    outcome
+        .warnings
+        .extend(unseen_states_warning(&config.filter, &outcome));
     report_warnings(&outcome, err)?;
     Ok(())
 }

@@ -554,24 +554,54 @@ fn list(
     if list_streams(config, options) {
         // The streaming path: each socket is written as the kernel hands it over.
         let mut writer = ListWriter::new(out, options.format, false, options.timers, view);
-        let outcome = collect::collect(
+        let mut outcome = collect::collect(
             &config.source,
             &config.filter,
             &mut ListSink::new(&mut writer, &users),
         )?;
         writer.finish()?;
+        outcome
+            .warnings
+            .extend(unseen_states_warning(&config.filter, &outcome));
         report_warnings(&outcome, err)?;
         return Ok(());
     }
-    let (records, owners, outcome) = if list_needs_owners(config, options) {
+    let (records, owners, mut outcome) = if list_needs_owners(config, options) {
         snapshot_with_owners(config)?
     } else {
         let mut snap = Snapshot::default();
         let outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
         (snap.0, OwnerMap::default(), outcome)
     };
+    outcome
+        .warnings
+        .extend(unseen_states_warning(&config.filter, &outcome));
     report_warnings(&outcome, err)?;
     write_list(records, &owners, options, view, &users, out)
+}
+
+/// `list` has no footer to mark what was not counted: when `--state` selects states the
+/// source cannot see (CLOSED from /proc), it says so on stderr, so that an empty listing does
+/// not read as "there are none". Without `--state` nothing is said (the source is the user's
+/// choice, and every state it can see is listed).
+pub(crate) fn unseen_states_warning(filter: &Filter, outcome: &Outcome) -> Option<String> {
+    if filter.states == StateSet::ALL {
+        return None;
+    }
+    let unseen: Vec<&str> = filter
+        .states
+        .without(outcome.source.covers())
+        .iter()
+        .map(TcpState::name)
+        .collect();
+    (!unseen.is_empty()).then(|| {
+        format!(
+            "--state selects {} but this source ({}) cannot see such sockets: none are listed \
+             (bound-only CLOSED sockets are visible only through netlink)",
+            unseen.join(", "),
+            outcome.source.name()
+        )
+    })
 }
 
 pub(crate) fn list_needs_owners(config: &Config, options: &ListOptions) -> bool {

@@ -588,3 +588,98 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
     }
     drop(servers);
 }
+
+/// /proc does not report a listener's backlog: `list` says `-` / null rather than a false 0,
+/// and `--state closed` from /proc, which cannot see bound-only sockets, is said on stderr.
+#[test]
+fn list_from_proc_marks_what_it_cannot_see() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let v = json(&["list", "--source", "netlink", "--sport", &port, "--json"]);
+    assert_eq!(v[0]["send_q"], 128, "netlink: the backlog: {v}");
+    let v = json(&["list", "--source", "proc", "--sport", &port, "--json"]);
+    assert_eq!(v[0]["state"], "LISTEN");
+    assert_eq!(v[0]["send_q"], Value::Null, "proc: unknown, not 0: {v}");
+    let table = text(&["list", "--source", "proc", "--sport", &port, "--no-header"]);
+    let fields: Vec<&str> = table.split_whitespace().collect();
+    assert_eq!(
+        (fields[0], fields[3], fields[4]),
+        ("LISTEN", "0", "-"),
+        "{table}"
+    );
+
+    let args = [
+        "list", "--source", "proc", "--state", "closed", "--sport", &port,
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", describe(&args, &o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        1,
+        "header only"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--state selects CLOSED") && err.contains("(proc)"),
+        "{err}"
+    );
+    let args = [
+        "list", "--source", "netlink", "--state", "closed", "--sport", &port,
+    ];
+    let o = run(&args);
+    assert!(o.stderr.is_empty(), "{}", describe(&args, &o));
+    let args = ["list", "--source", "proc", "--sport", &port];
+    let o = run(&args);
+    assert!(
+        o.stderr.is_empty(),
+        "no --state, nothing to say: {}",
+        describe(&args, &o)
+    );
+}
+
+/// A process renamed so that its name contains the PROCESS column's separators is quoted:
+/// `PID/"x,1/sshd root"`, not `PID/x,1/sshd root` (which reads as two owners).
+#[test]
+fn list_quotes_command_names_with_separators() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
+    // bash renames itself through /proc/PID/comm and holds the listener as its stdin (sleep
+    // gets /dev/null, so bash is the only other owner; `; true` keeps bash from exec'ing it).
+    let spawned = Command::new("bash")
+        .args([
+            "-c",
+            "printf 'x,1/sshd root' > /proc/$$/comm; sleep 600 < /dev/null; true",
+        ])
+        .stdin(Stdio::from(held))
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("skipped: no bash ({e})");
+            return;
+        }
+    };
+    let pid = child.id();
+    let out = wait_for("the renamed child", || {
+        let out = text(&["list", "-p", "--sport", &port, "--no-header"]);
+        out.contains(&format!("{pid}/\"x,1/sshd root\""))
+            .then_some(out)
+    });
+    assert!(
+        out.contains(&format!("{}/", std::process::id())),
+        "both owners: {out}"
+    );
+    let v = json(&["list", "-p", "--sport", &port, "--json"]);
+    let owners = v[0]["owners"].as_array().expect("owners");
+    assert!(
+        owners
+            .iter()
+            .any(|o| o["pid"] == pid && o["command"] == "x,1/sshd root"),
+        "JSON is structured, not quoted: {v}"
+    );
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+}

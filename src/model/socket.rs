@@ -75,8 +75,12 @@ pub struct SocketRecord {
     pub remote_port: u16,
     /// Bytes in the receive queue; for LISTEN sockets the current accept-queue length.
     pub recv_q: u32,
-    /// Bytes in the send queue; for LISTEN sockets the configured backlog (netlink only).
+    /// Bytes in the send queue; for LISTEN sockets the configured backlog (netlink only: see
+    /// `send_q_known`).
     pub send_q: u32,
+    /// False when `send_q` means nothing: a LISTEN socket read from /proc, which prints the
+    /// send queue (always 0 for a listener) where netlink gives the backlog.
+    pub send_q_known: bool,
     pub uid: u32,
     /// Socket inode; 0 for sockets with no file (TIME_WAIT, request sockets, orphans).
     pub inode: u64,
@@ -115,7 +119,12 @@ impl SocketRecord {
         (!self.is_minisocket()).then_some(self.uid)
     }
 
-    /// A record with every field zero, for building test values.
+    /// `send_q` when the source reported it (`None` for a /proc listener's backlog).
+    pub fn reported_send_q(&self) -> Option<u32> {
+        self.send_q_known.then_some(self.send_q)
+    }
+
+    /// A record with every field zero (and `send_q` known), for building test values.
     pub const fn empty(family: Family, state: KernelState) -> SocketRecord {
         SocketRecord {
             family,
@@ -127,6 +136,7 @@ impl SocketRecord {
             remote_port: 0,
             recv_q: 0,
             send_q: 0,
+            send_q_known: true,
             uid: 0,
             inode: 0,
             timer: TimerKind::None,
