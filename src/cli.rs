@@ -444,7 +444,8 @@ pub struct PortsArgs {
     #[arg(long, value_enum, default_value_t = ByArg::Service)]
     pub by: ByArg,
 
-    /// Show a column for every state, not only those with sockets.
+    /// Show a column for every state, not only those with sockets (or, with --state, those
+    /// selected); states not selected or not visible to the source show `-`.
     #[arg(long)]
     pub all_states: bool,
 
@@ -468,7 +469,8 @@ pub struct PortsArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ProcsArgs {
-    /// Show a column for every state, not only those with sockets.
+    /// Show a column for every state, not only those with sockets (or, with --state, those
+    /// selected); states not selected or not visible to the source show `-`.
     #[arg(long)]
     pub all_states: bool,
 

@@ -683,3 +683,69 @@ fn list_quotes_command_names_with_separators() {
     child.kill().expect("kill");
     child.wait().expect("reap");
 }
+
+/// The state columns of `ports` and `procs` are the states selected (zeros included), and a
+/// column that is not a measurement (not selected, not visible to the source) is `-` with
+/// summary's footnote.
+#[test]
+fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 1);
+    let port = svc.port_arg();
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .expect("header")
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let out = text(&[
+        "ports", "--sport", &port, "--state", "syn-sent", "--color", "never",
+    ]);
+    assert_eq!(
+        header(&out),
+        ["PORT", "DIR", "SYN_SENT", "TOTAL", "ACCEPT-Q"],
+        "no made-up ESTABLISHED column: {out}"
+    );
+    for source in ["proc", "netlink"] {
+        let out = text(&[
+            "procs", "--source", source, "--port", &port, "--state", "closed", "--color", "never",
+        ]);
+        assert_eq!(
+            header(&out),
+            ["PID", "COMMAND", "USER", "CLOSED", "TOTAL"],
+            "{out}"
+        );
+        let note = out.contains("- = not visible to this source: CLOSED");
+        assert_eq!(note, source == "proc", "{source}: {out}");
+    }
+    let out = text(&[
+        "ports",
+        "--source",
+        "proc",
+        "--port",
+        &port,
+        "--all-states",
+        "--state",
+        "estab",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(header(&out).len(), 2 + 11 + 2, "{out}");
+    let inbound = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{port} ")) && l.contains(" in "))
+        .expect("in row");
+    let cells: Vec<&str> = inbound.split_whitespace().collect();
+    // LISTEN is not selected, ESTABLISHED is counted, CLOSED is not visible to /proc.
+    assert_eq!((cells[2], cells[5], cells[12]), ("-", "1", "-"), "{out}");
+    assert!(
+        out.contains("- = not selected by --state: LISTEN, SYN_SENT, SYN_RECV, FIN_WAIT_1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- = not visible to this source: CLOSED"),
+        "{out}"
+    );
+}

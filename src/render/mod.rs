@@ -95,15 +95,12 @@ impl SummaryReport<'_> {
     /// Why a state's number is not a measurement, if it is not. A state with sockets is
     /// always shown: whatever the kernel reported is a measurement.
     pub fn not_counted_reason(&self, state: TcpState) -> Option<&'static str> {
-        if self.counts.state_total(state) > 0 {
-            None
-        } else if !self.outcome.source.covers().contains(state) {
-            Some("not visible to this source")
-        } else if !self.filter.states.contains(state) {
-            Some("not selected by --state")
-        } else {
-            None
-        }
+        not_counted_reason(
+            state,
+            self.counts.state_total(state) > 0,
+            self.filter.states,
+            self.outcome.source.covers(),
+        )
     }
 
     pub fn families(&self) -> &[Family] {
@@ -149,6 +146,71 @@ pub struct ProcsReport<'a> {
     pub netns: &'a NetnsView<'a>,
 }
 
+/// Why a state's numbers are not measurements (its cells are then `-`), in the words of the
+/// footnote under the table (`- = not visible to this source: CLOSED`): the source cannot see
+/// it, or `--state` left it out. A state with sockets is always a measurement.
+pub fn not_counted_reason(
+    state: TcpState,
+    has_sockets: bool,
+    selected: StateSet,
+    covers: StateSet,
+) -> Option<&'static str> {
+    if has_sockets {
+        None
+    } else if !covers.contains(state) {
+        Some("not visible to this source")
+    } else if !selected.contains(state) {
+        Some("not selected by --state")
+    } else {
+        None
+    }
+}
+
+/// One state column of a `ports` / `procs` matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateColumn {
+    pub state: TcpState,
+    /// Why its cells are `-` rather than numbers ([`not_counted_reason`]); `None`: counted.
+    pub uncounted: Option<&'static str>,
+}
+
+/// The state columns of a `ports` / `procs` matrix: every state with `--all-states`; the
+/// states selected with `--state`, zeros included (a state asked for is always shown);
+/// otherwise those with sockets in any row (at least ESTABLISHED, so an empty table still has
+/// a shape). Columns whose numbers are not measurements (not selected, not visible to the
+/// source) are marked, to be printed as `-` with summary's footnote.
+pub fn matrix_columns<'r>(
+    all: bool,
+    selected: StateSet,
+    covers: StateSet,
+    rows: impl Iterator<Item = &'r StateRow>,
+) -> Vec<StateColumn> {
+    let mut used = StateSet::EMPTY;
+    for row in rows {
+        for s in TcpState::ALL {
+            if row.get(s) > 0 {
+                used = used.union(StateSet::of(s));
+            }
+        }
+    }
+    let shown = if all {
+        StateSet::ALL
+    } else if selected != StateSet::ALL {
+        selected.union(used)
+    } else if used.is_empty() {
+        StateSet::of(TcpState::Established)
+    } else {
+        used
+    };
+    shown
+        .iter()
+        .map(|state| StateColumn {
+            state,
+            uncounted: not_counted_reason(state, used.contains(state), selected, covers),
+        })
+        .collect()
+}
+
 /// The state columns of a matrix: every state with `--all-states`, else those with sockets
 /// in any row (always at least one, so an empty table still has a shape).
 pub fn state_columns<'r>(all: bool, rows: impl Iterator<Item = &'r StateRow>) -> Vec<TcpState> {
@@ -167,4 +229,60 @@ pub fn state_columns<'r>(all: bool, rows: impl Iterator<Item = &'r StateRow>) ->
         used = StateSet::of(TcpState::Established);
     }
     used.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: TcpState, n: u64) -> StateRow {
+        let mut r = StateRow::default();
+        r.counts[state.index()] = n;
+        r
+    }
+
+    fn shown(columns: &[StateColumn]) -> Vec<(&'static str, Option<&'static str>)> {
+        columns
+            .iter()
+            .map(|c| (c.state.name(), c.uncounted))
+            .collect()
+    }
+
+    #[test]
+    fn matrix_columns_follow_the_selection_and_mark_what_is_not_counted() {
+        let proc_covers = StateSet::ALL.without(StateSet::of(TcpState::Closed));
+        let rows = [row(TcpState::TimeWait, 3)];
+        // No --state: the states with sockets.
+        let c = matrix_columns(false, StateSet::ALL, StateSet::ALL, rows.iter());
+        assert_eq!(shown(&c), [("TIME_WAIT", None)]);
+        // --state syn-sent with no such socket: SYN_SENT, not a made-up ESTABLISHED column.
+        let syn_sent = StateSet::of(TcpState::SynSent);
+        let c = matrix_columns(false, syn_sent, StateSet::ALL, [].iter());
+        assert_eq!(shown(&c), [("SYN_SENT", None)]);
+        // --state closed from /proc: shown, marked.
+        let closed = StateSet::of(TcpState::Closed);
+        let c = matrix_columns(false, closed, proc_covers, [].iter());
+        assert_eq!(shown(&c), [("CLOSED", Some("not visible to this source"))]);
+        // --all-states --state time-wait from /proc: eleven columns, ten marked.
+        let tw = StateSet::of(TcpState::TimeWait);
+        let c = matrix_columns(true, tw, proc_covers, rows.iter());
+        assert_eq!(c.len(), 11);
+        assert_eq!(
+            c[0],
+            StateColumn {
+                state: TcpState::Listen,
+                uncounted: Some("not selected by --state")
+            }
+        );
+        assert_eq!(
+            c.iter()
+                .find(|c| c.state == TcpState::Closed)
+                .and_then(|c| c.uncounted),
+            Some("not visible to this source")
+        );
+        assert_eq!(c.iter().filter(|c| c.uncounted.is_none()).count(), 1);
+        // No sockets, no --state: one ESTABLISHED column of zeros (a measurement).
+        let c = matrix_columns(false, StateSet::ALL, StateSet::ALL, [].iter());
+        assert_eq!(shown(&c), [("ESTABLISHED", None)]);
+    }
 }

@@ -58,7 +58,7 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
     header.push(paint.apply(BOLD, "TOTAL"));
     table.set_header(header);
 
-    let mut notes: Vec<(TcpState, &str)> = Vec::new();
+    let mut notes: Vec<(TcpState, &'static str)> = Vec::new();
     for state in TcpState::ALL {
         let reason = report.not_counted_reason(state);
         let total = report.counts.state_total(state);
@@ -112,8 +112,23 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out)?;
-    let mut reasons: Vec<&str> = notes.iter().map(|(_, why)| *why).collect();
-    reasons.dedup();
+    write_uncounted(out, &notes, paint)?;
+    write_summary_footer(out, report, paint)
+}
+
+/// The footnote under a table with `-` cells: one line per reason, naming its states
+/// (`- = not selected by --state: LISTEN, SYN_SENT`).
+fn write_uncounted(
+    out: &mut dyn Write,
+    notes: &[(TcpState, &'static str)],
+    paint: Paint,
+) -> io::Result<()> {
+    let mut reasons: Vec<&str> = Vec::new();
+    for (_, why) in notes {
+        if !reasons.contains(why) {
+            reasons.push(why);
+        }
+    }
     for why in reasons {
         let states: Vec<&str> = notes
             .iter()
@@ -123,7 +138,24 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         let line = format!("- = {why}: {}", states.join(", "));
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
-    write_summary_footer(out, report, paint)
+    Ok(())
+}
+
+/// The `-` footnotes of a matrix's state columns.
+fn column_notes(columns: &[super::StateColumn]) -> Vec<(TcpState, &'static str)> {
+    columns
+        .iter()
+        .filter_map(|c| c.uncounted.map(|why| (c.state, why)))
+        .collect()
+}
+
+/// A state cell of a matrix: the count, or `-` in a column that is not a measurement.
+fn state_cell(paint: Paint, column: &super::StateColumn, row: &StateRow) -> String {
+    if column.uncounted.is_some() {
+        paint.apply(DIM, "-")
+    } else {
+        count(paint, row.get(column.state))
+    }
 }
 
 /// The summary's last lines: skipped namespaces, source, namespaces, host, time, the family
@@ -285,7 +317,12 @@ fn source_footer(outcome: &crate::collect::Outcome) -> String {
 
 /// Writes the `ports` matrix.
 pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint) -> io::Result<()> {
-    let states = super::state_columns(report.all_states, report.rows.iter().map(|r| &r.counts));
+    let states = super::matrix_columns(
+        report.all_states,
+        report.filter.states,
+        report.outcome.source.covers(),
+        report.rows.iter().map(|r| &r.counts),
+    );
     let has_unknown = report.rows.iter().any(|r| r.counts.unknown > 0);
     let per_row = report.netns.per_row;
     let mut header = Vec::new();
@@ -293,7 +330,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
         header.push("NETNS".to_string());
     }
     header.extend(["PORT".to_string(), "DIR".to_string()]);
-    header.extend(states.iter().map(|s| s.name().to_string()));
+    header.extend(states.iter().map(|c| c.state.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
     }
@@ -306,7 +343,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
             cells.push(escape(report.netns.label(row.netns)).into_owned());
         }
         cells.extend([row.port.to_string(), row.direction.name().to_string()]);
-        cells.extend(states.iter().map(|&s| count(paint, row.counts.get(s))));
+        cells.extend(states.iter().map(|c| state_cell(paint, c, &row.counts)));
         if has_unknown {
             cells.push(count(paint, row.counts.unknown));
         }
@@ -329,6 +366,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     }
     write_table(out, &mut table, if per_row { 3 } else { 2 })?;
     writeln!(out)?;
+    write_uncounted(out, &column_notes(&states), paint)?;
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
             "grouped by service port: in = a port this host listens on, out = the peer's port"
@@ -379,8 +417,10 @@ fn write_source_footer(
 pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint) -> io::Result<()> {
     let m = report.matrix;
     let specials = [&m.no_owner, &m.hidden, &m.not_found];
-    let states = super::state_columns(
+    let states = super::matrix_columns(
         report.all_states,
+        report.filter.states,
+        report.outcome.source.covers(),
         m.processes.iter().map(|p| &p.counts).chain(specials),
     );
     let has_unknown = m
@@ -395,14 +435,14 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         header.push("NETNS".to_string());
     }
     header.extend(["PID".to_string(), "COMMAND".to_string(), "USER".to_string()]);
-    header.extend(states.iter().map(|s| s.name().to_string()));
+    header.extend(states.iter().map(|c| c.state.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
     }
     header.push("TOTAL".into());
     let mut table = matrix_table(paint, header);
     let counts = |row: &crate::aggregate::StateRow| {
-        let mut cells: Vec<String> = states.iter().map(|&s| count(paint, row.get(s))).collect();
+        let mut cells: Vec<String> = states.iter().map(|c| state_cell(paint, c, row)).collect();
         if has_unknown {
             cells.push(count(paint, row.unknown));
         }
@@ -454,6 +494,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     write_table(out, &mut table, if per_row { 4 } else { 3 })?;
     writeln!(out)?;
+    write_uncounted(out, &column_notes(&states), paint)?;
     let mut legend = Vec::new();
     if m.no_owner.total() > 0 {
         legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing) belong to no process".to_string());
