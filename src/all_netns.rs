@@ -29,7 +29,7 @@ use crate::config::{Config, Format, ListOptions, Task};
 use crate::error::{Error, Exit};
 use crate::model::SocketRecord;
 use crate::render::list::ListWriter;
-use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport};
+use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport, TopCut};
 use crate::track::state_row;
 use crate::{
     collect_filtered, list_needs_owners, list_streams, now_rfc3339, owned_only, port_rows,
@@ -319,9 +319,7 @@ fn ports(
             .then(a.port.cmp(&b.port))
             .then(a.direction.cmp(&b.direction))
     });
-    if let Some(n) = top {
-        rows.truncate(n);
-    }
+    let cut = TopCut::apply(&mut rows, top);
     // Each socket is in exactly one row of its namespace: the rows add up to its sockets.
     let view = host.view(|ns_rows| {
         let mut sum = StateRow::default();
@@ -337,6 +335,7 @@ fn ports(
         all_states,
         grouping: crate::grouping(by),
         netns: &view,
+        cut,
     };
     write_ports(config, &report, as_json, out)
 }

@@ -46,7 +46,7 @@ use model::{Filter, SocketRecord, StateSet, TcpState};
 use render::list::{ListWriter, OwnerRef, Owners};
 use render::{
     json, prometheus, table, DoctorReport, NetnsEntry, NetnsView, PortsReport, ProcsReport,
-    SummaryReport,
+    SummaryReport, TopCut,
 };
 
 /// Where user names come from.
@@ -219,9 +219,7 @@ fn ports(
         out.flush()?;
         return Ok(());
     }
-    if let Some(n) = top {
-        rows.truncate(n);
-    }
+    let cut = TopCut::apply(&mut rows, top);
     let report = PortsReport {
         rows: &rows,
         outcome: &outcome,
@@ -229,6 +227,7 @@ fn ports(
         all_states,
         grouping: grouping(by),
         netns: view,
+        cut,
     };
     write_ports(config, &report, format == Format::Json, out)
 }
@@ -361,9 +360,7 @@ pub(crate) fn write_procs(
     (all_states, top, as_json): (bool, Option<usize>, bool),
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    if let Some(n) = top {
-        matrix.processes.truncate(n);
-    }
+    let cut = TopCut::apply(&mut matrix.processes, top);
     let users = Users::load(Path::new(PASSWD));
     let report = ProcsReport {
         matrix: &matrix,
@@ -373,6 +370,7 @@ pub(crate) fn write_procs(
         all_states,
         users: &users,
         netns: view,
+        cut,
     };
     if as_json {
         json::write_line(out, &json::procs(&report))?;

@@ -749,3 +749,44 @@ fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
         "{out}"
     );
 }
+
+/// `--top N` says what it left out: a footer line and JSON `omitted`.
+#[test]
+fn top_says_how_many_rows_it_left_out() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 2);
+    let port = svc.port_arg();
+    let v = json(&["ports", "--port", &port, "--json"]);
+    assert_eq!(
+        (v["ports"].as_array().map(Vec::len), &v["omitted"]),
+        (Some(2), &Value::from(0))
+    );
+    let v = json(&["ports", "--port", &port, "--json", "--top", "1"]);
+    assert_eq!(v["ports"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["omitted"], 1, "{v}");
+    let out = text(&["ports", "--port", &port, "--top", "1"]);
+    assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
+    let out = text(&["ports", "--port", &port, "--top", "2"]);
+    assert!(!out.contains("not shown"), "{out}");
+
+    let (mut child, dir) = child_holding(&svc.listener, "top-test");
+    let child_pid = child.id();
+    wait_for("the child to hold the listener", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        (v["processes"].as_array().map_or(0, Vec::len) == 2).then_some(())
+    });
+    let v = json(&["procs", "--port", &port, "--json", "--top", "1"]);
+    assert_eq!(v["processes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        v["processes"][0]["pid"],
+        std::process::id(),
+        "the busiest stays: {v}"
+    );
+    assert_eq!(v["omitted"], 1, "{v}");
+    let out = text(&["procs", "--port", &port, "--top", "1"]);
+    assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
+    assert!(!out.contains(&child_pid.to_string()), "{out}");
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let _ = std::fs::remove_dir_all(dir);
+}

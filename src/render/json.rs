@@ -290,6 +290,8 @@ pub struct PortsJson<'a> {
     pub grouping: &'static str,
     pub counted_states: Vec<&'static str>,
     pub ports: Vec<PortJson<'a>>,
+    /// Rows left out by `--top` (0 without it).
+    pub omitted: usize,
     pub complete: bool,
     pub warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -333,6 +335,7 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
                 }),
             })
             .collect(),
+        omitted: report.cut.omitted,
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
         netns: netns(report.netns),
@@ -380,6 +383,8 @@ pub struct ProcsJson<'a> {
     pub fallback_reason: Option<&'a str>,
     pub counted_states: Vec<&'static str>,
     pub processes: Vec<ProcessJson<'a>>,
+    /// Process rows left out by `--top` (0 without it).
+    pub omitted: usize,
     pub no_owner: SpecialRowJson,
     pub hidden: SpecialRowJson,
     pub owner_not_found: SpecialRowJson,
@@ -429,6 +434,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
                 total: p.counts.total(),
             })
             .collect(),
+        omitted: report.cut.omitted,
         no_owner: special(
             &m.no_owner,
             "TIME_WAIT and SYN_RECV sockets and orphans belong to no process",

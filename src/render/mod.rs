@@ -111,13 +111,46 @@ impl SummaryReport<'_> {
 /// Everything `ports` prints.
 #[derive(Debug, Clone)]
 pub struct PortsReport<'a> {
-    /// Already sorted and cut to `--top`.
+    /// Already sorted and cut to `--top` (see `cut`).
     pub rows: &'a [PortRow],
     pub outcome: &'a Outcome,
     pub filter: &'a Filter,
     pub all_states: bool,
     pub grouping: PortGrouping,
     pub netns: &'a NetnsView<'a>,
+    /// What `--top` cut: the N asked for and the rows left out.
+    pub cut: TopCut,
+}
+
+/// What `--top N` left out of a matrix, so that outputs can say it (a footer line, JSON
+/// `omitted`) instead of dropping rows silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TopCut {
+    /// `--top N`, when given.
+    pub top: Option<usize>,
+    /// Rows left out.
+    pub omitted: usize,
+}
+
+impl TopCut {
+    /// Cuts `rows` (sorted busiest first) to `top` and says what was left out.
+    pub fn apply<T>(rows: &mut Vec<T>, top: Option<usize>) -> TopCut {
+        let omitted = top.map_or(0, |n| rows.len().saturating_sub(n));
+        if let Some(n) = top {
+            rows.truncate(n);
+        }
+        TopCut { top, omitted }
+    }
+
+    /// The footer line of a cut table, if rows were left out.
+    pub fn footer(&self) -> Option<String> {
+        match (self.top, self.omitted) {
+            (Some(n), omitted) if omitted > 0 => {
+                Some(format!("{omitted} more row(s) not shown (--top {n})"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Everything `doctor` prints.
@@ -144,6 +177,8 @@ pub struct ProcsReport<'a> {
     pub all_states: bool,
     pub users: &'a Users,
     pub netns: &'a NetnsView<'a>,
+    /// What `--top` cut from the process rows (the ownerless rows are never cut).
+    pub cut: TopCut,
 }
 
 /// Why a state's numbers are not measurements (its cells are then `-`), in the words of the
@@ -246,6 +281,20 @@ mod tests {
             .iter()
             .map(|c| (c.state.name(), c.uncounted))
             .collect()
+    }
+
+    #[test]
+    fn top_cuts_say_what_they_left_out() {
+        let mut rows = vec![1, 2, 3, 4, 5];
+        let cut = TopCut::apply(&mut rows, Some(2));
+        assert_eq!((rows.len(), cut.omitted), (2, 3));
+        assert_eq!(
+            cut.footer().as_deref(),
+            Some("3 more row(s) not shown (--top 2)")
+        );
+        let cut = TopCut::apply(&mut rows, Some(5));
+        assert_eq!((rows.len(), cut.omitted, cut.footer()), (2, 0, None));
+        assert_eq!(TopCut::apply(&mut rows, None), TopCut::default());
     }
 
     #[test]

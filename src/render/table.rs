@@ -367,6 +367,9 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     write_table(out, &mut table, if per_row { 3 } else { 2 })?;
     writeln!(out)?;
     write_uncounted(out, &column_notes(&states), paint)?;
+    if let Some(line) = report.cut.footer() {
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    }
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
             "grouped by service port: in = a port this host listens on, out = the peer's port"
@@ -495,7 +498,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     write_table(out, &mut table, if per_row { 4 } else { 3 })?;
     writeln!(out)?;
     write_uncounted(out, &column_notes(&states), paint)?;
-    let mut legend = Vec::new();
+    let mut legend: Vec<String> = report.cut.footer().into_iter().collect();
     if m.no_owner.total() > 0 {
         legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing) belong to no process".to_string());
     }
