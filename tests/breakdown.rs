@@ -790,3 +790,61 @@ fn top_says_how_many_rows_it_left_out() {
     child.wait().expect("reap");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A copy of a recorded /proc tree in the temp directory, removed on drop.
+struct FixtureCopy(PathBuf);
+
+impl FixtureCopy {
+    fn of(name: &str, tag: &str) -> FixtureCopy {
+        let dir =
+            std::env::temp_dir().join(format!("tcpstat-breakdown-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(fixture(name))
+            .arg(&dir)
+            .status()
+            .expect("cp")
+            .success();
+        assert!(ok, "copy {name}");
+        FixtureCopy(dir)
+    }
+
+    fn root(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for FixtureCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A process whose descriptors cannot be read because of an I/O error (here: its fd
+/// "directory" is a file) is counted as failed, in JSON and in the legend of the hidden row,
+/// whose label does not blame permissions.
+#[test]
+fn owner_walk_failures_are_counted_and_explained() {
+    let tree = FixtureCopy::of("proc-doctor", "failed");
+    let fd = tree.0.join("4300/fd");
+    std::fs::remove_dir_all(&fd).expect("rm fd");
+    std::fs::write(&fd, "not a directory").expect("fd file");
+    let args = ["procs", "--source", "proc", "--proc-root", tree.root()];
+    let v = json(&[&args[..], &["--json"]].concat());
+    assert_eq!(v["owner_scan"]["processes_failed"], 1, "{v}");
+    assert_eq!(v["owner_scan"]["processes_hidden"], 0, "{v}");
+    assert_eq!(v["hidden"]["total"], 7, "client's sockets: {v}");
+    let reason = v["hidden"]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("I/O errors") && !reason.contains("root"),
+        "{reason}"
+    );
+    let out = text(&args);
+    assert!(out.contains("(hidden: unreadable)"), "{out}");
+    assert!(!out.contains("needs root"), "{out}");
+    assert!(
+        out.contains("(hidden: unreadable): 1 process(es) could not be read because of I/O errors"),
+        "{out}"
+    );
+}

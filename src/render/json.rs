@@ -362,7 +362,7 @@ pub struct SpecialRowJson {
     pub states: StatesJson,
     pub unknown: u64,
     pub total: u64,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// What the owner walk could not see.
@@ -373,6 +373,9 @@ pub struct OwnerScanJson {
     pub processes_hidden: u64,
     /// Processes that exited during the walk.
     pub processes_vanished: u64,
+    /// Processes whose descriptors could not be read because of an I/O error (EMFILE, ...);
+    /// like hidden ones, they may own sockets shown as hidden.
+    pub processes_failed: u64,
 }
 
 /// `tcpstat procs --json`.
@@ -398,12 +401,12 @@ pub struct ProcsJson<'a> {
     pub netns: Option<Vec<NetnsJson<'a>>>,
 }
 
-fn special(row: &StateRow, reason: &'static str) -> SpecialRowJson {
+fn special(row: &StateRow, reason: impl Into<String>) -> SpecialRowJson {
     SpecialRowJson {
         states: row_states(row),
         unknown: row.unknown,
         total: row.total(),
-        reason,
+        reason: reason.into(),
     }
 }
 
@@ -439,14 +442,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             &m.no_owner,
             "TIME_WAIT and SYN_RECV sockets and orphans belong to no process",
         ),
-        hidden: special(
-            &m.hidden,
-            if stats.as_root {
-                "owner not readable: some processes could not be read even as root (a more privileged context)"
-            } else {
-                "owner not readable: some processes could not be read without root"
-            },
-        ),
+        hidden: special(&m.hidden, super::hidden_reason(&stats)),
         owner_not_found: special(
             &m.not_found,
             "no process held the socket when the processes were scanned",
@@ -457,6 +453,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             processes_seen: stats.processes_seen,
             processes_hidden: stats.processes_hidden,
             processes_vanished: stats.processes_vanished,
+            processes_failed: stats.processes_failed,
         },
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,

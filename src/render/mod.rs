@@ -246,6 +246,56 @@ pub fn matrix_columns<'r>(
         .collect()
 }
 
+/// The label of `procs`' row of sockets whose owner could not be read: `needs root` only when
+/// permission is what stopped an unprivileged walk; `unreadable` as root (running as root
+/// would not help) and when only I/O errors (EMFILE, ...) did.
+pub fn hidden_label(stats: &ScanStats) -> &'static str {
+    if stats.processes_hidden > 0 && !stats.as_root {
+        "(hidden: needs root)"
+    } else {
+        "(hidden: unreadable)"
+    }
+}
+
+/// The processes the owner walk could not read, counted per cause, for the legend of the
+/// hidden row (which appears on either cause).
+pub fn hidden_causes(stats: &ScanStats) -> Vec<String> {
+    let mut causes = Vec::new();
+    if stats.processes_hidden > 0 {
+        causes.push(format!(
+            "{} process(es) could not be read ({})",
+            stats.processes_hidden,
+            stats.hidden_reason()
+        ));
+    }
+    if stats.processes_failed > 0 {
+        causes.push(format!(
+            "{} process(es) could not be read because of I/O errors (e.g. too many open files)",
+            stats.processes_failed
+        ));
+    }
+    causes
+}
+
+/// The `reason` of JSON's `hidden` row: what kept owners from being read.
+pub fn hidden_reason(stats: &ScanStats) -> String {
+    let permission = if stats.as_root {
+        "some processes could not be read even as root (a more privileged context)"
+    } else {
+        "some processes could not be read without root"
+    };
+    let mut parts = Vec::new();
+    if stats.processes_hidden > 0 || stats.processes_failed == 0 {
+        parts.push(permission);
+    }
+    if stats.processes_failed > 0 {
+        parts.push(
+            "some processes could not be read because of I/O errors (e.g. too many open files)",
+        );
+    }
+    format!("owner not readable: {}", parts.join("; "))
+}
+
 /// The state columns of a matrix: every state with `--all-states`, else those with sockets
 /// in any row (always at least one, so an empty table still has a shape).
 pub fn state_columns<'r>(all: bool, rows: impl Iterator<Item = &'r StateRow>) -> Vec<TcpState> {

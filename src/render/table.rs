@@ -465,11 +465,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         cells.extend(counts(&p.counts));
         table.add_row(cells);
     }
-    let hidden_label = if report.owner_stats.as_root {
-        "(hidden: unreadable)"
-    } else {
-        "(hidden: needs root)"
-    };
+    let hidden_label = super::hidden_label(&report.owner_stats);
     // With --all-netns, the ownerless rows of each namespace; else the three totals.
     let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 3])> = if per_row {
         m.by_netns
@@ -504,9 +500,8 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     if m.hidden.total() > 0 {
         legend.push(format!(
-            "{hidden_label}: {} process(es) could not be read ({}); these sockets probably belong to them",
-            report.owner_stats.processes_hidden,
-            report.owner_stats.hidden_reason()
+            "{hidden_label}: {}; these sockets probably belong to them",
+            super::hidden_causes(&report.owner_stats).join(" and ")
         ));
     }
     if m.not_found.total() > 0 {
