@@ -209,9 +209,9 @@ impl StateRow {
 /// How a socket is assigned to a port group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
-    /// `--by service`: a port this host listens on (or a socket without a peer).
+    /// `--by service`: the local port is the service port (see [`service_group_in`]).
     In,
-    /// `--by service`: the peer's port of a connection this host opened.
+    /// `--by service`: the peer's port is the service port.
     Out,
     /// `--by local`.
     Local,
@@ -230,17 +230,52 @@ impl Direction {
     }
 }
 
-/// The service port of a socket and its direction: a socket without a peer (LISTEN, CLOSED)
-/// or on a local port that is listened on is inbound to its local port; any other socket is
-/// a connection this host opened, outbound to the peer's port.
+/// The kernel's default `net.ipv4.ip_local_port_range`, for when it cannot be read.
+pub const DEFAULT_EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
+
+/// [`service_group_in`] with the kernel's default ephemeral range.
 pub fn service_group(
     listening: &std::collections::HashSet<u16>,
     record: &SocketRecord,
 ) -> (u16, Direction) {
-    if record.remote_port == 0 || listening.contains(&record.local_port) {
-        (record.local_port, Direction::In)
+    service_group_in(listening, DEFAULT_EPHEMERAL_PORTS, record)
+}
+
+/// The service port of a socket and its direction, in this order:
+/// 1. a socket without a peer (LISTEN, CLOSED), or whose local port is listened on: its
+///    local port, `in`;
+/// 2. a connection to a port listened on in this namespace (a client on this host): the
+///    peer's port, `out`;
+/// 3. neither port is listened on (a connection this host opened to another host, or one
+///    whose listener has closed, e.g. CLOSE_WAIT sockets after a server stopped listening):
+///    the port outside `ephemeral` (`net.ipv4.ip_local_port_range`, where the kernel picks
+///    the local ports of outgoing connections) is the service port; when both or neither
+///    are in it, the lower port. `in` when that is the local port, `out` when the peer's.
+///
+/// "Listened on" is by port number only, whatever the address: a listener on 127.0.0.1:8080
+/// makes 8080 a service port for connections on any local address.
+pub fn service_group_in(
+    listening: &std::collections::HashSet<u16>,
+    ephemeral: (u16, u16),
+    record: &SocketRecord,
+) -> (u16, Direction) {
+    let (local, remote) = (record.local_port, record.remote_port);
+    if remote == 0 || listening.contains(&local) {
+        return (local, Direction::In);
+    }
+    if listening.contains(&remote) {
+        return (remote, Direction::Out);
+    }
+    let is_ephemeral = |port: u16| ephemeral.0 <= port && port <= ephemeral.1;
+    let local_serves = match (is_ephemeral(local), is_ephemeral(remote)) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => local <= remote,
+    };
+    if local_serves {
+        (local, Direction::In)
     } else {
-        (record.remote_port, Direction::Out)
+        (remote, Direction::Out)
     }
 }
 
@@ -272,6 +307,8 @@ pub struct PortMatrix {
     queues: std::collections::HashMap<u16, ListenerQueue>,
     /// Whether the source reports listener backlogs (netlink does, /proc does not).
     backlog_known: bool,
+    /// `net.ipv4.ip_local_port_range`, for connections where neither port is listened on.
+    ephemeral: (u16, u16),
 }
 
 impl PortMatrix {
@@ -288,7 +325,15 @@ impl PortMatrix {
             rows: Default::default(),
             queues: Default::default(),
             backlog_known,
+            ephemeral: DEFAULT_EPHEMERAL_PORTS,
         }
+    }
+
+    /// The ephemeral port range of the namespace read (default [`DEFAULT_EPHEMERAL_PORTS`]),
+    /// which decides the service side of connections where neither port is listened on.
+    pub fn with_ephemeral_ports(mut self, range: (u16, u16)) -> PortMatrix {
+        self.ephemeral = range;
+        self
     }
 
     /// The group of a socket.
@@ -296,7 +341,7 @@ impl PortMatrix {
         match self.grouping {
             PortGrouping::Local => (record.local_port, Direction::Local),
             PortGrouping::Remote => (record.remote_port, Direction::Remote),
-            PortGrouping::Service => service_group(&self.listening, record),
+            PortGrouping::Service => service_group_in(&self.listening, self.ephemeral, record),
         }
     }
 
@@ -453,6 +498,59 @@ mod port_tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].counts.total(), 0);
         assert_eq!(rows[0].listener.and_then(|q| q.backlog), None);
+    }
+
+    #[test]
+    fn without_a_listener_the_port_outside_the_ephemeral_range_serves() {
+        let range = (32768, 60999);
+        let group = |local, remote| {
+            let (port, dir) = service_group_in(
+                &Default::default(),
+                range,
+                &sock(TcpState::CloseWait, local, remote),
+            );
+            (port, dir.name())
+        };
+        // The server closed its listener on 8080; its CLOSE_WAIT ends and the clients' ends
+        // both count under 8080, not under the clients' ephemeral ports.
+        assert_eq!(group(8080, 40000), (8080, "in"));
+        assert_eq!(group(40000, 8080), (8080, "out"));
+        // An outgoing connection to another host's service.
+        assert_eq!(group(50000, 443), (443, "out"));
+        // Both ephemeral, or neither: the lower port.
+        assert_eq!(group(40001, 50000), (40001, "in"));
+        assert_eq!(group(50000, 40001), (40001, "out"));
+        assert_eq!(group(80, 443), (80, "in"));
+        assert_eq!(group(443, 80), (80, "out"));
+        // The range's bounds are ephemeral; a narrowed range changes the answer.
+        assert_eq!(group(32768, 60999), (32768, "in"));
+        let narrow = (50000, 50100);
+        let (port, dir) = service_group_in(
+            &Default::default(),
+            narrow,
+            &sock(TcpState::Established, 40000, 50050),
+        );
+        assert_eq!((port, dir), (40000, Direction::In));
+        // A listened-on port always wins, on either side, by port number only.
+        let listening: std::collections::HashSet<u16> = [45000].into_iter().collect();
+        let s = sock(TcpState::Established, 45000, 80);
+        assert_eq!(
+            service_group_in(&listening, range, &s),
+            (45000, Direction::In)
+        );
+        let s = sock(TcpState::Established, 80, 45000);
+        assert_eq!(
+            service_group_in(&listening, range, &s),
+            (45000, Direction::Out)
+        );
+        // The matrix uses the range it is given.
+        let mut m = PortMatrix::new(PortGrouping::Service, Default::default(), true)
+            .with_ephemeral_ports(narrow);
+        m.record(&sock(TcpState::Established, 40000, 50050));
+        assert_eq!(
+            (m.rows()[0].port, m.rows()[0].direction),
+            (40000, Direction::In)
+        );
     }
 
     #[test]

@@ -65,9 +65,13 @@ pub enum Command {
 
     /// Sockets per port and state: which service has the CLOSE_WAITs.
     ///
-    /// By default sockets are grouped by service port: the local port for connections to a
-    /// port this host listens on (direction `in`), else the remote port (direction `out`).
-    /// Listening ports are shown even without connections, with their accept queue.
+    /// By default sockets are grouped by service port: the local port when this host listens
+    /// on it (direction `in`), the remote port when this host listens on that (`out`: a
+    /// client on this host). Otherwise (a connection to another host, or one whose listener
+    /// has closed) the service port is the side outside net.ipv4.ip_local_port_range, or the
+    /// lower port when both or neither are; `in` if it is the local side, `out` if the
+    /// remote. "Listens on" is by port number, whatever the address. Listening ports are
+    /// shown even without connections, with their accept queue.
     #[command(after_help = AFTER_HELP)]
     Ports(PortsArgs),
 
@@ -429,7 +433,8 @@ pub struct SummaryArgs {
 /// How `ports` groups sockets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ByArg {
-    /// Local port for inbound connections (to a port this host listens on), else remote port.
+    /// The service port: the side listened on here (by port number: `in` if local, `out` if
+    /// remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower.
     #[default]
     Service,
     /// Always the local port.

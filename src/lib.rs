@@ -249,7 +249,10 @@ pub(crate) fn port_rows(
 ) -> Result<(Vec<PortRow>, Outcome), Error> {
     let (listeners, first, pass2) = listeners(config)?;
     let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
-    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink);
+    let ephemeral = collect::kernel::local_port_range(&config.source)
+        .unwrap_or(aggregate::DEFAULT_EPHEMERAL_PORTS);
+    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink)
+        .with_ephemeral_ports(ephemeral);
     let mut outcome = count(&pass2, &mut matrix)?;
     outcome.fallback_reason = first.fallback_reason;
     // Listening ports get a row even when no selected socket is on them, if they pass the

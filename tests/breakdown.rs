@@ -848,3 +848,99 @@ fn owner_walk_failures_are_counted_and_explained() {
         "{out}"
     );
 }
+
+/// `net.ipv4.ip_local_port_range` of this namespace.
+fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("range");
+    let mut bounds = text
+        .split_whitespace()
+        .map(|p| p.parse::<u16>().expect("port"));
+    (bounds.next().expect("low"), bounds.next().expect("high"))
+}
+
+/// A loopback listener on a free port outside the ephemeral range.
+fn listener_outside_ephemeral_range() -> TcpListener {
+    let (lo, hi) = ephemeral_range();
+    (1024..lo)
+        .rev()
+        .chain(hi.saturating_add(1)..=u16::MAX)
+        .find_map(|port| TcpListener::bind(("127.0.0.1", port)).ok())
+        .expect("a free port outside the ephemeral range")
+}
+
+/// When the listener is gone, connections still have a service port: the one outside the
+/// ephemeral range, else the lower one; not the client's ephemeral port.
+#[test]
+fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
+    let _serial = serial();
+    let listener = listener_outside_ephemeral_range();
+    let port = listener.local_addr().expect("addr").port();
+    let clients: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    let servers: Vec<TcpStream> = (0..2)
+        .map(|_| listener.accept().expect("accept").0)
+        .collect();
+    // The server stops listening; the clients hang up; the server never closes its ends.
+    drop(listener);
+    for c in &clients {
+        c.shutdown(Shutdown::Write).expect("shutdown");
+    }
+    let p = port.to_string();
+    for source in ["netlink", "proc"] {
+        let v = wait_for("CLOSE_WAIT and FIN_WAIT_2", || {
+            let v = json(&["ports", "--source", source, "--port", &p, "--json"]);
+            let total = |dir: &str, state: &str| {
+                v["ports"]
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .filter(|r| r["port"] == port && r["direction"] == dir)
+                    .map(|r| state_count(r, state))
+                    .sum::<u64>()
+            };
+            (total("in", "CLOSE_WAIT") == 2 && total("out", "FIN_WAIT_2") == 2).then_some(v)
+        });
+        let rows = v["ports"].as_array().expect("array");
+        assert_eq!(
+            rows.len(),
+            2,
+            "{source}: one in and one out row for {port}: {v}"
+        );
+        assert!(
+            rows.iter().all(|r| r["listener"].is_null()),
+            "{source}: {v}"
+        );
+    }
+    let table = text(&["ports", "--port", &p, "--color", "never"]);
+    assert!(
+        table.contains("outside net.ipv4.ip_local_port_range"),
+        "{table}"
+    );
+
+    // Both ports ephemeral (a listener on port 0 gets one from the range): the lower one.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    drop(listener);
+    let lower = port.min(client.local_addr().expect("addr").port());
+    let v = json(&["ports", "--port", &port.to_string(), "--json"]);
+    let rows: Vec<(u64, &str)> = v["ports"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["port"].as_u64().expect("port"),
+                r["direction"].as_str().expect("dir"),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert!(
+        rows.contains(&(u64::from(lower), "in")) && rows.contains(&(u64::from(lower), "out")),
+        "{v}"
+    );
+    drop((clients, servers, client, server));
+}

@@ -372,7 +372,9 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     }
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
-            "grouped by service port: in = a port this host listens on, out = the peer's port"
+            "grouped by service port: in = this host's port, out = the peer's port; the service \
+             port is the one listened on here (by port number), else the one outside \
+             net.ipv4.ip_local_port_range, else the lower"
         }
         crate::aggregate::PortGrouping::Local => "grouped by local port",
         crate::aggregate::PortGrouping::Remote => "grouped by remote port",
