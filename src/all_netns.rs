@@ -32,9 +32,9 @@ use crate::render::list::ListWriter;
 use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport, TopCut};
 use crate::track::state_row;
 use crate::{
-    collect_filtered, list_needs_owners, list_streams, now_rfc3339, owned_only, port_rows,
-    report_warnings, scan_owners, unseen_states_warning, write_list, write_ports, write_procs,
-    write_summary, ListSink, PASSWD,
+    accept_queue_listeners, collect_filtered, list_needs_owners, list_streams, now_rfc3339,
+    owned_only, port_rows, report_warnings, scan_owners, unseen_states_warning, write_list,
+    write_ports, write_procs, write_summary, ListSink, PASSWD,
 };
 
 /// What reading one namespace gave: its result and outcome, or why it was skipped.
@@ -347,15 +347,35 @@ fn procs(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let (host, owners) = snapshots_with_owners(config)?;
+    // Each namespace's sockets, and the listeners of its connections not accepted yet; one
+    // owner walk for all of them.
+    let mut host = read_each(config, discover(config)?, |cfg| {
+        let mut snap = Snapshot::default();
+        let outcome = collect::collect(&cfg.source, &cfg.filter, &mut snap)?;
+        let listeners = accept_queue_listeners(cfg, &outcome, &snap.0)?;
+        Ok(((snap.0, listeners), outcome))
+    })?;
+    let mut warnings = Vec::new();
+    let owners = scan_owners(
+        config,
+        host.read()
+            .flat_map(|(_, (records, listeners), _)| records.iter().chain(listeners)),
+        &mut warnings,
+    )?;
+    host.notes.extend(warnings);
+    for ((records, _), _) in host.reads.iter_mut().flatten() {
+        *records = owned_only(&config.filter, std::mem::take(records), &owners);
+    }
     let outcome = host.outcome();
     report_warnings(&outcome, err)?;
     let matrix = ProcMatrix::merge(
         host.read()
-            .map(|(ns, records, _)| (ns.inode, ProcMatrix::build(records, &owners)))
+            .map(|(ns, (records, listeners), _)| {
+                (ns.inode, ProcMatrix::build(records, listeners, &owners))
+            })
             .collect(),
     );
-    let view = host.view(|records| state_row(records));
+    let view = host.view(|(records, _)| state_row(records));
     write_procs(config, &view, matrix, owners.stats(), &outcome, shape, out)
 }
 

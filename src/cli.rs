@@ -77,7 +77,8 @@ pub enum Command {
 
     /// Sockets per owning process and state: which process holds them.
     ///
-    /// Sockets that cannot have an owner (TIME_WAIT, SYN_RECV request sockets, orphans) and
+    /// Sockets that cannot have an owner (TIME_WAIT, SYN_RECV request sockets, orphans),
+    /// connections the listening process has not accept()ed yet (named with that process) and
     /// sockets whose owner could not be read (other users' processes without root) get rows
     /// of their own. A socket shared by several processes counts once for each of them.
     #[command(after_help = AFTER_HELP)]

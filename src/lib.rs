@@ -325,10 +325,10 @@ fn procs(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let began = Instant::now();
-    let (records, owners, outcome) = snapshot_with_owners(config)?;
-    report_warnings(&outcome, err)?;
-    let matrix = ProcMatrix::build(&records, &owners);
     if format == Format::Prometheus {
+        let (records, owners, outcome) = snapshot_with_owners(config)?;
+        report_warnings(&outcome, err)?;
+        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
         let commands = matrix.by_command(top.unwrap_or(config::DEFAULT_TOP_COMMANDS));
         prometheus::processes(out, &commands, &matrix, counted_states(config, &outcome))?;
         prometheus::meta(
@@ -342,6 +342,9 @@ fn procs(
         out.flush()?;
         return Ok(());
     }
+    let (records, listeners, owners, outcome) = snapshot_for_procs(config)?;
+    report_warnings(&outcome, err)?;
+    let matrix = ProcMatrix::build(&records, &listeners, &owners);
     write_procs(
         config,
         view,
@@ -414,7 +417,7 @@ pub fn collect_metrics(config: &Config, options: &ServeOptions) -> Result<Metric
         for r in &records {
             both.record(r);
         }
-        let matrix = ProcMatrix::build(&records, &owners);
+        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
         let commands = matrix.by_command(options.top_processes);
         (outcome, Some((commands, matrix)))
     } else {
@@ -735,6 +738,53 @@ pub(crate) fn snapshot_with_owners(
     let owners = scan_owners(config, snap.0.iter(), &mut outcome.warnings)?;
     let records = owned_only(&config.filter, snap.0, &owners);
     Ok((records, owners, outcome))
+}
+
+/// `procs`' sockets ([`snapshot_with_owners`]) and, when some of them wait in an accept queue
+/// ([`aggregate::is_not_accepted`]), the listening sockets of the families read, whose owners
+/// the same walk finds: the process that has not accepted them.
+pub(crate) fn snapshot_for_procs(
+    config: &Config,
+) -> Result<(Vec<SocketRecord>, Vec<SocketRecord>, OwnerMap, Outcome), Error> {
+    let mut snap = Snapshot::default();
+    let mut outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
+    let listeners = accept_queue_listeners(config, &outcome, &snap.0)?;
+    let owners = scan_owners(
+        config,
+        snap.0.iter().chain(&listeners),
+        &mut outcome.warnings,
+    )?;
+    let records = owned_only(&config.filter, snap.0, &owners);
+    Ok((records, listeners, owners, outcome))
+}
+
+/// The listening sockets (of the families read, whatever the other filters) that connections
+/// not accepted yet among `records` may wait for, read from the source `outcome` came from;
+/// none when there is no such connection, or when owner filters (`--pid`, `--process`) will
+/// drop them anyway (no process holds them).
+pub(crate) fn accept_queue_listeners(
+    config: &Config,
+    outcome: &Outcome,
+    records: &[SocketRecord],
+) -> Result<Vec<SocketRecord>, Error> {
+    if config.filter.needs_owners() || !records.iter().any(aggregate::is_not_accepted) {
+        return Ok(Vec::new());
+    }
+    let listen_filter = Filter {
+        states: StateSet::of(TcpState::Listen),
+        families: config.filter.families.clone(),
+        ..Filter::default()
+    };
+    let same_source = SourceOptions {
+        choice: match outcome.source {
+            SourceKind::Netlink => SourceChoice::Netlink,
+            SourceKind::Proc => SourceChoice::Proc,
+        },
+        ..config.source.clone()
+    };
+    let mut listeners = Snapshot::default();
+    collect::collect(&same_source, &listen_filter, &mut listeners)?;
+    Ok(listeners.0)
 }
 
 /// One walk over /proc for the owners of `records` (of any namespaces: socket inodes are

@@ -944,3 +944,83 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
     );
     drop((clients, servers, client, server));
 }
+
+/// Connections the kernel completed but the listener has not accept()ed yet have no file
+/// (inode 0), like orphans, but they are not: they get a row of their own, which names the
+/// listening socket and the process that has not accepted them.
+#[test]
+fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let p = port.to_string();
+    let mut clients: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    // Two clients hang up before being accepted: their connections wait in CLOSE_WAIT, and
+    // the clients' ends are orphans (FIN_WAIT_2), which do belong in (no owner).
+    clients.truncate(1);
+    let me = std::process::id();
+    for source in ["netlink", "proc"] {
+        let v = wait_for("the queue in ESTABLISHED and CLOSE_WAIT", || {
+            let v = json(&["procs", "--source", source, "--port", &p, "--json"]);
+            let q = &v["not_accepted"]["states"];
+            (q["ESTABLISHED"] == 1
+                && q["CLOSE_WAIT"] == 2
+                && v["no_owner"]["states"]["FIN_WAIT_2"] == 2)
+                .then_some(v)
+        });
+        assert_eq!(v["not_accepted"]["total"], 3, "{source}: {v}");
+        assert_eq!(
+            v["not_accepted"]["listeners"],
+            serde_json::json!([{
+                "local_address": "127.0.0.1",
+                "local_port": port,
+                "sockets": 3,
+                "found": true,
+                "owners": [{"pid": me, "command": my_comm()}],
+            }]),
+            "{source}: {v}"
+        );
+        assert!(
+            v["not_accepted"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("accept()")),
+            "{v}"
+        );
+        let no_owner = &v["no_owner"];
+        assert_eq!(no_owner["total"], 2, "{source}: only the orphans: {v}");
+        let mine = &v["processes"][0];
+        assert_eq!(mine["pid"], me);
+        assert_eq!(
+            (
+                state_count(mine, "LISTEN"),
+                state_count(mine, "ESTABLISHED")
+            ),
+            (1, 1),
+            "{source}: the listener and the remaining client: {v}"
+        );
+        assert_eq!(v["sockets"], 7, "{source}: {v}");
+
+        let table = text(&[
+            "procs", "--source", source, "--port", &p, "--color", "never",
+        ]);
+        let row = table
+            .lines()
+            .find(|l| l.contains("(not accepted)"))
+            .unwrap_or_else(|| panic!("{source}: no (not accepted) row: {table}"));
+        assert!(row.trim_end().ends_with(" 3"), "{row}");
+        assert!(
+            table.contains(&format!(
+                "3 on 127.0.0.1:{port} (listening process: {me}/{})",
+                my_comm()
+            )),
+            "{source}: the legend names the listener: {table}"
+        );
+        assert!(table.contains("see ACCEPT-Q in `tcpstat ports`"), "{table}");
+    }
+    // What `ports` shows for the same queue.
+    let v = json(&["ports", "--sport", &p, "--state", "listen", "--json"]);
+    assert_eq!(v["ports"][0]["listener"]["queued"], 3, "{v}");
+    drop((listener, clients));
+}

@@ -365,6 +365,40 @@ pub struct SpecialRowJson {
     pub reason: String,
 }
 
+/// The connections not accepted yet, with where they wait.
+#[derive(Debug, Serialize)]
+pub struct NotAcceptedJson<'a> {
+    pub states: StatesJson,
+    pub unknown: u64,
+    pub total: u64,
+    pub reason: &'static str,
+    /// Per listening address and port, busiest first.
+    pub listeners: Vec<AcceptQueueJson<'a>>,
+}
+
+/// One listening socket's connections not accepted yet.
+#[derive(Debug, Serialize)]
+pub struct AcceptQueueJson<'a> {
+    /// The label of its network namespace; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<&'a str>,
+    /// The listening address (`0.0.0.0` / `::` for every address).
+    pub local_address: String,
+    pub local_port: u16,
+    /// Connections waiting on it.
+    pub sockets: u64,
+    /// Whether a listening socket was found (it can close while tcpstat reads).
+    pub found: bool,
+    /// The processes holding the listening socket: the ones that have not accept()ed.
+    pub owners: Vec<QueueOwnerJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueOwnerJson<'a> {
+    pub pid: u32,
+    pub command: &'a str,
+}
+
 /// What the owner walk could not see.
 #[derive(Debug, Serialize)]
 pub struct OwnerScanJson {
@@ -388,6 +422,7 @@ pub struct ProcsJson<'a> {
     pub processes: Vec<ProcessJson<'a>>,
     /// Process rows left out by `--top` (0 without it).
     pub omitted: usize,
+    pub not_accepted: NotAcceptedJson<'a>,
     pub no_owner: SpecialRowJson,
     pub hidden: SpecialRowJson,
     pub owner_not_found: SpecialRowJson,
@@ -438,9 +473,34 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             })
             .collect(),
         omitted: report.cut.omitted,
+        not_accepted: NotAcceptedJson {
+            states: row_states(&m.not_accepted),
+            unknown: m.not_accepted.unknown,
+            total: m.not_accepted.total(),
+            reason: "connections the kernel completed that the listening process has not \
+                     accept()ed yet: no file, so no process holds them until it does; they wait \
+                     in the accept queue of the listening sockets in `listeners` (see `ports`)",
+            listeners: m
+                .accept_queues
+                .iter()
+                .map(|q| AcceptQueueJson {
+                    netns: row_netns(report.netns, q.netns),
+                    local_address: q.address.to_string(),
+                    local_port: q.port,
+                    sockets: q.sockets,
+                    found: q.listener_found,
+                    owners: q
+                        .owners
+                        .iter()
+                        .map(|(pid, command)| QueueOwnerJson { pid: *pid, command })
+                        .collect(),
+                })
+                .collect(),
+        },
         no_owner: special(
             &m.no_owner,
-            "TIME_WAIT and SYN_RECV sockets and orphans belong to no process",
+            "TIME_WAIT and SYN_RECV minisockets and orphans (closed by their process, still \
+             finishing: FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK) belong to no process",
         ),
         hidden: special(&m.hidden, super::hidden_reason(&stats)),
         owner_not_found: special(

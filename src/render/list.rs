@@ -179,7 +179,7 @@ struct SocketJson<'a> {
 /// the column uses as separators (`,` between owners, `/` between pid and name) or a quote or
 /// whitespace: a process renamed `x,1/sshd root` would otherwise read as two owners. Inside
 /// the quotes `"` is written `\"`; backslashes are already doubled by [`escape`].
-fn push_command(line: &mut String, command: &str) {
+pub(super) fn push_command(line: &mut String, command: &str) {
     let escaped = escape(command);
     let quote = escaped
         .chars()

@@ -418,10 +418,53 @@ fn write_source_footer(
     writeln!(out, "{}", paint.apply(DIM, &footer))
 }
 
+/// Listening sockets named in the legend of `(not accepted)`; JSON has them all.
+const QUEUES_SHOWN: usize = 5;
+
+/// Where the connections not accepted yet wait: `2 on 127.0.0.1:8080 (listening process:
+/// 4242/leakyd)`, per listening socket, busiest first.
+fn accept_queues(report: &super::ProcsReport<'_>) -> String {
+    let queues = &report.matrix.accept_queues;
+    let mut parts: Vec<String> = queues
+        .iter()
+        .take(QUEUES_SHOWN)
+        .map(|q| {
+            let mut part = format!("{} on ", q.sockets);
+            super::list::write_endpoint(&mut part, q.address, q.port);
+            if report.netns.per_row {
+                part.push_str(&format!(" in {}", escape(report.netns.label(q.netns))));
+            }
+            if !q.listener_found {
+                part.push_str(" (no listening socket found: it closed while tcpstat read)");
+            } else if q.owners.is_empty() {
+                part.push_str(" (the listening socket's process could not be found)");
+            } else {
+                part.push_str(" (listening process: ");
+                for (i, (pid, command)) in q.owners.iter().enumerate() {
+                    if i > 0 {
+                        part.push_str(", ");
+                    }
+                    part.push_str(&format!("{pid}/"));
+                    super::list::push_command(&mut part, command);
+                }
+                part.push(')');
+            }
+            part
+        })
+        .collect();
+    if queues.len() > QUEUES_SHOWN {
+        parts.push(format!(
+            "and {} more listening socket(s) (see --json)",
+            queues.len() - QUEUES_SHOWN
+        ));
+    }
+    parts.join("; ")
+}
+
 /// Writes the `procs` matrix with its special rows and legend.
 pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint) -> io::Result<()> {
     let m = report.matrix;
-    let specials = [&m.no_owner, &m.hidden, &m.not_found];
+    let specials = [&m.not_accepted, &m.no_owner, &m.hidden, &m.not_found];
     let states = super::matrix_columns(
         report.all_states,
         report.filter.states,
@@ -468,20 +511,27 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         table.add_row(cells);
     }
     let hidden_label = super::hidden_label(&report.owner_stats);
-    // With --all-netns, the ownerless rows of each namespace; else the three totals.
-    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 3])> = if per_row {
+    // With --all-netns, the ownerless rows of each namespace; else the four totals.
+    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 4])> = if per_row {
         m.by_netns
             .iter()
-            .map(|n| (Some(n.netns), [&n.no_owner, &n.hidden, &n.not_found]))
+            .map(|n| {
+                (
+                    Some(n.netns),
+                    [&n.not_accepted, &n.no_owner, &n.hidden, &n.not_found],
+                )
+            })
             .collect()
     } else {
-        vec![(None, [&m.no_owner, &m.hidden, &m.not_found])]
+        vec![(None, specials)]
     };
     for (netns, rows) in ownerless {
-        for (row, label) in rows
-            .into_iter()
-            .zip(["(no owner)", hidden_label, "(owner not found)"])
-        {
+        for (row, label) in rows.into_iter().zip([
+            "(not accepted)",
+            "(no owner)",
+            hidden_label,
+            "(owner not found)",
+        ]) {
             if row.total() > 0 {
                 let mut cells = Vec::new();
                 if let Some(inode) = netns {
@@ -497,8 +547,16 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     writeln!(out)?;
     write_uncounted(out, &column_notes(&states), paint)?;
     let mut legend: Vec<String> = report.cut.footer().into_iter().collect();
+    if m.not_accepted.total() > 0 {
+        legend.push(format!(
+            "(not accepted): connections the kernel completed that the listening process has not \
+             accept()ed yet (no file, so no process holds them, until it does; see ACCEPT-Q in \
+             `tcpstat ports`): {}",
+            accept_queues(report)
+        ));
+    }
     if m.no_owner.total() > 0 {
-        legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing) belong to no process".to_string());
+        legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing: FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK) belong to no process".to_string());
     }
     if m.hidden.total() > 0 {
         legend.push(format!(
