@@ -136,7 +136,7 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
     let _serial = serial();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    let name = "ev\x1b[2Jil\u{7}";
+    let name = "ev\x1b[2Jil\u{7}\u{202e}";
     let (mut child, dir) = child_holding(&listener, name);
     let child_pid = child.id();
     let v = wait_for("the child to hold the listener", || {
@@ -161,6 +161,19 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
         child_row["command"], name,
         "JSON carries the raw name, escaped by JSON"
     );
+    // ... and its bytes are inert: the bidi override is written as \u202e, not raw.
+    for args in [
+        vec!["procs", "--port", &port, "--json"],
+        vec!["list", "-p", "--port", &port, "--ndjson"],
+        vec!["list", "-p", "--port", &port, "--json"],
+    ] {
+        let o = run(&args);
+        let raw = String::from_utf8(o.stdout).expect("utf-8");
+        assert!(
+            !raw.contains('\u{202e}') && !raw.contains('\u{1b}') && raw.contains("\\u202e"),
+            "{args:?}: {raw}"
+        );
+    }
 
     for args in [
         vec!["procs", "--port", &port],
@@ -168,9 +181,12 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
         vec!["procs", "--port", &port, "--color", "always"],
     ] {
         let out = text(&args);
-        assert!(out.contains("ev\\x1b[2Jil\\x07"), "{args:?}: {out}");
         assert!(
-            !out.contains("\x1b[2J") && !out.contains('\u{7}'),
+            out.contains("ev\\x1b[2Jil\\x07\\u{202e}"),
+            "{args:?}: {out}"
+        );
+        assert!(
+            !out.contains("\x1b[2J") && !out.contains('\u{7}') && !out.contains('\u{202e}'),
             "{args:?}: raw escape reached the output"
         );
     }
