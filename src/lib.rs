@@ -645,6 +645,8 @@ pub(crate) fn write_list(
             Owners::NotResolved
         } else if refs.is_empty() && r.inode != 0 && hidden_possible {
             Owners::Hidden
+        } else if aggregate::is_not_accepted(r) {
+            Owners::NotAccepted
         } else {
             Owners::Found(&refs)
         };

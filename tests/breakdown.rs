@@ -930,7 +930,7 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
     }
     let table = text(&["ports", "--port", &p, "--color", "never"]);
     assert!(
-        table.contains("outside net.ipv4.ip_local_port_range"),
+        table.contains("the side outside net.ipv4.ip_local_port_range"),
         "{table}"
     );
 
@@ -1034,6 +1034,23 @@ fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
             "{source}: the legend names the listener: {table}"
         );
         assert!(table.contains("see ACCEPT-Q in `tcpstat ports`"), "{table}");
+        let list = text(&[
+            "list",
+            "-p",
+            "--source",
+            source,
+            "--sport",
+            &p,
+            "--state",
+            "close-wait",
+        ]);
+        assert_eq!(
+            list.lines()
+                .filter(|l| l.ends_with(" (not accepted)"))
+                .count(),
+            2,
+            "{source}: {list}"
+        );
     }
     // What `ports` shows for the same queue.
     let v = json(&["ports", "--sport", &p, "--state", "listen", "--json"]);

@@ -27,6 +27,9 @@ pub enum Owners<'a> {
     Found(&'a [OwnerRef<'a>]),
     /// Not found while some processes could not be read: probably one of those.
     Hidden,
+    /// A connection its listening process has not accept()ed yet: no process holds it
+    /// (`aggregate::is_not_accepted`). JSON shows it as no owners, as before.
+    NotAccepted,
 }
 
 /// An owner of a socket as the list shows it.
@@ -389,6 +392,7 @@ impl<'w> ListWriter<'w> {
         match owners {
             Owners::NotResolved => {}
             Owners::Hidden => line.push_str(" (hidden)"),
+            Owners::NotAccepted => line.push_str(" (not accepted)"),
             Owners::Found([]) => line.push_str(" -"),
             Owners::Found(found) => {
                 line.push(' ');
@@ -454,7 +458,7 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         },
         owners: match owners {
             Owners::NotResolved => None,
-            Owners::Hidden => Some(Vec::new()),
+            Owners::Hidden | Owners::NotAccepted => Some(Vec::new()),
             Owners::Found(found) => Some(
                 found
                     .iter()

@@ -372,14 +372,16 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     }
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
-            "grouped by service port: in = this host's port, out = the peer's port; the service \
-             port is the one listened on here (by port number), else the one outside \
+            "grouped by service port: in = this host's port, out = the peer's port\nservice port \
+             = the side listened on here (by port number), else the side outside \
              net.ipv4.ip_local_port_range, else the lower"
         }
         crate::aggregate::PortGrouping::Local => "grouped by local port",
         crate::aggregate::PortGrouping::Remote => "grouped by remote port",
     };
-    writeln!(out, "{}", paint.apply(DIM, rule))?;
+    for line in rule.lines() {
+        writeln!(out, "{}", paint.apply(DIM, line))?;
+    }
     let mut footer = String::from("ACCEPT-Q = connections waiting to be accepted / backlog");
     if report.outcome.source == crate::collect::SourceKind::Proc {
         footer.push_str(" (? = /proc does not report the backlog)");
