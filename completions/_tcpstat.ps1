@@ -84,7 +84,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
         }
         'tcpstat;ports' {
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How to group: `service` (default), `local` or `remote` port')
-            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or prometheus')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
@@ -111,7 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;procs' {
-            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20), the rest summed')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or prometheus')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')

@@ -79,7 +79,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         }
         &'tcpstat;ports'= {
             cand --by 'How to group: `service` (default), `local` or `remote` port'
-            cand --top 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"'
+            cand --top 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"'
             cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
@@ -105,7 +105,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'tcpstat;procs'= {
-            cand --top 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20), the rest summed'
+            cand --top 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed'
             cand --format 'Output format: table, json or prometheus'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'

@@ -88,7 +88,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port' -r -f -a "service\t'The service port: the side listened on here (by port number: `in` if local, `out` if remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower'
 local\t'Always the local port'
 remote\t'Always the remote port'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -115,7 +115,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"

@@ -457,8 +457,8 @@ pub struct PortsArgs {
 
     /// Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how
     /// many were left out). With --format prometheus: every listening port plus the N busiest
-    /// others (default 10), the rest summed as port="other".
-    #[arg(long, value_name = "N", value_parser = parse_top)]
+    /// others (default 10; 0: listening ports only), the rest summed as port="other".
+    #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
     /// Print a JSON object instead of a table; --format json.
@@ -482,8 +482,9 @@ pub struct ProcsArgs {
 
     /// Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say
     /// how many were left out; the rows of sockets without a process are always shown). With
-    /// --format prometheus: the N busiest command names (default 20), the rest summed.
-    #[arg(long, value_name = "N", value_parser = parse_top)]
+    /// --format prometheus: the N busiest command names (default 20; 0: none), the rest
+    /// summed.
+    #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
     /// Print a JSON object instead of a table; --format json.
@@ -603,7 +604,9 @@ fn parse_states(text: &str) -> Result<StateSet, String> {
     StateSet::parse_list(text)
 }
 
-/// `--top N`: at least 1 (`--top 0` would print an empty table that looks like "nothing").
+/// `watch --top N`: at least 1 (`--top 0` would print an empty list that looks like
+/// "nothing"). `ports` and `procs` check theirs in `config`: 0 has a meaning with `--format
+/// prometheus` (everything but the listening ports summed).
 fn parse_top(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1 (--top 0 would show no rows)".into()),
