@@ -33,7 +33,7 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -l sport -d 'Sockets whose
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -69,7 +69,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l sport -d 'So
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -85,10 +85,10 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)' -r -f -a "service\t'Local port for inbound connections (to a port this host listens on), else remote port'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)' -r -f -a "service\t'The service port: the side listened on here (by port number: `in` if local, `out` if remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower'
 local\t'Always the local port'
 remote\t'Always the remote port'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets. With --format prometheus: every listening port plus the N busiest others (default 10), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -98,7 +98,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l sport -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -109,13 +109,13 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets. With --format prometheus: the N busiest command names (default 20), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -125,7 +125,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l sport -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -136,7 +136,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -154,7 +154,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sport -d 'Socke
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -186,7 +186,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sport -d 'Sockets
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -219,7 +219,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l sport -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -243,7 +243,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l sport -d 'Soc
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -267,7 +267,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l sport -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
@@ -292,7 +292,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l sport -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated). Resolves owners' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''

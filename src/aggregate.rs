@@ -209,9 +209,9 @@ impl StateRow {
 /// How a socket is assigned to a port group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
-    /// `--by service`: a port this host listens on (or a socket without a peer).
+    /// `--by service`: the local port is the service port (see [`service_group_in`]).
     In,
-    /// `--by service`: the peer's port of a connection this host opened.
+    /// `--by service`: the peer's port is the service port.
     Out,
     /// `--by local`.
     Local,
@@ -230,17 +230,52 @@ impl Direction {
     }
 }
 
-/// The service port of a socket and its direction: a socket without a peer (LISTEN, CLOSED)
-/// or on a local port that is listened on is inbound to its local port; any other socket is
-/// a connection this host opened, outbound to the peer's port.
+/// The kernel's default `net.ipv4.ip_local_port_range`, for when it cannot be read.
+pub const DEFAULT_EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
+
+/// [`service_group_in`] with the kernel's default ephemeral range.
 pub fn service_group(
     listening: &std::collections::HashSet<u16>,
     record: &SocketRecord,
 ) -> (u16, Direction) {
-    if record.remote_port == 0 || listening.contains(&record.local_port) {
-        (record.local_port, Direction::In)
+    service_group_in(listening, DEFAULT_EPHEMERAL_PORTS, record)
+}
+
+/// The service port of a socket and its direction, in this order:
+/// 1. a socket without a peer (LISTEN, CLOSED), or whose local port is listened on: its
+///    local port, `in`;
+/// 2. a connection to a port listened on in this namespace (a client on this host): the
+///    peer's port, `out`;
+/// 3. neither port is listened on (a connection this host opened to another host, or one
+///    whose listener has closed, e.g. CLOSE_WAIT sockets after a server stopped listening):
+///    the port outside `ephemeral` (`net.ipv4.ip_local_port_range`, where the kernel picks
+///    the local ports of outgoing connections) is the service port; when both or neither
+///    are in it, the lower port. `in` when that is the local port, `out` when the peer's.
+///
+/// "Listened on" is by port number only, whatever the address: a listener on 127.0.0.1:8080
+/// makes 8080 a service port for connections on any local address.
+pub fn service_group_in(
+    listening: &std::collections::HashSet<u16>,
+    ephemeral: (u16, u16),
+    record: &SocketRecord,
+) -> (u16, Direction) {
+    let (local, remote) = (record.local_port, record.remote_port);
+    if remote == 0 || listening.contains(&local) {
+        return (local, Direction::In);
+    }
+    if listening.contains(&remote) {
+        return (remote, Direction::Out);
+    }
+    let is_ephemeral = |port: u16| ephemeral.0 <= port && port <= ephemeral.1;
+    let local_serves = match (is_ephemeral(local), is_ephemeral(remote)) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => local <= remote,
+    };
+    if local_serves {
+        (local, Direction::In)
     } else {
-        (record.remote_port, Direction::Out)
+        (remote, Direction::Out)
     }
 }
 
@@ -272,6 +307,8 @@ pub struct PortMatrix {
     queues: std::collections::HashMap<u16, ListenerQueue>,
     /// Whether the source reports listener backlogs (netlink does, /proc does not).
     backlog_known: bool,
+    /// `net.ipv4.ip_local_port_range`, for connections where neither port is listened on.
+    ephemeral: (u16, u16),
 }
 
 impl PortMatrix {
@@ -288,7 +325,15 @@ impl PortMatrix {
             rows: Default::default(),
             queues: Default::default(),
             backlog_known,
+            ephemeral: DEFAULT_EPHEMERAL_PORTS,
         }
+    }
+
+    /// The ephemeral port range of the namespace read (default [`DEFAULT_EPHEMERAL_PORTS`]),
+    /// which decides the service side of connections where neither port is listened on.
+    pub fn with_ephemeral_ports(mut self, range: (u16, u16)) -> PortMatrix {
+        self.ephemeral = range;
+        self
     }
 
     /// The group of a socket.
@@ -296,7 +341,7 @@ impl PortMatrix {
         match self.grouping {
             PortGrouping::Local => (record.local_port, Direction::Local),
             PortGrouping::Remote => (record.remote_port, Direction::Remote),
-            PortGrouping::Service => service_group(&self.listening, record),
+            PortGrouping::Service => service_group_in(&self.listening, self.ephemeral, record),
         }
     }
 
@@ -456,6 +501,59 @@ mod port_tests {
     }
 
     #[test]
+    fn without_a_listener_the_port_outside_the_ephemeral_range_serves() {
+        let range = (32768, 60999);
+        let group = |local, remote| {
+            let (port, dir) = service_group_in(
+                &Default::default(),
+                range,
+                &sock(TcpState::CloseWait, local, remote),
+            );
+            (port, dir.name())
+        };
+        // The server closed its listener on 8080; its CLOSE_WAIT ends and the clients' ends
+        // both count under 8080, not under the clients' ephemeral ports.
+        assert_eq!(group(8080, 40000), (8080, "in"));
+        assert_eq!(group(40000, 8080), (8080, "out"));
+        // An outgoing connection to another host's service.
+        assert_eq!(group(50000, 443), (443, "out"));
+        // Both ephemeral, or neither: the lower port.
+        assert_eq!(group(40001, 50000), (40001, "in"));
+        assert_eq!(group(50000, 40001), (40001, "out"));
+        assert_eq!(group(80, 443), (80, "in"));
+        assert_eq!(group(443, 80), (80, "out"));
+        // The range's bounds are ephemeral; a narrowed range changes the answer.
+        assert_eq!(group(32768, 60999), (32768, "in"));
+        let narrow = (50000, 50100);
+        let (port, dir) = service_group_in(
+            &Default::default(),
+            narrow,
+            &sock(TcpState::Established, 40000, 50050),
+        );
+        assert_eq!((port, dir), (40000, Direction::In));
+        // A listened-on port always wins, on either side, by port number only.
+        let listening: std::collections::HashSet<u16> = [45000].into_iter().collect();
+        let s = sock(TcpState::Established, 45000, 80);
+        assert_eq!(
+            service_group_in(&listening, range, &s),
+            (45000, Direction::In)
+        );
+        let s = sock(TcpState::Established, 80, 45000);
+        assert_eq!(
+            service_group_in(&listening, range, &s),
+            (45000, Direction::Out)
+        );
+        // The matrix uses the range it is given.
+        let mut m = PortMatrix::new(PortGrouping::Service, Default::default(), true)
+            .with_ephemeral_ports(narrow);
+        m.record(&sock(TcpState::Established, 40000, 50050));
+        assert_eq!(
+            (m.rows()[0].port, m.rows()[0].direction),
+            (40000, Direction::In)
+        );
+    }
+
+    #[test]
     fn local_and_remote_grouping() {
         let mut m = PortMatrix::new(PortGrouping::Remote, Default::default(), true);
         m.record(&sock(TcpState::Established, 443, 50000));
@@ -487,8 +585,14 @@ pub struct ProcRow {
 pub struct ProcMatrix {
     /// Sorted by total descending, then pid.
     pub processes: Vec<ProcRow>,
-    /// Sockets that cannot have an owner: inode 0 (TIME_WAIT and SYN_RECV minisockets,
-    /// orphans whose process already closed them).
+    /// Connections the kernel completed that their listening process has not accept()ed yet
+    /// ([`is_not_accepted`]): no file, so no process holds them, but they are not orphans;
+    /// they wait in the accept queue of a listener whose process is in `accept_queues`.
+    pub not_accepted: StateRow,
+    /// Where the sockets of `not_accepted` wait, per listening address and port.
+    pub accept_queues: Vec<AcceptQueue>,
+    /// Sockets that cannot have an owner: inode 0 and not waiting to be accepted (TIME_WAIT
+    /// and SYN_RECV minisockets, orphans whose process already closed them).
     pub no_owner: StateRow,
     /// Sockets with a file whose owner was not found while some processes could not be read:
     /// their owner is probably one of those.
@@ -498,7 +602,7 @@ pub struct ProcMatrix {
     pub not_found: StateRow,
     /// Distinct sockets counted (each once, however many owners).
     pub sockets: u64,
-    /// The three rows above, per network namespace, when this matrix merges several
+    /// The four rows above, per network namespace, when this matrix merges several
     /// ([`ProcMatrix::merge`]); the fields above are then their sums.
     pub by_netns: Vec<OwnerlessRows>,
 }
@@ -507,22 +611,94 @@ pub struct ProcMatrix {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerlessRows {
     pub netns: u64,
+    pub not_accepted: StateRow,
     pub no_owner: StateRow,
     pub hidden: StateRow,
     pub not_found: StateRow,
 }
 
+/// The connections not accepted yet on one listening address and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptQueue {
+    /// The network namespace (`--all-netns`); else what the sockets were tagged with.
+    pub netns: u64,
+    /// The listening socket's address (a wildcard for a listener on every address); the
+    /// connections' own local address when no listener was found.
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    /// Whether a listening socket matched (by namespace, family, port, and address or
+    /// wildcard). It can be missing if it closed while tcpstat read, or was not read.
+    pub listener_found: bool,
+    /// Connections waiting, counted in [`ProcMatrix::not_accepted`].
+    pub sockets: u64,
+    /// The processes holding the listening socket(s), in pid order: `(pid, command)`.
+    /// Empty when none was found (hidden, or no listener).
+    pub owners: Vec<(u32, String)>,
+}
+
+/// A connection the kernel completed for a listener whose process has not `accept()`ed it yet:
+/// ESTABLISHED, or CLOSE_WAIT when the client already hung up, with inode 0 because a socket
+/// gets its file only from `accept()`. Not an orphan: its process (the listener's) has simply
+/// not taken it. (Request sockets are SYN_RECV, and a Fast Open child in SYN_RECV with inode 0
+/// cannot be told apart from them in what the kernel reports: both stay in `no_owner`.)
+pub fn is_not_accepted(r: &SocketRecord) -> bool {
+    r.inode == 0
+        && matches!(
+            r.state,
+            KernelState::Known(TcpState::Established | TcpState::CloseWait)
+        )
+}
+
+/// The listening sockets a connection not accepted yet can be waiting for: same namespace,
+/// family and port, and the same address, or a wildcard one when no listener has the exact
+/// address (the kernel prefers the exact match too; with SO_REUSEPORT several can match).
+fn listeners_for<'l>(
+    by_port: &std::collections::HashMap<(u64, u16), Vec<&'l SocketRecord>>,
+    r: &SocketRecord,
+) -> Vec<&'l SocketRecord> {
+    let Some(candidates) = by_port.get(&(r.netns, r.local_port)) else {
+        return Vec::new();
+    };
+    let same_family = candidates.iter().filter(|l| l.family == r.family);
+    let exact: Vec<&SocketRecord> = same_family
+        .clone()
+        .filter(|l| l.local == r.local)
+        .copied()
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    same_family
+        .filter(|l| l.local.is_unspecified())
+        .copied()
+        .collect()
+}
+
 impl ProcMatrix {
     /// Builds the matrix from sockets and a walk of their owners. A socket shared by several
-    /// processes counts once in each of their rows; `sockets` counts it once.
-    pub fn build(records: &[SocketRecord], owners: &OwnerMap) -> ProcMatrix {
+    /// processes counts once in each of their rows; `sockets` counts it once. `listeners` are
+    /// the LISTEN sockets of the namespace (their owners in `owners`), to name the process
+    /// whose accept queue holds each connection not accepted yet; it may be empty.
+    pub fn build(
+        records: &[SocketRecord],
+        listeners: &[SocketRecord],
+        owners: &OwnerMap,
+    ) -> ProcMatrix {
         let hidden_possible = owners.stats().unreadable() > 0;
         let mut per_process = vec![StateRow::default(); owners.process_count()];
         let mut m = ProcMatrix::default();
+        let mut by_port: std::collections::HashMap<(u64, u16), Vec<&SocketRecord>> =
+            Default::default();
+        for l in listeners {
+            by_port.entry((l.netns, l.local_port)).or_default().push(l);
+        }
         for r in records {
             m.sockets += 1;
             let found = owners.owners(r.inode);
-            if r.inode == 0 {
+            if is_not_accepted(r) {
+                m.not_accepted.add(r.state);
+                m.add_to_queue(r, &listeners_for(&by_port, r), owners);
+            } else if r.inode == 0 {
                 m.no_owner.add(r.state);
             } else if found.is_empty() {
                 if hidden_possible {
@@ -548,32 +724,88 @@ impl ProcMatrix {
             })
             .collect();
         sort_processes(&mut m.processes);
+        m.accept_queues.sort_by(|a, b| {
+            b.sockets
+                .cmp(&a.sockets)
+                .then(a.netns.cmp(&b.netns))
+                .then(a.port.cmp(&b.port))
+                .then(a.address.cmp(&b.address))
+        });
         m
     }
 
+    /// Counts a connection not accepted yet in the queue of its listener(s).
+    fn add_to_queue(&mut self, r: &SocketRecord, listeners: &[&SocketRecord], owners: &OwnerMap) {
+        let address = listeners.first().map_or(r.local, |l| l.local);
+        if let Some(queue) = self
+            .accept_queues
+            .iter_mut()
+            .find(|q| q.netns == r.netns && q.port == r.local_port && q.address == address)
+        {
+            queue.sockets += 1;
+            return;
+        }
+        let mut processes: Vec<(u32, String)> = listeners
+            .iter()
+            .flat_map(|l| owners.owner_processes(l.inode))
+            .map(|p| (p.pid, p.command.clone()))
+            .collect();
+        processes.sort();
+        processes.dedup();
+        self.accept_queues.push(AcceptQueue {
+            netns: r.netns,
+            address,
+            port: r.local_port,
+            listener_found: !listeners.is_empty(),
+            sockets: 1,
+            owners: processes,
+        });
+    }
+
     /// One matrix of several namespaces' matrices, each built from one namespace's sockets
-    /// and given with its namespace: every process row is kept and tagged with its namespace,
-    /// the ownerless rows are summed and also kept per namespace in `by_netns`.
+    /// and given with its namespace: every process row and accept queue is kept and tagged
+    /// with its namespace, the ownerless rows are summed and also kept per namespace in
+    /// `by_netns`.
     pub fn merge(parts: Vec<(u64, ProcMatrix)>) -> ProcMatrix {
         let mut all = ProcMatrix::default();
         for (netns, mut part) in parts {
             for row in &mut part.processes {
                 row.netns = netns;
             }
+            for queue in &mut part.accept_queues {
+                queue.netns = netns;
+            }
+            all.not_accepted.merge(&part.not_accepted);
             all.no_owner.merge(&part.no_owner);
             all.hidden.merge(&part.hidden);
             all.not_found.merge(&part.not_found);
             all.sockets += part.sockets;
             all.by_netns.push(OwnerlessRows {
                 netns,
+                not_accepted: part.not_accepted,
                 no_owner: part.no_owner,
                 hidden: part.hidden,
                 not_found: part.not_found,
             });
             all.processes.extend(part.processes);
+            all.accept_queues.extend(part.accept_queues);
         }
         sort_processes(&mut all.processes);
         all
+    }
+
+    /// This matrix as `tcpstat_unowned_sockets` counts it: connections not accepted yet are
+    /// summed into `no_owner`, as they always were there, until the metric has a reason of
+    /// its own for them (`render::prometheus` is out of this change's scope).
+    pub fn with_not_accepted_as_no_owner(mut self) -> ProcMatrix {
+        self.no_owner.merge(&self.not_accepted);
+        self.not_accepted = StateRow::default();
+        self.accept_queues.clear();
+        for n in &mut self.by_netns {
+            n.no_owner.merge(&n.not_accepted);
+            n.not_accepted = StateRow::default();
+        }
+        self
     }
 }
 
@@ -602,6 +834,67 @@ mod proc_tests {
             command: "x".into(),
             counts,
         }
+    }
+
+    fn sock(state: TcpState, local: &str, port: u16, inode: u64) -> SocketRecord {
+        let mut r = SocketRecord::empty(Family::V4, KernelState::Known(state));
+        r.local = local.parse().expect("ip");
+        r.local_port = port;
+        r.remote_port = if state == TcpState::Listen { 0 } else { 40000 };
+        r.inode = inode;
+        r
+    }
+
+    #[test]
+    fn connections_not_accepted_are_neither_orphans_nor_minisockets() {
+        let listeners = [
+            sock(TcpState::Listen, "0.0.0.0", 8080, 11),
+            sock(TcpState::Listen, "127.0.0.2", 8080, 12),
+        ];
+        let records = [
+            sock(TcpState::Established, "127.0.0.1", 8080, 0),
+            sock(TcpState::CloseWait, "127.0.0.1", 8080, 0),
+            sock(TcpState::Established, "127.0.0.2", 8080, 0),
+            sock(TcpState::Established, "127.0.0.1", 9090, 0),
+            sock(TcpState::TimeWait, "127.0.0.1", 8080, 0),
+            sock(TcpState::FinWait2, "127.0.0.1", 40000, 0),
+            sock(TcpState::SynRecv, "127.0.0.1", 8080, 0),
+            sock(TcpState::Established, "127.0.0.1", 8080, 77),
+        ];
+        let m = ProcMatrix::build(&records, &listeners, &OwnerMap::default());
+        assert_eq!(m.not_accepted.get(TcpState::Established), 3);
+        assert_eq!(m.not_accepted.get(TcpState::CloseWait), 1);
+        assert_eq!(
+            m.no_owner.total(),
+            3,
+            "TIME_WAIT, orphaned FIN_WAIT_2, request"
+        );
+        assert_eq!(
+            m.not_found.total(),
+            1,
+            "a socket with a file and no owner found"
+        );
+        assert_eq!(m.sockets, 8);
+        let queues: Vec<(String, u16, bool, u64)> = m
+            .accept_queues
+            .iter()
+            .map(|q| (q.address.to_string(), q.port, q.listener_found, q.sockets))
+            .collect();
+        assert_eq!(
+            queues,
+            [
+                // On 127.0.0.1, the wildcard listener's; on 127.0.0.2, the exact one's.
+                ("0.0.0.0".to_string(), 8080, true, 2),
+                ("127.0.0.2".to_string(), 8080, true, 1),
+                ("127.0.0.1".to_string(), 9090, false, 1),
+            ]
+        );
+        let folded = m.with_not_accepted_as_no_owner();
+        assert_eq!(
+            (folded.no_owner.total(), folded.not_accepted.total()),
+            (7, 0)
+        );
+        assert!(folded.accept_queues.is_empty());
     }
 
     #[test]

@@ -29,12 +29,12 @@ use crate::config::{Config, Format, ListOptions, Task};
 use crate::error::{Error, Exit};
 use crate::model::SocketRecord;
 use crate::render::list::ListWriter;
-use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport};
+use crate::render::{NetnsEntry, NetnsView, PortsReport, SummaryReport, TopCut};
 use crate::track::state_row;
 use crate::{
-    collect_filtered, list_needs_owners, list_streams, now_rfc3339, owned_only, port_rows,
-    report_warnings, scan_owners, write_list, write_ports, write_procs, write_summary, ListSink,
-    PASSWD,
+    accept_queue_listeners, collect_filtered, list_needs_owners, list_streams, now_rfc3339,
+    owned_only, port_rows, report_warnings, scan_owners, write_list, write_ports, write_procs,
+    write_summary, ListSink, PASSWD,
 };
 
 /// What reading one namespace gave: its result and outcome, or why it was skipped.
@@ -88,6 +88,24 @@ impl<T> Host<T> {
             warnings: self.missing.clone(),
             complete: self.missing.is_empty(),
         };
+        // A warning every namespace gave alike (a --state the source cannot see) is said
+        // once, not once per namespace.
+        let read: Vec<&Outcome> = self
+            .reads
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(_, o)| o))
+            .collect();
+        let everywhere: Vec<&String> = match read.split_first() {
+            Some((first, rest)) if !rest.is_empty() => first
+                .warnings
+                .iter()
+                .filter(|w| rest.iter().all(|o| o.warnings.contains(w)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        merged
+            .warnings
+            .extend(everywhere.iter().map(|w| w.to_string()));
         for (ns, read) in self.namespaces.iter().zip(&self.reads) {
             match read {
                 Ok((_, outcome)) => {
@@ -104,6 +122,7 @@ impl<T> Host<T> {
                         outcome
                             .warnings
                             .iter()
+                            .filter(|w| !everywhere.contains(w))
                             .map(|w| format!("netns {}: {w}", ns.label)),
                     );
                 }
@@ -319,9 +338,7 @@ fn ports(
             .then(a.port.cmp(&b.port))
             .then(a.direction.cmp(&b.direction))
     });
-    if let Some(n) = top {
-        rows.truncate(n);
-    }
+    let cut = TopCut::apply(&mut rows, top);
     // Each socket is in exactly one row of its namespace: the rows add up to its sockets.
     let view = host.view(|ns_rows| {
         let mut sum = StateRow::default();
@@ -337,6 +354,7 @@ fn ports(
         all_states,
         grouping: crate::grouping(by),
         netns: &view,
+        cut,
     };
     write_ports(config, &report, as_json, out)
 }
@@ -348,15 +366,35 @@ fn procs(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let (host, owners) = snapshots_with_owners(config)?;
+    // Each namespace's sockets, and the listeners of its connections not accepted yet; one
+    // owner walk for all of them.
+    let mut host = read_each(config, discover(config)?, |cfg| {
+        let mut snap = Snapshot::default();
+        let outcome = collect::collect(&cfg.source, &cfg.filter, &mut snap)?;
+        let listeners = accept_queue_listeners(cfg, &outcome, &snap.0)?;
+        Ok(((snap.0, listeners), outcome))
+    })?;
+    let mut warnings = Vec::new();
+    let owners = scan_owners(
+        config,
+        host.read()
+            .flat_map(|(_, (records, listeners), _)| records.iter().chain(listeners)),
+        &mut warnings,
+    )?;
+    host.notes.extend(warnings);
+    for ((records, _), _) in host.reads.iter_mut().flatten() {
+        *records = owned_only(&config.filter, std::mem::take(records), &owners);
+    }
     let outcome = host.outcome();
     report_warnings(&outcome, err)?;
     let matrix = ProcMatrix::merge(
         host.read()
-            .map(|(ns, records, _)| (ns.inode, ProcMatrix::build(records, &owners)))
+            .map(|(ns, (records, listeners), _)| {
+                (ns.inode, ProcMatrix::build(records, listeners, &owners))
+            })
             .collect(),
     );
-    let view = host.view(|records| state_row(records));
+    let view = host.view(|(records, _)| state_row(records));
     write_procs(config, &view, matrix, owners.stats(), &outcome, shape, out)
 }
 

@@ -65,15 +65,20 @@ pub enum Command {
 
     /// Sockets per port and state: which service has the CLOSE_WAITs.
     ///
-    /// By default sockets are grouped by service port: the local port for connections to a
-    /// port this host listens on (direction `in`), else the remote port (direction `out`).
-    /// Listening ports are shown even without connections, with their accept queue.
+    /// By default sockets are grouped by service port: the local port when this host listens
+    /// on it (direction `in`), the remote port when this host listens on that (`out`: a
+    /// client on this host). Otherwise (a connection to another host, or one whose listener
+    /// has closed) the service port is the side outside net.ipv4.ip_local_port_range, or the
+    /// lower port when both or neither are; `in` if it is the local side, `out` if the
+    /// remote. "Listens on" is by port number, whatever the address. Listening ports are
+    /// shown even without connections, with their accept queue.
     #[command(after_help = AFTER_HELP)]
     Ports(PortsArgs),
 
     /// Sockets per owning process and state: which process holds them.
     ///
-    /// Sockets that cannot have an owner (TIME_WAIT, SYN_RECV request sockets, orphans) and
+    /// Sockets that cannot have an owner (TIME_WAIT, SYN_RECV request sockets, orphans),
+    /// connections the listening process has not accept()ed yet (named with that process) and
     /// sockets whose owner could not be read (other users' processes without root) get rows
     /// of their own. A socket shared by several processes counts once for each of them.
     #[command(after_help = AFTER_HELP)]
@@ -326,7 +331,7 @@ pub struct WatchArgs {
     pub by: WatchByArg,
 
     /// Length of the top and age lists (at least 1).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_top)]
     pub top: usize,
 
     /// Only report sockets that have been in their state at least this long (e.g. 5m).
@@ -441,7 +446,8 @@ pub struct SummaryArgs {
 /// How `ports` groups sockets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ByArg {
-    /// Local port for inbound connections (to a port this host listens on), else remote port.
+    /// The service port: the side listened on here (by port number: `in` if local, `out` if
+    /// remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower.
     #[default]
     Service,
     /// Always the local port.
@@ -457,12 +463,14 @@ pub struct PortsArgs {
     #[arg(long, value_enum, default_value_t = ByArg::Service)]
     pub by: ByArg,
 
-    /// Show a column for every state, not only those with sockets.
+    /// Show a column for every state, not only those with sockets (or, with --state, those
+    /// selected); states not selected or not visible to the source show `-`.
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N groups with the most sockets. With --format prometheus: every listening
-    /// port plus the N busiest others (default 10), the rest summed as port="other".
+    /// Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how
+    /// many were left out). With --format prometheus: every listening port plus the N busiest
+    /// others (default 10; 0: listening ports only), the rest summed as port="other".
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
@@ -480,12 +488,15 @@ pub struct PortsArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ProcsArgs {
-    /// Show a column for every state, not only those with sockets.
+    /// Show a column for every state, not only those with sockets (or, with --state, those
+    /// selected); states not selected or not visible to the source show `-`.
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N processes with the most sockets. With --format prometheus: the N busiest
-    /// command names (default 20), the rest summed.
+    /// Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say
+    /// how many were left out; the rows of sockets without a process are always shown). With
+    /// --format prometheus: the N busiest command names (default 20; 0: none), the rest
+    /// summed.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
@@ -586,14 +597,15 @@ pub struct FilterArgs {
     #[arg(long, value_name = "CIDR", value_parser = Cidr::parse, action = clap::ArgAction::Append)]
     pub dst: Vec<Cidr>,
 
-    /// Sockets owned by this process (comma list or repeated). Resolves owners.
-    #[arg(long, value_name = "PID", value_delimiter = ',', action = clap::ArgAction::Append)]
+    /// Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners.
+    #[arg(long, value_name = "PID", value_delimiter = ',', action = clap::ArgAction::Append,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub pid: Vec<u32>,
 
     /// Sockets owned by a process with this command name: exact match on the kernel's
     /// command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes).
     /// Resolves owners.
-    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append, value_parser = parse_process_name)]
     pub process: Vec<String>,
 
     /// Sockets owned by this user (the socket's uid): a name or a numeric uid.
@@ -603,6 +615,26 @@ pub struct FilterArgs {
 
 fn parse_states(text: &str) -> Result<StateSet, String> {
     StateSet::parse_list(text)
+}
+
+/// `watch --top N`: at least 1 (`--top 0` would print an empty list that looks like
+/// "nothing"). `ports` and `procs` check theirs in `config`: 0 has a meaning with `--format
+/// prometheus` (everything but the listening ports summed).
+fn parse_top(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (--top 0 would show no rows)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number")),
+    }
+}
+
+/// `--process NAME`: a command name is never empty, so an empty one can only be a mistake
+/// (an unset shell variable) that would silently select nothing.
+fn parse_process_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("a process name cannot be empty (expected a command name, e.g. nginx)".into());
+    }
+    Ok(text.to_string())
 }
 
 /// The subcommand an argument list invokes (its canonical name, aliases resolved), found

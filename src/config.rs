@@ -368,6 +368,9 @@ impl Config {
                 (Task::Generate { target, dir }, FilterArgs::default())
             }
         };
+        if let Task::Ports { top, format, .. } | Task::Procs { top, format, .. } = &task {
+            check_top(*top, *format)?;
+        }
         let machine_output = match &task {
             Task::Summary { format } | Task::Ports { format, .. } | Task::Procs { format, .. } => {
                 *format != Format::Table
@@ -424,6 +427,21 @@ impl Config {
             task,
         })
     }
+}
+
+/// `ports` / `procs --top 0` would print a table or JSON with no rows, which reads as "no
+/// sockets": a usage error, except with `--format prometheus`, where N counts the series
+/// besides the always-kept listening ports (or all commands summed), and 0 is a choice.
+fn check_top(top: Option<usize>, format: Format) -> Result<(), String> {
+    if top == Some(0) && format != Format::Prometheus {
+        return Err(
+            "invalid value '0' for '--top <N>': must be at least 1 (--top 0 would show \
+                    no rows; only --format prometheus takes 0, to keep just the listening \
+                    ports or to sum every command)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn summary_task(args: SummaryArgs) -> (Task, FilterArgs) {

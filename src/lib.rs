@@ -46,7 +46,7 @@ use model::{Filter, SocketRecord, StateSet, TcpState};
 use render::list::{ListWriter, OwnerRef, Owners};
 use render::{
     json, prometheus, table, DoctorReport, NetnsEntry, NetnsView, PortsReport, ProcsReport,
-    SummaryReport,
+    SummaryReport, TopCut,
 };
 
 /// Where user names come from.
@@ -226,9 +226,7 @@ fn ports(
         out.flush()?;
         return Ok(());
     }
-    if let Some(n) = top {
-        rows.truncate(n);
-    }
+    let cut = TopCut::apply(&mut rows, top);
     let report = PortsReport {
         rows: &rows,
         outcome: &outcome,
@@ -236,6 +234,7 @@ fn ports(
         all_states,
         grouping: grouping(by),
         netns: view,
+        cut,
     };
     write_ports(config, &report, format == Format::Json, out)
 }
@@ -257,7 +256,10 @@ pub(crate) fn port_rows(
 ) -> Result<(Vec<PortRow>, Outcome), Error> {
     let (listeners, first, pass2) = listeners(config)?;
     let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
-    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink);
+    let ephemeral = collect::kernel::local_port_range(&config.source)
+        .unwrap_or(aggregate::DEFAULT_EPHEMERAL_PORTS);
+    let mut matrix = PortMatrix::new(grouping(by), listening, first.source == SourceKind::Netlink)
+        .with_ephemeral_ports(ephemeral);
     let mut outcome = count(&pass2, &mut matrix)?;
     outcome.fallback_reason = first.fallback_reason;
     // Listening ports get a row even when no selected socket is on them, if they pass the
@@ -330,10 +332,10 @@ fn procs(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let began = Instant::now();
-    let (records, owners, outcome) = snapshot_with_owners(config)?;
-    report_warnings(&outcome, err)?;
-    let matrix = ProcMatrix::build(&records, &owners);
     if format == Format::Prometheus {
+        let (records, owners, outcome) = snapshot_with_owners(config)?;
+        report_warnings(&outcome, err)?;
+        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
         let commands = matrix.by_command(top.unwrap_or(config::DEFAULT_TOP_COMMANDS));
         prometheus::processes(out, &commands, &matrix, counted_states(config, &outcome))?;
         prometheus::meta(
@@ -347,6 +349,9 @@ fn procs(
         out.flush()?;
         return Ok(());
     }
+    let (records, listeners, owners, outcome) = snapshot_for_procs(config)?;
+    report_warnings(&outcome, err)?;
+    let matrix = ProcMatrix::build(&records, &listeners, &owners);
     write_procs(
         config,
         view,
@@ -368,9 +373,7 @@ pub(crate) fn write_procs(
     (all_states, top, as_json): (bool, Option<usize>, bool),
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    if let Some(n) = top {
-        matrix.processes.truncate(n);
-    }
+    let cut = TopCut::apply(&mut matrix.processes, top);
     let users = Users::load(Path::new(PASSWD));
     let report = ProcsReport {
         matrix: &matrix,
@@ -380,6 +383,7 @@ pub(crate) fn write_procs(
         all_states,
         users: &users,
         netns: view,
+        cut,
     };
     if as_json {
         json::write_line(out, &json::procs(&report))?;
@@ -420,7 +424,7 @@ pub fn collect_metrics(config: &Config, options: &ServeOptions) -> Result<Metric
         for r in &records {
             both.record(r);
         }
-        let matrix = ProcMatrix::build(&records, &owners);
+        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
         let commands = matrix.by_command(options.top_processes);
         (outcome, Some((commands, matrix)))
     } else {
@@ -642,6 +646,8 @@ pub(crate) fn write_list(
             Owners::NotResolved
         } else if refs.is_empty() && r.inode != 0 && hidden_possible {
             Owners::Hidden
+        } else if aggregate::is_not_accepted(r) {
+            Owners::NotAccepted
         } else {
             Owners::Found(&refs)
         };
@@ -735,6 +741,53 @@ pub(crate) fn snapshot_with_owners(
     let owners = scan_owners(config, snap.0.iter(), &mut outcome.warnings)?;
     let records = owned_only(&config.filter, snap.0, &owners);
     Ok((records, owners, outcome))
+}
+
+/// `procs`' sockets ([`snapshot_with_owners`]) and, when some of them wait in an accept queue
+/// ([`aggregate::is_not_accepted`]), the listening sockets of the families read, whose owners
+/// the same walk finds: the process that has not accepted them.
+pub(crate) fn snapshot_for_procs(
+    config: &Config,
+) -> Result<(Vec<SocketRecord>, Vec<SocketRecord>, OwnerMap, Outcome), Error> {
+    let mut snap = Snapshot::default();
+    let mut outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
+    let listeners = accept_queue_listeners(config, &outcome, &snap.0)?;
+    let owners = scan_owners(
+        config,
+        snap.0.iter().chain(&listeners),
+        &mut outcome.warnings,
+    )?;
+    let records = owned_only(&config.filter, snap.0, &owners);
+    Ok((records, listeners, owners, outcome))
+}
+
+/// The listening sockets (of the families read, whatever the other filters) that connections
+/// not accepted yet among `records` may wait for, read from the source `outcome` came from;
+/// none when there is no such connection, or when owner filters (`--pid`, `--process`) will
+/// drop them anyway (no process holds them).
+pub(crate) fn accept_queue_listeners(
+    config: &Config,
+    outcome: &Outcome,
+    records: &[SocketRecord],
+) -> Result<Vec<SocketRecord>, Error> {
+    if config.filter.needs_owners() || !records.iter().any(aggregate::is_not_accepted) {
+        return Ok(Vec::new());
+    }
+    let listen_filter = Filter {
+        states: StateSet::of(TcpState::Listen),
+        families: config.filter.families.clone(),
+        ..Filter::default()
+    };
+    let same_source = SourceOptions {
+        choice: match outcome.source {
+            SourceKind::Netlink => SourceChoice::Netlink,
+            SourceKind::Proc => SourceChoice::Proc,
+        },
+        ..config.source.clone()
+    };
+    let mut listeners = Snapshot::default();
+    collect::collect(&same_source, &listen_filter, &mut listeners)?;
+    Ok(listeners.0)
 }
 
 /// One walk over /proc for the owners of `records` (of any namespaces: socket inodes are

@@ -39,10 +39,7 @@ fn main() -> ExitCode {
         Err(message) if plugin_mode => {
             return plugin_usage_error(&format!("error: {message}"));
         }
-        // Same format and exit status (2) as clap's own usage errors.
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => usage_error(&args, &message),
     };
     let plugin_task = matches!(config.task, Task::Check(_));
     let stdout = io::stdout();
@@ -90,6 +87,20 @@ fn plugin_unknown(cause: &str) -> ExitCode {
     let _ = plugin::unknown_line(&mut out, cause);
     let _ = out.flush();
     ExitCode::from(PluginStatus::Unknown as u8)
+}
+
+/// A usage error found after parsing (an unknown `--user`, a threshold given twice): the same
+/// format and exit status (2) as clap's own, with the usage line of the subcommand invoked
+/// (`Usage: tcpstat list [OPTIONS]`), not the top level's.
+fn usage_error(args: &[OsString], message: &str) -> ! {
+    let mut cmd = Cli::command();
+    cmd.build();
+    if let Some(name) = cli::subcommand_of(args) {
+        if let Some(sub) = cmd.find_subcommand_mut(&name) {
+            sub.error(ErrorKind::InvalidValue, message).exit();
+        }
+    }
+    cmd.error(ErrorKind::InvalidValue, message).exit()
 }
 
 /// `check`'s usage error: the whole message on stderr (escaped), one UNKNOWN line on stdout,

@@ -64,7 +64,13 @@ rows! {
     cidr_bad_v6_prefix: ["--dst", "::/129"] => 2, ["0-128"];
     cidr_not_an_address: ["--dst", "example.com"] => 2, ["example.com"];
     user_unknown: ["--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "/etc/passwd"];
+    user_unknown_shows_the_subcommands_usage: ["list", "--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "Usage: tcpstat list"];
     pid_not_a_number: ["--pid", "12a"] => 2, ["12a"];
+    pid_zero: ["procs", "--pid", "7,0"] => 2, ["'0'", "--pid"];
+    process_empty: ["list", "--process", ""] => 2, ["''", "--process", "cannot be empty"];
+    top_zero_ports: ["ports", "--top", "0"] => 2, ["'0'", "--top", "at least 1"];
+    top_zero_procs: ["procs", "--top", "0"] => 2, ["'0'", "--top", "at least 1"];
+    top_zero_watch: ["watch", "--top", "0"] => 2, ["'0'", "--top", "at least 1"];
     source_unknown: ["--source", "kernel"] => 2, ["kernel", "netlink"];
     color_unknown: ["--color", "sometimes"] => 2, ["sometimes"];
     sort_key_unknown: ["list", "--sort", "size"] => 2, ["size"];

@@ -136,7 +136,7 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
     let _serial = serial();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    let name = "ev\x1b[2Jil\u{7}";
+    let name = "ev\x1b[2Jil\u{7}\u{202e}";
     let (mut child, dir) = child_holding(&listener, name);
     let child_pid = child.id();
     let v = wait_for("the child to hold the listener", || {
@@ -161,6 +161,19 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
         child_row["command"], name,
         "JSON carries the raw name, escaped by JSON"
     );
+    // ... and its bytes are inert: the bidi override is written as \u202e, not raw.
+    for args in [
+        vec!["procs", "--port", &port, "--json"],
+        vec!["list", "-p", "--port", &port, "--ndjson"],
+        vec!["list", "-p", "--port", &port, "--json"],
+    ] {
+        let o = run(&args);
+        let raw = String::from_utf8(o.stdout).expect("utf-8");
+        assert!(
+            !raw.contains('\u{202e}') && !raw.contains('\u{1b}') && raw.contains("\\u202e"),
+            "{args:?}: {raw}"
+        );
+    }
 
     for args in [
         vec!["procs", "--port", &port],
@@ -168,9 +181,12 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
         vec!["procs", "--port", &port, "--color", "always"],
     ] {
         let out = text(&args);
-        assert!(out.contains("ev\\x1b[2Jil\\x07"), "{args:?}: {out}");
         assert!(
-            !out.contains("\x1b[2J") && !out.contains('\u{7}'),
+            out.contains("ev\\x1b[2Jil\\x07\\u{202e}"),
+            "{args:?}: {out}"
+        );
+        assert!(
+            !out.contains("\x1b[2J") && !out.contains('\u{7}') && !out.contains('\u{202e}'),
             "{args:?}: raw escape reached the output"
         );
     }
@@ -497,4 +513,548 @@ fn listing_ipv6_uses_brackets() {
     let out = text(&["list", "--sport", &addr.port().to_string(), "--no-header"]);
     assert!(out.contains(&format!("[::1]:{}", addr.port())), "{out}");
     assert!(out.contains("[::]:*"), "{out}");
+}
+
+/// An orphaned FIN_WAIT_2 socket is usually turned into a time-wait minisocket, which the
+/// kernel reports with its FIN_WAIT_2 sub-state, inode 0, the TIME_WAIT timer and uid 0: it
+/// belongs to nobody, not to root. The client here runs as uid 65534, so before it closed,
+/// its sockets were not root's either; `--user root` must not pick them up afterwards.
+#[test]
+fn orphaned_fin_wait_2_minisockets_have_no_user() {
+    let _serial = serial();
+    if !is_root() {
+        eprintln!("skipped: needs root to run a client as another user (uid 65534)");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    // Two connections from uid 65534, closed at once (bash exits): the server keeps its ends
+    // open (CLOSE_WAIT), the client ends are orphaned in FIN_WAIT_2.
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} 4<>/dev/tcp/127.0.0.1/{port}");
+    let status = match Command::new("bash")
+        .args(["-c", &script])
+        .uid(65534)
+        .gid(65534)
+        .status()
+    {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("skipped: no bash to run the client ({e})");
+            return;
+        }
+    };
+    assert!(status.success(), "client: {status:?}");
+    let servers: Vec<TcpStream> = (0..2)
+        .map(|_| listener.accept().expect("accept").0)
+        .collect();
+    for source in ["netlink", "proc"] {
+        let rows = wait_for("two FIN_WAIT_2 client ends", || {
+            let v = json(&[
+                "list",
+                "--source",
+                source,
+                "--dport",
+                &port,
+                "--state",
+                "fin-wait-2",
+                "--json",
+            ]);
+            (v.as_array().map_or(0, Vec::len) == 2).then_some(v)
+        });
+        for row in rows.as_array().expect("array") {
+            if row["timer"]["kind"] == "timewait" {
+                assert_eq!(row["inode"], 0, "{source}: {row}");
+                assert_eq!(
+                    row["uid"],
+                    Value::Null,
+                    "{source}: a minisocket has no uid: {row}"
+                );
+                assert_eq!(row["user"], Value::Null, "{source}: {row}");
+            } else {
+                // tcp_fin_timeout above 60 s keeps a full orphan, which keeps its uid.
+                assert_eq!(row["uid"], 65534, "{source}: {row}");
+            }
+        }
+        let v = json(&[
+            "summary", "--source", source, "--json", "--port", &port, "--user", "root",
+        ]);
+        assert_eq!(v["states"]["FIN_WAIT_2"], 0, "{source}: not root's: {v}");
+        assert_eq!(
+            v["states"]["CLOSE_WAIT"], 2,
+            "{source}: the server ends are: {v}"
+        );
+        assert_eq!(v["states"]["LISTEN"], 1, "{source}: {v}");
+        let table = text(&[
+            "list",
+            "--source",
+            source,
+            "--dport",
+            &port,
+            "--state",
+            "fin-wait-2",
+            "-o",
+        ]);
+        for line in table.lines().skip(1) {
+            let user = line.split_whitespace().nth(5).expect("USER column");
+            if line.contains("timewait:") {
+                assert_eq!(user, "-", "{source}: {line}");
+            } else {
+                assert_ne!(user, "root", "{source}: {line}");
+            }
+        }
+    }
+    drop(servers);
+}
+
+/// /proc does not report a listener's backlog: `list` says `-` / null rather than a false 0,
+/// and `--state closed` from /proc, which cannot see bound-only sockets, is said on stderr.
+#[test]
+fn list_from_proc_marks_what_it_cannot_see() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let v = json(&["list", "--source", "netlink", "--sport", &port, "--json"]);
+    assert_eq!(v[0]["send_q"], 128, "netlink: the backlog: {v}");
+    let v = json(&["list", "--source", "proc", "--sport", &port, "--json"]);
+    assert_eq!(v[0]["state"], "LISTEN");
+    assert_eq!(v[0]["send_q"], Value::Null, "proc: unknown, not 0: {v}");
+    let table = text(&["list", "--source", "proc", "--sport", &port, "--no-header"]);
+    let fields: Vec<&str> = table.split_whitespace().collect();
+    assert_eq!(
+        (fields[0], fields[3], fields[4]),
+        ("LISTEN", "0", "-"),
+        "{table}"
+    );
+
+    let args = [
+        "list", "--source", "proc", "--state", "closed", "--sport", &port,
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", describe(&args, &o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        1,
+        "header only"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CLOSED not counted: not visible to the proc source"),
+        "{err}"
+    );
+    let args = [
+        "list", "--source", "netlink", "--state", "closed", "--sport", &port,
+    ];
+    let o = run(&args);
+    assert!(o.stderr.is_empty(), "{}", describe(&args, &o));
+    let args = ["list", "--source", "proc", "--sport", &port];
+    let o = run(&args);
+    assert!(
+        o.stderr.is_empty(),
+        "no --state, nothing to say: {}",
+        describe(&args, &o)
+    );
+}
+
+/// A process renamed so that its name contains the PROCESS column's separators is quoted:
+/// `PID/"x,1/sshd root"`, not `PID/x,1/sshd root` (which reads as two owners).
+#[test]
+fn list_quotes_command_names_with_separators() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
+    // bash renames itself through /proc/PID/comm and holds the listener as its stdin (sleep
+    // gets /dev/null, so bash is the only other owner; `; true` keeps bash from exec'ing it).
+    let spawned = Command::new("bash")
+        .args([
+            "-c",
+            "printf 'x,1/sshd root' > /proc/$$/comm; sleep 600 < /dev/null; true",
+        ])
+        .stdin(Stdio::from(held))
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("skipped: no bash ({e})");
+            return;
+        }
+    };
+    let pid = child.id();
+    let out = wait_for("the renamed child", || {
+        let out = text(&["list", "-p", "--sport", &port, "--no-header"]);
+        out.contains(&format!("{pid}/\"x,1/sshd root\""))
+            .then_some(out)
+    });
+    assert!(
+        out.contains(&format!("{}/", std::process::id())),
+        "both owners: {out}"
+    );
+    let v = json(&["list", "-p", "--sport", &port, "--json"]);
+    let owners = v[0]["owners"].as_array().expect("owners");
+    assert!(
+        owners
+            .iter()
+            .any(|o| o["pid"] == pid && o["command"] == "x,1/sshd root"),
+        "JSON is structured, not quoted: {v}"
+    );
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+}
+
+/// The state columns of `ports` and `procs` are the states selected (zeros included), and a
+/// column that is not a measurement (not selected, not visible to the source) is `-` with
+/// summary's footnote.
+#[test]
+fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 1);
+    let port = svc.port_arg();
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .expect("header")
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let out = text(&[
+        "ports", "--sport", &port, "--state", "syn-sent", "--color", "never",
+    ]);
+    assert_eq!(
+        header(&out),
+        ["PORT", "DIR", "SYN_SENT", "TOTAL", "ACCEPT-Q"],
+        "no made-up ESTABLISHED column: {out}"
+    );
+    for source in ["proc", "netlink"] {
+        let out = text(&[
+            "procs", "--source", source, "--port", &port, "--state", "closed", "--color", "never",
+        ]);
+        assert_eq!(
+            header(&out),
+            ["PID", "COMMAND", "USER", "CLOSED", "TOTAL"],
+            "{out}"
+        );
+        let note = out.contains("- = not visible to this source: CLOSED");
+        assert_eq!(note, source == "proc", "{source}: {out}");
+    }
+    let out = text(&[
+        "ports",
+        "--source",
+        "proc",
+        "--port",
+        &port,
+        "--all-states",
+        "--state",
+        "estab",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(header(&out).len(), 2 + 11 + 2, "{out}");
+    let inbound = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{port} ")) && l.contains(" in "))
+        .expect("in row");
+    let cells: Vec<&str> = inbound.split_whitespace().collect();
+    // LISTEN is not selected, ESTABLISHED is counted, CLOSED is not visible to /proc.
+    assert_eq!((cells[2], cells[5], cells[12]), ("-", "1", "-"), "{out}");
+    assert!(
+        out.contains("- = not selected by --state: LISTEN, SYN_SENT, SYN_RECV, FIN_WAIT_1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- = not visible to this source: CLOSED"),
+        "{out}"
+    );
+}
+
+/// `--top N` says what it left out: a footer line and JSON `omitted`.
+#[test]
+fn top_says_how_many_rows_it_left_out() {
+    let _serial = serial();
+    let svc = Service::new("127.0.0.1:0", 2);
+    let port = svc.port_arg();
+    let v = json(&["ports", "--port", &port, "--json"]);
+    assert_eq!(
+        (v["ports"].as_array().map(Vec::len), &v["omitted"]),
+        (Some(2), &Value::from(0))
+    );
+    let v = json(&["ports", "--port", &port, "--json", "--top", "1"]);
+    assert_eq!(v["ports"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["omitted"], 1, "{v}");
+    let out = text(&["ports", "--port", &port, "--top", "1"]);
+    assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
+    let out = text(&["ports", "--port", &port, "--top", "2"]);
+    assert!(!out.contains("not shown"), "{out}");
+
+    let (mut child, dir) = child_holding(&svc.listener, "top-test");
+    let child_pid = child.id();
+    wait_for("the child to hold the listener", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        (v["processes"].as_array().map_or(0, Vec::len) == 2).then_some(())
+    });
+    let v = json(&["procs", "--port", &port, "--json", "--top", "1"]);
+    assert_eq!(v["processes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        v["processes"][0]["pid"],
+        std::process::id(),
+        "the busiest stays: {v}"
+    );
+    assert_eq!(v["omitted"], 1, "{v}");
+    let out = text(&["procs", "--port", &port, "--top", "1"]);
+    assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
+    assert!(!out.contains(&child_pid.to_string()), "{out}");
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A copy of a recorded /proc tree in the temp directory, removed on drop.
+struct FixtureCopy(PathBuf);
+
+impl FixtureCopy {
+    fn of(name: &str, tag: &str) -> FixtureCopy {
+        let dir =
+            std::env::temp_dir().join(format!("tcpstat-breakdown-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(fixture(name))
+            .arg(&dir)
+            .status()
+            .expect("cp")
+            .success();
+        assert!(ok, "copy {name}");
+        FixtureCopy(dir)
+    }
+
+    fn root(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for FixtureCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A process whose descriptors cannot be read because of an I/O error (here: its fd
+/// "directory" is a file) is counted as failed, in JSON and in the legend of the hidden row,
+/// whose label does not blame permissions.
+#[test]
+fn owner_walk_failures_are_counted_and_explained() {
+    let tree = FixtureCopy::of("proc-doctor", "failed");
+    let fd = tree.0.join("4300/fd");
+    std::fs::remove_dir_all(&fd).expect("rm fd");
+    std::fs::write(&fd, "not a directory").expect("fd file");
+    let args = ["procs", "--source", "proc", "--proc-root", tree.root()];
+    let v = json(&[&args[..], &["--json"]].concat());
+    assert_eq!(v["owner_scan"]["processes_failed"], 1, "{v}");
+    assert_eq!(v["owner_scan"]["processes_hidden"], 0, "{v}");
+    assert_eq!(v["hidden"]["total"], 7, "client's sockets: {v}");
+    let reason = v["hidden"]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("I/O errors") && !reason.contains("root"),
+        "{reason}"
+    );
+    let out = text(&args);
+    assert!(out.contains("(hidden: unreadable)"), "{out}");
+    assert!(!out.contains("needs root"), "{out}");
+    assert!(
+        out.contains("(hidden: unreadable): 1 process(es) could not be read because of I/O errors"),
+        "{out}"
+    );
+}
+
+/// `net.ipv4.ip_local_port_range` of this namespace.
+fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("range");
+    let mut bounds = text
+        .split_whitespace()
+        .map(|p| p.parse::<u16>().expect("port"));
+    (bounds.next().expect("low"), bounds.next().expect("high"))
+}
+
+/// A loopback listener on a free port outside the ephemeral range.
+fn listener_outside_ephemeral_range() -> TcpListener {
+    let (lo, hi) = ephemeral_range();
+    (1024..lo)
+        .rev()
+        .chain(hi.saturating_add(1)..=u16::MAX)
+        .find_map(|port| TcpListener::bind(("127.0.0.1", port)).ok())
+        .expect("a free port outside the ephemeral range")
+}
+
+/// When the listener is gone, connections still have a service port: the one outside the
+/// ephemeral range, else the lower one; not the client's ephemeral port.
+#[test]
+fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
+    let _serial = serial();
+    let listener = listener_outside_ephemeral_range();
+    let port = listener.local_addr().expect("addr").port();
+    let clients: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    let servers: Vec<TcpStream> = (0..2)
+        .map(|_| listener.accept().expect("accept").0)
+        .collect();
+    // The server stops listening; the clients hang up; the server never closes its ends.
+    drop(listener);
+    for c in &clients {
+        c.shutdown(Shutdown::Write).expect("shutdown");
+    }
+    let p = port.to_string();
+    for source in ["netlink", "proc"] {
+        let v = wait_for("CLOSE_WAIT and FIN_WAIT_2", || {
+            let v = json(&["ports", "--source", source, "--port", &p, "--json"]);
+            let total = |dir: &str, state: &str| {
+                v["ports"]
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .filter(|r| r["port"] == port && r["direction"] == dir)
+                    .map(|r| state_count(r, state))
+                    .sum::<u64>()
+            };
+            (total("in", "CLOSE_WAIT") == 2 && total("out", "FIN_WAIT_2") == 2).then_some(v)
+        });
+        let rows = v["ports"].as_array().expect("array");
+        assert_eq!(
+            rows.len(),
+            2,
+            "{source}: one in and one out row for {port}: {v}"
+        );
+        assert!(
+            rows.iter().all(|r| r["listener"].is_null()),
+            "{source}: {v}"
+        );
+    }
+    let table = text(&["ports", "--port", &p, "--color", "never"]);
+    assert!(
+        table.contains("the side outside net.ipv4.ip_local_port_range"),
+        "{table}"
+    );
+
+    // Both ports ephemeral (a listener on port 0 gets one from the range): the lower one.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    drop(listener);
+    let lower = port.min(client.local_addr().expect("addr").port());
+    let v = json(&["ports", "--port", &port.to_string(), "--json"]);
+    let rows: Vec<(u64, &str)> = v["ports"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["port"].as_u64().expect("port"),
+                r["direction"].as_str().expect("dir"),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert!(
+        rows.contains(&(u64::from(lower), "in")) && rows.contains(&(u64::from(lower), "out")),
+        "{v}"
+    );
+    drop((clients, servers, client, server));
+}
+
+/// Connections the kernel completed but the listener has not accept()ed yet have no file
+/// (inode 0), like orphans, but they are not: they get a row of their own, which names the
+/// listening socket and the process that has not accepted them.
+#[test]
+fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let p = port.to_string();
+    let mut clients: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    // Two clients hang up before being accepted: their connections wait in CLOSE_WAIT, and
+    // the clients' ends are orphans (FIN_WAIT_2), which do belong in (no owner).
+    clients.truncate(1);
+    let me = std::process::id();
+    for source in ["netlink", "proc"] {
+        let v = wait_for("the queue in ESTABLISHED and CLOSE_WAIT", || {
+            let v = json(&["procs", "--source", source, "--port", &p, "--json"]);
+            let q = &v["not_accepted"]["states"];
+            (q["ESTABLISHED"] == 1
+                && q["CLOSE_WAIT"] == 2
+                && v["no_owner"]["states"]["FIN_WAIT_2"] == 2)
+                .then_some(v)
+        });
+        assert_eq!(v["not_accepted"]["total"], 3, "{source}: {v}");
+        assert_eq!(
+            v["not_accepted"]["listeners"],
+            serde_json::json!([{
+                "local_address": "127.0.0.1",
+                "local_port": port,
+                "sockets": 3,
+                "found": true,
+                "owners": [{"pid": me, "command": my_comm()}],
+            }]),
+            "{source}: {v}"
+        );
+        assert!(
+            v["not_accepted"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("accept()")),
+            "{v}"
+        );
+        let no_owner = &v["no_owner"];
+        assert_eq!(no_owner["total"], 2, "{source}: only the orphans: {v}");
+        let mine = &v["processes"][0];
+        assert_eq!(mine["pid"], me);
+        assert_eq!(
+            (
+                state_count(mine, "LISTEN"),
+                state_count(mine, "ESTABLISHED")
+            ),
+            (1, 1),
+            "{source}: the listener and the remaining client: {v}"
+        );
+        assert_eq!(v["sockets"], 7, "{source}: {v}");
+
+        let table = text(&[
+            "procs", "--source", source, "--port", &p, "--color", "never",
+        ]);
+        let row = table
+            .lines()
+            .find(|l| l.contains("(not accepted)"))
+            .unwrap_or_else(|| panic!("{source}: no (not accepted) row: {table}"));
+        assert!(row.trim_end().ends_with(" 3"), "{row}");
+        assert!(
+            table.contains(&format!(
+                "3 on 127.0.0.1:{port} (listening process: {me}/{})",
+                my_comm()
+            )),
+            "{source}: the legend names the listener: {table}"
+        );
+        assert!(table.contains("see ACCEPT-Q in `tcpstat ports`"), "{table}");
+        let list = text(&[
+            "list",
+            "-p",
+            "--source",
+            source,
+            "--sport",
+            &p,
+            "--state",
+            "close-wait",
+        ]);
+        assert_eq!(
+            list.lines()
+                .filter(|l| l.ends_with(" (not accepted)"))
+                .count(),
+            2,
+            "{source}: {list}"
+        );
+    }
+    // What `ports` shows for the same queue.
+    let v = json(&["ports", "--sport", &p, "--state", "listen", "--json"]);
+    assert_eq!(v["ports"][0]["listener"]["queued"], 3, "{v}");
+    drop((listener, clients));
 }

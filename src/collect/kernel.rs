@@ -135,6 +135,22 @@ pub fn read_for(options: &super::SourceOptions) -> KernelFacts {
     }
 }
 
+/// `net.ipv4.ip_local_port_range` of the namespace `options` reads sockets from (under the
+/// proc root for tcpstat's own, read inside the namespace otherwise, as [`read_for`] does);
+/// `None` when it cannot be read or entered. Cheaper than [`read_for`]: one file.
+pub fn local_port_range(options: &super::SourceOptions) -> Option<(u16, u16)> {
+    let root = &options.proc_root;
+    let read = || {
+        read_sysctl(root, "ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|text| parse_port_range(&text))
+    };
+    match &options.netns {
+        Some(ns) if !ns.current => ns.within(read).ok().flatten(),
+        _ => read(),
+    }
+}
+
 /// Reads the facts under `proc_root` (tcpstat's own namespace, or a recorded fixture). Never
 /// fails: whatever is unreadable is `None` and listed in `missing`.
 pub fn read(proc_root: &Path) -> KernelFacts {

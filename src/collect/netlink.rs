@@ -552,6 +552,7 @@ pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
         },
         recv_q: read_u32(msg, 56),
         send_q: read_u32(msg, 60),
+        send_q_known: true,
         uid: read_u32(msg, 64),
         inode: u64::from(read_u32(msg, 68)),
         cookie: u64::from_ne_bytes(cookie),

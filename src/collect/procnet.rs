@@ -346,9 +346,10 @@ fn parse_line_with(line: &[u8], family: Family, fast: bool) -> Result<SocketReco
     let _timeout = next("missing timeout")?;
     let inode = decimal(next("missing inode")?).ok_or(LineError("bad inode"))?;
     let timer = TimerKind::from_kernel(u8::try_from(timer).map_err(|_| LineError("bad timer"))?);
+    let state = TcpState::from_kernel(raw_state);
     Ok(SocketRecord {
         family,
-        state: TcpState::from_kernel(raw_state),
+        state,
         raw_state,
         local,
         local_port,
@@ -356,6 +357,8 @@ fn parse_line_with(line: &[u8], family: Family, fast: bool) -> Result<SocketReco
         remote_port,
         recv_q: u32::try_from(rx).map_err(|_| LineError("rx_queue out of range"))?,
         send_q: u32::try_from(tx).map_err(|_| LineError("tx_queue out of range"))?,
+        // A listener's line has its send queue (0) where netlink has the backlog.
+        send_q_known: state != crate::model::KernelState::Known(TcpState::Listen),
         uid: u32::try_from(uid).map_err(|_| LineError("uid out of range"))?,
         inode,
         timer,
@@ -637,7 +640,9 @@ mod tests {
         assert_eq!(listen.local.to_string(), "127.0.0.1");
         assert_eq!(listen.local_port, 3306);
         assert_eq!(listen.inode, 21915);
+        assert_eq!(listen.reported_send_q(), None, "/proc shows no backlog");
         let cw = &rows[1];
+        assert_eq!(cw.reported_send_q(), Some(0));
         assert_eq!(cw.state, KernelState::Known(TcpState::CloseWait));
         assert_eq!(
             (cw.local_port, cw.remote_port, cw.uid, cw.recv_q),

@@ -170,7 +170,8 @@ pub struct Filter {
     /// Remote address in any of these networks (`--dst`); empty = any.
     pub remote_addr: Vec<Cidr>,
     /// Socket owner uid in this set (`--user`); empty = any. Minisockets (TIME_WAIT,
-    /// SYN_RECV) have no owner and never match.
+    /// SYN_RECV requests, orphans turned into time-wait minisockets) have no owner and never
+    /// match.
     pub uids: Vec<u32>,
     /// Owned by one of these processes (`--pid`); needs owner resolution.
     pub pids: Vec<u32>,
@@ -365,6 +366,22 @@ mod tests {
         orphan.uid = 0;
         assert_eq!(orphan.owner_uid(), Some(0), "orphans keep their uid");
         assert!(filter.matches(&orphan));
+        // An orphaned FIN_WAIT_2 turned into a time-wait minisocket: sub-state FIN_WAIT_2,
+        // inode 0, the TIME_WAIT timer, uid 0 filled in by the kernel.
+        let mut tw = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::FinWait2));
+        tw.timer = crate::model::TimerKind::TimeWait;
+        assert_eq!(tw.owner_uid(), None);
+        assert!(!filter.matches(&tw));
+        // A full orphan in FIN_WAIT_2 (tcp_fin_timeout above 60 s keeps it a full socket, on
+        // the keepalive timer) keeps its uid; so does an owned socket with the timer.
+        tw.timer = crate::model::TimerKind::KeepAlive;
+        assert_eq!(tw.owner_uid(), Some(0));
+        tw.timer = crate::model::TimerKind::TimeWait;
+        tw.inode = 7;
+        assert_eq!(tw.owner_uid(), Some(0));
+        let mut request = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::SynRecv));
+        request.timer = crate::model::TimerKind::Retransmit;
+        assert_eq!(request.owner_uid(), None, "request sockets have no owner");
     }
 
     #[test]

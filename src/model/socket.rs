@@ -75,8 +75,12 @@ pub struct SocketRecord {
     pub remote_port: u16,
     /// Bytes in the receive queue; for LISTEN sockets the current accept-queue length.
     pub recv_q: u32,
-    /// Bytes in the send queue; for LISTEN sockets the configured backlog (netlink only).
+    /// Bytes in the send queue; for LISTEN sockets the configured backlog (netlink only: see
+    /// `send_q_known`).
     pub send_q: u32,
+    /// False when `send_q` means nothing: a LISTEN socket read from /proc, which prints the
+    /// send queue (always 0 for a listener) where netlink gives the backlog.
+    pub send_q_known: bool,
     pub uid: u32,
     /// Socket inode; 0 for sockets with no file (TIME_WAIT, request sockets, orphans).
     pub inode: u64,
@@ -92,21 +96,35 @@ pub struct SocketRecord {
 }
 
 impl SocketRecord {
-    /// The socket's owner uid, or `None` for TIME_WAIT and SYN_RECV minisockets, which the
-    /// kernel reports with uid 0 and inode 0 because they have no owner at all
-    /// (`inet_twsk_diag_fill`, `inet_req_diag_fill`; /proc does the same). Reporting them as
-    /// root would be a lie.
-    pub fn owner_uid(&self) -> Option<u32> {
+    /// True for the kernel's minisockets, which have no owner, no file and no uid: TIME_WAIT
+    /// sockets, SYN_RECV request sockets (inode 0), and orphans that were turned into
+    /// time-wait minisockets in another sub-state (an orphaned FIN_WAIT_2 usually is: the
+    /// kernel reports its `tw_substate`, with inode 0 and the TIME_WAIT timer, 3). The kernel
+    /// fills their uid with 0 (`inet_twsk_diag_fill`, `inet_req_diag_fill`; /proc prints 0 as
+    /// well), which is not root.
+    pub fn is_minisocket(&self) -> bool {
         use super::state::{KernelState, TcpState};
-        let minisocket = self.inode == 0
-            && matches!(
-                self.state,
-                KernelState::Known(TcpState::TimeWait | TcpState::SynRecv)
-            );
-        (!minisocket).then_some(self.uid)
+        match self.state {
+            KernelState::Known(TcpState::TimeWait) => true,
+            KernelState::Known(TcpState::SynRecv) if self.inode == 0 => true,
+            _ => self.inode == 0 && self.timer == TimerKind::TimeWait,
+        }
     }
 
-    /// A record with every field zero, for building test values.
+    /// The socket's owner uid, or `None` for minisockets ([`SocketRecord::is_minisocket`]),
+    /// which the kernel reports with uid 0 although they have no owner at all. Reporting them
+    /// as root would be a lie. Full orphans (closed by their process, still finishing, with
+    /// another timer) keep the uid of the socket.
+    pub fn owner_uid(&self) -> Option<u32> {
+        (!self.is_minisocket()).then_some(self.uid)
+    }
+
+    /// `send_q` when the source reported it (`None` for a /proc listener's backlog).
+    pub fn reported_send_q(&self) -> Option<u32> {
+        self.send_q_known.then_some(self.send_q)
+    }
+
+    /// A record with every field zero (and `send_q` known), for building test values.
     pub const fn empty(family: Family, state: KernelState) -> SocketRecord {
         SocketRecord {
             family,
@@ -118,6 +136,7 @@ impl SocketRecord {
             remote_port: 0,
             recv_q: 0,
             send_q: 0,
+            send_q_known: true,
             uid: 0,
             inode: 0,
             timer: TimerKind::None,

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::text::is_unsafe_for_terminals;
 use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
 use crate::aggregate::{PortGrouping, StateCounts, StateRow};
 use crate::model::{Family, StateSet, TcpState};
@@ -204,10 +205,53 @@ impl<'a> SummaryJson<'a> {
     }
 }
 
-/// Writes `value` as one line of JSON.
+/// serde_json's compact output, except that every character a terminal must not see raw
+/// ([`is_unsafe_for_terminals`]: C0, DEL, C1, bidi controls, U+2028 / U+2029) is written as
+/// `\uXXXX`. JSON allows the raw characters, so serde_json writes them as they are (all but
+/// C0), and they would reach the terminal of whoever runs `tcpstat ... --json`; escaped, the
+/// decoded strings are identical and the bytes are inert. Every JSON and NDJSON output goes
+/// through [`write_line`] or [`to_string`], which use it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InertFormatter;
+
+impl serde_json::ser::Formatter for InertFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Fragments never hold C0 (serde_json escapes those itself); below DEL all is safe.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return writer.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (at, c) in fragment.char_indices() {
+            if is_unsafe_for_terminals(c) {
+                writer.write_all(&fragment.as_bytes()[start..at])?;
+                // Every such character is in the Basic Multilingual Plane: one \u escape.
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// Writes `value` as one line of JSON (through [`InertFormatter`]).
 pub fn write_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, InertFormatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// `value` as compact JSON text (through [`InertFormatter`]), for outputs that assemble lines
+/// themselves (`list`).
+pub fn to_string(value: &impl Serialize) -> io::Result<String> {
+    let mut bytes = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, InertFormatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)?;
+    // The formatter writes only valid UTF-8: serde_json's output plus ASCII escapes.
+    String::from_utf8(bytes).map_err(io::Error::other)
 }
 
 /// A listening port's accept queue.
@@ -246,6 +290,8 @@ pub struct PortsJson<'a> {
     pub grouping: &'static str,
     pub counted_states: Vec<&'static str>,
     pub ports: Vec<PortJson<'a>>,
+    /// Rows left out by `--top` (0 without it).
+    pub omitted: usize,
     pub complete: bool,
     pub warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -289,6 +335,7 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
                 }),
             })
             .collect(),
+        omitted: report.cut.omitted,
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
         netns: netns(report.netns),
@@ -301,7 +348,7 @@ pub struct ProcessJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<&'a str>,
     pub pid: u32,
-    /// The kernel's command name (/proc/PID/comm), as is: JSON escaping makes it inert.
+    /// The kernel's command name (/proc/PID/comm), as is: [`InertFormatter`] makes it inert.
     pub command: &'a str,
     pub uid: u32,
     pub user: Option<&'a str>,
@@ -315,7 +362,41 @@ pub struct SpecialRowJson {
     pub states: StatesJson,
     pub unknown: u64,
     pub total: u64,
+    pub reason: String,
+}
+
+/// The connections not accepted yet, with where they wait.
+#[derive(Debug, Serialize)]
+pub struct NotAcceptedJson<'a> {
+    pub states: StatesJson,
+    pub unknown: u64,
+    pub total: u64,
     pub reason: &'static str,
+    /// Per listening address and port, busiest first.
+    pub listeners: Vec<AcceptQueueJson<'a>>,
+}
+
+/// One listening socket's connections not accepted yet.
+#[derive(Debug, Serialize)]
+pub struct AcceptQueueJson<'a> {
+    /// The label of its network namespace; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<&'a str>,
+    /// The listening address (`0.0.0.0` / `::` for every address).
+    pub local_address: String,
+    pub local_port: u16,
+    /// Connections waiting on it.
+    pub sockets: u64,
+    /// Whether a listening socket was found (it can close while tcpstat reads).
+    pub found: bool,
+    /// The processes holding the listening socket: the ones that have not accept()ed.
+    pub owners: Vec<QueueOwnerJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueOwnerJson<'a> {
+    pub pid: u32,
+    pub command: &'a str,
 }
 
 /// What the owner walk could not see.
@@ -326,6 +407,9 @@ pub struct OwnerScanJson {
     pub processes_hidden: u64,
     /// Processes that exited during the walk.
     pub processes_vanished: u64,
+    /// Processes whose descriptors could not be read because of an I/O error (EMFILE, ...);
+    /// like hidden ones, they may own sockets shown as hidden.
+    pub processes_failed: u64,
 }
 
 /// `tcpstat procs --json`.
@@ -336,6 +420,9 @@ pub struct ProcsJson<'a> {
     pub fallback_reason: Option<&'a str>,
     pub counted_states: Vec<&'static str>,
     pub processes: Vec<ProcessJson<'a>>,
+    /// Process rows left out by `--top` (0 without it).
+    pub omitted: usize,
+    pub not_accepted: NotAcceptedJson<'a>,
     pub no_owner: SpecialRowJson,
     pub hidden: SpecialRowJson,
     pub owner_not_found: SpecialRowJson,
@@ -349,12 +436,12 @@ pub struct ProcsJson<'a> {
     pub netns: Option<Vec<NetnsJson<'a>>>,
 }
 
-fn special(row: &StateRow, reason: &'static str) -> SpecialRowJson {
+fn special(row: &StateRow, reason: impl Into<String>) -> SpecialRowJson {
     SpecialRowJson {
         states: row_states(row),
         unknown: row.unknown,
         total: row.total(),
-        reason,
+        reason: reason.into(),
     }
 }
 
@@ -385,18 +472,37 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
                 total: p.counts.total(),
             })
             .collect(),
+        omitted: report.cut.omitted,
+        not_accepted: NotAcceptedJson {
+            states: row_states(&m.not_accepted),
+            unknown: m.not_accepted.unknown,
+            total: m.not_accepted.total(),
+            reason: "connections the kernel completed that the listening process has not \
+                     accept()ed yet: no file, so no process holds them until it does; they wait \
+                     in the accept queue of the listening sockets in `listeners` (see `ports`)",
+            listeners: m
+                .accept_queues
+                .iter()
+                .map(|q| AcceptQueueJson {
+                    netns: row_netns(report.netns, q.netns),
+                    local_address: q.address.to_string(),
+                    local_port: q.port,
+                    sockets: q.sockets,
+                    found: q.listener_found,
+                    owners: q
+                        .owners
+                        .iter()
+                        .map(|(pid, command)| QueueOwnerJson { pid: *pid, command })
+                        .collect(),
+                })
+                .collect(),
+        },
         no_owner: special(
             &m.no_owner,
-            "TIME_WAIT and SYN_RECV sockets and orphans belong to no process",
+            "TIME_WAIT and SYN_RECV minisockets and orphans (closed by their process, still \
+             finishing: FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK) belong to no process",
         ),
-        hidden: special(
-            &m.hidden,
-            if stats.as_root {
-                "owner not readable: some processes could not be read even as root (a more privileged context)"
-            } else {
-                "owner not readable: some processes could not be read without root"
-            },
-        ),
+        hidden: special(&m.hidden, super::hidden_reason(&stats)),
         owner_not_found: special(
             &m.not_found,
             "no process held the socket when the processes were scanned",
@@ -407,9 +513,42 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             processes_seen: stats.processes_seen,
             processes_hidden: stats.processes_hidden,
             processes_vanished: stats.processes_vanished,
+            processes_failed: stats.processes_failed,
         },
         complete: report.outcome.complete,
         warnings: &report.outcome.warnings,
         netns: netns(report.netns),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_controls_are_escaped_and_decode_unchanged() {
+        let raw = "a\u{1b}[2J\u{7}b\u{7f}c\u{9b}d\u{202e}e\u{2066}f\u{61c}g\u{200e}\u{2028}\u{2029}h\u{e9}\u{1f600}";
+        let mut out = Vec::new();
+        write_line(&mut out, &serde_json::json!({ raw: [raw] })).expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        let body = text.strip_suffix('\n').expect("one line");
+        assert!(!body.chars().any(is_unsafe_for_terminals), "{body:?}");
+        for escaped in [
+            "\\u001b", "\\u0007", "\\u007f", "\\u009b", "\\u202e", "\\u2066", "\\u061c", "\\u200e",
+            "\\u2028", "\\u2029",
+        ] {
+            assert!(body.contains(escaped), "{escaped} in {body}");
+        }
+        assert!(
+            body.contains("h\u{e9}\u{1f600}"),
+            "other text stays as it is: {body}"
+        );
+        let back: serde_json::Value = serde_json::from_str(body).expect("valid JSON");
+        assert_eq!(back[raw][0], raw, "the decoded value is unchanged");
+        let string = to_string(&raw).expect("text");
+        assert!(
+            body.starts_with(&format!("{{{string}:[{string}]")),
+            "keys too: {body}"
+        );
     }
 }

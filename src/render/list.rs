@@ -27,6 +27,9 @@ pub enum Owners<'a> {
     Found(&'a [OwnerRef<'a>]),
     /// Not found while some processes could not be read: probably one of those.
     Hidden,
+    /// A connection its listening process has not accept()ed yet: no process holds it
+    /// (`aggregate::is_not_accepted`). JSON shows it as no owners, as before.
+    NotAccepted,
 }
 
 /// An owner of a socket as the list shows it.
@@ -158,8 +161,9 @@ struct SocketJson<'a> {
     remote_address: String,
     remote_port: u16,
     recv_q: u32,
-    send_q: u32,
-    /// `null` for TIME_WAIT / SYN_RECV minisockets, which have no owner.
+    /// `null` when the source does not report it: a LISTEN socket's backlog from /proc.
+    send_q: Option<u32>,
+    /// `null` for minisockets ([`SocketRecord::is_minisocket`]), which have no owner.
     uid: Option<u32>,
     user: Option<&'a str>,
     inode: u64,
@@ -172,6 +176,29 @@ struct SocketJson<'a> {
     /// The label of the socket's network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
     netns: Option<&'a str>,
+}
+
+/// Appends a command name to the PROCESS column, escaped, and quoted when it contains what
+/// the column uses as separators (`,` between owners, `/` between pid and name) or a quote or
+/// whitespace: a process renamed `x,1/sshd root` would otherwise read as two owners. Inside
+/// the quotes `"` is written `\"`; backslashes are already doubled by [`escape`].
+pub(super) fn push_command(line: &mut String, command: &str) {
+    let escaped = escape(command);
+    let quote = escaped
+        .chars()
+        .any(|c| matches!(c, ',' | '/' | '"') || c.is_whitespace());
+    if !quote {
+        line.push_str(&escaped);
+        return;
+    }
+    line.push('"');
+    for c in escaped.chars() {
+        if c == '"' {
+            line.push('\\');
+        }
+        line.push(c);
+    }
+    line.push('"');
 }
 
 /// Streams rows in one format.
@@ -284,9 +311,9 @@ impl<'w> ListWriter<'w> {
                 }
                 let mut value = socket_json(record, user, owners);
                 value.netns = self.netns_label(record);
-                match serde_json::to_string(&value) {
+                match super::json::to_string(&value) {
                     Ok(text) => line.push_str(&text),
-                    Err(e) => self.error = Some(io::Error::other(e)),
+                    Err(e) => self.error = Some(e),
                 }
                 if self.format == ListFormat::Ndjson {
                     line.push('\n');
@@ -341,7 +368,13 @@ impl<'w> ListWriter<'w> {
         line.push(' ');
         push_u64_right(line, u64::from(r.recv_q), QUEUE_W);
         line.push(' ');
-        push_u64_right(line, u64::from(r.send_q), QUEUE_W);
+        match r.reported_send_q() {
+            Some(send_q) => push_u64_right(line, u64::from(send_q), QUEUE_W),
+            None => {
+                line.extend(std::iter::repeat_n(' ', QUEUE_W - 1));
+                line.push('-');
+            }
+        }
         line.push(' ');
         let start = line.len();
         match (r.owner_uid(), user) {
@@ -359,6 +392,7 @@ impl<'w> ListWriter<'w> {
         match owners {
             Owners::NotResolved => {}
             Owners::Hidden => line.push_str(" (hidden)"),
+            Owners::NotAccepted => line.push_str(" (not accepted)"),
             Owners::Found([]) => line.push_str(" -"),
             Owners::Found(found) => {
                 line.push(' ');
@@ -368,7 +402,7 @@ impl<'w> ListWriter<'w> {
                     }
                     push_u64(line, u64::from(o.pid));
                     line.push('/');
-                    line.push_str(&escape(o.command));
+                    push_command(line, o.command);
                 }
             }
         }
@@ -413,7 +447,7 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         remote_address: r.remote.to_string(),
         remote_port: r.remote_port,
         recv_q: r.recv_q,
-        send_q: r.send_q,
+        send_q: r.reported_send_q(),
         uid: r.owner_uid(),
         user: r.owner_uid().and(user),
         inode: r.inode,
@@ -424,7 +458,7 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         },
         owners: match owners {
             Owners::NotResolved => None,
-            Owners::Hidden => Some(Vec::new()),
+            Owners::Hidden | Owners::NotAccepted => Some(Vec::new()),
             Owners::Found(found) => Some(
                 found
                     .iter()
@@ -523,6 +557,79 @@ mod tests {
                 .ends_with("7/evil\\x1b[2J,8/b"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn command_names_with_separators_are_quoted() {
+        let owners = [
+            OwnerRef {
+                pid: 31279,
+                command: "x,1/sshd root",
+            },
+            OwnerRef {
+                pid: 8,
+                command: "a\"b\\c d",
+            },
+            OwnerRef {
+                pid: 9,
+                command: "back\\slash",
+            },
+            OwnerRef {
+                pid: 10,
+                command: "tab\there",
+            },
+        ];
+        let text = render(
+            ListFormat::Table { header: false },
+            true,
+            false,
+            Owners::Found(&owners),
+        );
+        let row = text.lines().next().expect("row");
+        assert!(
+            row.ends_with(r#" 31279/"x,1/sshd root",8/"a\"b\\c d",9/back\\slash,10/tab\there"#),
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn a_listener_from_proc_has_no_send_q() {
+        let mut r = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::Listen));
+        r.recv_q = 2;
+        r.send_q_known = false;
+        let mut out = Vec::new();
+        let mut w = ListWriter::new(
+            &mut out,
+            ListFormat::Table { header: false },
+            false,
+            false,
+            &NetnsView::default(),
+        );
+        w.row(&r, None, Owners::NotResolved);
+        w.finish().expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(&fields[3..5], ["2", "-"], "{text}");
+        let mut out = Vec::new();
+        let mut w = ListWriter::new(
+            &mut out,
+            ListFormat::Ndjson,
+            false,
+            false,
+            &NetnsView::default(),
+        );
+        w.row(&r, None, Owners::NotResolved);
+        r.send_q_known = true;
+        r.send_q = 128;
+        w.row(&r, None, Owners::NotResolved);
+        w.finish().expect("writes");
+        let rows: Vec<serde_json::Value> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("object"))
+            .collect();
+        assert_eq!(rows[0]["send_q"], serde_json::Value::Null);
+        assert_eq!(rows[1]["send_q"], 128);
     }
 
     #[test]

@@ -22,9 +22,18 @@ use crate::model::StateSet;
 /// The content type of this format, for HTTP.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Escapes a label value: `\` -> `\\`, `"` -> `\"`, line feed -> `\n`.
+/// Escapes a label value: `\` -> `\\`, `"` -> `\"`, line feed -> `\n`, as the format
+/// requires. Every other character is legal in a label value, but values (command names) come
+/// from other users and end up on terminals (`curl /metrics`, promtool, a console): control
+/// characters other than line feed and bidi controls ([`is_unsafe_for_terminals`]) are
+/// replaced by their visible text form `\xNN` (C0, DEL) or `\u{NNNN}` (C1, bidi, U+2028 /
+/// U+2029), whose backslash the format then escapes. That changes the label value (`ev\x1bil`
+/// instead of the raw ESC), which is the point: the value stays readable and inert.
 pub fn escape_label(value: &str) -> Cow<'_, str> {
-    if !value.contains(['\\', '"', '\n']) {
+    use crate::render::text::is_unsafe_for_terminals;
+    use std::fmt::Write as _;
+    let needs = |c: char| matches!(c, '\\' | '"' | '\n') || is_unsafe_for_terminals(c);
+    if !value.chars().any(needs) {
         return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(value.len() + 8);
@@ -33,6 +42,13 @@ pub fn escape_label(value: &str) -> Cow<'_, str> {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            // The text form `\xNN`, its backslash escaped as the format requires.
+            c if u32::from(c) < 0x80 && is_unsafe_for_terminals(c) => {
+                let _ = write!(out, "\\\\x{:02x}", u32::from(c));
+            }
+            c if is_unsafe_for_terminals(c) => {
+                let _ = write!(out, "\\\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -373,8 +389,16 @@ mod tests {
         assert_eq!(escape_label("nginx"), "nginx");
         assert!(matches!(escape_label("nginx"), Cow::Borrowed(_)));
         assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
-        // Other control characters are legal in label values and kept as they are.
-        assert_eq!(escape_label("x\x1by\tz"), "x\x1by\tz");
+        // Other control and bidi characters are legal in label values, but would reach a
+        // terminal raw: they become visible text (`\x1b`), whose backslash is escaped.
+        assert_eq!(escape_label("x\x1by\tz"), "x\\\\x1by\\\\x09z");
+        assert_eq!(
+            escape_label("a\u{9b}b\u{202e}c\u{2028}"),
+            "a\\\\u{9b}b\\\\u{202e}c\\\\u{2028}"
+        );
+        assert_eq!(escape_label("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
+        let t = text(|o| sample(o, "m", &[("command", "ev\x1b[2Jil")], 1));
+        assert_eq!(t, "m{command=\"ev\\\\x1b[2Jil\"} 1\n");
         let t = text(|o| sample(o, "m", &[("command", "ev\"il\n")], 1));
         assert_eq!(t, "m{command=\"ev\\\"il\\n\"} 1\n");
     }

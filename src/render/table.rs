@@ -58,7 +58,7 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
     header.push(paint.apply(BOLD, "TOTAL"));
     table.set_header(header);
 
-    let mut notes: Vec<(TcpState, &str)> = Vec::new();
+    let mut notes: Vec<(TcpState, &'static str)> = Vec::new();
     for state in TcpState::ALL {
         let reason = report.not_counted_reason(state);
         let total = report.counts.state_total(state);
@@ -112,8 +112,23 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out)?;
-    let mut reasons: Vec<&str> = notes.iter().map(|(_, why)| *why).collect();
-    reasons.dedup();
+    write_uncounted(out, &notes, paint)?;
+    write_summary_footer(out, report, paint)
+}
+
+/// The footnote under a table with `-` cells: one line per reason, naming its states
+/// (`- = not selected by --state: LISTEN, SYN_SENT`).
+fn write_uncounted(
+    out: &mut dyn Write,
+    notes: &[(TcpState, &'static str)],
+    paint: Paint,
+) -> io::Result<()> {
+    let mut reasons: Vec<&str> = Vec::new();
+    for (_, why) in notes {
+        if !reasons.contains(why) {
+            reasons.push(why);
+        }
+    }
     for why in reasons {
         let states: Vec<&str> = notes
             .iter()
@@ -123,7 +138,24 @@ pub fn summary(out: &mut dyn Write, report: &SummaryReport<'_>, paint: Paint) ->
         let line = format!("- = {why}: {}", states.join(", "));
         writeln!(out, "{}", paint.apply(DIM, &line))?;
     }
-    write_summary_footer(out, report, paint)
+    Ok(())
+}
+
+/// The `-` footnotes of a matrix's state columns.
+fn column_notes(columns: &[super::StateColumn]) -> Vec<(TcpState, &'static str)> {
+    columns
+        .iter()
+        .filter_map(|c| c.uncounted.map(|why| (c.state, why)))
+        .collect()
+}
+
+/// A state cell of a matrix: the count, or `-` in a column that is not a measurement.
+fn state_cell(paint: Paint, column: &super::StateColumn, row: &StateRow) -> String {
+    if column.uncounted.is_some() {
+        paint.apply(DIM, "-")
+    } else {
+        count(paint, row.get(column.state))
+    }
 }
 
 /// The summary's last lines: skipped namespaces, source, namespaces, host, time, the family
@@ -289,7 +321,12 @@ fn source_footer(outcome: &crate::collect::Outcome) -> String {
 
 /// Writes the `ports` matrix.
 pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint) -> io::Result<()> {
-    let states = super::state_columns(report.all_states, report.rows.iter().map(|r| &r.counts));
+    let states = super::matrix_columns(
+        report.all_states,
+        report.filter.states,
+        report.outcome.source.covers(),
+        report.rows.iter().map(|r| &r.counts),
+    );
     let has_unknown = report.rows.iter().any(|r| r.counts.unknown > 0);
     let per_row = report.netns.per_row;
     let mut header = Vec::new();
@@ -297,7 +334,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
         header.push("NETNS".to_string());
     }
     header.extend(["PORT".to_string(), "DIR".to_string()]);
-    header.extend(states.iter().map(|s| s.name().to_string()));
+    header.extend(states.iter().map(|c| c.state.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
     }
@@ -310,7 +347,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
             cells.push(escape(report.netns.label(row.netns)).into_owned());
         }
         cells.extend([row.port.to_string(), row.direction.name().to_string()]);
-        cells.extend(states.iter().map(|&s| count(paint, row.counts.get(s))));
+        cells.extend(states.iter().map(|c| state_cell(paint, c, &row.counts)));
         if has_unknown {
             cells.push(count(paint, row.counts.unknown));
         }
@@ -333,14 +370,22 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     }
     write_table(out, &mut table, if per_row { 3 } else { 2 })?;
     writeln!(out)?;
+    write_uncounted(out, &column_notes(&states), paint)?;
+    if let Some(line) = report.cut.footer() {
+        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    }
     let rule = match report.grouping {
         crate::aggregate::PortGrouping::Service => {
-            "grouped by service port: in = a port this host listens on, out = the peer's port"
+            "grouped by service port: in = this host's port, out = the peer's port\nservice port \
+             = the side listened on here (by port number), else the side outside \
+             net.ipv4.ip_local_port_range, else the lower"
         }
         crate::aggregate::PortGrouping::Local => "grouped by local port",
         crate::aggregate::PortGrouping::Remote => "grouped by remote port",
     };
-    writeln!(out, "{}", paint.apply(DIM, rule))?;
+    for line in rule.lines() {
+        writeln!(out, "{}", paint.apply(DIM, line))?;
+    }
     let mut footer = String::from("ACCEPT-Q = connections waiting to be accepted / backlog");
     if report.outcome.source == crate::collect::SourceKind::Proc {
         footer.push_str(" (? = /proc does not report the backlog)");
@@ -379,12 +424,57 @@ fn write_source_footer(
     writeln!(out, "{}", paint.apply(DIM, &footer))
 }
 
+/// Listening sockets named in the legend of `(not accepted)`; JSON has them all.
+const QUEUES_SHOWN: usize = 5;
+
+/// Where the connections not accepted yet wait: `2 on 127.0.0.1:8080 (listening process:
+/// 4242/leakyd)`, per listening socket, busiest first.
+fn accept_queues(report: &super::ProcsReport<'_>) -> String {
+    let queues = &report.matrix.accept_queues;
+    let mut parts: Vec<String> = queues
+        .iter()
+        .take(QUEUES_SHOWN)
+        .map(|q| {
+            let mut part = format!("{} on ", q.sockets);
+            super::list::write_endpoint(&mut part, q.address, q.port);
+            if report.netns.per_row {
+                part.push_str(&format!(" in {}", escape(report.netns.label(q.netns))));
+            }
+            if !q.listener_found {
+                part.push_str(" (no listening socket found: it closed while tcpstat read)");
+            } else if q.owners.is_empty() {
+                part.push_str(" (the listening socket's process could not be found)");
+            } else {
+                part.push_str(" (listening process: ");
+                for (i, (pid, command)) in q.owners.iter().enumerate() {
+                    if i > 0 {
+                        part.push_str(", ");
+                    }
+                    part.push_str(&format!("{pid}/"));
+                    super::list::push_command(&mut part, command);
+                }
+                part.push(')');
+            }
+            part
+        })
+        .collect();
+    if queues.len() > QUEUES_SHOWN {
+        parts.push(format!(
+            "and {} more listening socket(s) (see --json)",
+            queues.len() - QUEUES_SHOWN
+        ));
+    }
+    parts.join("; ")
+}
+
 /// Writes the `procs` matrix with its special rows and legend.
 pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint) -> io::Result<()> {
     let m = report.matrix;
-    let specials = [&m.no_owner, &m.hidden, &m.not_found];
-    let states = super::state_columns(
+    let specials = [&m.not_accepted, &m.no_owner, &m.hidden, &m.not_found];
+    let states = super::matrix_columns(
         report.all_states,
+        report.filter.states,
+        report.outcome.source.covers(),
         m.processes.iter().map(|p| &p.counts).chain(specials),
     );
     let has_unknown = m
@@ -399,14 +489,14 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         header.push("NETNS".to_string());
     }
     header.extend(["PID".to_string(), "COMMAND".to_string(), "USER".to_string()]);
-    header.extend(states.iter().map(|s| s.name().to_string()));
+    header.extend(states.iter().map(|c| c.state.name().to_string()));
     if has_unknown {
         header.push("UNKNOWN".into());
     }
     header.push("TOTAL".into());
     let mut table = matrix_table(paint, header);
     let counts = |row: &crate::aggregate::StateRow| {
-        let mut cells: Vec<String> = states.iter().map(|&s| count(paint, row.get(s))).collect();
+        let mut cells: Vec<String> = states.iter().map(|c| state_cell(paint, c, row)).collect();
         if has_unknown {
             cells.push(count(paint, row.unknown));
         }
@@ -426,25 +516,28 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
         cells.extend(counts(&p.counts));
         table.add_row(cells);
     }
-    let hidden_label = if report.owner_stats.as_root {
-        "(hidden: unreadable)"
-    } else {
-        "(hidden: needs root)"
-    };
-    // With --all-netns, the ownerless rows of each namespace; else the three totals.
-    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 3])> = if per_row {
+    let hidden_label = super::hidden_label(&report.owner_stats);
+    // With --all-netns, the ownerless rows of each namespace; else the four totals.
+    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 4])> = if per_row {
         m.by_netns
             .iter()
-            .map(|n| (Some(n.netns), [&n.no_owner, &n.hidden, &n.not_found]))
+            .map(|n| {
+                (
+                    Some(n.netns),
+                    [&n.not_accepted, &n.no_owner, &n.hidden, &n.not_found],
+                )
+            })
             .collect()
     } else {
-        vec![(None, [&m.no_owner, &m.hidden, &m.not_found])]
+        vec![(None, specials)]
     };
     for (netns, rows) in ownerless {
-        for (row, label) in rows
-            .into_iter()
-            .zip(["(no owner)", hidden_label, "(owner not found)"])
-        {
+        for (row, label) in rows.into_iter().zip([
+            "(not accepted)",
+            "(no owner)",
+            hidden_label,
+            "(owner not found)",
+        ]) {
             if row.total() > 0 {
                 let mut cells = Vec::new();
                 if let Some(inode) = netns {
@@ -458,15 +551,23 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     write_table(out, &mut table, if per_row { 4 } else { 3 })?;
     writeln!(out)?;
-    let mut legend = Vec::new();
+    write_uncounted(out, &column_notes(&states), paint)?;
+    let mut legend: Vec<String> = report.cut.footer().into_iter().collect();
+    if m.not_accepted.total() > 0 {
+        legend.push(format!(
+            "(not accepted): connections the kernel completed that the listening process has not \
+             accept()ed yet (no file, so no process holds them, until it does; see ACCEPT-Q in \
+             `tcpstat ports`): {}",
+            accept_queues(report)
+        ));
+    }
     if m.no_owner.total() > 0 {
-        legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing) belong to no process".to_string());
+        legend.push("(no owner): TIME_WAIT and SYN_RECV sockets and orphans (closed by their process, still finishing: FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK) belong to no process".to_string());
     }
     if m.hidden.total() > 0 {
         legend.push(format!(
-            "{hidden_label}: {} process(es) could not be read ({}); these sockets probably belong to them",
-            report.owner_stats.processes_hidden,
-            report.owner_stats.hidden_reason()
+            "{hidden_label}: {}; these sockets probably belong to them",
+            super::hidden_causes(&report.owner_stats).join(" and ")
         ));
     }
     if m.not_found.total() > 0 {

@@ -1,13 +1,14 @@
 //! Making outside text safe for a terminal.
 //!
 //! Owns: [`escape`], applied to every piece of text that did not come from tcpstat itself
-//! (host names now; process names and command lines later) before it reaches a human-readable
-//! output. JSON output relies on serde_json's own escaping instead.
+//! (host names, process names, paths, typed values) before it reaches a human-readable output.
+//! JSON output escapes the same characters as `\uXXXX` (see `json::InertFormatter`).
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Replaces control characters (C0, DEL, C1) and Unicode bidi overrides / isolates with
+/// Replaces control characters (C0, DEL, C1), Unicode bidi controls (marks, embeddings,
+/// overrides, isolates, the Arabic letter mark) and the line / paragraph separators with
 /// visible escapes (`\x1b`, `\u{202e}`), so text from other users can neither move the cursor,
 /// recolour, retitle the terminal nor reorder what is shown. Backslashes are doubled so an
 /// escape cannot be faked.
@@ -40,9 +41,26 @@ pub fn escape_lines(text: &str) -> String {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c == '\\' || is_unsafe_for_terminals(c)
+}
+
+/// Characters that must never reach a terminal raw: C0, DEL and C1 controls (`char::
+/// is_control` is exactly U+0000-U+001F and U+007F-U+009F), the bidi controls that reorder
+/// what is shown (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line and
+/// paragraph separators U+2028 / U+2029, which some terminals and viewers treat as line
+/// breaks. Shared by the JSON writer, which escapes the same set as `\uXXXX`.
+pub fn is_unsafe_for_terminals(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 #[cfg(test)]
@@ -67,6 +85,14 @@ mod tests {
         assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(escape("back\\x1b"), "back\\\\x1b");
         assert_eq!(escape("\x7f"), "\\x7f");
+        assert_eq!(
+            escape("a\u{61c}b\u{200e}c\u{200f}"),
+            "a\\u{61c}b\\u{200e}c\\u{200f}"
+        );
+        assert_eq!(escape("l\u{2028}p\u{2029}"), "l\\u{2028}p\\u{2029}");
+        for c in (0x80..=0x9f).filter_map(char::from_u32) {
+            assert_eq!(escape(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
+        }
         for out in [escape("\x1b]0;title\x07"), escape("\u{2066}")] {
             assert!(
                 !out.chars().any(|c| c.is_control() || c == '\u{2066}'),
