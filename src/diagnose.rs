@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::aggregate::{service_group, Direction, StateCounts};
+use crate::aggregate::{service_group_in, Direction, StateCounts, DEFAULT_EPHEMERAL_PORTS};
 use crate::collect::kernel::{KernelFacts, Sysctls};
 use crate::collect::owners::OwnerMap;
 use crate::collect::Sink;
@@ -806,13 +806,19 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, r: &SocketRecord, listening: &HashSet<u16>) {
+    /// `ephemeral`: `ip_local_port_range` when known (it picks the service port of a
+    /// connection whose listener is gone, see [`service_group_in`]).
+    fn add(&mut self, r: &SocketRecord, listening: &HashSet<u16>, ephemeral: Option<(u16, u16)>) {
         self.count += 1;
         if r.inode == 0 {
             self.orphans += 1;
         }
         *self.remotes.entry(r.remote).or_default() += 1;
-        *self.ports.entry(service_group(listening, r)).or_default() += 1;
+        let ephemeral = ephemeral.unwrap_or(DEFAULT_EPHEMERAL_PORTS);
+        *self
+            .ports
+            .entry(service_group_in(listening, ephemeral, r))
+            .or_default() += 1;
     }
 }
 
@@ -896,11 +902,11 @@ impl Sink for Census {
                 h.count += 1;
                 *h.sources.entry(r.remote).or_default() += 1;
             }
-            TcpState::TimeWait => self.time_wait.add(r, &self.listening),
+            TcpState::TimeWait => self.time_wait.add(r, &self.listening, self.ephemeral),
             _ => {}
         }
         if let Some(i) = CLOSING_STATES.iter().position(|(s, _)| *s == state) {
-            self.closing[i].add(r, &self.listening);
+            self.closing[i].add(r, &self.listening, self.ephemeral);
         }
         if !matches!(state, TcpState::Listen | TcpState::Closed) && self.outgoing(r) {
             let u = self
@@ -1167,7 +1173,10 @@ fn close_wait(inputs: &Inputs<'_>) -> Vec<Finding> {
             Owned::NotFound => vec![GroupKey::NotFound],
         };
         for key in keys {
-            groups.entry(key).or_default().add(r, &census.listening);
+            groups
+                .entry(key)
+                .or_default()
+                .add(r, &census.listening, census.ephemeral);
         }
     }
     let mut out: Vec<Finding> = groups

@@ -417,6 +417,10 @@ pub fn collect_metrics(config: &Config, options: &ServeOptions) -> Result<Metric
             PortGrouping::Service,
             listening,
             first.source == SourceKind::Netlink,
+        )
+        .with_ephemeral_ports(
+            collect::kernel::local_port_range(&config.source)
+                .unwrap_or(aggregate::DEFAULT_EPHEMERAL_PORTS),
         ),
     );
     let (mut outcome, processes) = if options.processes {

@@ -169,6 +169,10 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let stop = term::stop_flag();
+    // Picks the service port of a connection whose listener is gone (read once: the
+    // setting rarely changes, and a tick should cost what its dump costs).
+    let ephemeral = crate::collect::kernel::local_port_range(&config.source)
+        .unwrap_or(crate::aggregate::DEFAULT_EPHEMERAL_PORTS);
     let mut sources = if config.netns == NetnsRequest::All {
         Sources::All(AllSources::default())
     } else {
@@ -243,7 +247,9 @@ pub fn run(
                         .listening
                         .into_iter()
                         .map(|(ns, ports)| {
-                            (ns, PortMatrix::new(PortGrouping::Service, ports, false))
+                            let matrix = PortMatrix::new(PortGrouping::Service, ports, false)
+                                .with_ephemeral_ports(ephemeral);
+                            (ns, matrix)
                         })
                         .collect(),
                     owners: c.owners.as_ref(),
@@ -252,6 +258,7 @@ pub fn run(
                         .as_ref()
                         .is_some_and(|m| m.stats().unreadable() > 0),
                     per_netns: netns.as_ref().unwrap_or(netns_view).per_row,
+                    ephemeral,
                 };
                 let (top, top_total) = top_groups(&tracker, now, options, &grouper);
                 let (aged, aged_total) = aged_groups(&tracker, now, options, &grouper);
@@ -708,6 +715,8 @@ struct Grouper<'a> {
     hidden_possible: bool,
     /// `--all-netns`: groups are per namespace.
     per_netns: bool,
+    /// `ip_local_port_range` (see [`crate::aggregate::service_group_in`]).
+    ephemeral: (u16, u16),
 }
 
 impl Grouper<'_> {
@@ -727,9 +736,9 @@ impl Grouper<'_> {
                 let (port, direction) = match self.ports.get(&r.netns) {
                     Some(ports) => ports.group_of(r),
                     // A namespace without a listener scan: nothing is a service port there.
-                    None => {
-                        PortMatrix::new(PortGrouping::Service, HashSet::new(), false).group_of(r)
-                    }
+                    None => PortMatrix::new(PortGrouping::Service, HashSet::new(), false)
+                        .with_ephemeral_ports(self.ephemeral)
+                        .group_of(r),
                 };
                 vec![GroupKey::Port { port, direction }]
             }

@@ -922,9 +922,6 @@ fn resize_redraws_at_once_and_ctrl_z_gives_the_terminal_back() {
 #[test]
 fn wide_process_names_do_not_wrap_the_screen() {
     let _serial = serial();
-    let Some(tm) = Tmux::start("wide", 60, 24) else {
-        return;
-    };
     // A process whose name is five CJK characters (15 bytes, all of comm), ten columns wide,
     // holding two CLOSE_WAIT server ends.
     let dir = std::env::temp_dir().join(format!("tcpstat-wide-{}", std::process::id()));
@@ -942,6 +939,13 @@ fn wide_process_names_do_not_wrap_the_screen() {
         .stdout(Stdio::from(std::os::fd::OwnedFd::from(b)))
         .spawn()
         .expect("spawn the holder");
+    // Its age line, `  CLOSE_WAIT  any age         2 sockets  pid PID 日本語の名`, is 46
+    // columns plus the pid's digits plus 10 for the name: the pane is one column narrower.
+    let width = 55 + holder.id().to_string().len();
+    let Some(tm) = Tmux::start("wide", width as u16, 24) else {
+        let _ = holder.kill();
+        return;
+    };
     tm.type_line(&format!(
         "{} watch --state close-wait --port {port} --by process --interval 100ms; echo EXIT=$?",
         env!("CARGO_BIN_EXE_tcpstat")
@@ -954,7 +958,7 @@ fn wide_process_names_do_not_wrap_the_screen() {
         lines[0].starts_with("tcpstat watch"),
         "no scrolling: {pane}"
     );
-    // A line cut by characters, not columns, would run past 60 columns and wrap: its tail
+    // A line cut by characters, not columns, would run past the pane and wrap: its tail
     // would start the next row.
     assert!(
         !lines
@@ -962,7 +966,8 @@ fn wide_process_names_do_not_wrap_the_screen() {
             .any(|l| l.chars().next().is_some_and(|c| !c.is_ascii())),
         "a wrapped line: {pane}"
     );
-    // Cut at 60 columns: this line's name would reach column 61.
+    // Cut at the pane's width: this line's name would reach one column past it, so its last
+    // (two-column) character goes, leaving one column free.
     let columns = |l: &str| {
         l.chars()
             .map(|c| if c.is_ascii() { 1 } else { 2 })
@@ -972,7 +977,10 @@ fn wide_process_names_do_not_wrap_the_screen() {
         .iter()
         .find(|l| l.contains("socket") && l.contains("日本語"))
         .expect("the age line");
-    assert!(aged.ends_with("日本語の") && columns(aged) == 59, "{aged}");
+    assert!(
+        aged.ends_with("日本語の") && columns(aged) == width - 1,
+        "{aged}"
+    );
     let top = lines
         .iter()
         .find(|l| l.trim_start().starts_with("2  pid"))
