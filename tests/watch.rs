@@ -944,6 +944,7 @@ fn wide_process_names_do_not_wrap_the_screen() {
     let width = 55 + holder.id().to_string().len();
     let Some(tm) = Tmux::start("wide", width as u16, 24) else {
         let _ = holder.kill();
+        let _ = holder.wait();
         return;
     };
     tm.type_line(&format!(
