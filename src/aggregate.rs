@@ -793,20 +793,6 @@ impl ProcMatrix {
         sort_processes(&mut all.processes);
         all
     }
-
-    /// This matrix as `tcpstat_unowned_sockets` counts it: connections not accepted yet are
-    /// summed into `no_owner`, as they always were there, until the metric has a reason of
-    /// its own for them (`render::prometheus` is out of this change's scope).
-    pub fn with_not_accepted_as_no_owner(mut self) -> ProcMatrix {
-        self.no_owner.merge(&self.not_accepted);
-        self.not_accepted = StateRow::default();
-        self.accept_queues.clear();
-        for n in &mut self.by_netns {
-            n.no_owner.merge(&n.not_accepted);
-            n.not_accepted = StateRow::default();
-        }
-        self
-    }
 }
 
 /// By total descending, then namespace and pid.
@@ -889,12 +875,6 @@ mod proc_tests {
                 ("127.0.0.1".to_string(), 9090, false, 1),
             ]
         );
-        let folded = m.with_not_accepted_as_no_owner();
-        assert_eq!(
-            (folded.no_owner.total(), folded.not_accepted.total()),
-            (7, 0)
-        );
-        assert!(folded.accept_queues.is_empty());
     }
 
     #[test]

@@ -335,7 +335,7 @@ fn procs(
     if format == Format::Prometheus {
         let (records, owners, outcome) = snapshot_with_owners(config)?;
         report_warnings(&outcome, err)?;
-        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
+        let matrix = ProcMatrix::build(&records, &[], &owners);
         let commands = matrix.by_command(top.unwrap_or(config::DEFAULT_TOP_COMMANDS));
         prometheus::processes(out, &commands, &matrix, counted_states(config, &outcome))?;
         prometheus::meta(
@@ -428,7 +428,7 @@ pub fn collect_metrics(config: &Config, options: &ServeOptions) -> Result<Metric
         for r in &records {
             both.record(r);
         }
-        let matrix = ProcMatrix::build(&records, &[], &owners).with_not_accepted_as_no_owner();
+        let matrix = ProcMatrix::build(&records, &[], &owners);
         let commands = matrix.by_command(options.top_processes);
         (outcome, Some((commands, matrix)))
     } else {

@@ -1056,5 +1056,15 @@ fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
     // What `ports` shows for the same queue.
     let v = json(&["ports", "--sport", &p, "--state", "listen", "--json"]);
     assert_eq!(v["ports"][0]["listener"]["queued"], 3, "{v}");
+    // And the metric: a reason of their own, not no_owner.
+    let metrics = text(&["procs", "--port", &p, "--format", "prometheus"]);
+    for (reason, state, n) in [
+        ("not_accepted", "CLOSE_WAIT", 2),
+        ("not_accepted", "ESTABLISHED", 1),
+        ("no_owner", "FIN_WAIT_2", 2),
+    ] {
+        let line = format!("tcpstat_unowned_sockets{{reason=\"{reason}\",state=\"{state}\"}} {n}");
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
     drop((listener, clients));
 }

@@ -261,10 +261,11 @@ pub fn processes(
         out,
         UNOWNED,
         Kind::Gauge,
-        "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), hidden (owner not readable without root), not_found.",
+        "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), not_accepted (completed connections the listening process has not accept()ed), hidden (owner not readable), not_found.",
     )?;
     for (reason, row) in [
         ("no_owner", &matrix.no_owner),
+        ("not_accepted", &matrix.not_accepted),
         ("hidden", &matrix.hidden),
         ("not_found", &matrix.not_found),
     ] {
