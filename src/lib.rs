@@ -740,11 +740,22 @@ pub(crate) fn collect_filtered(config: &Config, sink: &mut dyn Sink) -> Result<O
 pub(crate) fn snapshot_with_owners(
     config: &Config,
 ) -> Result<(Vec<SocketRecord>, OwnerMap, Outcome), Error> {
-    let mut snap = Snapshot::default();
-    let mut outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
-    let owners = scan_owners(config, snap.0.iter(), &mut outcome.warnings)?;
+    let ((snap, mut outcome), owners) = OwnerMap::scan_alongside(&config.source.proc_root, || {
+        let mut snap = Snapshot::default();
+        let outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
+        let wanted = wanted_inodes(snap.0.iter());
+        Ok(((snap, outcome), wanted))
+    })?;
+    outcome
+        .warnings
+        .extend(collect::owners::scan_warnings(&owners.stats()));
     let records = owned_only(&config.filter, snap.0, &owners);
     Ok((records, owners, outcome))
+}
+
+/// The inodes whose owners a walk looks for: those of `records` that have a file.
+fn wanted_inodes<'r>(records: impl Iterator<Item = &'r SocketRecord>) -> HashSet<u64> {
+    records.map(|r| r.inode).filter(|&i| i != 0).collect()
 }
 
 /// `procs`' sockets ([`snapshot_with_owners`]) and, when some of them wait in an accept queue
@@ -753,14 +764,17 @@ pub(crate) fn snapshot_with_owners(
 pub(crate) fn snapshot_for_procs(
     config: &Config,
 ) -> Result<(Vec<SocketRecord>, Vec<SocketRecord>, OwnerMap, Outcome), Error> {
-    let mut snap = Snapshot::default();
-    let mut outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
-    let listeners = accept_queue_listeners(config, &outcome, &snap.0)?;
-    let owners = scan_owners(
-        config,
-        snap.0.iter().chain(&listeners),
-        &mut outcome.warnings,
-    )?;
+    let ((snap, listeners, mut outcome), owners) =
+        OwnerMap::scan_alongside(&config.source.proc_root, || {
+            let mut snap = Snapshot::default();
+            let outcome = collect::collect(&config.source, &config.filter, &mut snap)?;
+            let listeners = accept_queue_listeners(config, &outcome, &snap.0)?;
+            let wanted = wanted_inodes(snap.0.iter().chain(&listeners));
+            Ok(((snap, listeners, outcome), wanted))
+        })?;
+    outcome
+        .warnings
+        .extend(collect::owners::scan_warnings(&owners.stats()));
     let records = owned_only(&config.filter, snap.0, &owners);
     Ok((records, listeners, owners, outcome))
 }
@@ -801,8 +815,7 @@ pub(crate) fn scan_owners<'r>(
     records: impl Iterator<Item = &'r SocketRecord>,
     warnings: &mut Vec<String>,
 ) -> Result<OwnerMap, Error> {
-    let wanted: HashSet<u64> = records.map(|r| r.inode).filter(|&i| i != 0).collect();
-    let owners = OwnerMap::scan(&config.source.proc_root, &wanted)?;
+    let owners = OwnerMap::scan(&config.source.proc_root, &wanted_inodes(records))?;
     let stats = owners.stats();
     warnings.extend(collect::owners::scan_warnings(&stats));
     Ok(owners)

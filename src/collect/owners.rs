@@ -11,7 +11,8 @@
 //! descriptor of every process, relative to the open fd directory (not the procfs crate, whose
 //! per-fd API costs four syscalls), plus a `stat` of `/proc/PID` and a read of
 //! `/proc/PID/comm` only for processes that own a wanted socket. That is all kernel time, so
-//! the processes are shared out among a few threads. Lookups go through the caller's `HashSet`
+//! the processes are shared out among a few threads, and [`OwnerMap::scan_alongside`] walks
+//! while the caller's socket dump runs (both are kernel work, independent of each other). Lookups go through the caller's `HashSet`
 //! and a `HashMap`, so the walk is linear in descriptors (`ss -p` and `netstat -p` use small
 //! fixed hash tables and become quadratic near a million sockets).
 //!
@@ -55,7 +56,7 @@ use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
@@ -206,57 +207,87 @@ impl OwnerMap {
         proc_root: &Path,
         wanted: &HashSet<u64, S>,
     ) -> Result<OwnerMap, Error> {
-        let mut map = OwnerMap::default();
         if wanted.iter().all(|&inode| inode == 0) {
-            return Ok(map);
+            return Ok(OwnerMap::default());
         }
         let pids = list_pids(proc_root)?;
+        let keep = |inode: u64| wanted.contains(&inode);
+        let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let helpers = walkers(pids.len()).saturating_sub(1);
+        let walk = std::thread::scope(|scope| {
+            let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
+            finish_walk(proc_root, &pids, &next, &keep, &stop, started)
+        });
+        Ok(OwnerMap::from_walk(proc_root, &pids, walk, wanted))
+    }
+
+    /// [`OwnerMap::scan`] for inodes that are not known yet: walks every process's sockets
+    /// while `dump` runs on this thread (the socket dump and the walk are both kernel time
+    /// and independent, so on two cores they take about as long as the longer of the two),
+    /// then keeps the inodes of the `wanted` set `dump` returns. When that set is empty the
+    /// walk is stopped at once and nothing is reported as walked, as `scan` would not have
+    /// walked. A `dump` error stops the walk and is returned.
+    ///
+    /// Costs memory for every socket inode of the host until `dump` is done (8 bytes each),
+    /// where `scan` keeps only the wanted ones: for callers that want most sockets' owners.
+    pub fn scan_alongside<T>(
+        proc_root: &Path,
+        dump: impl FnOnce() -> Result<(T, HashSet<u64>), Error>,
+    ) -> Result<(T, OwnerMap), Error> {
+        let pids = list_pids(proc_root)?;
+        let keep = |inode: u64| inode != 0;
+        let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+        // Every core walks while this thread dumps; then this thread walks too.
+        let helpers = walkers(pids.len());
+        let (dumped, walk) = std::thread::scope(|scope| {
+            let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
+            let dumped = dump();
+            let nothing_wanted = match &dumped {
+                Ok((_, wanted)) => wanted.iter().all(|&inode| inode == 0),
+                Err(_) => true,
+            };
+            if nothing_wanted {
+                stop.store(true, Ordering::Relaxed);
+            }
+            // This thread walks too, once its dump is done.
+            let walk = finish_walk(proc_root, &pids, &next, &keep, &stop, started);
+            (dumped, walk)
+        });
+        let (value, wanted) = dumped?;
+        if wanted.iter().all(|&inode| inode == 0) {
+            return Ok((value, OwnerMap::default()));
+        }
+        Ok((value, OwnerMap::from_walk(proc_root, &pids, walk, &wanted)))
+    }
+
+    /// The map of a finished walk: the visits committed in pid order, each process that kept
+    /// a wanted inode described (uid, command) now.
+    fn from_walk<S: BuildHasher>(
+        proc_root: &Path,
+        pids: &[u32],
+        mut walk: Walk,
+        wanted: &HashSet<u64, S>,
+    ) -> OwnerMap {
+        let mut map = OwnerMap::default();
         map.stats.processes_seen = pids.len() as u64;
         map.stats.as_root = fs::metadata(proc_root.join("self")).is_ok_and(|m| m.uid() == 0);
-        let next = AtomicUsize::new(0);
-        let work = || {
-            let mut walker = Walker::new(proc_root);
-            let mut visits = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&pid) = pids.get(i) else {
-                    break;
-                };
-                let outcome = walker.visit(pid, wanted);
-                let found = match outcome {
-                    Ok(Some(_)) => walker.found.clone(),
-                    _ => Vec::new(),
-                };
-                visits.push((i, outcome, found));
-            }
-            (visits, walker.fds_read, walker.fds_lost)
-        };
-        let helpers = walkers(pids.len()).saturating_sub(1);
-        let mut parts = std::thread::scope(|scope| {
-            // This thread walks too, so a failed spawn only means fewer walkers.
-            let handles: Vec<_> = (0..helpers)
-                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
-                .collect();
-            let mut parts = vec![work()];
-            for handle in handles {
-                // A walker cannot panic short of a bug; its processes would then be missing
-                // from the stats, which the debug assertion below catches in tests.
-                if let Ok(part) = handle.join() {
-                    parts.push(part);
-                }
-            }
-            parts
-        });
-        let mut visits = Vec::with_capacity(pids.len());
-        for (part, fds_read, fds_lost) in parts.drain(..) {
-            visits.extend(part);
-            map.stats.fds_read += fds_read;
-            map.stats.fds_lost += fds_lost;
-        }
+        map.stats.fds_read = walk.fds_read;
+        map.stats.fds_lost = walk.fds_lost;
         // Pid order, as a single walk would have committed them.
-        visits.sort_unstable_by_key(|(i, _, _)| *i);
-        debug_assert_eq!(visits.len(), pids.len());
-        for (_, outcome, found) in visits {
+        walk.visits.sort_unstable_by_key(|v| v.index);
+        debug_assert_eq!(walk.visits.len(), pids.len());
+        let mut path = proc_root.to_path_buf();
+        for visit in walk.visits {
+            let mut found = visit.found;
+            found.retain(|inode| wanted.contains(inode));
+            let outcome = visit.outcome.and_then(|()| {
+                if found.is_empty() {
+                    return Ok(None);
+                }
+                found.sort_unstable();
+                found.dedup();
+                describe(&mut path, pids[visit.index]).map(Some)
+            });
             match outcome {
                 Ok(None) => map.stats.processes_read += 1,
                 Ok(Some(process)) => {
@@ -269,7 +300,7 @@ impl OwnerMap {
                 Err(Lost::Failed) => map.stats.processes_failed += 1,
             }
         }
-        Ok(map)
+        map
     }
 
     /// Records `process` as an owner of each of `inodes` (sorted, deduplicated). Processes
@@ -414,7 +445,7 @@ struct Walker {
     path: PathBuf,
     /// The pid as text.
     name: String,
-    /// Wanted inodes of the current process.
+    /// The kept socket inodes of the current process.
     found: Vec<u64>,
     /// `getdents64` buffer for fd directories.
     dirents: Vec<MaybeUninit<u8>>,
@@ -436,44 +467,18 @@ impl Walker {
         }
     }
 
-    /// Reads one process's fd table into `self.found`; describes the process if it owns a
-    /// wanted socket. Leaves `self.path` as it found it.
-    fn visit<S: BuildHasher>(
-        &mut self,
-        pid: u32,
-        wanted: &HashSet<u64, S>,
-    ) -> Result<Option<Process>, Lost> {
+    /// Reads one process's fd table into `self.found` (the socket inodes `keep` accepts).
+    /// Leaves `self.path` as it found it.
+    fn visit(&mut self, pid: u32, keep: &dyn Fn(u64) -> bool) -> Result<(), Lost> {
         self.name.clear();
         let _ = write!(self.name, "{pid}"); // Writing to a String cannot fail.
         self.found.clear();
         self.path.push(&self.name);
-        let result = self.describe_if_owner(pid, wanted);
-        self.path.pop();
-        result
-    }
-
-    /// With `path` = `<root>/<pid>`: reads the fd table, then uid and command if needed.
-    fn describe_if_owner<S: BuildHasher>(
-        &mut self,
-        pid: u32,
-        wanted: &HashSet<u64, S>,
-    ) -> Result<Option<Process>, Lost> {
         self.path.push("fd");
-        let listed = self.read_fd_table(wanted);
+        let listed = self.read_fd_table(keep);
         self.path.pop();
-        listed.map_err(|e| Lost::of(&e))?;
-        if self.found.is_empty() {
-            return Ok(None);
-        }
-        self.found.sort_unstable();
-        self.found.dedup();
-        let uid = fs::metadata(&self.path).map_err(|e| Lost::of(&e))?.uid();
-        let comm = in_child(&mut self.path, "comm", |p| fs::read(p)).map_err(|e| Lost::of(&e))?;
-        Ok(Some(Process {
-            pid,
-            uid,
-            command: command_name(comm),
-        }))
+        self.path.pop();
+        listed.map_err(|e| Lost::of(&e))
     }
 
     /// With `path` = `<root>/<pid>/fd`: one `readlinkat` per descriptor, relative to the open
@@ -481,7 +486,7 @@ impl Walker {
     /// descriptor); wanted socket inodes go to `found`. An error listing the directory, or a
     /// permission error on any link, is the process's; any other error on one descriptor (it
     /// was closed) is only that descriptor's.
-    fn read_fd_table<S: BuildHasher>(&mut self, wanted: &HashSet<u64, S>) -> io::Result<()> {
+    fn read_fd_table(&mut self, keep: &dyn Fn(u64) -> bool) -> io::Result<()> {
         let dir = rustix::fs::open(
             &self.path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -502,7 +507,7 @@ impl Walker {
                     // which is at most 29 bytes.
                     if len < link.len() {
                         if let Some(inode) = socket_inode(&link[..len]) {
-                            if inode != 0 && wanted.contains(&inode) {
+                            if inode != 0 && keep(inode) {
                                 self.found.push(inode);
                             }
                         }
@@ -517,6 +522,115 @@ impl Walker {
         }
         Ok(())
     }
+}
+
+/// One process's fd table as a walker read it.
+struct Visit {
+    /// Position of the pid in the walk's list.
+    index: usize,
+    outcome: Result<(), Lost>,
+    /// The socket inodes kept, in fd order (may repeat).
+    found: Vec<u64>,
+}
+
+/// What the walkers read, before it is matched against the wanted inodes.
+#[derive(Default)]
+struct Walk {
+    visits: Vec<Visit>,
+    fds_read: u64,
+    fds_lost: u64,
+}
+
+/// A socket-inode test shared by the walkers.
+type Keep<'k> = &'k (dyn Fn(u64) -> bool + Sync);
+
+/// Starts `count` walker threads in `scope`, taking processes from `next`.
+fn spawn_walkers<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    count: usize,
+    proc_root: &'env Path,
+    pids: &'env [u32],
+    next: &'env AtomicUsize,
+    keep: Keep<'env>,
+    stop: &'env AtomicBool,
+) -> Vec<std::thread::ScopedJoinHandle<'scope, Walk>> {
+    // A failed spawn only means fewer walkers: the caller walks too (`finish_walk`).
+    (0..count)
+        .filter_map(|_| {
+            std::thread::Builder::new()
+                .name("tcpstat-owners".into())
+                .spawn_scoped(scope, move || walk_part(proc_root, pids, next, keep, stop))
+                .ok()
+        })
+        .collect()
+}
+
+/// Walks on this thread too until no process is left, then gathers every walker's part.
+fn finish_walk(
+    proc_root: &Path,
+    pids: &[u32],
+    next: &AtomicUsize,
+    keep: Keep<'_>,
+    stop: &AtomicBool,
+    helpers: Vec<std::thread::ScopedJoinHandle<'_, Walk>>,
+) -> Walk {
+    let mut all = walk_part(proc_root, pids, next, keep, stop);
+    for handle in helpers {
+        // A walker cannot panic short of a bug; its processes would then be missing from
+        // the stats, which the debug assertion in `from_walk` catches in tests.
+        if let Ok(part) = handle.join() {
+            all.visits.extend(part.visits);
+            all.fds_read += part.fds_read;
+            all.fds_lost += part.fds_lost;
+        }
+    }
+    all
+}
+
+/// Walks processes from the shared position `next` until none is left or `stop` is set.
+fn walk_part(
+    proc_root: &Path,
+    pids: &[u32],
+    next: &AtomicUsize,
+    keep: Keep<'_>,
+    stop: &AtomicBool,
+) -> Walk {
+    let mut walker = Walker::new(proc_root);
+    let mut part = Walk::default();
+    while !stop.load(Ordering::Relaxed) {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&pid) = pids.get(index) else {
+            break;
+        };
+        let outcome = walker.visit(pid, keep);
+        let found = if outcome.is_ok() {
+            walker.found.clone()
+        } else {
+            Vec::new()
+        };
+        part.visits.push(Visit {
+            index,
+            outcome,
+            found,
+        });
+    }
+    part.fds_read = walker.fds_read;
+    part.fds_lost = walker.fds_lost;
+    part
+}
+
+/// Uid and command of the process at `<path>/<pid>` (`path` is restored).
+fn describe(path: &mut PathBuf, pid: u32) -> Result<Process, Lost> {
+    path.push(pid.to_string());
+    let uid = fs::metadata(&*path).map(|m| m.uid());
+    let comm = uid.and_then(|uid| in_child(path, "comm", |p| fs::read(p)).map(|comm| (uid, comm)));
+    path.pop();
+    let (uid, comm) = comm.map_err(|e| Lost::of(&e))?;
+    Ok(Process {
+        pid,
+        uid,
+        command: command_name(comm),
+    })
 }
 
 /// Runs `f` on `path/name`, then restores `path`.
@@ -766,6 +880,48 @@ mod tests {
         fs::write(proc.0.join("7/fd"), "not a directory").expect("file");
         let stats = proc.scan(&[1]).stats();
         assert_eq!((stats.processes_seen, stats.processes_failed), (1, 1));
+    }
+
+    #[test]
+    fn a_walk_alongside_the_dump_finds_what_a_walk_after_it_finds() {
+        let proc = FakeProc::new();
+        proc.process(
+            "123",
+            Some("server"),
+            &[(3, "socket:[77]"), (4, "pipe:[9]")],
+        );
+        proc.process(
+            "200",
+            Some("worker"),
+            &[(5, "socket:[77]"), (7, "socket:[88]"), (8, "socket:[99]")],
+        );
+        proc.process("2", Some("kthreadd"), &[]);
+        let wanted = HashSet::from([77u64, 99, 0, 5]);
+        let after = OwnerMap::scan(&proc.0, &wanted).expect("walks");
+        let (value, alongside) =
+            OwnerMap::scan_alongside(&proc.0, || Ok(("dumped", wanted.clone()))).expect("walks");
+        assert_eq!(value, "dumped");
+        assert_eq!(pids(&alongside, 77), pids(&after, 77));
+        assert_eq!(pids(&alongside, 99), [200]);
+        assert!(
+            alongside.owners(88).is_empty(),
+            "88 was walked but not wanted"
+        );
+        assert_eq!(alongside.stats(), after.stats());
+        assert_eq!(
+            alongside.processes().cloned().collect::<Vec<_>>(),
+            after.processes().cloned().collect::<Vec<_>>()
+        );
+        // Nothing wanted after all: as if no walk had been made.
+        let (_, none) =
+            OwnerMap::scan_alongside(&proc.0, || Ok(((), HashSet::from([0u64])))).expect("stops");
+        assert_eq!(none.stats(), ScanStats::default());
+        // The dump's error is the result.
+        let err = OwnerMap::scan_alongside(&proc.0, || -> Result<((), HashSet<u64>), Error> {
+            Err(Error::NetlinkOpen(io::Error::from_raw_os_error(93)))
+        })
+        .expect_err("the dump failed");
+        assert!(matches!(err, Error::NetlinkOpen(_)), "{err}");
     }
 
     #[test]
