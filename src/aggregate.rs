@@ -81,7 +81,8 @@ impl StateCounts {
         &self.unknown
     }
 
-    /// Adds another census into this one (`--all-netns`: the host's total).
+    /// Adds another census into this one (`--all-netns`: the host's total; a table read on
+    /// another thread).
     pub fn merge(&mut self, other: &StateCounts) {
         for (mine, theirs) in self.by_family.iter_mut().zip(&other.by_family) {
             for (a, b) in mine.iter_mut().zip(theirs) {
@@ -120,6 +121,10 @@ impl Sink for StateCounts {
     fn reset(&mut self) -> bool {
         *self = StateCounts::default();
         true
+    }
+
+    fn counts_mut(&mut self) -> Option<&mut StateCounts> {
+        Some(self)
     }
 }
 

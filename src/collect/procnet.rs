@@ -21,6 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use super::{Outcome, Sink, SourceKind};
+use crate::aggregate::StateCounts;
 use crate::error::Error;
 use crate::model::{Family, Filter, SocketRecord, TcpState, TimerKind};
 
@@ -62,45 +63,107 @@ pub fn collect_opened(
     mut open: impl FnMut(Family) -> (PathBuf, io::Result<File>),
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::new(SourceKind::Proc);
-    let mut buf = vec![0; CHUNK];
-    for &family in &filter.families {
-        let (path, opened) = open(family);
-        let file = match opened {
-            Ok(file) => file,
-            // No tcp6 table: the kernel has IPv6 disabled or not built in. There are no IPv6
-            // sockets to count, but say so instead of printing a silent zero.
-            Err(e) if e.kind() == io::ErrorKind::NotFound && family == Family::V6 => {
-                outcome.warnings.push(format!(
-                    "{} does not exist (IPv6 disabled?): no IPv6 sockets counted",
-                    path.display()
-                ));
-                continue;
-            }
-            Err(source) => return Err(Error::ProcRead { path, source }),
-        };
-        let stats = scan_table(file, family, &path, filter, sink, &mut buf)?;
-        if stats.repeated > 0 {
-            // Repeats mean the table moved under the read: rows may also have been skipped.
-            outcome.complete = false;
-            outcome.warnings.push(format!(
-                "{}: the table changed while it was read; {} repeated row(s) dropped, and rows \
-                 may have been missed (/proc is not read atomically; netlink is)",
-                path.display(),
-                stats.repeated
-            ));
-        }
-        if stats.malformed > 0 {
-            outcome.complete = false;
-            let (line, why) = stats.first_malformed.unwrap_or((0, "?"));
-            outcome.warnings.push(format!(
-                "{}: {} malformed line(s) skipped, those sockets are not counted (first: line \
-                 {line}, {why})",
-                path.display(),
-                stats.malformed
-            ));
+    let opened: Vec<(Family, PathBuf, io::Result<File>)> = filter
+        .families
+        .iter()
+        .map(|&family| {
+            let (path, file) = open(family);
+            (family, path, file)
+        })
+        .collect();
+    // A sink that only counts can take the families from two threads: the kernel prints
+    // each table on the reading thread (most of the cost), so two cores print both at once.
+    if let ([v4, v6], Some(counts)) = (opened.as_slice(), sink.counts_mut()) {
+        if v4.0 == Family::V4 && v6.0 == Family::V6 && parallel() {
+            let mut opened = opened.into_iter();
+            let (Some(first), Some(second)) = (opened.next(), opened.next()) else {
+                unreachable!("two tables");
+            };
+            let mut side = StateCounts::new();
+            let (main, other) = std::thread::scope(|scope| {
+                let helper = std::thread::Builder::new()
+                    .name("tcpstat-proc".into())
+                    .spawn_scoped(scope, || {
+                        let mut part = Outcome::new(SourceKind::Proc);
+                        let mut buf = vec![0; CHUNK];
+                        scan_family(second, filter, &mut side, &mut buf, &mut part).map(|()| part)
+                    });
+                let mut buf = vec![0; CHUNK];
+                let main = scan_family(first, filter, counts, &mut buf, &mut outcome);
+                let other = match helper {
+                    Ok(handle) => handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(e) => Err(Error::ProcRead {
+                        path: PathBuf::from("(thread)"),
+                        source: e,
+                    }),
+                };
+                (main, other)
+            });
+            main?;
+            let other = other?;
+            counts.merge(&side);
+            outcome.complete &= other.complete;
+            outcome.warnings.extend(other.warnings);
+            return Ok(outcome);
         }
     }
+    let mut buf = vec![0; CHUNK];
+    for table in opened {
+        scan_family(table, filter, sink, &mut buf, &mut outcome)?;
+    }
     Ok(outcome)
+}
+
+/// True when a second core can take part of a collection.
+pub(crate) fn parallel() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// Scans one opened table into `sink`, saying in `outcome` what it could not read.
+fn scan_family(
+    (family, path, opened): (Family, PathBuf, io::Result<File>),
+    filter: &Filter,
+    sink: &mut dyn Sink,
+    buf: &mut [u8],
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let file = match opened {
+        Ok(file) => file,
+        // No tcp6 table: the kernel has IPv6 disabled or not built in. There are no IPv6
+        // sockets to count, but say so instead of printing a silent zero.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && family == Family::V6 => {
+            outcome.warnings.push(format!(
+                "{} does not exist (IPv6 disabled?): no IPv6 sockets counted",
+                path.display()
+            ));
+            return Ok(());
+        }
+        Err(source) => return Err(Error::ProcRead { path, source }),
+    };
+    let stats = scan_table(file, family, &path, filter, sink, buf)?;
+    if stats.repeated > 0 {
+        // Repeats mean the table moved under the read: rows may also have been skipped.
+        outcome.complete = false;
+        outcome.warnings.push(format!(
+            "{}: the table changed while it was read; {} repeated row(s) dropped, and rows \
+             may have been missed (/proc is not read atomically; netlink is)",
+            path.display(),
+            stats.repeated
+        ));
+    }
+    if stats.malformed > 0 {
+        outcome.complete = false;
+        let (line, why) = stats.first_malformed.unwrap_or((0, "?"));
+        outcome.warnings.push(format!(
+            "{}: {} malformed line(s) skipped, those sockets are not counted (first: line \
+             {line}, {why})",
+            path.display(),
+            stats.malformed
+        ));
+    }
+    Ok(())
 }
 
 /// The table of one family under a proc root.
@@ -724,6 +787,33 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(stats.repeated, 1);
         assert_eq!(stats.rows, 4);
+    }
+
+    #[test]
+    fn counts_from_two_threads_equal_counts_from_one() {
+        // The recorded fixtures, both families: a counting sink reads them on two threads, a
+        // keeping sink on one; the counts and warnings must not differ.
+        for name in [
+            "proc-recorded",
+            "proc-unknown",
+            "proc-malformed",
+            "proc-no-tcp6",
+        ] {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name);
+            let mut counts = StateCounts::new();
+            let two = collect(&root, &Filter::default(), &mut counts).expect("reads");
+            let mut kept = Collect::default();
+            let one = collect(&root, &Filter::default(), &mut kept).expect("reads");
+            let mut expected = StateCounts::new();
+            for r in &kept.0 {
+                expected.record(r);
+            }
+            assert_eq!(counts, expected, "{name}");
+            assert_eq!(two.warnings, one.warnings, "{name}");
+            assert_eq!(two.complete, one.complete, "{name}");
+        }
     }
 
     #[test]
