@@ -196,6 +196,17 @@ fn client_addr(g: u64, fam: Fam) -> SockAddr {
     SockAddr::new(fam, 2, (g / CLIENT_PORTS) as u32, port)
 }
 
+/// Client hosts from here on are second addresses: [`client_addr_again`].
+const ALT_HOSTS: u32 = 0x4000;
+
+/// Another address for connection `g`, for a client made again after its connection never
+/// arrived (at a million sockets one 4-tuple failed every time at its own address): the same
+/// port on a host [`ALT_HOSTS`] further, which [`connection_of`] maps back to `g`.
+fn client_addr_again(g: u64, fam: Fam) -> SockAddr {
+    let port = (CLIENT_PORT_BASE + g % CLIENT_PORTS) as u16;
+    SockAddr::new(fam, 2, (g / CLIENT_PORTS) as u32 + ALT_HOSTS, port)
+}
+
 /// The connection index of an accepted socket's peer address (inverse of [`client_addr`]).
 fn connection_of(peer: &libc::sockaddr_storage) -> Option<u64> {
     let (host, port) = match i32::from(peer.ss_family) {
@@ -221,6 +232,11 @@ fn connection_of(peer: &libc::sockaddr_storage) -> Option<u64> {
         _ => return None,
     };
     let port = u64::from(port).checked_sub(CLIENT_PORT_BASE)?;
+    let host = if host > ALT_HOSTS {
+        host - ALT_HOSTS
+    } else {
+        host
+    };
     Some(u64::from(host.checked_sub(1)?) * CLIENT_PORTS + port)
 }
 
@@ -673,10 +689,10 @@ fn connect_batch(
             };
             if fd < 0 {
                 let why = os_err("accept");
-                // Seen at a million sockets, rarely: a connection of the batch never reaches
-                // the accept queue (its client ends in CLOSE, or ESTABLISHED with the server
-                // knowing nothing of it). Its client is made again, at the same address, so
-                // the table keeps its exact shape; after a few tries it is an error.
+                // Seen at a million sockets: a connection of the batch never reaches the
+                // accept queue (its client ends in CLOSE), every time at that address. Its
+                // client is made again from a second address, so the table keeps its exact
+                // shape; after a few tries it is an error.
                 if retries < CONNECT_RETRIES {
                     retries += 1;
                     let again =
@@ -719,8 +735,8 @@ fn connect_batch(
 const CONNECT_RETRIES: u32 = 3;
 
 /// Closes and reconnects (from the peer namespace, where the caller is) the clients of
-/// listener `li` that have no server end yet; returns how many. Closing with SO_LINGER 0
-/// frees the client's address at once, so the new socket binds the same one.
+/// listener `li` that have no server end yet, from their second address
+/// ([`client_addr_again`]); returns how many.
 fn reconnect_missing(
     share: &Share,
     li: u32,
@@ -754,7 +770,8 @@ fn reconnect_missing(
         let fam = listener_family(l, v6);
         let fd = new_socket(fam, true)?;
         let g = share.conn0 + j;
-        bind(fd.as_raw_fd(), &client_addr(g, fam)).map_err(|e| format!("client {g} again: {e}"))?;
+        bind(fd.as_raw_fd(), &client_addr_again(g, fam))
+            .map_err(|e| format!("client {g} again: {e}"))?;
         let (p, len) = listener_addr(l, v6).ptr_len();
         // SAFETY: p/len describe a live sockaddr.
         if unsafe { libc::connect(fd.as_raw_fd(), p, len) } != 0 && errno() != libc::EINPROGRESS {
