@@ -601,6 +601,8 @@ fn hold(share: &Share, v6: u32, srv: &File, peer: &File) -> Result<Vec<OwnedFd>>
         listeners.push(fd);
     }
     let mut kept: Vec<OwnedFd> = Vec::new();
+    // Connections given up on (see `connect_batch`), by the kind that keeps a server end.
+    let (mut short_estab, mut short_close_wait) = (0u64, 0u64);
     let total = share.estab + share.close_wait + share.time_wait;
     let mut j = 0u64;
     while j < total {
@@ -614,7 +616,15 @@ fn hold(share: &Share, v6: u32, srv: &File, peer: &File) -> Result<Vec<OwnedFd>>
         };
         let end = (j + BATCH).min(end_of_kind);
         connect_batch(share, &listeners, j, end, v6, peer, srv)
-            .and_then(|pairs| settle(kind, pairs, &mut kept))
+            .and_then(|pairs| {
+                let short = (end - j) - pairs.len() as u64;
+                match kind {
+                    Kind::Established => short_estab += short,
+                    Kind::CloseWait => short_close_wait += short,
+                    Kind::TimeWait => {}
+                }
+                settle(kind, pairs, &mut kept)
+            })
             .map_err(|e| format!("{kind:?} connections {j}..{end}: {e}"))?;
         j = end;
     }
@@ -625,8 +635,12 @@ fn hold(share: &Share, v6: u32, srv: &File, peer: &File) -> Result<Vec<OwnedFd>>
             return Err(format!("a listener is in state {s}"));
         }
     }
-    let mut want = vec![TCP_ESTABLISHED; share.estab as usize];
-    want.resize((share.estab + share.close_wait) as usize, TCP_CLOSE_WAIT);
+    let estab = share.estab - short_estab;
+    let mut want = vec![TCP_ESTABLISHED; estab as usize];
+    want.resize(
+        (estab + share.close_wait - short_close_wait) as usize,
+        TCP_CLOSE_WAIT,
+    );
     for (fd, &w) in kept.iter().zip(&want) {
         let s = tcp_state(fd.as_raw_fd())?;
         if s != w {
@@ -704,10 +718,23 @@ fn connect_batch(
                     );
                     continue;
                 }
-                return Err(format!(
-                    "{why}: a connection did not arrive within 30 s, {CONNECT_RETRIES} times ({})",
+                // Give up on it: the table is that much short of N, which the harness's `ss`
+                // census before the timings shows (it is the count that matters).
+                let missing = clients
+                    .iter()
+                    .zip(&servers)
+                    .enumerate()
+                    .filter(|(k, (_, s))| s.is_none() && listener_of(j0 + *k as u64) == li as u32)
+                    .count();
+                eprintln!(
+                    "tablegen: giving up on {missing} connection(s) to listener {}: {why}, \
+                     {CONNECT_RETRIES} times ({}); the table is that much short",
+                    share.listener0 + li as u32,
                     diagnose(&clients, &servers, srv)
-                ));
+                );
+                // `diagnose` entered the server namespace; clients are made in the peer's.
+                setns(peer, "peer namespace")?;
+                break;
             }
             // SAFETY: fresh descriptor.
             let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -721,18 +748,32 @@ fn connect_batch(
             }
         }
     }
-    servers
-        .into_iter()
-        .zip(clients)
-        .map(|(s, c)| match (s, c) {
-            (Some(s), Some(c)) => Ok((s, c)),
-            _ => Err("a connection of the batch was not accepted".to_string()),
-        })
-        .collect()
+    let abort = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let mut pairs = Vec::with_capacity(servers.len());
+    for (s, c) in servers.into_iter().zip(clients) {
+        match (s, c) {
+            (Some(s), Some(c)) => pairs.push((s, c)),
+            // Given up on: its client goes, without a FIN the server could see.
+            (None, Some(c)) => {
+                set_opt(
+                    c.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    &abort,
+                    "SO_LINGER",
+                )?;
+            }
+            _ => return Err("a connection of the batch has no client".to_string()),
+        }
+    }
+    Ok(pairs)
 }
 
 /// How many times a batch's missing connections are made again before the build fails.
-const CONNECT_RETRIES: u32 = 3;
+const CONNECT_RETRIES: u32 = 1;
 
 /// Closes and reconnects (from the peer namespace, where the caller is) the clients of
 /// listener `li` that have no server end yet, from their second address
