@@ -772,7 +772,7 @@ fn connect_batch(
     Ok(pairs)
 }
 
-/// How many times a batch's missing connections are made again before the build fails.
+/// How many times a batch's missing connections are made again before they are given up.
 const CONNECT_RETRIES: u32 = 1;
 
 /// Closes and reconnects (from the peer namespace, where the caller is) the clients of
