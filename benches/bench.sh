@@ -29,8 +29,11 @@
 #   --cleanup        only undo a previous run (namespaces, sysctls, holder processes)
 #
 # What it changes, and restores on exit, Ctrl-C or error (trap): the global sysctls
-# net.ipv4.tcp_mem and net.ipv4.tcp_max_orphans (1M sockets need more than the defaults), and
-# net.ipv4.tcp_child_ehash_entries for the moment the namespaces are created (so they get a
+# net.ipv4.tcp_mem and net.ipv4.tcp_max_orphans (1M sockets need more than the defaults),
+# net.core.netdev_max_backlog (the veth between the namespaces delivers through the per-CPU
+# backlog, 1000 packets by default: the peers' FIN retransmissions that keep TIME_WAIT alive
+# come in timer-wheel bursts; at 500k about half the packets from the peer were dropped and
+# some TIME_WAIT sockets expired during the timings), and net.ipv4.tcp_child_ehash_entries for the moment the namespaces are created (so they get a
 # private established-hash as big as the host's: a million sockets then do not slow down
 # everybody else's socket dumps). Everything else is set inside the two namespaces, which are
 # deleted afterwards, with their sockets; the holder processes are killed. The saved values live
@@ -90,7 +93,7 @@ fi
 # Setup and teardown. Every step is idempotent, so cleanup can run at any point.
 
 BUILDER=
-GLOBAL_SYSCTLS="net.ipv4.tcp_mem net.ipv4.tcp_max_orphans net.ipv4.tcp_child_ehash_entries"
+GLOBAL_SYSCTLS="net.ipv4.tcp_mem net.ipv4.tcp_max_orphans net.core.netdev_max_backlog net.ipv4.tcp_child_ehash_entries"
 
 save_sysctls() {
   [ -e "$STATE" ] && die "$STATE exists: another run is active, or one was killed (run $0 --cleanup)"
@@ -295,6 +298,11 @@ census() {
   ip netns exec "$SRV" ss -tanH state all | awk '{c[$1]++; t++} END {printf "%d sockets:", t; for (s in c) printf " %s %d", s, c[s]; printf "\n"}'
 }
 
+# Packets from the peer that the server side's veth dropped (backlog full), so far.
+veth_drops() {
+  ip netns exec "$SRV" cat /sys/class/net/vb-srv/statistics/rx_dropped 2>/dev/null || echo '?'
+}
+
 run_size() {
   local label=$1 n
   n=$(parse_size "$label")
@@ -311,7 +319,7 @@ run_size() {
   say "N=$label: $(cat "$OUT/build-$label.out")"
   local before after
   before=$(census)
-  say "N=$label: ss counts $before"
+  say "N=$label: ss counts $before (veth drops while building: $(veth_drops))"
   printf 'size\t%s\t%s\n' "$n" "ss before timing: $before" >>"$RESULTS"
   if [ -n "$HOLD" ]; then
     say "N=$label: holding; enter with: ip netns exec $SRV <command>; Ctrl-C or kill $$ to tear down"
@@ -344,7 +352,7 @@ run_size() {
     done
   done
   after=$(census)
-  say "N=$label: ss counts after timing $after"
+  say "N=$label: ss counts after timing $after (veth drops in all: $(veth_drops))"
   printf 'size\t%s\t%s\n' "$n" "ss before timing: $before; after: $after" >>"$RESULTS"
   say "N=$label: tearing down"
   teardown_namespaces
@@ -362,6 +370,8 @@ trap 'exit 129' HUP
 # Room for a million sockets and a quarter million orphans (in pages / sockets).
 sysctl -q -w net.ipv4.tcp_mem="4194304 6291456 8388608" >/dev/null
 sysctl -q -w net.ipv4.tcp_max_orphans=4194304 >/dev/null
+# Room in the per-CPU receive backlog for bursts of a quarter million FINs (global: not per netns).
+sysctl -q -w net.core.netdev_max_backlog=262144 >/dev/null
 ns_exists "$SRV" && die "namespace $SRV exists already (run $0 --cleanup)"
 
 {
