@@ -189,6 +189,8 @@ Exit status: 0 on SIGTERM (a service manager's stop), 130 after Ctrl-C, 1 when t
 cannot be bound, 2 usage error.";
 
 /// `doctor`.
+// Field docs are clap help text (KEY=WARN[,CRIT], KEY[:PORT]), not intra-doc links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args, Default)]
 pub struct DoctorArgs {
     /// Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95%
@@ -205,6 +207,8 @@ pub struct DoctorArgs {
 }
 
 /// `check`.
+// Field docs are clap help text (KEY=WARN[,CRIT], KEY[:PORT]), not intra-doc links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args, Default)]
 pub struct CheckArgs {
     /// WARNING when KEY's count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100.

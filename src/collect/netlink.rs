@@ -505,7 +505,7 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
 /// Reads one `struct inet_diag_msg` in place.
 ///
 /// Layout (`include/uapi/linux/inet_diag.h`): family u8, state u8, timer u8, retrans u8,
-/// `inet_diag_sockid` (sport be16, dport be16, src [16], dst [16], if u32, cookie [2]u32),
+/// `inet_diag_sockid` (sport be16, dport be16, src `[16]`, dst `[16]`, if u32, cookie `[2]u32`),
 /// expires u32 (ms), rqueue u32, wqueue u32, uid u32, inode u32. Returns `None` when too short
 /// or of a family other than AF_INET / AF_INET6.
 pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
