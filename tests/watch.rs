@@ -616,6 +616,27 @@ fn by_remote_groups_by_peer_address() {
     );
     assert_eq!(tick["aged"][0]["remote_address"], "127.0.0.1");
     assert_eq!(tick["aged"][0]["count"], 2);
+    assert_eq!(
+        (&tick["top_omitted"], &tick["aged_omitted"]),
+        (&0.into(), &0.into())
+    );
+    drop(w);
+
+    // --top 1 keeps the busiest group and says how many were left out.
+    let out = tcpstat()
+        .args(["watch", "--state", "fin-wait-2", "--port", &ports])
+        .args(["--by", "remote", "--top", "1", "--count", "1", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let tick: Value = serde_json::from_slice(&out.stdout).expect("one tick");
+    assert_eq!(
+        tick["top"],
+        serde_json::json!([{"remote_address": "127.0.0.1", "count": 2}])
+    );
+    assert_eq!(tick["top_omitted"], 1);
+    assert_eq!(tick["aged"].as_array().map(Vec::len), Some(1));
+    assert_eq!(tick["aged_omitted"], 1);
 }
 
 #[test]

@@ -700,9 +700,13 @@ struct TickJson<'a> {
     unknown: u64,
     by: &'static str,
     top: Vec<TopJson<'a>>,
+    /// Groups left out of `top` by `--top` (0 when all are there).
+    top_omitted: usize,
     older_than_s: Option<f64>,
     tracked_sockets: usize,
     aged: Vec<AgedJson<'a>>,
+    /// Entries left out of `aged` by `--top`.
+    aged_omitted: usize,
     complete: bool,
     warnings: &'a [String],
     /// The collection error of this tick, if it failed (counts are the last good tick's).
@@ -800,6 +804,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 count: g.count,
             })
             .collect(),
+        top_omitted: s.top_total.saturating_sub(s.top.len()),
         older_than_s: setup.older_than.map(|d| d.as_secs_f64()),
         tracked_sockets: s.tracked_count,
         aged: s
@@ -814,6 +819,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 oldest_s: a.oldest.as_secs_f64(),
             })
             .collect(),
+        aged_omitted: s.aged_total.saturating_sub(s.aged.len()),
         complete: s.outcome.complete && !s.failed(),
         warnings: &s.outcome.warnings,
         error: s.error.as_deref(),
