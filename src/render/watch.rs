@@ -86,7 +86,18 @@ fn state_names(set: crate::model::StateSet) -> String {
 pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
     let header = header(tick, width);
     let notes = notes(tick, width, (height / 6).clamp(1, 4));
-    let table = state_table(tick, width);
+    let mut table = state_table(tick, width);
+    // A screen too short for every state row keeps the first ones (lifecycle order, the
+    // heading included) and says how many are not shown, instead of cutting them silently.
+    let table_room = height.saturating_sub(header.len() + notes.len());
+    if table.len() > table_room && table_room >= 3 {
+        let cut = table.len() - (table_room - 1);
+        table.truncate(table_room - 1);
+        table.push(format!(
+            "... {cut} more state row{} (taller screen, or fewer with --state)",
+            plural(cut)
+        ));
+    }
     let blocks = blocks(tick, width);
     let fixed = header.len() + notes.len() + table.len();
     let (gap, lines_per_block) = match allocate(&blocks, height.saturating_sub(fixed + 1), 1) {
@@ -1090,11 +1101,31 @@ mod tests {
         let lines = render(&setup, &sample, &history, 80, 50);
         assert!(lines.iter().any(|l| l == "  ... 7 more"), "{lines:#?}");
         assert!(lines.iter().any(|l| l.starts_with("EVENTS")), "{lines:#?}");
-        // Very short: never more rows than the screen has.
+        // Very short: never more rows than the screen has, and state rows that do not fit
+        // are counted, not dropped.
+        let states = setup.shown.iter().count();
         for height in 5..24 {
             let lines = render(&setup, &sample, &history, 80, height);
             assert!(lines.len() <= height, "{height}: {lines:#?}");
             assert!(lines[1].starts_with("error:"), "{height}: {lines:#?}");
+            let is_state_row = |l: &String| {
+                TcpState::ALL
+                    .iter()
+                    .any(|s| l.starts_with(&format!("{} ", s.name())))
+            };
+            let shown = lines.iter().filter(|l| is_state_row(l)).count();
+            let more = lines
+                .iter()
+                .filter(|l| l.contains(" more state row"))
+                .find_map(|l| {
+                    l.strip_prefix("... ")?
+                        .split(' ')
+                        .next()?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .unwrap_or(0);
+            assert_eq!(shown + more, states, "{height}: {lines:#?}");
         }
     }
 
