@@ -33,9 +33,9 @@
 # net.core.netdev_max_backlog (the veth between the namespaces delivers through the per-CPU
 # backlog, 1000 packets by default: the peers' FIN retransmissions that keep TIME_WAIT alive
 # come in timer-wheel bursts; at 500k about half the packets from the peer were dropped and
-# some TIME_WAIT sockets expired during the timings), and net.ipv4.tcp_child_ehash_entries for the moment the namespaces are created (so they get a
-# private established-hash as big as the host's: a million sockets then do not slow down
-# everybody else's socket dumps). Everything else is set inside the two namespaces, which are
+# some TIME_WAIT sockets expired during the timings), and net.ipv4.tcp_child_ehash_entries
+# for the moment the namespaces are created (so they get a private established-hash as big
+# as the host's: a million sockets then do not slow down everybody else's socket dumps). Everything else is set inside the two namespaces, which are
 # deleted afterwards, with their sockets; the holder processes are killed. The saved values live
 # in /run/tcpstat-bench.state until restored, so `--cleanup` can finish the job after a kill -9.
 #

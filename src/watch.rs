@@ -146,6 +146,17 @@ impl Sample {
     pub fn failed(&self) -> bool {
         self.error.is_some()
     }
+
+    /// Groups `--top` left out of [`Sample::top`] (the screen's `... N more`, JSON's
+    /// `top_omitted`).
+    pub fn top_omitted(&self) -> usize {
+        self.top_total.saturating_sub(self.top.len())
+    }
+
+    /// As [`Sample::top_omitted`], for the age list.
+    pub fn aged_omitted(&self) -> usize {
+        self.aged_total.saturating_sub(self.aged.len())
+    }
 }
 
 /// Everything one tick shows.

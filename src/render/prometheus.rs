@@ -25,10 +25,11 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Escapes a label value: `\` -> `\\`, `"` -> `\"`, line feed -> `\n`, as the format
 /// requires. Every other character is legal in a label value, but values (command names) come
 /// from other users and end up on terminals (`curl /metrics`, promtool, a console): control
-/// characters other than line feed and bidi controls ([`is_unsafe_for_terminals`](crate::render::text::is_unsafe_for_terminals)) are
-/// replaced by their visible text form `\xNN` (C0, DEL) or `\u{NNNN}` (C1, bidi, U+2028 /
-/// U+2029), whose backslash the format then escapes. That changes the label value (`ev\x1bil`
-/// instead of the raw ESC), which is the point: the value stays readable and inert.
+/// characters other than line feed and bidi controls
+/// ([`crate::render::text::is_unsafe_for_terminals`]) are replaced by their visible text form
+/// `\xNN` (C0, DEL) or `\u{NNNN}` (C1, bidi, U+2028 / U+2029), whose backslash the format
+/// then escapes. That changes the label value (`ev\x1bil` instead of the raw ESC), which is
+/// the point: the value stays readable and inert.
 pub fn escape_label(value: &str) -> Cow<'_, str> {
     use crate::render::text::is_unsafe_for_terminals;
     use std::fmt::Write as _;

@@ -460,7 +460,7 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
                 )
             })
             .collect(),
-        more: s.top_total.saturating_sub(s.top.len()),
+        more: s.top_omitted(),
         empty: Some("none"),
         rank: 1,
         extra: false,
@@ -484,7 +484,7 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
     blocks.push(Block {
         heading,
         items: s.aged.iter().map(|a| aged_line(tick, a)).collect(),
-        more: s.aged_total.saturating_sub(s.aged.len()),
+        more: s.aged_omitted(),
         empty: Some("none"),
         rank: 0,
         extra: false,
@@ -815,7 +815,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 count: g.count,
             })
             .collect(),
-        top_omitted: s.top_total.saturating_sub(s.top.len()),
+        top_omitted: s.top_omitted(),
         older_than_s: setup.older_than.map(|d| d.as_secs_f64()),
         tracked_sockets: s.tracked_count,
         aged: s
@@ -830,7 +830,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
                 oldest_s: a.oldest.as_secs_f64(),
             })
             .collect(),
-        aged_omitted: s.aged_total.saturating_sub(s.aged.len()),
+        aged_omitted: s.aged_omitted(),
         complete: s.outcome.complete && !s.failed(),
         warnings: &s.outcome.warnings,
         error: s.error.as_deref(),
@@ -1104,15 +1104,15 @@ mod tests {
         // Very short: never more rows than the screen has, and state rows that do not fit
         // are counted, not dropped.
         let states = setup.shown.iter().count();
+        let is_state_row = |l: &String| {
+            TcpState::ALL
+                .iter()
+                .any(|s| l.starts_with(&format!("{} ", s.name())))
+        };
         for height in 5..24 {
             let lines = render(&setup, &sample, &history, 80, height);
             assert!(lines.len() <= height, "{height}: {lines:#?}");
             assert!(lines[1].starts_with("error:"), "{height}: {lines:#?}");
-            let is_state_row = |l: &String| {
-                TcpState::ALL
-                    .iter()
-                    .any(|s| l.starts_with(&format!("{} ", s.name())))
-            };
             let shown = lines.iter().filter(|l| is_state_row(l)).count();
             let more = lines
                 .iter()
