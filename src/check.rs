@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::{StateCounts, StateRow};
-use crate::collect::Sink;
 use crate::error::PluginStatus;
+use crate::model::Sink;
 use crate::model::{Range, SocketRecord, StateSet, TcpState};
+use crate::model::{StateCounts, StateRow};
 
 /// What a threshold measures: sockets in some states, optionally only those with a port on
 /// either side (the sockets `tcpstat summary --port P --state S` counts).
@@ -152,6 +152,16 @@ impl CheckCounts {
                         0
                     }
             }
+        }
+    }
+}
+
+impl CheckCounts {
+    /// Adds another namespace's counts (of the same ports) into these.
+    pub fn merge(&mut self, other: &CheckCounts) {
+        self.all.merge(&other.all);
+        for (port, row) in &other.ports {
+            self.ports.entry(*port).or_default().merge(row);
         }
     }
 }

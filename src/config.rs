@@ -6,23 +6,26 @@
 
 use std::io::IsTerminal;
 
+use crate::aggregate::watch::GroupBy;
+use crate::aggregate::PortGrouping;
 use crate::check::Threshold;
 use crate::cli::{
     ByArg, CheckArgs, Cli, ColorArg, Command, DoctorArgs, FilterArgs, FormatArg, GenerateArgs,
     GenerateTarget, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg, SourceArg, SummaryArgs,
     WatchArgs, WatchByArg,
 };
-use crate::collect::{SourceChoice, SourceOptions};
 use crate::diagnose::Thresholds;
-use crate::model::{Family, Filter, PortSet, StateSet, TcpState};
+use crate::model::{Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState};
+pub use crate::render::list::ListFormat;
 
 /// What to run, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `source.netns` is `None` when built from the command line: finding a namespace is
-    /// I/O, which `run` does from `netns` (see [`Config::in_netns`]).
-    pub source: SourceOptions,
-    /// Which network namespaces to read, as asked.
+    /// Which source to read.
+    pub source: SourceChoice,
+    /// Root of the proc filesystem (`--proc-root`, default `/proc`).
+    pub proc_root: std::path::PathBuf,
+    /// Which network namespaces to read, as asked (finding them is I/O: the pipeline does it).
     pub netns: NetnsRequest,
     pub filter: Filter,
     pub color: bool,
@@ -30,26 +33,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// This configuration, reading the network namespace `ns`.
-    pub fn in_netns(&self, ns: crate::collect::netns::Namespace) -> Config {
-        let mut config = self.clone();
-        config.source.netns = Some(ns);
-        config
+    /// A plan that reads the selected sockets and nothing else; subcommands add what they
+    /// need besides.
+    pub fn plan(&self) -> Plan {
+        Plan::sockets(self.source, self.proc_root.clone(), self.filter.clone())
     }
-}
-
-/// The network namespaces a run reads, as the flags ask for them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum NetnsRequest {
-    /// tcpstat's own (no flag).
-    #[default]
-    Own,
-    /// `--netns NAME|PATH`.
-    NameOrPath(String),
-    /// `--netns-pid PID`.
-    Pid(u32),
-    /// `--all-netns`.
-    All,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,17 +45,8 @@ pub enum Task {
     Summary {
         format: Format,
     },
-    Ports {
-        by: ByArg,
-        all_states: bool,
-        top: Option<usize>,
-        format: Format,
-    },
-    Procs {
-        all_states: bool,
-        top: Option<usize>,
-        format: Format,
-    },
+    Ports(PortsOptions),
+    Procs(ProcsOptions),
     List(ListOptions),
     Watch(WatchOptions),
     /// Completions or man pages (hidden `generate`): to stdout, or files into `dir`.
@@ -102,6 +81,23 @@ impl Format {
     }
 }
 
+/// `ports`, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortsOptions {
+    pub grouping: PortGrouping,
+    pub all_states: bool,
+    pub top: Option<usize>,
+    pub format: Format,
+}
+
+/// `procs`, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcsOptions {
+    pub all_states: bool,
+    pub top: Option<usize>,
+    pub format: Format,
+}
+
 /// `check`, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOptions {
@@ -129,7 +125,7 @@ pub const DEFAULT_TOP_COMMANDS: usize = 20;
 pub struct WatchOptions {
     pub interval: std::time::Duration,
     pub count: Option<u64>,
-    pub by: WatchByArg,
+    pub by: GroupBy,
     pub top: usize,
     pub older_than: Option<std::time::Duration>,
     pub events: bool,
@@ -152,14 +148,6 @@ pub const STUCK_STATES: [TcpState; 7] = [
     TcpState::Closing,
     TcpState::LastAck,
 ];
-
-/// Output format of `list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListFormat {
-    Table { header: bool },
-    Json,
-    Ndjson,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListOptions {
@@ -227,12 +215,16 @@ impl Config {
                     ));
                 }
                 (
-                    Task::Ports {
-                        by,
+                    Task::Ports(PortsOptions {
+                        grouping: match by {
+                            ByArg::Service => PortGrouping::Service,
+                            ByArg::Local => PortGrouping::Local,
+                            ByArg::Remote => PortGrouping::Remote,
+                        },
                         all_states,
                         top,
                         format,
-                    },
+                    }),
                     filter,
                 )
             }
@@ -243,11 +235,11 @@ impl Config {
                 format,
                 filter,
             })) => (
-                Task::Procs {
+                Task::Procs(ProcsOptions {
                     all_states,
                     top,
                     format: Format::of(json, format),
-                },
+                }),
                 filter,
             ),
             Some(Command::Doctor(DoctorArgs {
@@ -351,7 +343,11 @@ impl Config {
                 let options = WatchOptions {
                     interval,
                     count,
-                    by,
+                    by: match by {
+                        WatchByArg::Port => GroupBy::Port,
+                        WatchByArg::Process => GroupBy::Process,
+                        WatchByArg::Remote => GroupBy::Remote,
+                    },
                     top,
                     older_than,
                     events,
@@ -368,13 +364,15 @@ impl Config {
                 (Task::Generate { target, dir }, FilterArgs::default())
             }
         };
-        if let Task::Ports { top, format, .. } | Task::Procs { top, format, .. } = &task {
-            check_top(*top, *format)?;
+        match &task {
+            Task::Ports(o) => check_top(o.top, o.format)?,
+            Task::Procs(o) => check_top(o.top, o.format)?,
+            _ => {}
         }
         let machine_output = match &task {
-            Task::Summary { format } | Task::Ports { format, .. } | Task::Procs { format, .. } => {
-                *format != Format::Table
-            }
+            Task::Summary { format } => *format != Format::Table,
+            Task::Ports(o) => o.format != Format::Table,
+            Task::Procs(o) => o.format != Format::Table,
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
             Task::Watch(o) => !o.interactive,
             Task::Generate { .. } => true,
@@ -384,10 +382,10 @@ impl Config {
         let global = cli.global;
         if global.all_netns {
             let one_at_a_time = match &task {
-                Task::Summary { format }
-                | Task::Ports { format, .. }
-                | Task::Procs { format, .. } => {
-                    (*format == Format::Prometheus).then_some("--format prometheus")
+                Task::Summary { format: f }
+                | Task::Ports(PortsOptions { format: f, .. })
+                | Task::Procs(ProcsOptions { format: f, .. }) => {
+                    (*f == Format::Prometheus).then_some("--format prometheus")
                 }
                 Task::Doctor { .. } => Some("doctor"),
                 Task::Check(_) => Some("check"),
@@ -402,20 +400,17 @@ impl Config {
             }
         }
         Ok(Config {
-            source: SourceOptions {
-                choice: match global.source {
-                    // A recorded proc root is only meaningful to the /proc source: `auto`
-                    // would count the live kernel's sockets under the recording's host name.
-                    SourceArg::Auto if global.proc_root != std::path::Path::new("/proc") => {
-                        SourceChoice::Proc
-                    }
-                    SourceArg::Auto => SourceChoice::Auto,
-                    SourceArg::Netlink => SourceChoice::Netlink,
-                    SourceArg::Proc => SourceChoice::Proc,
-                },
-                proc_root: global.proc_root,
-                netns: None,
+            source: match global.source {
+                // A recorded proc root is only meaningful to the /proc source: `auto` would
+                // count the live kernel's sockets under the recording's host name.
+                SourceArg::Auto if global.proc_root != std::path::Path::new("/proc") => {
+                    SourceChoice::Proc
+                }
+                SourceArg::Auto => SourceChoice::Auto,
+                SourceArg::Netlink => SourceChoice::Netlink,
+                SourceArg::Proc => SourceChoice::Proc,
             },
+            proc_root: global.proc_root,
             netns: match (global.netns, global.netns_pid, global.all_netns) {
                 (Some(target), _, _) => NetnsRequest::NameOrPath(target),
                 (None, Some(pid), _) => NetnsRequest::Pid(pid),

@@ -37,10 +37,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::aggregate::{service_group_in, Direction, StateCounts, DEFAULT_EPHEMERAL_PORTS};
-use crate::collect::kernel::{KernelFacts, Sysctls};
-use crate::collect::owners::OwnerMap;
-use crate::collect::Sink;
+use crate::aggregate::{service_group_in, Direction, DEFAULT_EPHEMERAL_PORTS};
+use crate::model::kernel::{KernelFacts, Sysctls};
+use crate::model::OwnerMap;
+use crate::model::Sink;
+use crate::model::StateCounts;
 use crate::model::{KernelState, SocketRecord, StateSet, TcpState};
 
 /// How bad a finding is. Ordered: the worst finding decides `doctor`'s exit status.
@@ -842,6 +843,8 @@ struct PortUse {
 pub struct Census {
     listening: HashSet<u16>,
     ephemeral: Option<(u16, u16)>,
+    /// The listening sockets the filters select (judged by the accept-queue and SYN checks).
+    pub listeners: Vec<SocketRecord>,
     pub counts: StateCounts,
     /// CLOSE_WAIT sockets (their owners are resolved afterwards).
     pub close_wait: Vec<SocketRecord>,
@@ -863,11 +866,17 @@ const CLOSING_STATES: [(TcpState, Check); 4] = [
 
 impl Census {
     /// `listening`: every listening port (it decides which side is the service);
-    /// `ephemeral`: `ip_local_port_range`, when known (outgoing connections use it).
-    pub fn new(listening: HashSet<u16>, ephemeral: Option<(u16, u16)>) -> Census {
+    /// `ephemeral`: `ip_local_port_range`, when known (outgoing connections use it);
+    /// `listeners`: the listening sockets the filters select.
+    pub fn new(
+        listening: HashSet<u16>,
+        ephemeral: Option<(u16, u16)>,
+        listeners: Vec<SocketRecord>,
+    ) -> Census {
         Census {
             listening,
             ephemeral,
+            listeners,
             counts: StateCounts::new(),
             close_wait: Vec::new(),
             syn_sent: Vec::new(),
@@ -922,8 +931,23 @@ impl Sink for Census {
     }
 
     fn reset(&mut self) -> bool {
-        *self = Census::new(std::mem::take(&mut self.listening), self.ephemeral);
+        *self = Census::new(
+            std::mem::take(&mut self.listening),
+            self.ephemeral,
+            std::mem::take(&mut self.listeners),
+        );
         true
+    }
+
+    fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
+        // The processes a finding names: CLOSE_WAIT holders, unanswered connects (the
+        // listeners' owners are looked for by the pipeline).
+        wanted.extend(
+            self.close_wait
+                .iter()
+                .chain(&self.syn_sent)
+                .map(|r| r.inode),
+        );
     }
 }
 
@@ -1109,7 +1133,7 @@ fn counters(facts: &KernelFacts, names: &[&'static str]) -> Vec<(&'static str, O
 
 /// The owners of a socket, or why there are none.
 enum Owned<'a> {
-    By(Vec<&'a crate::collect::owners::Process>),
+    By(Vec<&'a crate::model::Process>),
     Hidden,
     NotFound,
 }
@@ -1716,7 +1740,7 @@ fn tcp_memory(inputs: &Inputs<'_>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::kernel::{SockStat, Sysctls};
+    use crate::model::kernel::{SockStat, Sysctls};
     use crate::model::Family;
     use std::net::Ipv4Addr;
 
@@ -1773,7 +1797,7 @@ mod tests {
 
     #[test]
     fn a_quiet_host_is_ok_everywhere() {
-        let census = Census::new(HashSet::new(), Some((40000, 40099)));
+        let census = Census::new(HashSet::new(), Some((40000, 40099)), Vec::new());
         let d = run(&census, &[], &Thresholds::default());
         assert_eq!(
             d.worst(),
@@ -1867,7 +1891,7 @@ mod tests {
 
     #[test]
     fn full_accept_queue_is_critical_and_names_the_listener() {
-        let census = Census::new([8080].into_iter().collect(), None);
+        let census = Census::new([8080].into_iter().collect(), None, Vec::new());
         let mut l = sock(TcpState::Listen, (1, 8080), (0, 0));
         l.recv_q = 2;
         l.send_q = 1;
@@ -1897,7 +1921,7 @@ mod tests {
 
     #[test]
     fn close_wait_without_owners_is_grouped_and_graded() {
-        let mut census = Census::new([8080].into_iter().collect(), None);
+        let mut census = Census::new([8080].into_iter().collect(), None, Vec::new());
         for i in 0..12 {
             let mut r = sock(TcpState::CloseWait, (1, 8080), (2, 50000 + i));
             r.inode = 1000 + u64::from(i);
@@ -1925,7 +1949,7 @@ mod tests {
 
     #[test]
     fn ephemeral_ports_per_route_and_time_wait_total() {
-        let mut census = Census::new([80].into_iter().collect(), Some((40000, 40099)));
+        let mut census = Census::new([80].into_iter().collect(), Some((40000, 40099)), Vec::new());
         for p in 0..60 {
             census.record(&sock(TcpState::TimeWait, (1, 40000 + p), (9, 5432)));
         }
@@ -1999,7 +2023,7 @@ mod tests {
     fn time_wait_that_new_connections_can_reuse_does_not_exhaust_ports() {
         // 95 TIME_WAIT and 5 ESTABLISHED from 10.0.0.1 to `remote`:7000, range 40000-40099.
         let census = |remote: IpAddr| {
-            let mut census = Census::new(HashSet::new(), Some((40000, 40099)));
+            let mut census = Census::new(HashSet::new(), Some((40000, 40099)), Vec::new());
             for p in 0..100 {
                 let state = if p < 95 {
                     TcpState::TimeWait
@@ -2069,7 +2093,7 @@ mod tests {
 
     #[test]
     fn syn_recv_counts_sources_and_syn_sent_groups_destinations() {
-        let mut census = Census::new([443].into_iter().collect(), None);
+        let mut census = Census::new([443].into_iter().collect(), None, Vec::new());
         for i in 0..6u8 {
             census.record(&sock(TcpState::SynRecv, (1, 443), (100 + i % 3, 50000)));
         }
@@ -2104,7 +2128,7 @@ mod tests {
 
     #[test]
     fn closing_states_count_orphans_and_unchecked_states_are_listed() {
-        let mut census = Census::new(HashSet::new(), None);
+        let mut census = Census::new(HashSet::new(), None, Vec::new());
         let mut held = sock(TcpState::FinWait2, (1, 40000), (2, 80));
         held.inode = 5;
         census.record(&held);
@@ -2135,8 +2159,8 @@ mod tests {
 
     #[test]
     fn tcp_memory_is_judged_against_the_pressure_value() {
-        use crate::collect::kernel::TcpMem;
-        let census = Census::new(HashSet::new(), None);
+        use crate::model::kernel::TcpMem;
+        let census = Census::new(HashSet::new(), None, Vec::new());
         let owners = OwnerMap::default();
         let judge_at = |pages: u64, tcp_mem: Option<TcpMem>| {
             let mut facts = facts();
@@ -2194,7 +2218,7 @@ mod tests {
 
     #[test]
     fn many_subjects_over_the_level_are_capped() {
-        let mut census = Census::new(HashSet::new(), None);
+        let mut census = Census::new(HashSet::new(), None, Vec::new());
         for dest in 0..(MAX_LISTED as u8 + 3) {
             for i in 0..10u16 {
                 census.record(&sock(TcpState::SynSent, (1, 41000 + i), (dest, 80)));

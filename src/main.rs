@@ -10,7 +10,7 @@ use std::path::Path;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use tcpstat::cli::{self, Cli};
-use tcpstat::collect::users::Users;
+use tcpstat::collect::users;
 use tcpstat::config::{Config, Environment, Task};
 use tcpstat::error::PluginStatus;
 use tcpstat::render::plugin;
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             std::process::exit(e.exit_code());
         }
     };
-    let users = Users::load(Path::new("/etc/passwd"));
+    let users = users::load(Path::new("/etc/passwd"));
     let config = match Config::from_cli(cli, &Environment::capture(), &|name| users.uid(name)) {
         Ok(config) => config,
         Err(message) if plugin_mode => {

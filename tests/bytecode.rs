@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tcpstat::collect::bytecode;
 use tcpstat::collect::netlink::{DumpStats, NetlinkSource};
-use tcpstat::collect::Sink;
+use tcpstat::model::Sink;
 use tcpstat::model::{
     Cidr, Family, Filter, KernelState, PortSet, SocketRecord, StateSet, TcpState,
 };

@@ -23,9 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tcpstat::collect::owners::{OwnerMap, ScanStats};
+use tcpstat::collect::owners;
 use tcpstat::collect::procnet;
 use tcpstat::model::Family;
+use tcpstat::model::{OwnerMap, ScanStats};
 
 const WAIT: Duration = Duration::from_secs(10);
 const NOBODY: u32 = 65534;
@@ -60,8 +61,7 @@ fn no_fork_in_flight() -> MutexGuard<'static, ()> {
 
 fn scan(wanted: &[u64]) -> OwnerMap {
     let _quiet = no_fork_in_flight();
-    OwnerMap::scan(proc_root(), &wanted.iter().copied().collect::<HashSet<_>>())
-        .expect("/proc lists")
+    owners::scan(proc_root(), &wanted.iter().copied().collect::<HashSet<_>>()).expect("/proc lists")
 }
 
 /// `Command::spawn` returns after the child's `exec`, when its CLOEXEC copies are closed.
@@ -408,7 +408,7 @@ fn measure_scan_of_this_host() {
     let wanted: HashSet<u64> = all_socket_inodes().into_iter().collect();
     for _ in 0..3 {
         let start = Instant::now();
-        let map = OwnerMap::scan(proc_root(), &wanted).expect("scan");
+        let map = owners::scan(proc_root(), &wanted).expect("scan");
         let took = start.elapsed();
         println!(
             "{} wanted, {} owned, {} owners: {took:?}; {:?}",
@@ -435,7 +435,7 @@ fn measure_scan_with_many_sockets() {
         .collect();
     for _ in 0..3 {
         let start = Instant::now();
-        let map = OwnerMap::scan(proc_root(), &wanted).expect("scan");
+        let map = owners::scan(proc_root(), &wanted).expect("scan");
         let took = start.elapsed();
         assert_eq!(map.owned_inodes(), wanted.len());
         println!(

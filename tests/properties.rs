@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use tcpstat::collect::netlink::{parse_datagram, DumpStats};
 use tcpstat::collect::procnet::parse_line;
-use tcpstat::collect::Sink;
 use tcpstat::model::duration;
+use tcpstat::model::Sink;
 use tcpstat::model::{Cidr, Family, Filter, PortSet, SocketRecord, StateSet, TcpState};
 
 struct Count(u64);

@@ -1,12 +1,16 @@
-//! All kernel I/O: socket tables and the settings and counters around them, nothing else.
+//! All kernel and filesystem I/O: socket tables, owners, namespaces, and the settings and
+//! counters around them, nothing else.
 //!
 //! Owns: choosing a source (`auto` = netlink, falling back to /proc), streaming every matching
-//! socket to a [`Sink`] as it is parsed, and reporting what the source could and could not see.
-//! Collectors never format output and never keep the table: memory is the sink's business.
+//! socket of one namespace to a [`Sink`] as it is parsed ([`Reader`]), and reporting what the
+//! source could and could not see in an [`Outcome`]. Collectors never format output and never
+//! keep the table: memory is the sink's business. Which namespaces are read, and in how many
+//! passes, is the pipeline's.
 //!
 //! - [`netlink`]: sock_diag (`SOCK_DIAG_BY_FAMILY`), the primary source.
 //! - [`procnet`]: `/proc/net/tcp` and `/proc/net/tcp6`, the fallback.
 //! - [`netns`]: which network namespace to read, and reading inside another one.
+//! - [`owners`]: which processes hold which sockets.
 //! - [`kernel`]: the sysctls and counters that give socket counts their meaning.
 
 pub mod bytecode;
@@ -22,67 +26,15 @@ use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 
-use crate::aggregate::StateCounts;
 use crate::error::Error;
-use crate::model::{Family, Filter, SocketRecord, StateSet, TcpState};
-use netns::Namespace;
+use crate::model::{
+    Family, Filter, Namespace, Outcome, Sink, SocketRecord, SourceChoice, StateCounts, StateSet,
+    TcpState,
+};
 
-/// Which source to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceChoice {
-    /// Netlink, or /proc when netlink cannot be used (said once on stderr).
-    Auto,
-    /// Netlink only: fail rather than fall back.
-    Netlink,
-    /// `/proc/net/tcp{,6}` only.
-    Proc,
-}
-
-/// The source that produced the numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Netlink,
-    Proc,
-}
-
-impl SourceKind {
-    /// Name used in JSON and on screen.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SourceKind::Netlink => "netlink",
-            SourceKind::Proc => "proc",
-        }
-    }
-
-    /// The states this source can see at all. /proc never lists bound-only sockets (CLOSED):
-    /// `tcp4_seq_show` walks only the listening and established hash tables. sock_diag dumps
-    /// them since Linux 6.8 only ([`netlink::dumps_bound_inactive`], settled by the first dump
-    /// that asks for CLOSED).
-    pub fn covers(self) -> StateSet {
-        let closed = StateSet::of(TcpState::Closed);
-        match self {
-            SourceKind::Netlink if netlink::bound_inactive_known() == Some(false) => {
-                StateSet::ALL.without(closed)
-            }
-            SourceKind::Netlink => StateSet::ALL,
-            SourceKind::Proc => StateSet::ALL.without(closed),
-        }
-    }
-
-    /// Why this source cannot see a state outside [`SourceKind::covers`], as a phrase.
-    pub const fn blind_spot(self) -> &'static str {
-        match self {
-            SourceKind::Netlink => {
-                "this kernel's sock_diag does not dump bound-only sockets (Linux 6.8 and newer do)"
-            }
-            SourceKind::Proc => "/proc cannot see it",
-        }
-    }
-}
-
-/// Where and how to read.
+/// Where one namespace is read from.
 #[derive(Debug, Clone)]
-pub struct SourceOptions {
+pub struct Target {
     pub choice: SourceChoice,
     /// Root of the proc filesystem (`--proc-root`, default `/proc`).
     pub proc_root: PathBuf,
@@ -91,15 +43,7 @@ pub struct SourceOptions {
     pub netns: Option<Namespace>,
 }
 
-impl SourceOptions {
-    /// A sock_diag socket in the namespace to read.
-    fn open_netlink(&self) -> Result<netlink::NetlinkSource, Error> {
-        match &self.netns {
-            None => netlink::NetlinkSource::open(),
-            Some(ns) => ns.within(netlink::NetlinkSource::open)?,
-        }
-    }
-
+impl Target {
     /// Reads the /proc tables of the namespace to read: `<proc_root>/net/tcp{,6}` for
     /// tcpstat's own, `<proc_root>/PID/net/tcp{,6}` of a process in it when one is known (no
     /// privileges needed), else `/proc/thread-self/net/tcp{,6}` opened inside it.
@@ -112,7 +56,7 @@ impl SourceOptions {
             return procnet::collect(&self.proc_root.join(member.pid.to_string()), filter, sink);
         }
         let root = self.proc_root.join("thread-self");
-        let mut tables = ns.within(|| {
+        let mut tables = netns::within(ns, || {
             Family::ALL.map(|family| {
                 let path = procnet::table_path(&root, family);
                 let file = File::open(&path);
@@ -127,6 +71,10 @@ impl SourceOptions {
                 (path, Err(io::Error::other("already read")))
             })
         })
+    }
+
+    fn open_netlink(&self) -> Result<netlink::NetlinkSource, Error> {
+        netlink::NetlinkSource::open_in(self.netns.as_ref())
     }
 
     fn tag(&self) -> u64 {
@@ -161,67 +109,96 @@ impl Sink for Tagged<'_> {
     }
 }
 
-/// Receives each matching socket as it is parsed.
-pub trait Sink {
-    fn record(&mut self, record: &SocketRecord);
-
-    /// Forgets everything recorded so far, so a failed source can be replaced by another.
-    /// Returns false when that is impossible (e.g. rows already written out).
-    fn reset(&mut self) -> bool;
-
-    /// The counts of a sink that only counts sockets by family and state (`summary`): a
-    /// collector may then read part of the table on another thread into counts of its own
-    /// and add them here. `None` (the default) for sinks that keep or order sockets.
-    fn counts_mut(&mut self) -> Option<&mut StateCounts> {
-        None
-    }
+/// Reads one namespace, once or again and again (`watch`, `serve`), keeping one netlink
+/// socket open between reads; a socket that failed is dropped and another opened next time,
+/// in the same namespace.
+pub struct Reader {
+    target: Target,
+    netlink: Option<netlink::NetlinkSource>,
 }
 
-/// What a collection produced besides the sockets.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub source: SourceKind,
-    /// Why netlink was not used, when `auto` fell back to /proc.
-    pub fallback_reason: Option<String>,
-    /// Problems that did not stop the run but may make numbers partial.
-    pub warnings: Vec<String>,
-    /// False when some sockets could not be read (malformed lines, missing tables).
-    pub complete: bool,
-}
-
-impl Outcome {
-    fn new(source: SourceKind) -> Outcome {
-        Outcome {
-            source,
-            fallback_reason: None,
-            warnings: Vec::new(),
-            complete: true,
+impl Reader {
+    pub fn new(target: Target) -> Reader {
+        Reader {
+            target,
+            netlink: None,
         }
     }
+
+    /// Where this reader reads.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Reads `ns` from now on: the same namespace (same inode) found again, perhaps with
+    /// another process in it for the /proc source. The kept socket stays.
+    pub fn retarget(&mut self, ns: Namespace) {
+        self.target.netns = Some(ns);
+    }
+
+    /// Closes the kept socket, if any: the next read opens another (`watch --all-netns`
+    /// short of descriptors keeps none between reads).
+    pub fn release(&mut self) {
+        self.netlink = None;
+    }
+
+    /// Streams every socket matching `filter` into `sink` from the chosen source. `split`: a
+    /// sink that only counts ([`Sink::counts_mut`]) may be filled on two threads (see
+    /// [`Reader::read_closed_aside`]); worth it when one namespace is read, not when many
+    /// already keep both cores busy.
+    pub fn read(
+        &mut self,
+        filter: &Filter,
+        sink: &mut dyn Sink,
+        split: bool,
+    ) -> Result<Outcome, Error> {
+        let choice = self.target.choice;
+        self.read_from(choice, filter, sink, split)
+    }
+
+    /// [`Reader::read`] from `choice` rather than the target's own choice (a second pass
+    /// reads the source the first one read).
+    pub fn read_from(
+        &mut self,
+        choice: SourceChoice,
+        filter: &Filter,
+        sink: &mut dyn Sink,
+        split: bool,
+    ) -> Result<Outcome, Error> {
+        let Reader { target, netlink } = self;
+        let mut sink = Tagged {
+            netns: target.tag(),
+            inner: sink,
+        };
+        let split = split && procnet::parallel();
+        with_fallback(
+            choice,
+            &mut sink,
+            |sink| {
+                let source = match netlink {
+                    Some(source) => source,
+                    None => netlink.insert(target.open_netlink()?),
+                };
+                let result = match sink.counts_mut() {
+                    Some(counts) if split && split_closed(filter).is_some() => {
+                        read_closed_aside(target, source, filter, counts)
+                    }
+                    _ => netlink::collect_on(source, filter, sink),
+                };
+                if result.is_err() {
+                    *netlink = None;
+                }
+                result
+            },
+            |sink| target.collect_proc(filter, sink),
+        )
+        .map(|outcome| warn_about_blind_spots(outcome, filter))
+    }
 }
 
-/// Streams every socket matching `filter` into `sink` from the chosen source.
-pub fn collect(
-    options: &SourceOptions,
-    filter: &Filter,
-    sink: &mut dyn Sink,
-) -> Result<Outcome, Error> {
-    let mut sink = Tagged {
-        netns: options.tag(),
-        inner: sink,
-    };
-    with_fallback(
-        options.choice,
-        &mut sink,
-        |sink| match sink.counts_mut() {
-            Some(counts) if split_closed(filter).is_some() && procnet::parallel() => {
-                collect_closed_aside(options, filter, counts)
-            }
-            _ => netlink::collect_on(&mut options.open_netlink()?, filter, sink),
-        },
-        |sink| options.collect_proc(filter, sink),
-    )
-    .map(|outcome| warn_about_blind_spots(outcome, filter))
+/// Streams every socket matching `filter` of the namespace `target` names into `sink`, once.
+pub fn collect(target: &Target, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
+    Reader::new(target.clone()).read(filter, sink, false)
 }
 
 /// The filter without CLOSED and the filter for CLOSED alone, when `filter` asks for CLOSED
@@ -246,26 +223,26 @@ fn split_closed(filter: &Filter) -> Option<(Filter, Filter)> {
 
 /// A census on two cores: bound-only sockets (CLOSED) are dumped by a walk of the kernel's
 /// bind hash table of their own (state bit 13), which costs about a third of the main dump,
-/// so a second netlink socket dumps them on another thread while this one dumps the rest.
-/// The two sets are disjoint (a CLOSED socket is in no other table), so the counts add up.
-fn collect_closed_aside(
-    options: &SourceOptions,
+/// so a second netlink socket (opened in the same namespace) dumps them on another thread
+/// while `source` dumps the rest. The two sets are disjoint (a CLOSED socket is in no other
+/// table), so the counts add up.
+fn read_closed_aside(
+    target: &Target,
+    source: &mut netlink::NetlinkSource,
     filter: &Filter,
     counts: &mut StateCounts,
 ) -> Result<Outcome, Error> {
     let Some((rest, closed)) = split_closed(filter) else {
-        return netlink::collect_on(&mut options.open_netlink()?, filter, counts);
+        return netlink::collect_on(source, filter, counts);
     };
     let mut side = StateCounts::new();
     let (main, other) = std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .name("tcpstat-closed".into())
             .spawn_scoped(scope, || {
-                netlink::collect_on(&mut options.open_netlink()?, &closed, &mut side)
+                netlink::collect_on(&mut target.open_netlink()?, &closed, &mut side)
             });
-        let main = options
-            .open_netlink()
-            .and_then(|mut source| netlink::collect_on(&mut source, &rest, counts));
+        let main = netlink::collect_on(source, &rest, counts);
         let other = match helper {
             Ok(handle) => handle
                 .join()
@@ -289,7 +266,7 @@ fn collect_closed_aside(
 /// absence from the output is then not a zero. The default (every state) only gets the
 /// renderers' footnotes.
 fn warn_about_blind_spots(mut outcome: Outcome, filter: &Filter) -> Outcome {
-    let unseen = filter.states.without(outcome.source.covers());
+    let unseen = filter.states.without(outcome.covers);
     if filter.states != StateSet::ALL && !unseen.is_empty() {
         let names: Vec<&str> = unseen.iter().map(TcpState::name).collect();
         outcome.warnings.push(format!(
@@ -300,59 +277,6 @@ fn warn_about_blind_spots(mut outcome: Outcome, filter: &Filter) -> Outcome {
         ));
     }
     outcome
-}
-
-/// Collects again and again (`watch`), keeping one netlink socket open between collections.
-pub struct Collector {
-    options: SourceOptions,
-    netlink: Option<netlink::NetlinkSource>,
-}
-
-impl Collector {
-    pub fn new(options: SourceOptions) -> Collector {
-        Collector {
-            options,
-            netlink: None,
-        }
-    }
-
-    /// Reads `ns` from now on: the same namespace (same inode) found again, perhaps with
-    /// another process in it for the /proc source. The kept socket stays.
-    pub fn retarget(&mut self, ns: Namespace) {
-        self.options.netns = Some(ns);
-    }
-
-    /// Closes the kept socket, if any: the next collection opens another (`watch
-    /// --all-netns` short of descriptors keeps none between ticks).
-    pub fn release(&mut self) {
-        self.netlink = None;
-    }
-
-    /// Like [`collect`], on the kept socket; a failed socket is dropped and reopened next time.
-    pub fn collect(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<Outcome, Error> {
-        let Collector { options, netlink } = self;
-        let mut sink = Tagged {
-            netns: options.tag(),
-            inner: sink,
-        };
-        with_fallback(
-            options.choice,
-            &mut sink,
-            |sink| {
-                let source = match netlink {
-                    Some(source) => source,
-                    None => netlink.insert(options.open_netlink()?),
-                };
-                let result = netlink::collect_on(source, filter, sink);
-                if result.is_err() {
-                    *netlink = None;
-                }
-                result
-            },
-            |sink| options.collect_proc(filter, sink),
-        )
-        .map(|outcome| warn_about_blind_spots(outcome, filter))
-    }
 }
 
 /// The source policy, apart from the sources themselves (so it can be tested with failing
@@ -396,8 +320,7 @@ fn with_fallback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::StateCounts;
-    use crate::model::{Family, KernelState};
+    use crate::model::{Family, KernelState, SourceKind, StateCounts};
 
     fn half_then_fail(sink: &mut dyn Sink) -> Result<Outcome, Error> {
         let mut r = SocketRecord::empty(Family::V4, KernelState::Known(TcpState::Listen));
@@ -411,7 +334,10 @@ mod tests {
             Family::V6,
             KernelState::Known(TcpState::Established),
         ));
-        Ok(Outcome::new(SourceKind::Proc))
+        Ok(Outcome::new(
+            SourceKind::Proc,
+            crate::model::source::PROC_COVERS,
+        ))
     }
 
     #[test]
@@ -496,7 +422,7 @@ mod tests {
 
     #[test]
     fn sockets_are_tagged_with_the_namespace_read() {
-        let mut snap = crate::aggregate::Snapshot::default();
+        let mut snap = crate::model::Snapshot::default();
         let mut tagged = Tagged {
             netns: 4026532000,
             inner: &mut snap,

@@ -33,9 +33,11 @@ use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
 use super::bytecode::{self, Program, INET_DIAG_REQ_BYTECODE};
-use super::{Outcome, Sink, SourceKind};
 use crate::error::Error;
-use crate::model::{Family, Filter, SocketRecord, TcpState, TimerKind};
+use crate::model::{
+    Family, Filter, Namespace, Outcome, Sink, SocketRecord, SourceKind, StateSet, TcpState,
+    TimerKind,
+};
 
 /// The kernel never sends dump datagrams larger than 32 KiB (`netlink_recvmsg` caps
 /// `max_recvmsg_len` there); `MSG_TRUNC` makes a larger one an error instead of lost sockets.
@@ -62,6 +64,9 @@ pub struct NetlinkSource {
     socket: Socket,
     buf: Vec<u8>,
     seq: u32,
+    /// The namespace the socket was created in (`None`: the caller's own): a replacement is
+    /// created there too, never in whatever namespace the replacing thread is in.
+    netns: Option<Namespace>,
 }
 
 /// Which sockets one dump covered.
@@ -97,11 +102,17 @@ pub struct DumpStats {
 impl NetlinkSource {
     /// Opens a sock_diag socket in the caller's network namespace. Needs no privileges.
     pub fn open() -> Result<NetlinkSource, Error> {
-        let socket = Socket::new(NETLINK_SOCK_DIAG).map_err(Error::NetlinkOpen)?;
+        NetlinkSource::open_in(None)
+    }
+
+    /// Opens a sock_diag socket in `netns` (`None`: the caller's own), entering it on a
+    /// short-lived thread when it is another one (see `netns::within`).
+    pub fn open_in(netns: Option<&Namespace>) -> Result<NetlinkSource, Error> {
         Ok(NetlinkSource {
-            socket,
+            socket: socket_in(netns)?,
             buf: vec![0; RECV_BUFFER],
             seq: 0,
+            netns: netns.cloned(),
         })
     }
 
@@ -171,7 +182,8 @@ impl NetlinkSource {
         if !sink.reset() {
             return false;
         }
-        match Socket::new(NETLINK_SOCK_DIAG) {
+        // In the socket's own namespace: a socket made here would read the caller's.
+        match socket_in(self.netns.as_ref()) {
             Ok(socket) => {
                 self.socket = socket;
                 true
@@ -235,18 +247,32 @@ impl NetlinkSource {
     }
 }
 
+/// A sock_diag socket created in `netns` (`None`: the caller's own namespace).
+fn socket_in(netns: Option<&Namespace>) -> Result<Socket, Error> {
+    let open = || Socket::new(NETLINK_SOCK_DIAG).map_err(Error::NetlinkOpen);
+    match netns {
+        Some(ns) if !ns.current => super::netns::within(ns, open)?,
+        _ => open(),
+    }
+}
+
+/// The states sock_diag can see on this kernel: every one, except CLOSED before Linux 6.8
+/// ([`dumps_bound_inactive`]).
+pub fn covers() -> StateSet {
+    if dumps_bound_inactive() {
+        StateSet::ALL
+    } else {
+        StateSet::ALL.without(StateSet::of(TcpState::Closed))
+    }
+}
+
 /// Collects every requested family through an open socket (kept across ticks by `watch`).
 pub fn collect_on(
     source: &mut NetlinkSource,
     filter: &Filter,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, Error> {
-    if filter.states.contains(TcpState::Closed) {
-        // Settles what `SourceKind::Netlink.covers()` says about CLOSED before anything is
-        // rendered (once per process; see `dumps_bound_inactive`).
-        dumps_bound_inactive();
-    }
-    let mut outcome = Outcome::new(SourceKind::Netlink);
+    let mut outcome = Outcome::new(SourceKind::Netlink, covers());
     for (scope, stats) in source.dump_families(filter, sink)? {
         if stats.interrupted {
             outcome.complete = false;
@@ -274,12 +300,6 @@ pub fn dumps_bound_inactive() -> bool {
         let release = release.release().to_string_lossy();
         release_has_bound_inactive(&release) || probe_bound_inactive().unwrap_or(false)
     })
-}
-
-/// What [`dumps_bound_inactive`] has found, without asking the kernel: `None` before any
-/// dump that wanted CLOSED.
-pub fn bound_inactive_known() -> Option<bool> {
-    BOUND_INACTIVE.get().copied()
 }
 
 static BOUND_INACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -566,7 +586,7 @@ mod tests {
     use crate::model::{KernelState, StateSet};
 
     /// The sink that keeps every record: the same one `list --sort` uses.
-    use crate::aggregate::Snapshot as Collect;
+    use crate::model::Snapshot as Collect;
 
     /// One netlink message: header + payload, padded to 4 bytes.
     fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! Network namespaces: naming them, finding them, and reading inside them.
 //!
 //! Owns: resolving `--netns NAME|PATH` and `--netns-pid PID` to a [`Namespace`], listing every
-//! network namespace of the host for `--all-netns` ([`discover`]), and [`Namespace::within`],
+//! network namespace of the host for `--all-netns` ([`discover`]), and [`within`],
 //! the one place tcpstat enters a namespace. It must not read socket tables, count sockets or
 //! format anything.
 //!
@@ -32,6 +32,8 @@ use nix::sched::{setns, CloneFlags};
 
 use super::owners::{command_name, list_pids};
 use crate::error::Error;
+use crate::model::netns::{Discovery, Member, Namespace, Scope, UNKNOWN_INODE};
+use crate::model::NetnsRequest;
 
 /// Why a process's namespace file can be refused: it needs ptrace read access
 /// (`proc_ns_get_link` checks `PTRACE_MODE_READ_FSCREDS`).
@@ -40,111 +42,57 @@ const DENIED: &str = "another user's process needs root; a sandbox or LSM can re
 /// Where `ip netns` keeps named namespaces (iproute2 `NETNS_RUN_DIR`).
 pub const RUN_NETNS: &str = "/run/netns";
 
-/// A process known to be in a namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub pid: u32,
-    /// `/proc/PID/comm`, raw (escaping is the renderer's job).
-    pub command: String,
+/// Runs `f` inside `ns`, on a short-lived thread that entered it (or right here for
+/// tcpstat's own namespace), and returns what `f` returns. Whatever `f` creates that is bound
+/// to a namespace at creation (a netlink socket, an open /proc/thread-self/net file) stays
+/// bound to this one. The one place tcpstat enters a namespace.
+pub fn within<T: Send>(ns: &Namespace, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+    if ns.current {
+        return Ok(f());
+    }
+    let file = File::open(&ns.path).map_err(|e| open_error(ns, e))?;
+    let entered = thread::scope(|scope| {
+        let helper = thread::Builder::new()
+            .name("tcpstat-netns".into())
+            .spawn_scoped(scope, || -> Result<T, Errno> {
+                setns(&file, CloneFlags::CLONE_NEWNET)?;
+                Ok(f())
+            })
+            .map_err(|e| error(ns, "cannot start a thread to enter it", Some(e)))?;
+        match helper.join() {
+            Ok(result) => result.map_err(|errno| enter_error(ns, errno)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })?;
+    Ok(entered)
 }
 
-/// One network namespace, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace {
-    /// The nsfs inode: the namespace's identity.
-    pub inode: u64,
-    /// A file that refers to it; opened to enter it.
-    pub path: PathBuf,
-    /// Its name under /run/netns, if it has one.
-    pub name: Option<String>,
-    /// A process in it, when one is known (the lowest pid found): the /proc source reads that
-    /// process's tables, and the label names its command.
-    pub process: Option<Member>,
-    /// tcpstat's own namespace: read without entering it.
-    pub current: bool,
-    /// How outputs name it: the /run/netns name; else the path the user gave; else
-    /// `ns:[INODE] (COMMAND)` after a process in it; else `ns:[INODE]`. Raw text (a command
-    /// name comes from another user): renderers escape it.
-    pub label: String,
+fn error(ns: &Namespace, problem: impl Into<String>, source: Option<io::Error>) -> Error {
+    Error::Netns {
+        netns: ns.label.clone(),
+        problem: problem.into(),
+        source,
+    }
 }
 
-impl Namespace {
-    fn new(inode: u64, path: PathBuf, current: bool) -> Namespace {
-        let mut ns = Namespace {
-            inode,
-            path,
-            name: None,
-            process: None,
-            current,
-            label: String::new(),
-        };
-        ns.relabel();
-        ns
-    }
-
-    fn relabel(&mut self) {
-        self.label = match (&self.name, &self.process) {
-            (Some(name), _) => name.clone(),
-            (None, Some(p)) if self.inode == UNKNOWN_INODE => {
-                format!("netns of pid {} ({})", p.pid, p.command)
-            }
-            (None, Some(p)) => format!("ns:[{}] ({})", self.inode, p.command),
-            (None, None) => format!("ns:[{}]", self.inode),
-        };
-    }
-
-    /// Runs `f` inside this namespace, on a short-lived thread that entered it (or right here
-    /// for tcpstat's own namespace), and returns what `f` returns. Whatever `f` creates that is
-    /// bound to a namespace at creation (a netlink socket, an open /proc/thread-self/net file)
-    /// stays bound to this one.
-    pub fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
-        if self.current {
-            return Ok(f());
+fn open_error(ns: &Namespace, e: io::Error) -> Error {
+    let problem = match e.kind() {
+        io::ErrorKind::NotFound => format!("{} is gone", ns.path.display()),
+        io::ErrorKind::PermissionDenied => {
+            format!("cannot open {} ({DENIED})", ns.path.display())
         }
-        let file = File::open(&self.path).map_err(|e| self.open_error(e))?;
-        let entered = thread::scope(|scope| {
-            let helper = thread::Builder::new()
-                .name("tcpstat-netns".into())
-                .spawn_scoped(scope, || -> Result<T, Errno> {
-                    setns(&file, CloneFlags::CLONE_NEWNET)?;
-                    Ok(f())
-                })
-                .map_err(|e| self.error("cannot start a thread to enter it", Some(e)))?;
-            match helper.join() {
-                Ok(result) => result.map_err(|errno| self.enter_error(errno)),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })?;
-        Ok(entered)
-    }
+        _ => format!("cannot open {}", ns.path.display()),
+    };
+    error(ns, problem, Some(e))
+}
 
-    fn error(&self, problem: impl Into<String>, source: Option<io::Error>) -> Error {
-        Error::Netns {
-            netns: self.label.clone(),
-            problem: problem.into(),
-            source,
-        }
-    }
-
-    fn open_error(&self, e: io::Error) -> Error {
-        let problem = match e.kind() {
-            io::ErrorKind::NotFound => format!("{} is gone", self.path.display()),
-            io::ErrorKind::PermissionDenied => {
-                format!("cannot open {} ({DENIED})", self.path.display())
-            }
-            _ => format!("cannot open {}", self.path.display()),
-        };
-        self.error(problem, Some(e))
-    }
-
-    fn enter_error(&self, errno: Errno) -> Error {
-        let problem = match errno {
-            Errno::EPERM => "cannot enter it: setns(2) needs CAP_SYS_ADMIN (run tcpstat as root)",
-            Errno::EINVAL => "cannot enter it: not a network namespace",
-            _ => "cannot enter it",
-        };
-        self.error(problem, Some(io::Error::from(errno)))
-    }
+fn enter_error(ns: &Namespace, errno: Errno) -> Error {
+    let problem = match errno {
+        Errno::EPERM => "cannot enter it: setns(2) needs CAP_SYS_ADMIN (run tcpstat as root)",
+        Errno::EINVAL => "cannot enter it: not a network namespace",
+        _ => "cannot enter it",
+    };
+    error(ns, problem, Some(io::Error::from(errno)))
 }
 
 /// True for an [`Error::Netns`] caused by missing privileges (`EPERM`, `EACCES`).
@@ -220,10 +168,6 @@ pub fn by_name_or_path(
     Ok(ns)
 }
 
-/// [`Namespace::inode`] of a namespace known only through a process whose `ns/net` could not
-/// be read (see [`of_process`]).
-pub const UNKNOWN_INODE: u64 = 0;
-
 /// The namespace of process `pid` (`--netns-pid`).
 ///
 /// Another user's `/proc/PID/ns/net` needs ptrace access, but its `/proc/PID/net/tcp{,6}` are
@@ -281,14 +225,17 @@ fn name_of(inode: u64, run_netns: &Path) -> Option<String> {
     names.into_iter().next()
 }
 
-/// Every network namespace of the host, as far as this process can see.
-#[derive(Debug, Clone, Default)]
-pub struct Discovery {
-    /// tcpstat's own first, then named ones by name, then the others by inode.
-    pub namespaces: Vec<Namespace>,
-    /// Processes whose namespace could not be read (another user's, without root): a
-    /// namespace only they are in is missing.
-    pub processes_unreadable: u64,
+/// The namespaces a run reads, as `request` asks: tcpstat's own (no I/O), the one named or
+/// of a process, or every one of the host (discovered now: namespaces come and go).
+pub fn resolve(request: &NetnsRequest, proc_root: &Path) -> Result<Scope, Error> {
+    Ok(match request {
+        NetnsRequest::Own => Scope::Own,
+        NetnsRequest::NameOrPath(target) => {
+            Scope::One(by_name_or_path(target, proc_root, Path::new(RUN_NETNS))?)
+        }
+        NetnsRequest::Pid(pid) => Scope::One(of_process(*pid, proc_root)?),
+        NetnsRequest::All => Scope::All(discover(proc_root, Path::new(RUN_NETNS))?),
+    })
 }
 
 /// Lists the namespaces named under `run_netns` and those of every process under
@@ -376,21 +323,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_follow_the_rule() {
-        let mut ns = Namespace::new(4026532000, PathBuf::from("/proc/1/ns/net"), false);
-        assert_eq!(ns.label, "ns:[4026532000]");
-        ns.process = Some(Member {
-            pid: 42,
-            command: "nginx".into(),
-        });
-        ns.relabel();
-        assert_eq!(ns.label, "ns:[4026532000] (nginx)");
-        ns.name = Some("blue".into());
-        ns.relabel();
-        assert_eq!(ns.label, "blue");
-    }
-
-    #[test]
     fn own_namespace_is_found_first_and_needs_no_entering() {
         let proc_root = Path::new("/proc");
         let found = discover(proc_root, Path::new("/nonexistent-run-netns")).expect("discover");
@@ -404,7 +336,7 @@ mod tests {
         // Entering the own namespace runs on this very thread.
         let here = thread::current().id();
         assert_eq!(
-            mine.within(|| thread::current().id()).expect("no entering"),
+            within(&mine, || thread::current().id()).expect("no entering"),
             here
         );
     }

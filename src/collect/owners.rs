@@ -11,7 +11,7 @@
 //! descriptor of every process, relative to the open fd directory (not the procfs crate, whose
 //! per-fd API costs four syscalls), plus a `stat` of `/proc/PID` and a read of
 //! `/proc/PID/comm` only for processes that own a wanted socket. That is all kernel time, so
-//! the processes are shared out among a few threads, and [`OwnerMap::scan_alongside`] walks
+//! the processes are shared out among a few threads, and [`scan_alongside`] walks
 //! while the caller's socket dump runs (both are kernel work, independent of each other). Lookups go through the caller's `HashSet`
 //! and a `HashMap`, so the walk is linear in descriptors (`ss -p` and `netstat -p` use small
 //! fixed hash tables and become quadratic near a million sockets).
@@ -47,7 +47,7 @@
 //! are not seen; a pid reused between reading its fds and its `comm` would be described by the
 //! new process. The result is a snapshot of a moving system.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::hash::BuildHasher;
@@ -62,6 +62,7 @@ use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use crate::error::Error;
+use crate::model::owners::{OwnerMap, Process, ScanStats};
 
 /// `ESRCH` on Linux (every architecture): a /proc file whose task has gone.
 const ESRCH: i32 = 3;
@@ -69,109 +70,6 @@ const ESRCH: i32 = 3;
 const DIRENT_BUFFER: usize = 32 * 1024;
 /// `readlinkat` buffer: `socket:[18446744073709551615]` is 29 bytes.
 const LINK_BUFFER: usize = 64;
-
-/// A process that owns at least one wanted socket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    /// Process id (thread-group id: the number under /proc).
-    pub pid: u32,
-    /// Effective uid: the owner of `<proc_root>/PID`. The kernel reports the effective uid
-    /// there even for non-dumpable processes (whose other /proc entries show root).
-    pub uid: u32,
-    /// `/proc/PID/comm` without its trailing newline: the kernel's command name, at most 15
-    /// bytes, unescaped (escaping control characters is the renderer's job). Bytes that are
-    /// not UTF-8 become U+FFFD.
-    pub command: String,
-}
-
-/// Position of a process in an [`OwnerMap`]: `0..map.process_count()`, in pid order.
-/// Meaningful only for the map that returned it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProcessIndex(u32);
-
-impl ProcessIndex {
-    /// The index as a `usize`, for dense per-process arrays of length
-    /// [`OwnerMap::process_count`].
-    pub const fn get(self) -> usize {
-        self.0 as usize
-    }
-}
-
-/// What one walk saw. Every listed process ends in exactly one of `processes_read`,
-/// `processes_hidden`, `processes_vanished` or `processes_failed`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ScanStats {
-    /// Numeric entries of the proc root (processes).
-    pub processes_seen: u64,
-    /// Processes whose fd table was read (kernel threads have empty ones).
-    pub processes_read: u64,
-    /// Processes whose fd table or fd links could not be read for lack of permission.
-    pub processes_hidden: u64,
-    /// Processes that exited during the walk.
-    pub processes_vanished: u64,
-    /// Processes that failed for any other reason (I/O error, not a directory).
-    pub processes_failed: u64,
-    /// Processes owning at least one wanted socket (included in `processes_read`).
-    pub processes_owning: u64,
-    /// Descriptors read (one `readlink` each).
-    pub fds_read: u64,
-    /// Descriptors listed but gone (or unreadable) by the time of their `readlink`.
-    pub fds_lost: u64,
-    /// The walk ran as root (owner of `/proc/self` is uid 0), so what it could not read
-    /// belongs to a more privileged context (the host's init seen from a container, another
-    /// user namespace) and "run as root" would be the wrong advice.
-    pub as_root: bool,
-}
-
-impl ScanStats {
-    /// Processes whose descriptors could not be read, for any reason but exiting: an owner
-    /// not found may be one of them.
-    pub fn unreadable(&self) -> u64 {
-        self.processes_hidden + self.processes_failed
-    }
-
-    /// Why processes were hidden, for legends and warnings.
-    pub fn hidden_reason(&self) -> &'static str {
-        if self.as_root {
-            "not readable even as root: processes of a more privileged context"
-        } else {
-            "permission denied; run as root to see every owner"
-        }
-    }
-}
-
-/// Owners of one inode: almost always one process, so no allocation for that case.
-#[derive(Debug, Clone)]
-enum Owners {
-    One(ProcessIndex),
-    Many(Vec<ProcessIndex>),
-}
-
-impl Owners {
-    fn as_slice(&self) -> &[ProcessIndex] {
-        match self {
-            Owners::One(idx) => std::slice::from_ref(idx),
-            Owners::Many(all) => all,
-        }
-    }
-
-    fn push(&mut self, idx: ProcessIndex) {
-        match self {
-            Owners::One(first) => *self = Owners::Many(vec![*first, idx]),
-            Owners::Many(all) => all.push(idx),
-        }
-    }
-}
-
-/// Socket inode -> owning processes, from one walk over a proc root.
-#[derive(Debug, Clone, Default)]
-pub struct OwnerMap {
-    /// Owners, sorted by pid; a [`ProcessIndex`] is a position here.
-    processes: Vec<Process>,
-    /// Only inodes that were wanted and found. Index lists are ascending and duplicate-free.
-    owners: HashMap<u64, Owners>,
-    stats: ScanStats,
-}
 
 /// How a process's walk ended, when it did not end with its fd table read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,171 +90,116 @@ impl Lost {
     }
 }
 
-impl OwnerMap {
-    /// One walk over `<proc_root>/[0-9]*/fd`, keeping only the inodes in `wanted` (inode 0,
-    /// which TIME_WAIT and request sockets report, is never looked for). An empty `wanted`
-    /// returns at once without walking.
-    ///
-    /// The processes are shared out among up to [`MAX_WALKERS`] threads (the walk is all
-    /// kernel time, one process's fd table at a time, so it scales with cores); the result is
-    /// the same as a walk in pid order.
-    ///
-    /// Fails only when the proc root itself cannot be listed; each process's problems are
-    /// counted in [`ScanStats`].
-    pub fn scan<S: BuildHasher + Sync>(
-        proc_root: &Path,
-        wanted: &HashSet<u64, S>,
-    ) -> Result<OwnerMap, Error> {
-        if wanted.iter().all(|&inode| inode == 0) {
-            return Ok(OwnerMap::default());
-        }
-        let pids = list_pids(proc_root)?;
-        let keep = |inode: u64| wanted.contains(&inode);
-        let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
-        let helpers = walkers(pids.len()).saturating_sub(1);
-        let walk = std::thread::scope(|scope| {
-            let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
-            finish_walk(proc_root, &pids, &next, &keep, &stop, started)
-        });
-        Ok(OwnerMap::from_walk(proc_root, &pids, walk, wanted))
+/// One walk over `<proc_root>/[0-9]*/fd`, keeping only the inodes in `wanted` (inode 0,
+/// which TIME_WAIT and request sockets report, is never looked for). An empty `wanted`
+/// returns at once without walking.
+///
+/// The processes are shared out among up to [`MAX_WALKERS`] threads (the walk is all
+/// kernel time, one process's fd table at a time, so it scales with cores); the result is
+/// the same as a walk in pid order.
+///
+/// Fails only when the proc root itself cannot be listed; each process's problems are
+/// counted in [`ScanStats`].
+pub fn scan<S: BuildHasher + Sync>(
+    proc_root: &Path,
+    wanted: &HashSet<u64, S>,
+) -> Result<OwnerMap, Error> {
+    if wanted.iter().all(|&inode| inode == 0) {
+        return Ok(OwnerMap::default());
     }
+    let pids = list_pids(proc_root)?;
+    let keep = |inode: u64| wanted.contains(&inode);
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let helpers = walkers(pids.len()).saturating_sub(1);
+    let walk = std::thread::scope(|scope| {
+        let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
+        finish_walk(proc_root, &pids, &next, &keep, &stop, started)
+    });
+    Ok(from_walk(proc_root, &pids, walk, wanted))
+}
 
-    /// [`OwnerMap::scan`] for inodes that are not known yet: walks every process's sockets
-    /// while `dump` runs on this thread (the socket dump and the walk are both kernel time
-    /// and independent, so on two cores they take about as long as the longer of the two),
-    /// then keeps the inodes of the `wanted` set `dump` returns. When that set is empty the
-    /// walk is stopped at once and nothing is reported as walked, as `scan` would not have
-    /// walked. A `dump` error stops the walk and is returned.
-    ///
-    /// Costs memory for every socket inode of the host until `dump` is done (8 bytes each),
-    /// where `scan` keeps only the wanted ones: for callers that want most sockets' owners.
-    pub fn scan_alongside<T>(
-        proc_root: &Path,
-        dump: impl FnOnce() -> Result<(T, HashSet<u64>), Error>,
-    ) -> Result<(T, OwnerMap), Error> {
-        let pids = list_pids(proc_root)?;
-        let keep = |inode: u64| inode != 0;
-        let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
-        // Every core walks while this thread dumps; then this thread walks too.
-        let helpers = walkers(pids.len());
-        let (dumped, walk) = std::thread::scope(|scope| {
-            let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
-            let dumped = dump();
-            let nothing_wanted = match &dumped {
-                Ok((_, wanted)) => wanted.iter().all(|&inode| inode == 0),
-                Err(_) => true,
-            };
-            if nothing_wanted {
-                stop.store(true, Ordering::Relaxed);
-            }
-            // This thread walks too, once its dump is done.
-            let walk = finish_walk(proc_root, &pids, &next, &keep, &stop, started);
-            (dumped, walk)
-        });
-        let (value, wanted) = dumped?;
-        if wanted.iter().all(|&inode| inode == 0) {
-            return Ok((value, OwnerMap::default()));
-        }
-        Ok((value, OwnerMap::from_walk(proc_root, &pids, walk, &wanted)))
-    }
-
-    /// The map of a finished walk: the visits committed in pid order, each process that kept
-    /// a wanted inode described (uid, command) now.
-    fn from_walk<S: BuildHasher>(
-        proc_root: &Path,
-        pids: &[u32],
-        mut walk: Walk,
-        wanted: &HashSet<u64, S>,
-    ) -> OwnerMap {
-        let mut map = OwnerMap::default();
-        map.stats.processes_seen = pids.len() as u64;
-        map.stats.as_root = fs::metadata(proc_root.join("self")).is_ok_and(|m| m.uid() == 0);
-        map.stats.fds_read = walk.fds_read;
-        map.stats.fds_lost = walk.fds_lost;
-        // Pid order, as a single walk would have committed them.
-        walk.visits.sort_unstable_by_key(|v| v.index);
-        debug_assert_eq!(walk.visits.len(), pids.len());
-        let mut path = proc_root.to_path_buf();
-        for visit in walk.visits {
-            let mut found = visit.found;
-            found.retain(|inode| wanted.contains(inode));
-            let outcome = visit.outcome.and_then(|()| {
-                if found.is_empty() {
-                    return Ok(None);
-                }
-                found.sort_unstable();
-                found.dedup();
-                describe(&mut path, pids[visit.index]).map(Some)
-            });
-            match outcome {
-                Ok(None) => map.stats.processes_read += 1,
-                Ok(Some(process)) => {
-                    map.stats.processes_read += 1;
-                    map.stats.processes_owning += 1;
-                    map.commit(process, &found);
-                }
-                Err(Lost::Hidden) => map.stats.processes_hidden += 1,
-                Err(Lost::Vanished) => map.stats.processes_vanished += 1,
-                Err(Lost::Failed) => map.stats.processes_failed += 1,
-            }
-        }
-        map
-    }
-
-    /// Records `process` as an owner of each of `inodes` (sorted, deduplicated). Processes
-    /// arrive in ascending pid order, so every owner list stays sorted.
-    fn commit(&mut self, process: Process, inodes: &[u64]) {
-        let Ok(raw) = u32::try_from(self.processes.len()) else {
-            return; // More than 4 billion processes: not a Linux system.
+/// [`scan`] for inodes that are not known yet: walks every process's sockets
+/// while `dump` runs on this thread (the socket dump and the walk are both kernel time
+/// and independent, so on two cores they take about as long as the longer of the two),
+/// then keeps the inodes of the `wanted` set `dump` returns. When that set is empty the
+/// walk is stopped at once and nothing is reported as walked, as `scan` would not have
+/// walked. A `dump` error stops the walk and is returned.
+///
+/// Costs memory for every socket inode of the host until `dump` is done (8 bytes each),
+/// where `scan` keeps only the wanted ones: for callers that want most sockets' owners.
+pub fn scan_alongside<T>(
+    proc_root: &Path,
+    dump: impl FnOnce() -> Result<(T, HashSet<u64>), Error>,
+) -> Result<(T, OwnerMap), Error> {
+    let pids = list_pids(proc_root)?;
+    let keep = |inode: u64| inode != 0;
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    // Every core walks while this thread dumps; then this thread walks too.
+    let helpers = walkers(pids.len());
+    let (dumped, walk) = std::thread::scope(|scope| {
+        let started = spawn_walkers(scope, helpers, proc_root, &pids, &next, &keep, &stop);
+        let dumped = dump();
+        let nothing_wanted = match &dumped {
+            Ok((_, wanted)) => wanted.iter().all(|&inode| inode == 0),
+            Err(_) => true,
         };
-        let idx = ProcessIndex(raw);
-        self.processes.push(process);
-        for &inode in inodes {
-            self.owners
-                .entry(inode)
-                .and_modify(|owners| owners.push(idx))
-                .or_insert(Owners::One(idx));
+        if nothing_wanted {
+            stop.store(true, Ordering::Relaxed);
+        }
+        // This thread walks too, once its dump is done.
+        let walk = finish_walk(proc_root, &pids, &next, &keep, &stop, started);
+        (dumped, walk)
+    });
+    let (value, wanted) = dumped?;
+    if wanted.iter().all(|&inode| inode == 0) {
+        return Ok((value, OwnerMap::default()));
+    }
+    Ok((value, from_walk(proc_root, &pids, walk, &wanted)))
+}
+
+/// The map of a finished walk: the visits committed in pid order, each process that kept
+/// a wanted inode described (uid, command) now.
+fn from_walk<S: BuildHasher>(
+    proc_root: &Path,
+    pids: &[u32],
+    mut walk: Walk,
+    wanted: &HashSet<u64, S>,
+) -> OwnerMap {
+    let mut map = OwnerMap::new(ScanStats {
+        processes_seen: pids.len() as u64,
+        as_root: fs::metadata(proc_root.join("self")).is_ok_and(|m| m.uid() == 0),
+        fds_read: walk.fds_read,
+        fds_lost: walk.fds_lost,
+        ..ScanStats::default()
+    });
+    // Pid order, as a single walk would have committed them.
+    walk.visits.sort_unstable_by_key(|v| v.index);
+    debug_assert_eq!(walk.visits.len(), pids.len());
+    let mut path = proc_root.to_path_buf();
+    for visit in walk.visits {
+        let mut found = visit.found;
+        found.retain(|inode| wanted.contains(inode));
+        let outcome = visit.outcome.and_then(|()| {
+            if found.is_empty() {
+                return Ok(None);
+            }
+            found.sort_unstable();
+            found.dedup();
+            describe(&mut path, pids[visit.index]).map(Some)
+        });
+        match outcome {
+            Ok(None) => map.stats_mut().processes_read += 1,
+            Ok(Some(process)) => {
+                map.stats_mut().processes_read += 1;
+                map.stats_mut().processes_owning += 1;
+                map.commit(process, &found);
+            }
+            Err(Lost::Hidden) => map.stats_mut().processes_hidden += 1,
+            Err(Lost::Vanished) => map.stats_mut().processes_vanished += 1,
+            Err(Lost::Failed) => map.stats_mut().processes_failed += 1,
         }
     }
-
-    /// Processes owning `inode`, sorted by pid, each once. Empty when no readable process
-    /// owns it (or it was not wanted).
-    pub fn owners(&self, inode: u64) -> &[ProcessIndex] {
-        self.owners.get(&inode).map_or(&[], Owners::as_slice)
-    }
-
-    /// The processes owning `inode`, sorted by pid.
-    pub fn owner_processes(&self, inode: u64) -> impl ExactSizeIterator<Item = &Process> + '_ {
-        self.owners(inode).iter().map(|&idx| self.process(idx))
-    }
-
-    /// The process at `idx`.
-    ///
-    /// # Panics
-    /// If `idx` came from another map and is out of range here.
-    pub fn process(&self, idx: ProcessIndex) -> &Process {
-        &self.processes[idx.get()]
-    }
-
-    /// Processes owning at least one wanted socket, sorted by pid; the n-th has index n.
-    pub fn processes(&self) -> impl ExactSizeIterator<Item = &Process> + '_ {
-        self.processes.iter()
-    }
-
-    /// Number of processes owning at least one wanted socket.
-    pub fn process_count(&self) -> usize {
-        self.processes.len()
-    }
-
-    /// Number of wanted inodes that have at least one owner.
-    pub fn owned_inodes(&self) -> usize {
-        self.owners.len()
-    }
-
-    /// What the walk saw and could not see.
-    pub fn stats(&self) -> ScanStats {
-        self.stats
-    }
+    map
 }
 
 /// The inode named by an fd link target of the form `socket:[INODE]`, or `None` for
@@ -649,33 +492,6 @@ pub(crate) fn command_name(mut comm: Vec<u8>) -> String {
     String::from_utf8(comm).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// What a walk could not see, as warning lines (none when it saw everything). As root the
-/// advice for unreadable processes differs (see [`ScanStats::as_root`]).
-pub fn scan_warnings(stats: &ScanStats) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if stats.processes_hidden > 0 {
-        warnings.push(format!(
-            "{} process(es) could not be read ({}): sockets they may own are shown as hidden",
-            stats.processes_hidden,
-            stats.hidden_reason()
-        ));
-    }
-    if stats.processes_failed > 0 {
-        warnings.push(format!(
-            "{} process(es) could not be read because of I/O errors (e.g. too many open files): \
-             sockets they may own are shown as hidden or not found",
-            stats.processes_failed
-        ));
-    }
-    if stats.processes_vanished > 0 {
-        warnings.push(format!(
-            "{} process(es) exited during the owner scan",
-            stats.processes_vanished
-        ));
-    }
-    warnings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,7 +527,7 @@ mod tests {
         }
 
         fn scan(&self, wanted: &[u64]) -> OwnerMap {
-            OwnerMap::scan(&self.0, &wanted.iter().copied().collect::<HashSet<u64>>())
+            scan(&self.0, &wanted.iter().copied().collect::<HashSet<u64>>())
                 .expect("fake root lists")
         }
     }
@@ -897,9 +713,9 @@ mod tests {
         );
         proc.process("2", Some("kthreadd"), &[]);
         let wanted = HashSet::from([77u64, 99, 0, 5]);
-        let after = OwnerMap::scan(&proc.0, &wanted).expect("walks");
+        let after = scan(&proc.0, &wanted).expect("walks");
         let (value, alongside) =
-            OwnerMap::scan_alongside(&proc.0, || Ok(("dumped", wanted.clone()))).expect("walks");
+            scan_alongside(&proc.0, || Ok(("dumped", wanted.clone()))).expect("walks");
         assert_eq!(value, "dumped");
         assert_eq!(pids(&alongside, 77), pids(&after, 77));
         assert_eq!(pids(&alongside, 99), [200]);
@@ -913,11 +729,10 @@ mod tests {
             after.processes().cloned().collect::<Vec<_>>()
         );
         // Nothing wanted after all: as if no walk had been made.
-        let (_, none) =
-            OwnerMap::scan_alongside(&proc.0, || Ok(((), HashSet::from([0u64])))).expect("stops");
+        let (_, none) = scan_alongside(&proc.0, || Ok(((), HashSet::from([0u64])))).expect("stops");
         assert_eq!(none.stats(), ScanStats::default());
         // The dump's error is the result.
-        let err = OwnerMap::scan_alongside(&proc.0, || -> Result<((), HashSet<u64>), Error> {
+        let err = scan_alongside(&proc.0, || -> Result<((), HashSet<u64>), Error> {
             Err(Error::NetlinkOpen(io::Error::from_raw_os_error(93)))
         })
         .expect_err("the dump failed");
@@ -927,16 +742,16 @@ mod tests {
     #[test]
     fn nothing_wanted_means_no_walk() {
         let missing = Path::new("/nonexistent/tcpstat-proc-root");
-        let map = OwnerMap::scan(missing, &HashSet::<u64>::new()).expect("no walk");
+        let map = scan(missing, &HashSet::<u64>::new()).expect("no walk");
         assert_eq!(map.stats(), ScanStats::default());
-        let map = OwnerMap::scan(missing, &HashSet::from([0u64])).expect("0 is never wanted");
+        let map = scan(missing, &HashSet::from([0u64])).expect("0 is never wanted");
         assert_eq!(map.stats(), ScanStats::default());
     }
 
     #[test]
     fn an_unlistable_root_is_an_error() {
         let missing = Path::new("/nonexistent/tcpstat-proc-root");
-        let err = OwnerMap::scan(missing, &HashSet::from([1u64])).expect_err("no root");
+        let err = scan(missing, &HashSet::from([1u64])).expect_err("no root");
         assert!(
             err.to_string().contains("/nonexistent/tcpstat-proc-root"),
             "{err}"

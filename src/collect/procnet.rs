@@ -10,7 +10,7 @@
 //! Addresses are the raw `__be32` words printed with `%08X` as host-order integers (so the
 //! bytes come back with `to_ne_bytes`); ports are `%04X` of the host-order port.
 //! /proc never lists bound-only sockets, so it cannot see CLOSED (see
-//! [`super::SourceKind::covers`]).
+//! [`crate::model::source::PROC_COVERS`]).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
@@ -20,10 +20,11 @@ use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use super::{Outcome, Sink, SourceKind};
-use crate::aggregate::StateCounts;
 use crate::error::Error;
-use crate::model::{Family, Filter, SocketRecord, TcpState, TimerKind};
+use crate::model::source::PROC_COVERS;
+use crate::model::{
+    Family, Filter, Outcome, Sink, SocketRecord, SourceKind, StateCounts, TcpState, TimerKind,
+};
 
 /// Read size: the kernel's seq_file hands out whole rows per read; big reads mean few syscalls.
 const CHUNK: usize = 256 * 1024;
@@ -62,7 +63,7 @@ pub fn collect_opened(
     sink: &mut dyn Sink,
     mut open: impl FnMut(Family) -> (PathBuf, io::Result<File>),
 ) -> Result<Outcome, Error> {
-    let mut outcome = Outcome::new(SourceKind::Proc);
+    let mut outcome = Outcome::new(SourceKind::Proc, PROC_COVERS);
     let opened: Vec<(Family, PathBuf, io::Result<File>)> = filter
         .families
         .iter()
@@ -84,7 +85,7 @@ pub fn collect_opened(
                 let helper = std::thread::Builder::new()
                     .name("tcpstat-proc".into())
                     .spawn_scoped(scope, || {
-                        let mut part = Outcome::new(SourceKind::Proc);
+                        let mut part = Outcome::new(SourceKind::Proc, PROC_COVERS);
                         let mut buf = vec![0; CHUNK];
                         scan_family(second, filter, &mut side, &mut buf, &mut part).map(|()| part)
                     });
@@ -673,7 +674,7 @@ mod tests {
 ";
 
     /// The sink that keeps every record: the same one `list --sort` uses.
-    use crate::aggregate::Snapshot as Collect;
+    use crate::model::Snapshot as Collect;
 
     fn scan(
         text: &str,

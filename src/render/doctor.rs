@@ -486,8 +486,8 @@ pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io:
         }
     }
     let source = match report.outcome.source {
-        crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
-        crate::collect::SourceKind::Proc => "/proc/net/tcp{,6}",
+        crate::model::SourceKind::Netlink => "netlink (sock_diag)",
+        crate::model::SourceKind::Proc => "/proc/net/tcp{,6}",
     };
     let mut footer = format!("source: {source}");
     if report.outcome.fallback_reason.is_some() {

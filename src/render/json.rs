@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::text::is_unsafe_for_terminals;
 use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
-use crate::aggregate::{PortGrouping, StateCounts, StateRow};
+use crate::aggregate::PortGrouping;
 use crate::model::{Family, StateSet, TcpState};
+use crate::model::{StateCounts, StateRow};
 
 /// Version of every JSON document tcpstat prints.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -177,7 +178,7 @@ impl<'a> SummaryJson<'a> {
             schema_version: SCHEMA_VERSION,
             source: report.outcome.source.name(),
             fallback_reason: report.outcome.fallback_reason.as_deref(),
-            source_covers: names(report.outcome.source.covers()),
+            source_covers: names(report.outcome.covers),
             counted_states: names(report.counted_states()),
             counted_families: report.families().iter().map(|f| f.key()).collect(),
             timestamp: &report.timestamp,
@@ -312,12 +313,7 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
             PortGrouping::Local => "local",
             PortGrouping::Remote => "remote",
         },
-        counted_states: names(
-            report
-                .filter
-                .states
-                .intersect(report.outcome.source.covers()),
-        ),
+        counted_states: names(report.filter.states.intersect(report.outcome.covers)),
         ports: report
             .rows
             .iter()
@@ -452,12 +448,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
         schema_version: SCHEMA_VERSION,
         source: report.outcome.source.name(),
         fallback_reason: report.outcome.fallback_reason.as_deref(),
-        counted_states: names(
-            report
-                .filter
-                .states
-                .intersect(report.outcome.source.covers()),
-        ),
+        counted_states: names(report.filter.states.intersect(report.outcome.covers)),
         processes: m
             .processes
             .iter()

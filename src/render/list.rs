@@ -14,9 +14,16 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::text::escape;
-use super::NetnsView;
-use crate::config::ListFormat;
+use crate::model::netns::NetnsView;
 use crate::model::{Family, KernelState, SocketRecord, TimerKind};
+
+/// Output format of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table { header: bool },
+    Json,
+    Ndjson,
+}
 
 /// What is known of a socket's owners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

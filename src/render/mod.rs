@@ -13,65 +13,35 @@ pub mod table;
 pub mod text;
 pub mod watch;
 
-use crate::aggregate::{PortGrouping, PortRow, ProcMatrix, StateCounts, StateRow};
-use crate::collect::netns::Namespace;
-use crate::collect::owners::ScanStats;
-use crate::collect::users::Users;
-use crate::collect::{Outcome, SourceKind};
-use crate::model::{Family, Filter, StateSet, TcpState};
+use crate::aggregate::{PortGrouping, PortRow, ProcMatrix};
+pub use crate::model::netns::{NetnsEntry, NetnsView};
+use crate::model::{
+    Family, Filter, Outcome, ScanStats, SourceKind, StateCounts, StateRow, StateSet, TcpState,
+    Users,
+};
 
-/// The network namespaces an output covers, when tcpstat was told which to read.
-#[derive(Debug, Clone, Default)]
-pub struct NetnsView<'a> {
-    /// Every namespace read or skipped, in order; empty when tcpstat read its own namespace
-    /// without being asked to (then outputs look exactly as they always did).
-    pub entries: Vec<NetnsEntry<'a>>,
-    /// `--all-netns`: each row says its namespace (a NETNS column, a `netns` key).
-    pub per_row: bool,
-}
-
-/// One namespace of a [`NetnsView`].
-#[derive(Debug, Clone)]
-pub struct NetnsEntry<'a> {
-    pub ns: &'a Namespace,
-    /// Why it was not read (`--all-netns` skips what it cannot enter).
-    pub skipped: Option<String>,
-    /// Its sockets that were counted, by state; `None` when skipped.
-    pub counts: Option<StateRow>,
-}
-
-impl NetnsView<'_> {
-    /// The label of the namespace a row was tagged with ([`crate::model::SocketRecord::netns`]).
-    pub fn label(&self, inode: u64) -> &str {
-        self.entries
-            .iter()
-            .find(|e| e.ns.inode == inode)
-            .map_or("?", |e| e.ns.label.as_str())
+/// The one-line description of the namespaces read, for table footers: `None` without
+/// namespace options.
+pub fn netns_footer(view: &NetnsView<'_>) -> Option<String> {
+    if view.entries.is_empty() {
+        return None;
     }
-
-    /// The one-line description of what was read, for table footers: `None` without
-    /// namespace options.
-    pub fn footer(&self) -> Option<String> {
-        if self.entries.is_empty() {
-            return None;
+    let read = view.entries.iter().filter(|e| e.skipped.is_none()).count();
+    let skipped = view.entries.len() - read;
+    Some(if view.per_row {
+        let mut line = format!("network namespaces: {read} read");
+        if skipped > 0 {
+            line.push_str(&format!(", {skipped} skipped (see warnings)"));
         }
-        let read = self.entries.iter().filter(|e| e.skipped.is_none()).count();
-        let skipped = self.entries.len() - read;
-        Some(if self.per_row {
-            let mut line = format!("network namespaces: {read} read");
-            if skipped > 0 {
-                line.push_str(&format!(", {skipped} skipped (see warnings)"));
-            }
-            line
-        } else {
-            let labels: Vec<String> = self
-                .entries
-                .iter()
-                .map(|e| text::escape(&e.ns.label).into_owned())
-                .collect();
-            format!("network namespace: {}", labels.join(", "))
-        })
-    }
+        line
+    } else {
+        let labels: Vec<String> = view
+            .entries
+            .iter()
+            .map(|e| text::escape(&e.ns.label).into_owned())
+            .collect();
+        format!("network namespace: {}", labels.join(", "))
+    })
 }
 
 /// Everything `summary` prints.
@@ -89,7 +59,7 @@ pub struct SummaryReport<'a> {
 impl SummaryReport<'_> {
     /// States whose numbers are measurements: asked for, and visible to the source.
     pub fn counted_states(&self) -> StateSet {
-        self.filter.states.intersect(self.outcome.source.covers())
+        self.filter.states.intersect(self.outcome.covers)
     }
 
     /// Why a state's number is not a measurement, if it is not. A state with sockets is
@@ -99,7 +69,7 @@ impl SummaryReport<'_> {
             state,
             self.counts.state_total(state) > 0,
             self.filter.states,
-            self.outcome.source.covers(),
+            self.outcome.covers,
         );
         // The summary says why a source is blind to a state; the matrices share the short
         // phrase and name the source in their footers.
@@ -170,7 +140,7 @@ impl TopCut {
 pub struct DoctorReport<'a> {
     pub diagnosis: &'a crate::diagnose::Diagnosis,
     pub thresholds: &'a crate::diagnose::Thresholds,
-    pub facts: &'a crate::collect::kernel::KernelFacts,
+    pub facts: &'a crate::model::kernel::KernelFacts,
     pub outcome: &'a Outcome,
     pub hostname: Option<String>,
     /// RFC 3339, UTC.

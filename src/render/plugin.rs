@@ -10,8 +10,8 @@ use std::io::{self, Write};
 
 use super::text::escape;
 use crate::check::{Measured, Verdict};
-use crate::collect::{Outcome, SourceKind};
 use crate::error::PluginStatus;
+use crate::model::{Outcome, SourceKind};
 
 /// Writes the status line.
 pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) -> io::Result<()> {
@@ -107,12 +107,13 @@ pub fn unknown_line(out: &mut dyn Write, cause: &str) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::check::{evaluate, parse_threshold, CheckCounts};
-    use crate::collect::Sink;
+    use crate::model::Sink;
     use crate::model::{Family, KernelState, SocketRecord, StateSet, TcpState};
 
     fn outcome() -> Outcome {
         Outcome {
             source: SourceKind::Netlink,
+            covers: crate::model::StateSet::ALL,
             fallback_reason: None,
             warnings: Vec::new(),
             complete: true,

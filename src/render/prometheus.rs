@@ -15,9 +15,10 @@ use std::fmt::Display;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::aggregate::{BoundedPorts, CommandRows, ProcMatrix, StateCounts, StateRow};
-use crate::collect::Outcome;
+use crate::aggregate::{BoundedPorts, CommandRows, ProcMatrix};
+use crate::model::Outcome;
 use crate::model::StateSet;
+use crate::model::{StateCounts, StateRow};
 
 /// The content type of this format, for HTTP.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use comfy_table::{presets, CellAlignment, LineStyle, Table};
 
 use super::{text::escape, SummaryReport};
-use crate::aggregate::StateRow;
+use crate::model::StateRow;
 use crate::model::{Family, StateSet, TcpState};
 
 const BOLD: &str = "\x1b[1m";
@@ -167,7 +167,7 @@ fn write_summary_footer(
 ) -> io::Result<()> {
     write_skipped(out, report.netns, paint)?;
     let mut footer = source_footer(report.outcome);
-    if let Some(netns) = report.netns.footer() {
+    if let Some(netns) = super::netns_footer(report.netns) {
         footer.push_str(&format!("  {netns}"));
     }
     if let Some(host) = &report.hostname {
@@ -257,7 +257,7 @@ fn summary_by_netns(
     let not_covered: Vec<&str> = report
         .filter
         .states
-        .without(report.outcome.source.covers())
+        .without(report.outcome.covers)
         .iter()
         .map(TcpState::name)
         .collect();
@@ -307,10 +307,10 @@ fn write_table(out: &mut dyn Write, table: &mut Table, numeric_from: usize) -> i
     Ok(())
 }
 
-fn source_footer(outcome: &crate::collect::Outcome) -> String {
+fn source_footer(outcome: &crate::model::Outcome) -> String {
     let source = match outcome.source {
-        crate::collect::SourceKind::Netlink => "netlink (sock_diag)",
-        crate::collect::SourceKind::Proc => "/proc/net/tcp{,6}",
+        crate::model::SourceKind::Netlink => "netlink (sock_diag)",
+        crate::model::SourceKind::Proc => "/proc/net/tcp{,6}",
     };
     let mut footer = format!("source: {source}");
     if outcome.fallback_reason.is_some() {
@@ -324,7 +324,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
     let states = super::matrix_columns(
         report.all_states,
         report.filter.states,
-        report.outcome.source.covers(),
+        report.outcome.covers,
         report.rows.iter().map(|r| &r.counts),
     );
     let has_unknown = report.rows.iter().any(|r| r.counts.unknown > 0);
@@ -387,7 +387,7 @@ pub fn ports(out: &mut dyn Write, report: &super::PortsReport<'_>, paint: Paint)
         writeln!(out, "{}", paint.apply(DIM, line))?;
     }
     let mut footer = String::from("ACCEPT-Q = connections waiting to be accepted / backlog");
-    if report.outcome.source == crate::collect::SourceKind::Proc {
+    if report.outcome.source == crate::model::SourceKind::Proc {
         footer.push_str(" (? = /proc does not report the backlog)");
     }
     writeln!(out, "{}", paint.apply(DIM, &footer))?;
@@ -412,13 +412,13 @@ fn write_skipped(
 /// Skipped namespaces, then the last footer line: source and namespaces.
 fn write_source_footer(
     out: &mut dyn Write,
-    outcome: &crate::collect::Outcome,
+    outcome: &crate::model::Outcome,
     netns: &super::NetnsView<'_>,
     paint: Paint,
 ) -> io::Result<()> {
     write_skipped(out, netns, paint)?;
     let mut footer = source_footer(outcome);
-    if let Some(line) = netns.footer() {
+    if let Some(line) = super::netns_footer(netns) {
         footer.push_str(&format!("  {line}"));
     }
     writeln!(out, "{}", paint.apply(DIM, &footer))
@@ -474,7 +474,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     let states = super::matrix_columns(
         report.all_states,
         report.filter.states,
-        report.outcome.source.covers(),
+        report.outcome.covers,
         m.processes.iter().map(|p| &p.counts).chain(specials),
     );
     let has_unknown = m
@@ -495,7 +495,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     header.push("TOTAL".into());
     let mut table = matrix_table(paint, header);
-    let counts = |row: &crate::aggregate::StateRow| {
+    let counts = |row: &crate::model::StateRow| {
         let mut cells: Vec<String> = states.iter().map(|c| state_cell(paint, c, row)).collect();
         if has_unknown {
             cells.push(count(paint, row.unknown));
@@ -518,7 +518,7 @@ pub fn procs(out: &mut dyn Write, report: &super::ProcsReport<'_>, paint: Paint)
     }
     let hidden_label = super::hidden_label(&report.owner_stats);
     // With --all-netns, the ownerless rows of each namespace; else the four totals.
-    let ownerless: Vec<(Option<u64>, [&crate::aggregate::StateRow; 4])> = if per_row {
+    let ownerless: Vec<(Option<u64>, [&crate::model::StateRow; 4])> = if per_row {
         m.by_netns
             .iter()
             .map(|n| {

@@ -13,22 +13,17 @@ use serde::Serialize;
 use super::json::{netns as netns_json, NetnsJson, StatesJson, SCHEMA_VERSION};
 use super::list::write_endpoint;
 use super::text::escape;
-use crate::cli::WatchByArg;
+use crate::aggregate::track::{sparkline, HISTORY_LEN};
+use crate::aggregate::watch::{Aged, GroupBy, GroupKey, Tick};
 use crate::model::duration::format_age;
 use crate::model::{KernelState, SocketRecord, TcpState};
 use crate::term;
-use crate::track::{sparkline, HISTORY_LEN};
-use crate::watch::{Aged, GroupKey, Tick};
 
 /// Namespaces listed on the screen with `--all-netns`, busiest first.
 const NETNS_LINES: usize = 10;
 
-fn by_name(by: WatchByArg) -> &'static str {
-    match by {
-        WatchByArg::Port => "port",
-        WatchByArg::Process => "process",
-        WatchByArg::Remote => "remote",
-    }
+fn by_name(by: GroupBy) -> &'static str {
+    by.name()
 }
 
 fn group_label(tick: &Tick<'_>, key: &GroupKey) -> String {
@@ -794,7 +789,7 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
         elapsed_s: s.elapsed,
         counted_states: setup
             .shown
-            .intersect(s.outcome.source.covers())
+            .intersect(s.outcome.covers)
             .iter()
             .map(TcpState::name)
             .collect(),
@@ -871,12 +866,12 @@ pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::track::{Changes, History};
+    use crate::aggregate::watch::{Group, Sample, Setup};
     use crate::aggregate::Direction;
-    use crate::collect::{Outcome, SourceKind};
     use crate::model::{Family, StateSet};
+    use crate::model::{Outcome, SourceKind};
     use crate::render::NetnsView;
-    use crate::track::{Changes, History};
-    use crate::watch::{Group, Sample, Setup};
 
     fn setup(shown: StateSet, tracked: StateSet) -> Setup {
         Setup {
@@ -885,7 +880,7 @@ mod tests {
             interval: Duration::from_secs(1),
             shown,
             tracked,
-            by: WatchByArg::Port,
+            by: GroupBy::Port,
             older_than: None,
         }
     }
@@ -897,6 +892,7 @@ mod tests {
             elapsed: Some(1.0),
             outcome: Outcome {
                 source: SourceKind::Netlink,
+                covers: crate::model::StateSet::ALL,
                 fallback_reason: None,
                 warnings: Vec::new(),
                 complete: true,

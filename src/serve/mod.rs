@@ -31,8 +31,8 @@
 //! flat. The threads do not contend for it: collections run on one thread, and the rest
 //! allocate a few hundred bytes per request.
 //!
-//! It reads the kernel only through [`crate::collect_metrics`] and writes metrics only through
-//! `render::prometheus`.
+//! It reads the kernel only through the pipeline ([`metrics::collect`]) and writes metrics only
+//! through `render::prometheus`.
 //!
 //! It never reads a request body and answers every request with `Connection: close`: one
 //! request per connection is all a scraper needs, and it keeps the state machine trivial.
@@ -61,8 +61,11 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+mod metrics;
+
 use crate::config::{Config, ServeOptions};
 use crate::error::Error;
+use crate::pipeline::Readers;
 use crate::render::prometheus::{self, Meta, ServeStats};
 use crate::term;
 
@@ -400,8 +403,15 @@ impl Drop for Ticket {
 /// collection that panics (a bug) answers with an empty body, which `/metrics` turns into a
 /// 503, and the thread carries on with the next request.
 fn collector_loop(shared: &Shared, requests: &Receiver<SyncSender<Vec<u8>>>) {
+    // Kept between scrapes: one netlink socket per namespace read.
+    let mut readers = Readers::default();
     for reply in requests {
-        let body = panic::catch_unwind(AssertUnwindSafe(|| shared.collect())).unwrap_or_default();
+        let body = panic::catch_unwind(AssertUnwindSafe(|| shared.collect(&mut readers)))
+            .unwrap_or_else(|_| {
+                // A panic may have left a reader mid-dump: start afresh.
+                readers = Readers::default();
+                Vec::new()
+            });
         // The asker is gone only if its own thread died; nothing to do then.
         let _ = reply.send(body);
     }
@@ -505,9 +515,9 @@ impl Shared {
     }
 
     /// Collects and renders everything `/metrics` shows.
-    fn collect(&self) -> Vec<u8> {
+    fn collect(&self, readers: &mut Readers) -> Vec<u8> {
         let began = Instant::now();
-        let result = crate::collect_metrics(&self.config, &self.options);
+        let result = metrics::collect(&self.config, &self.options, readers);
         let duration = began.elapsed();
         let stats = {
             let mut c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);

@@ -251,15 +251,6 @@ pub fn state_counts(records: &[SocketRecord]) -> [u64; 11] {
     counts
 }
 
-/// Sockets by state, unknown states included, both families together.
-pub fn state_row(records: &[SocketRecord]) -> crate::aggregate::StateRow {
-    let mut row = crate::aggregate::StateRow::default();
-    for r in records {
-        row.add(r.state);
-    }
-    row
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

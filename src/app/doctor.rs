@@ -1,0 +1,82 @@
+//! `tcpstat doctor`: findings from the sockets, their owners and the kernel's settings.
+
+use std::io::Write;
+
+use super::{report_warnings, scope};
+use crate::collect::host;
+use crate::config::Config;
+use crate::diagnose::{self, Census, Severity, Thresholds};
+use crate::error::{Error, Exit, ExitCode};
+use crate::model::{KernelFacts, Listeners, OwnerWalk, Plan};
+use crate::pipeline;
+use crate::render::{self, json, table, DoctorReport};
+
+pub fn run(
+    config: &Config,
+    thresholds: &Thresholds,
+    as_json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, Error> {
+    // The sockets into a census (counts, and detail only for the states a check looks at
+    // closely), the listeners (they decide the service side and are judged themselves), the
+    // kernel's settings and counters, and the owners of what a finding names a process for.
+    let plan = Plan {
+        listeners: Listeners::All,
+        owners: OwnerWalk::Wanted,
+        kernel_facts: true,
+        ..config.plan()
+    };
+    let (scope, mut readers) = scope(config)?;
+    let collection = pipeline::run(&plan, &scope, &mut readers, |ctx| {
+        Census::new(
+            ctx.listening.clone(),
+            ctx.port_range,
+            ctx.selected_listeners(&config.filter).copied().collect(),
+        )
+    })?;
+    let outcome = collection.outcome();
+    report_warnings(&outcome, err)?;
+    let owners = collection.owners.clone().unwrap_or_default();
+    let Some((_, read)) = collection.reads().next() else {
+        return Err(Error::Netns {
+            netns: "(none)".into(),
+            problem: "no network namespace could be read".into(),
+            source: None,
+        });
+    };
+    let facts: KernelFacts = read.facts.clone().unwrap_or_default();
+    let census = &read.part;
+    let reason = |state| outcome.not_counted_reason(state);
+    let diagnosis = diagnose::diagnose(&diagnose::Inputs {
+        census,
+        listeners: &census.listeners,
+        owners: &owners,
+        facts: &facts,
+        thresholds,
+        counted: outcome.counted(config.filter.states),
+        not_counted_reason: &reason,
+        backlog_known: outcome.source == crate::model::SourceKind::Netlink,
+    });
+    let code = match diagnosis.worst() {
+        Severity::Ok | Severity::Info => ExitCode::Ok,
+        Severity::Warning => ExitCode::Warning,
+        Severity::Critical => ExitCode::Critical,
+    };
+    let report = DoctorReport {
+        diagnosis: &diagnosis,
+        thresholds,
+        facts: &facts,
+        outcome: &outcome,
+        hostname: host::hostname(&config.proc_root),
+        timestamp: super::now_rfc3339(),
+        exit_code: code as u8,
+    };
+    if as_json {
+        json::write_line(out, &render::doctor::json(&report))?;
+    } else {
+        render::doctor::text(out, &report, table::Paint(config.color))?;
+    }
+    out.flush()?;
+    Ok(Exit::Code(code))
+}

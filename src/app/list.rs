@@ -1,0 +1,160 @@
+//! `tcpstat list`: one row per socket, streamed as it is read unless rows must be sorted or
+//! owners found.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::procs::PASSWD;
+use super::{report_warnings, scope};
+use crate::aggregate::is_not_accepted;
+use crate::cli::SortArg;
+use crate::collect;
+use crate::config::{Config, ListOptions};
+use crate::error::Error;
+use crate::model::netns::NetnsView;
+use crate::model::{
+    KernelState, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow, TcpState, Users,
+};
+use crate::pipeline;
+use crate::render::list::{ListWriter, OwnerRef, Owners};
+
+pub fn run(
+    config: &Config,
+    options: &ListOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let users = collect::users::load(Path::new(PASSWD));
+    let (scope, mut readers) = scope(config)?;
+    let needs_owners =
+        options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners();
+    if !needs_owners && options.sort.is_none() {
+        // Each socket is written as the kernel hands it over. The NETNS column needs every
+        // label before the first row.
+        let labels = scope.labels();
+        let mut writer = ListWriter::new(out, options.format, false, options.timers, &labels);
+        let collection = pipeline::stream(&config.plan(), &scope, &mut readers, |_, read| {
+            read(&mut ListSink::new(&mut writer, &users))
+        })?;
+        writer.finish()?;
+        report_warnings(&collection.outcome(), err)?;
+        return Ok(());
+    }
+    let plan = Plan {
+        owners: if needs_owners {
+            OwnerWalk::Every
+        } else {
+            OwnerWalk::None
+        },
+        ..config.plan()
+    };
+    let collection = pipeline::run(&plan, &scope, &mut readers, |_| Snapshot::default())?;
+    let outcome = collection.outcome();
+    report_warnings(&outcome, err)?;
+    let view = collection.view(|records| StateRow::of(&records.0));
+    let records: Vec<SocketRecord> = collection
+        .parts()
+        .flat_map(|records| records.0.iter().copied())
+        .collect();
+    let owners = collection.owners.clone().unwrap_or_default();
+    write_list(records, &owners, options, &view, &users, out)
+}
+
+/// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`).
+fn write_list(
+    mut records: Vec<SocketRecord>,
+    owners: &OwnerMap,
+    options: &ListOptions,
+    view: &NetnsView<'_>,
+    users: &Users,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if let Some(key) = options.sort {
+        sort_records(&mut records, key, owners);
+    }
+    let mut writer = ListWriter::new(out, options.format, options.processes, options.timers, view);
+    let hidden_possible = owners.stats().unreadable() > 0;
+    let mut refs: Vec<OwnerRef<'_>> = Vec::new();
+    for r in &records {
+        if writer.failed() {
+            break;
+        }
+        refs.clear();
+        refs.extend(owners.owner_processes(r.inode).map(|p| OwnerRef {
+            pid: p.pid,
+            command: &p.command,
+        }));
+        let owner_column = if !options.processes {
+            Owners::NotResolved
+        } else if refs.is_empty() && r.inode != 0 && hidden_possible {
+            Owners::Hidden
+        } else if is_not_accepted(r) {
+            Owners::NotAccepted
+        } else {
+            Owners::Found(&refs)
+        };
+        writer.row(r, users.name(r.uid), owner_column);
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+/// Streams rows of `list` straight to the writer.
+struct ListSink<'a, 'w> {
+    writer: &'a mut ListWriter<'w>,
+    users: &'a Users,
+    /// Rows the writer had written before this sink (earlier namespaces).
+    before: u64,
+}
+
+impl<'a, 'w> ListSink<'a, 'w> {
+    fn new(writer: &'a mut ListWriter<'w>, users: &'a Users) -> ListSink<'a, 'w> {
+        let before = writer.rows();
+        ListSink {
+            writer,
+            users,
+            before,
+        }
+    }
+}
+
+impl Sink for ListSink<'_, '_> {
+    fn record(&mut self, record: &SocketRecord) {
+        self.writer
+            .row(record, self.users.name(record.uid), Owners::NotResolved);
+    }
+
+    fn reset(&mut self) -> bool {
+        // Rows already written cannot be taken back: no fallback after the first row.
+        self.writer.rows() == self.before
+    }
+}
+
+fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
+    let state_key = |r: &SocketRecord| match r.state {
+        KernelState::Known(s) => s.index() as u16,
+        KernelState::Unknown(v) => 100 + u16::from(v),
+    };
+    match key {
+        SortArg::State => records.sort_by_key(|r| (state_key(r), r.local, r.local_port)),
+        SortArg::Local => records.sort_by_key(|r| (r.local, r.local_port, r.remote, r.remote_port)),
+        SortArg::Remote => {
+            records.sort_by_key(|r| (r.remote, r.remote_port, r.local, r.local_port))
+        }
+        SortArg::Port => records.sort_by_key(|r| (r.local_port, r.local, r.remote, r.remote_port)),
+        SortArg::Pid => records.sort_by_key(|r| {
+            // Sockets without an owner last.
+            let pid = owners
+                .owner_processes(r.inode)
+                .next()
+                .map_or(u32::MAX, |p| p.pid);
+            (pid, r.local_port)
+        }),
+        SortArg::Queue => records.sort_by_key(|r| {
+            // A listener's send_q is its configured backlog, not queued data.
+            let listening = r.state == KernelState::Known(TcpState::Listen);
+            let send = if listening { 0 } else { u64::from(r.send_q) };
+            (std::cmp::Reverse(u64::from(r.recv_q) + send), r.local_port)
+        }),
+    }
+}

@@ -1,0 +1,78 @@
+//! The subcommands: each one builds its [`crate::model::Plan`], runs it through the
+//! [`crate::pipeline`], aggregates and picks its renderer.
+//!
+//! Owns: dispatch (the one place a [`Task`] becomes a run) and what every subcommand shares:
+//! saying an outcome's warnings on stderr, and the time of a report. One file per subcommand;
+//! `watch` and `serve` are loops over the same pipeline.
+
+mod check;
+mod doctor;
+mod list;
+mod ports;
+mod procs;
+mod summary;
+pub mod watch;
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{Config, Task};
+use crate::error::{Error, Exit};
+use crate::model::netns::Scope;
+use crate::model::Outcome;
+use crate::pipeline::Readers;
+use crate::render;
+
+pub use ports::port_matrix;
+
+/// Runs one invocation, writing results to `out` and warnings to `err`; says how it ended
+/// (0, or `doctor`'s and `check`'s own statuses).
+pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Error> {
+    let done = |result: Result<(), Error>| result.map(|()| Exit::SUCCESS);
+    match &config.task {
+        Task::Generate { target, dir } => {
+            done(crate::generate::write(*target, dir.as_deref(), out))
+        }
+        Task::Summary { format } => done(summary::run(config, *format, out, err)),
+        Task::Ports(options) => done(ports::run(config, options, out, err)),
+        Task::Procs(options) => done(procs::run(config, options, out, err)),
+        Task::List(options) => done(list::run(config, options, out, err)),
+        Task::Watch(options) => done(watch::run(config, options, out, err)),
+        Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
+        Task::Check(options) => check::run(config, options, out, err),
+        Task::Serve(options) => done(crate::serve::run(config, options, err)),
+    }
+}
+
+/// The namespaces a one-shot run reads, with the readers it reads them through.
+fn scope(config: &Config) -> Result<(Scope, Readers), Error> {
+    let mut readers = Readers::default();
+    let scope = readers.resolve(&config.netns, &config.proc_root)?;
+    Ok((scope, readers))
+}
+
+/// Says on stderr, once, what made the numbers partial or where they came from instead.
+pub fn report_warnings(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
+    if let Some(reason) = &outcome.fallback_reason {
+        writeln!(
+            err,
+            "tcpstat: warning: netlink unavailable ({}); reading /proc instead",
+            render::text::escape(reason)
+        )?;
+    }
+    for warning in &outcome.warnings {
+        writeln!(err, "tcpstat: warning: {}", render::text::escape(warning))?;
+    }
+    Ok(())
+}
+
+/// Now, as RFC 3339 in UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+/// `t` as RFC 3339 in UTC with milliseconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    render::text::rfc3339_utc(d.as_secs(), d.subsec_millis())
+}

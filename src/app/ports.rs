@@ -1,0 +1,108 @@
+//! `tcpstat ports`: sockets per port and state, as a table, JSON or Prometheus text.
+
+use std::io::Write;
+use std::time::Instant;
+
+use super::{report_warnings, scope};
+use crate::aggregate::{bound_ports, PortGrouping, PortMatrix, PortRow};
+use crate::config::{Config, Format, PortsOptions, DEFAULT_TOP_PORTS};
+use crate::error::Error;
+use crate::model::{Filter, Listeners, Plan, StateRow};
+use crate::pipeline::{self, Context};
+use crate::render::{json, prometheus, table, PortsReport, TopCut};
+
+/// What `ports` and the port metrics read: the selected sockets, every listening socket
+/// first (they decide which side of a connection is the service), and the ephemeral port
+/// range (it decides for connections whose listener is gone).
+pub fn port_plan(config: &Config) -> Plan {
+    Plan {
+        listeners: Listeners::All,
+        port_range: true,
+        ..config.plan()
+    }
+}
+
+/// The port matrix of one namespace, with its selected listeners: what `ports` (every
+/// format) and `serve` count into.
+pub fn port_matrix(grouping: PortGrouping, filter: &Filter, ctx: &Context<'_>) -> PortMatrix {
+    PortMatrix::with_listeners(
+        grouping,
+        ctx.listening.clone(),
+        ctx.ephemeral,
+        ctx.selected_listeners(filter),
+    )
+}
+
+pub fn run(
+    config: &Config,
+    options: &PortsOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let began = Instant::now();
+    let (scope, mut readers) = scope(config)?;
+    let collection = pipeline::run(&port_plan(config), &scope, &mut readers, |ctx| {
+        port_matrix(options.grouping, &config.filter, ctx)
+    })?;
+    let outcome = collection.outcome();
+    report_warnings(&outcome, err)?;
+    // Each namespace has its own rows (service ports are a per-namespace notion), merged
+    // busiest first.
+    let mut rows: Vec<PortRow> = Vec::new();
+    for (netns, read) in collection.reads() {
+        let tag = pipeline::Collection::<()>::tag(netns);
+        rows.extend(
+            read.part
+                .rows()
+                .into_iter()
+                .map(|r| PortRow { netns: tag, ..r }),
+        );
+    }
+    rows.sort_by(|a, b| {
+        b.counts
+            .total()
+            .cmp(&a.counts.total())
+            .then(a.netns.cmp(&b.netns))
+            .then(a.port.cmp(&b.port))
+            .then(a.direction.cmp(&b.direction))
+    });
+    if options.format == Format::Prometheus {
+        let bounded = bound_ports(&rows, options.top.unwrap_or(DEFAULT_TOP_PORTS));
+        prometheus::ports(out, &bounded, outcome.counted(config.filter.states))?;
+        prometheus::meta(
+            out,
+            &prometheus::Meta {
+                report: "ports",
+                outcome: Some(&outcome),
+                duration: began.elapsed(),
+            },
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
+    // Each socket is in exactly one row of its namespace: the rows add up to its sockets.
+    let view = collection.view(|matrix| {
+        let mut sum = StateRow::default();
+        for r in matrix.rows() {
+            sum.merge(&r.counts);
+        }
+        sum
+    });
+    let cut = TopCut::apply(&mut rows, options.top);
+    let report = PortsReport {
+        rows: &rows,
+        outcome: &outcome,
+        filter: &config.filter,
+        all_states: options.all_states,
+        grouping: options.grouping,
+        netns: &view,
+        cut,
+    };
+    if options.format == Format::Json {
+        json::write_line(out, &json::ports(&report))?;
+    } else {
+        table::ports(out, &report, table::Paint(config.color))?;
+    }
+    out.flush()?;
+    Ok(())
+}
