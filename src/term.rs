@@ -10,11 +10,22 @@
 //! ([`ScreenSignals`]).
 //!
 //! Signals only set flags (`signal_hook::flag`): everything else (leaving the screen,
-//! stopping, redrawing) happens in the loop, outside the handler, where it is safe.
+//! stopping, redrawing) happens in the loop, outside the handler, where it is safe. The loops
+//! do not poll on a timer: [`defer_signals`] blocks the signals tcpstat acts on everywhere but
+//! in [`StopFlag::wait`], which sleeps in `ppoll(2)` with them unblocked, so a signal wakes
+//! the sleeper at once (no lost wake-up between looking at the flags and going to sleep), and
+//! an idle `serve` or a `watch` between ticks costs no wake-ups and no descriptor.
 
 use std::io::{self, Write};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::time::TimeSpec;
 
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP, SIGWINCH};
 use unicode_width::UnicodeWidthChar;
@@ -146,7 +157,8 @@ pub enum StopSignal {
     Hangup,
 }
 
-/// Set by SIGINT, SIGTERM or SIGHUP; polled by `watch` and `serve`.
+/// Set by SIGINT, SIGTERM or SIGHUP; read by `watch` and `serve`, which sleep in
+/// [`StopFlag::wait`] so that a signal wakes them at once.
 #[derive(Debug, Clone)]
 pub struct StopFlag(Arc<AtomicUsize>);
 
@@ -160,6 +172,52 @@ impl StopFlag {
             _ => Some(StopSignal::Interrupt),
         }
     }
+
+    /// Sleeps until `fd` is readable (`true`), a signal tcpstat acts on arrives, or
+    /// `timeout` passes (for ever without one); `false` when it returns for another reason
+    /// than `fd`. The caller then looks at the flags. After [`defer_signals`] no signal can
+    /// slip in between looking at the flags and going to sleep: they are unblocked only
+    /// inside `ppoll(2)`, atomically.
+    pub fn wait(&self, fd: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<bool> {
+        let mut fds: Vec<PollFd<'_>> = fd
+            .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+            .into_iter()
+            .collect();
+        let mut mask = SigSet::thread_get_mask()?;
+        for signal in DEFERRED {
+            mask.remove(signal);
+        }
+        match ppoll(&mut fds, timeout.map(TimeSpec::from_duration), Some(mask)) {
+            Ok(_) => Ok(fds
+                .first()
+                .and_then(PollFd::revents)
+                .is_some_and(|events| !events.is_empty())),
+            Err(Errno::EINTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The signals tcpstat acts on: the stop signals and the screen's.
+const DEFERRED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGWINCH,
+    Signal::SIGTSTP,
+    Signal::SIGCONT,
+];
+
+/// Blocks the signals tcpstat acts on in the calling thread and in every thread it starts
+/// afterwards (threads inherit the mask): they are then delivered only while a loop sleeps in
+/// [`StopFlag::wait`]. For `watch` and `serve`, before they start any thread. A signal that
+/// arrives meanwhile waits, pending, for the next `wait` (at most one collection).
+pub fn defer_signals() -> io::Result<()> {
+    let mut set = SigSet::empty();
+    for signal in DEFERRED {
+        set.add(signal);
+    }
+    set.thread_block().map_err(io::Error::from)
 }
 
 /// The stop flag, its handlers installed on first use (once per process: tests call `run`

@@ -10,6 +10,7 @@ mod doctor;
 mod list;
 mod ports;
 mod procs;
+mod serve;
 mod summary;
 pub mod watch;
 
@@ -40,7 +41,7 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::Watch(options) => done(watch::run(config, options, out, err)),
         Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
         Task::Check(options) => check::run(config, options, out, err),
-        Task::Serve(options) => done(crate::serve::run(config, options, err)),
+        Task::Serve(options) => done(serve::run(config, options, err)),
     }
 }
 

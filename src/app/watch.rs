@@ -37,8 +37,6 @@ use crate::term::{self, Screen, ScreenEvent, ScreenSignals, StopFlag};
 const MAX_FAILURES: u32 = 3;
 /// How long collections must have been failing before the run gives up.
 const MIN_FAILING: Duration = Duration::from_secs(3);
-/// How often the wait between ticks checks for signals.
-const POLL: Duration = Duration::from_millis(50);
 
 /// Runs the watch loop until `--count`, Ctrl-C ([`Error::Interrupted`]), a closed pipe or
 /// repeated failures.
@@ -49,6 +47,8 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let stop = term::stop_flag();
+    // Signals are taken only while the loop sleeps (no thread has started yet).
+    term::defer_signals()?;
     let mut readers = Readers::default();
     // One namespace is found once (a missing one is an error at once); every namespace of
     // the host is found again each tick.
@@ -306,9 +306,9 @@ enum Output<'w> {
     Plain(&'w mut dyn Write),
 }
 
-/// Sleeps until `until`, waking every [`POLL`] for a stop signal and for the screen's: a new
-/// size redraws at once; Ctrl-Z gives the terminal back and stops; continued in the
-/// foreground, the screen is taken again and redrawn.
+/// Sleeps until `until`, waking at once for a stop signal and for the screen's: a new size
+/// redraws at once; Ctrl-Z gives the terminal back and stops; continued in the foreground,
+/// the screen is taken again and redrawn.
 fn wait(
     until: Instant,
     stop: &StopFlag,
@@ -350,7 +350,8 @@ fn wait(
         if now >= until {
             return Ok(());
         }
-        std::thread::sleep(POLL.min(until - now));
+        // Asleep until the next tick or a signal: no wake-ups in between.
+        stop.wait(None, Some(until - now))?;
     }
 }
 

@@ -1,0 +1,205 @@
+//! `tcpstat serve`: the pipeline run once per scrape, for the HTTP server of `crate::serve`.
+//!
+//! Owns: the plan of a scrape and the sink its sockets go into ([`Scrape`]), and the body of
+//! `/metrics`. Port rows come from the same matrix `tcpstat ports` builds
+//! ([`port_matrix`]), so a scrape and `ports --format prometheus` cannot disagree on a
+//! listener. The readers (one netlink socket per namespace) are kept between scrapes.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::time::Instant;
+
+use super::ports::port_matrix;
+use crate::aggregate::{
+    bound_ports, BoundedPorts, CommandRows, PortGrouping, PortMatrix, ProcMatrix,
+};
+use crate::config::{Config, ServeOptions};
+use crate::error::Error;
+use crate::model::{
+    Listeners, Outcome, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateCounts,
+    StateSet,
+};
+use crate::pipeline::{self, Readers};
+use crate::render::prometheus::{self, Meta};
+use crate::serve::{self, Export, Exporter, Settings};
+
+/// Serves until SIGTERM (exit 0) or Ctrl-C / SIGHUP ([`Error::Interrupted`]).
+pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Result<(), Error> {
+    let settings = Settings {
+        listen: options.listen,
+        max_connections: options.max_connections,
+    };
+    let exporter = MetricsExporter {
+        config: config.clone(),
+        options: options.clone(),
+        readers: Readers::default(),
+    };
+    serve::run(&settings, exporter, err)
+}
+
+/// The exporter: what it needs between scrapes.
+struct MetricsExporter {
+    config: Config,
+    options: ServeOptions,
+    /// Kept between scrapes: one netlink socket per namespace read.
+    readers: Readers,
+}
+
+impl Exporter for MetricsExporter {
+    fn export(&mut self) -> Export {
+        let began = Instant::now();
+        let result = collect(&self.config, &self.options, &mut self.readers);
+        let duration = began.elapsed();
+        let mut body = Vec::with_capacity(16 * 1024);
+        let written = write_body(&mut body, &self.config, &result, duration);
+        if written.is_err() {
+            // Writing to memory cannot fail; an empty body would still parse.
+            body.clear();
+        }
+        match result {
+            Ok(m) => {
+                let mut warnings = m.outcome.warnings;
+                if let Some(reason) = m.outcome.fallback_reason {
+                    warnings.push(format!(
+                        "netlink unavailable ({reason}); reading /proc instead"
+                    ));
+                }
+                Export {
+                    body,
+                    error: None,
+                    warnings,
+                }
+            }
+            Err(e) => Export {
+                body,
+                error: Some(e.to_string()),
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    fn recover(&mut self) {
+        // A panic may have left a reader mid-dump: start afresh.
+        self.readers = Readers::default();
+    }
+}
+
+/// The families of one scrape: sockets, ports, processes (with `--processes`), and where they
+/// came from; only the latter when the collection failed.
+fn write_body(
+    body: &mut Vec<u8>,
+    config: &Config,
+    result: &Result<Metrics, Error>,
+    duration: std::time::Duration,
+) -> io::Result<()> {
+    let Ok(m) = result else {
+        return prometheus::meta(
+            body,
+            &Meta {
+                report: "serve",
+                outcome: None,
+                duration,
+            },
+        );
+    };
+    prometheus::sockets(body, &m.counts, m.counted, &config.filter.families)?;
+    prometheus::ports(body, &m.ports, m.counted)?;
+    if let Some((commands, matrix)) = &m.processes {
+        prometheus::processes(body, commands, matrix, m.counted)?;
+    }
+    prometheus::meta(
+        body,
+        &Meta {
+            report: "serve",
+            outcome: Some(&m.outcome),
+            duration,
+        },
+    )
+}
+
+/// Everything `serve` exports, from one collection.
+#[derive(Debug)]
+struct Metrics {
+    counts: StateCounts,
+    ports: BoundedPorts,
+    /// With `--processes`.
+    processes: Option<(CommandRows, ProcMatrix)>,
+    /// States counted: selected and visible to the source.
+    counted: StateSet,
+    outcome: Outcome,
+}
+
+/// One namespace's sockets counted per state and per service port in one pass, and held
+/// (for their owners) only with `--processes`.
+struct Scrape {
+    counts: StateCounts,
+    ports: PortMatrix,
+    records: Option<Snapshot>,
+}
+
+impl Sink for Scrape {
+    fn record(&mut self, record: &SocketRecord) {
+        self.counts.record(record);
+        self.ports.record(record);
+        if let Some(records) = &mut self.records {
+            records.record(record);
+        }
+    }
+
+    fn reset(&mut self) -> bool {
+        self.counts.reset() & self.ports.reset() & self.records.as_mut().is_none_or(Snapshot::reset)
+    }
+
+    fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
+        if let Some(records) = &self.records {
+            records.owners_wanted(wanted);
+        }
+    }
+}
+
+/// One collection for a scrape, through the readers `serve` keeps between scrapes.
+fn collect(
+    config: &Config,
+    options: &ServeOptions,
+    readers: &mut Readers,
+) -> Result<Metrics, Error> {
+    let plan = Plan {
+        listeners: Listeners::All,
+        port_range: true,
+        owners: if options.processes {
+            OwnerWalk::Every
+        } else {
+            OwnerWalk::None
+        },
+        ..config.plan()
+    };
+    let scope = readers.resolve(&config.netns, &config.proc_root)?;
+    let collection = pipeline::run(&plan, &scope, readers, |ctx| Scrape {
+        counts: StateCounts::new(),
+        ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
+        records: options.processes.then(Snapshot::default),
+    })?;
+    let outcome = collection.outcome();
+    let owners: OwnerMap = collection.owners.clone().unwrap_or_default();
+    let mut counts = StateCounts::new();
+    let mut rows = Vec::new();
+    let mut records = Vec::new();
+    for part in collection.parts() {
+        counts.merge(&part.counts);
+        rows.extend(part.ports.rows());
+        if let Some(snap) = &part.records {
+            records.extend_from_slice(&snap.0);
+        }
+    }
+    let processes = options.processes.then(|| {
+        let matrix = ProcMatrix::build(&records, &[], &owners);
+        (matrix.by_command(options.top_processes), matrix)
+    });
+    Ok(Metrics {
+        counted: outcome.counted(config.filter.states),
+        counts,
+        ports: bound_ports(&rows, options.top_ports),
+        processes,
+        outcome,
+    })
+}
