@@ -4,7 +4,6 @@
 //! one line, and [`ExitCode`], the only place exit statuses are decided. Printing happens in
 //! `main`; nothing here writes.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -72,68 +71,104 @@ impl Exit {
     }
 }
 
-/// Everything that can stop a run.
-#[derive(Debug)]
+/// Everything that can stop a run. `Display` says what failed in tcpstat's words; the cause
+/// (an OS error, a nested error) is the `source()`, never repeated in the message: print an
+/// error with [`Error::report`], which joins the whole chain (`cannot read /proc/net/tcp:
+/// Permission denied (os error 13)`).
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The sock_diag netlink socket could not be created.
-    NetlinkOpen(io::Error),
+    #[error("cannot open a sock_diag netlink socket")]
+    NetlinkOpen(#[source] io::Error),
     /// Sending the dump request or receiving its answer failed.
+    #[error("sock_diag {} dump: {op} failed", family.label())]
     NetlinkIo {
         family: Family,
         op: &'static str,
+        #[source]
         source: io::Error,
     },
     /// The kernel answered the request with `NLMSG_ERROR` or ended the dump with an errno.
+    #[error("sock_diag {} dump: the kernel returned an error {during}: {}", family.label(), errno_text(*errno))]
     NetlinkKernel {
         family: Family,
         errno: i32,
         during: &'static str,
     },
     /// A datagram did not parse as the kernel's inet_diag format.
+    #[error("sock_diag {} dump: malformed answer from the kernel: {detail}", family.label())]
     NetlinkMalformed { family: Family, detail: String },
     /// A datagram was larger than the receive buffer (`MSG_TRUNC`): sockets would be lost.
+    #[error("sock_diag {} dump: a {len}-byte datagram did not fit the {buffer}-byte buffer", family.label())]
     NetlinkTruncated {
         family: Family,
         len: usize,
         buffer: usize,
     },
     /// A `/proc` socket table could not be opened or read.
-    ProcRead { path: PathBuf, source: io::Error },
+    #[error("cannot read {}", path.display())]
+    ProcRead {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// A `/proc` socket table did not start with the expected header.
+    #[error("{}: not a TCP socket table: {detail}", path.display())]
     ProcHeader { path: PathBuf, detail: String },
-    /// `--source auto`: netlink failed, then the /proc fallback failed too.
+    /// `--source auto`: netlink failed, then the /proc fallback failed too. Two causes, so
+    /// both are in the message (a chain has room for one).
+    #[error("netlink failed ({}) and the /proc fallback failed too ({})", netlink.report(), proc.report())]
     BothSourcesFailed {
         netlink: Box<Error>,
         proc: Box<Error>,
     },
     /// Writing the output failed (a closed pipe is handled as a normal end in `main`).
-    Output(io::Error),
+    #[error("cannot write output")]
+    Output(#[source] io::Error),
     /// A network namespace could not be found, opened or entered (`--netns`, `--netns-pid`,
     /// `--all-netns`). `netns` is how the user or the output names it.
+    #[error("network namespace {netns}: {problem}")]
     Netns {
         netns: String,
         problem: String,
+        #[source]
         source: Option<io::Error>,
     },
     /// A file could not be written (`tcpstat generate --dir`).
-    WriteFile { path: PathBuf, source: io::Error },
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// Ctrl-C (or SIGTERM, SIGHUP) during `watch`, Ctrl-C or SIGHUP during `serve`: the
     /// terminal was restored; exit 130.
+    #[error("interrupted")]
     Interrupted,
     /// `watch`: collections failed this many times in a row.
-    Repeated { times: u32, last: Box<Error> },
+    #[error("collection failed {times} times in a row; last error")]
+    Repeated {
+        times: u32,
+        #[source]
+        last: Box<Error>,
+    },
     /// `serve`: the listening socket could not be set up.
+    #[error("cannot listen on {address}")]
     Listen {
         address: std::net::SocketAddr,
+        #[source]
         source: io::Error,
     },
     /// A thread the program needs could not be started (`serve`'s collector).
+    #[error("cannot start the {what}")]
     Thread {
         what: &'static str,
+        #[source]
         source: io::Error,
     },
     /// `check`: the owner filters (`--pid`, `--process`) match no running process at all, so
     /// a count of 0 would only hide a typo. `filters` is how they were given.
+    #[error("no running process matches {filters}")]
     NoMatchingProcess { filters: String },
 }
 
@@ -161,6 +196,19 @@ impl Error {
         }
     }
 
+    /// The error and its causes in one line: `what failed: why: why`. The one way tcpstat
+    /// prints an error (on stderr, in a plugin line, on the watch screen, in a log).
+    pub fn report(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            line.push_str(": ");
+            line.push_str(&e.to_string());
+            cause = e.source();
+        }
+        line
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         if self.is_broken_pipe() {
             ExitCode::Ok
@@ -176,98 +224,6 @@ fn errno_text(errno: i32) -> String {
     let text = io::Error::from_raw_os_error(errno).to_string();
     // std appends " (os error N)"; keep it, it is the number people search for.
     text
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::NetlinkOpen(e) => write!(f, "cannot open a sock_diag netlink socket: {e}"),
-            Error::NetlinkIo { family, op, source } => {
-                write!(
-                    f,
-                    "sock_diag {} dump: {op} failed: {source}",
-                    family.label()
-                )
-            }
-            Error::NetlinkKernel {
-                family,
-                errno,
-                during,
-            } => write!(
-                f,
-                "sock_diag {} dump: the kernel returned an error {during}: {}",
-                family.label(),
-                errno_text(*errno)
-            ),
-            Error::NetlinkMalformed { family, detail } => write!(
-                f,
-                "sock_diag {} dump: malformed answer from the kernel: {detail}",
-                family.label()
-            ),
-            Error::NetlinkTruncated {
-                family,
-                len,
-                buffer,
-            } => write!(
-                f,
-                "sock_diag {} dump: a {len}-byte datagram did not fit the {buffer}-byte buffer",
-                family.label()
-            ),
-            Error::ProcRead { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
-            }
-            Error::ProcHeader { path, detail } => {
-                write!(f, "{}: not a TCP socket table: {detail}", path.display())
-            }
-            Error::BothSourcesFailed { netlink, proc } => write!(
-                f,
-                "netlink failed ({netlink}) and the /proc fallback failed too ({proc})"
-            ),
-            Error::Output(e) => write!(f, "cannot write output: {e}"),
-            Error::Netns {
-                netns,
-                problem,
-                source: Some(source),
-            } => write!(f, "network namespace {netns}: {problem}: {source}"),
-            Error::Netns {
-                netns,
-                problem,
-                source: None,
-            } => write!(f, "network namespace {netns}: {problem}"),
-            Error::WriteFile { path, source } => {
-                write!(f, "cannot write {}: {source}", path.display())
-            }
-            Error::Interrupted => write!(f, "interrupted"),
-            Error::Repeated { times, last } => {
-                write!(
-                    f,
-                    "collection failed {times} times in a row; last error: {last}"
-                )
-            }
-            Error::Listen { address, source } => {
-                write!(f, "cannot listen on {address}: {source}")
-            }
-            Error::Thread { what, source } => write!(f, "cannot start the {what}: {source}"),
-            Error::NoMatchingProcess { filters } => {
-                write!(f, "no running process matches {filters}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::NetlinkOpen(e) | Error::Output(e) => Some(e),
-            Error::NetlinkIo { source, .. }
-            | Error::ProcRead { source, .. }
-            | Error::WriteFile { source, .. }
-            | Error::Listen { source, .. }
-            | Error::Thread { source, .. } => Some(source),
-            Error::Netns { source, .. } => source.as_ref().map(|e| e as _),
-            _ => None,
-        }
-    }
 }
 
 impl From<io::Error> for Error {

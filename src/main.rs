@@ -69,11 +69,11 @@ fn main() -> ExitCode {
             // Discard buffered output unflushed: a failed run must not end with half a table.
             drop(out.into_parts());
             // Paths and kernel text in errors are outside text too.
-            let _ = writeln!(err, "tcpstat: {}", escape_lines(&e.to_string()));
+            let _ = writeln!(err, "tcpstat: {}", escape_lines(&e.report()));
             if plugin_task {
                 // Every runtime error of `check` ends here, wherever it arose (finding a
                 // namespace, reading the tables, writing): one UNKNOWN line on stdout.
-                plugin_unknown(&e.to_string())
+                plugin_unknown(&e.report())
             } else {
                 ExitCode::from(e.exit_code() as u8)
             }

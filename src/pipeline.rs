@@ -657,6 +657,6 @@ fn skip_reason(e: &Error) -> String {
             ..
         } => format!("{problem}: {source}"),
         Error::Netns { problem, .. } => problem.clone(),
-        other => other.to_string(),
+        other => other.report(),
     }
 }

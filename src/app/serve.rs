@@ -72,7 +72,7 @@ impl Exporter for MetricsExporter {
             }
             Err(e) => Export {
                 body,
-                error: Some(e.to_string()),
+                error: Some(e.report()),
                 warnings: Vec::new(),
             },
         }

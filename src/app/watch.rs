@@ -159,16 +159,16 @@ pub fn run(
                     // Not one successful collection yet: say why and try again.
                     Shown::Nothing | Shown::Waiting(_) => {
                         if let Output::Plain(w) = &mut output {
-                            view::write_error(&mut **w, ticks, &e.to_string())?;
+                            view::write_error(&mut **w, ticks, &e.report())?;
                         }
-                        Shown::Waiting(e.to_string())
+                        Shown::Waiting(e.report())
                     }
                     // The last good tick again, with this tick's number, time and error.
                     Shown::Tick(sample) => Shown::Tick(Box::new(watching::failed(
                         *sample,
                         ticks,
                         rfc3339(SystemTime::now()),
-                        e.to_string(),
+                        e.report(),
                     ))),
                 };
             }

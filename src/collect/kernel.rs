@@ -35,8 +35,9 @@ pub fn read_for(proc_root: &Path, netns: Option<&Namespace>) -> KernelFacts {
             let net = proc_root.join("thread-self");
             within(ns, || read_at(proc_root, &net)).unwrap_or_else(|e| KernelFacts {
                 missing: vec![format!(
-                    "every setting and counter of netns {} ({e})",
-                    ns.label
+                    "every setting and counter of netns {} ({})",
+                    ns.label,
+                    e.report()
                 )],
                 ..KernelFacts::default()
             })

@@ -304,7 +304,7 @@ fn with_fallback(
                 }
                 match proc(sink) {
                     Ok(mut outcome) => {
-                        outcome.fallback_reason = Some(netlink_error.to_string());
+                        outcome.fallback_reason = Some(netlink_error.report());
                         Ok(outcome)
                     }
                     Err(proc_error) => Err(Error::BothSourcesFailed {
@@ -384,10 +384,7 @@ mod tests {
             half_then_fail,
         )
         .expect_err("must fail");
-        assert!(
-            err.to_string().contains("/proc fallback failed too"),
-            "{err}"
-        );
+        assert!(err.report().contains("/proc fallback failed too"), "{err}");
     }
 
     #[test]
