@@ -188,188 +188,45 @@ impl Config {
         env: &Environment,
         uid_of: &dyn Fn(&str) -> Option<u32>,
     ) -> Result<Config, String> {
-        let (task, filter_args) = match cli.command {
-            None => summary_task(cli.summary),
-            Some(Command::Summary(args)) => summary_task(args),
-            Some(Command::Ports(PortsArgs {
-                by,
-                all_states,
-                top,
-                json,
-                format,
-                filter,
-            })) => {
-                let format = Format::of(json, format);
-                if format == Format::Prometheus && by != ByArg::Service {
-                    // Grouped by local or remote port, every outgoing connection's ephemeral
-                    // port would become a label value: a new series per connection.
-                    let by = if by == ByArg::Local {
-                        "local"
-                    } else {
-                        "remote"
-                    };
-                    return Err(format!(
-                        "--format prometheus groups by service port only: with --by {by}, \
-                         the ephemeral ports of outgoing connections would become label values \
-                         (a new series for every connection). Drop --by {by}, or use --json"
-                    ));
-                }
-                (
-                    Task::Ports(PortsOptions {
-                        grouping: match by {
-                            ByArg::Service => PortGrouping::Service,
-                            ByArg::Local => PortGrouping::Local,
-                            ByArg::Remote => PortGrouping::Remote,
-                        },
-                        all_states,
-                        top,
-                        format,
-                    }),
-                    filter,
-                )
-            }
-            Some(Command::Procs(ProcsArgs {
-                all_states,
-                top,
-                json,
-                format,
-                filter,
-            })) => (
-                Task::Procs(ProcsOptions {
-                    all_states,
-                    top,
-                    format: Format::of(json, format),
-                }),
-                filter,
-            ),
-            Some(Command::Doctor(DoctorArgs {
-                threshold,
-                json,
-                filter,
-            })) => {
-                let mut thresholds = Thresholds::default();
-                let mut seen = Vec::new();
-                for o in &threshold {
-                    if seen.contains(&o.check) {
-                        return Err(format!("--threshold {} is given twice", o.check.key()));
-                    }
-                    seen.push(o.check);
-                    thresholds.apply(o);
-                }
-                (
-                    Task::Doctor {
-                        thresholds: Box::new(thresholds),
-                        json,
-                    },
-                    filter,
-                )
-            }
-            Some(Command::Check(CheckArgs { warn, crit, filter })) => {
-                for list in [&warn, &crit] {
-                    for (i, t) in list.iter().enumerate() {
-                        if list[..i].iter().any(|u| u.metric.same_as(&t.metric)) {
-                            return Err(format!(
-                                "a threshold for {} is given twice in the same level",
-                                t.metric.key
-                            ));
-                        }
-                    }
-                }
-                (Task::Check(CheckOptions { warn, crit }), filter)
-            }
-            Some(Command::Serve(ServeArgs {
-                listen,
-                processes,
-                top_ports,
-                top_processes,
-                max_connections,
-                filter,
-            })) => (
-                Task::Serve(ServeOptions {
-                    listen,
-                    processes,
-                    top_ports,
-                    top_processes,
-                    max_connections: usize::from(max_connections),
-                }),
-                filter,
-            ),
-            Some(Command::List(ListArgs {
-                processes,
-                timers,
-                json,
-                ndjson,
-                sort,
-                no_header,
-                filter,
-            })) => {
-                let format = if json {
-                    ListFormat::Json
-                } else if ndjson {
-                    ListFormat::Ndjson
-                } else {
-                    ListFormat::Table { header: !no_header }
-                };
-                (
-                    Task::List(ListOptions {
-                        format,
-                        processes,
-                        timers,
-                        sort,
-                    }),
-                    filter,
-                )
-            }
-            Some(Command::Watch(WatchArgs {
-                interval,
-                count,
-                by,
-                top,
-                older_than,
-                events,
-                json,
-                filter,
-            })) => {
-                let tracked = if filter.state.is_empty() {
-                    STUCK_STATES
-                        .iter()
-                        .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)))
-                } else {
-                    filter
-                        .state
-                        .iter()
-                        .fold(StateSet::EMPTY, |a, s| a.union(*s))
-                };
-                let options = WatchOptions {
-                    interval,
-                    count,
-                    by: match by {
-                        WatchByArg::Port => GroupBy::Port,
-                        WatchByArg::Process => GroupBy::Process,
-                        WatchByArg::Remote => GroupBy::Remote,
-                    },
-                    top,
-                    older_than,
-                    events,
-                    interactive: env.stdout_is_terminal && !json,
-                    fallback_size: (
-                        size_from(env.columns.as_deref()).unwrap_or(80),
-                        size_from(env.lines.as_deref()).unwrap_or(24),
-                    ),
-                    tracked,
-                };
-                (Task::Watch(options), filter)
-            }
+        let (task, filter) = match cli.command {
+            None => (summary(&cli.summary), cli.summary.filter),
+            Some(Command::Summary(args)) => (summary(&args), args.filter),
+            Some(Command::Ports(args)) => (ports(&args)?, args.filter),
+            Some(Command::Procs(args)) => (procs(&args)?, args.filter),
+            Some(Command::Doctor(args)) => (doctor(&args)?, args.filter),
+            Some(Command::Check(args)) => (check(&args)?, args.filter),
+            Some(Command::Serve(args)) => (serve(&args), args.filter),
+            Some(Command::List(args)) => (list(&args), args.filter),
+            Some(Command::Watch(args)) => (watch(&args, env), args.filter),
             Some(Command::Generate(GenerateArgs { target, dir })) => {
                 (Task::Generate { target, dir }, FilterArgs::default())
             }
         };
-        match &task {
-            Task::Ports(o) => check_top(o.top, o.format)?,
-            Task::Procs(o) => check_top(o.top, o.format)?,
-            _ => {}
+        let global = cli.global;
+        if global.all_netns {
+            refuse_all_netns(&task)?;
         }
-        let machine_output = match &task {
+        Ok(Config {
+            source: source(global.source, &global.proc_root),
+            netns: match (global.netns, global.netns_pid, global.all_netns) {
+                (Some(target), _, _) => NetnsRequest::NameOrPath(target),
+                (None, Some(pid), _) => NetnsRequest::Pid(pid),
+                (None, None, true) => NetnsRequest::All,
+                (None, None, false) => NetnsRequest::Own,
+            },
+            proc_root: global.proc_root,
+            filter: build_filter(&filter, uid_of)?,
+            color: !task.machine_output() && use_color(global.color, env),
+            task,
+        })
+    }
+}
+
+impl Task {
+    /// Output for programs (JSON, NDJSON, metrics, a plugin line, generated files): never
+    /// coloured.
+    fn machine_output(&self) -> bool {
+        match self {
             Task::Summary { format } => *format != Format::Table,
             Task::Ports(o) => o.format != Format::Table,
             Task::Procs(o) => o.format != Format::Table,
@@ -378,50 +235,179 @@ impl Config {
             Task::Generate { .. } => true,
             Task::Doctor { json, .. } => *json,
             Task::Check(_) | Task::Serve(_) => true,
+        }
+    }
+}
+
+/// `--source`: a recorded proc root is only meaningful to the /proc source, so `auto` reads
+/// /proc there (it would count the live kernel's sockets under the recording's host name).
+fn source(choice: SourceArg, proc_root: &std::path::Path) -> SourceChoice {
+    match choice {
+        SourceArg::Auto if proc_root != std::path::Path::new("/proc") => SourceChoice::Proc,
+        SourceArg::Auto => SourceChoice::Auto,
+        SourceArg::Netlink => SourceChoice::Netlink,
+        SourceArg::Proc => SourceChoice::Proc,
+    }
+}
+
+/// The reports that read one namespace at a time refuse `--all-netns`.
+fn refuse_all_netns(task: &Task) -> Result<(), String> {
+    let one_at_a_time = match task {
+        Task::Summary { format: f }
+        | Task::Ports(PortsOptions { format: f, .. })
+        | Task::Procs(ProcsOptions { format: f, .. }) => {
+            (*f == Format::Prometheus).then_some("--format prometheus")
+        }
+        Task::Doctor { .. } => Some("doctor"),
+        Task::Check(_) => Some("check"),
+        Task::Serve(_) => Some("serve"),
+        Task::List(_) | Task::Watch(_) | Task::Generate { .. } => None,
+    };
+    match one_at_a_time {
+        Some(what) => Err(format!(
+            "{what} reads one network namespace at a time: use --netns NAME or \
+             --netns-pid PID (once per namespace) instead of --all-netns"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn summary(args: &SummaryArgs) -> Task {
+    Task::Summary {
+        format: Format::of(args.json, args.format),
+    }
+}
+
+fn ports(args: &PortsArgs) -> Result<Task, String> {
+    let format = Format::of(args.json, args.format);
+    let grouping = match args.by {
+        ByArg::Service => PortGrouping::Service,
+        ByArg::Local => PortGrouping::Local,
+        ByArg::Remote => PortGrouping::Remote,
+    };
+    if format == Format::Prometheus && grouping != PortGrouping::Service {
+        // Grouped by local or remote port, every outgoing connection's ephemeral port would
+        // become a label value: a new series per connection.
+        let by = if grouping == PortGrouping::Local {
+            "local"
+        } else {
+            "remote"
         };
-        let global = cli.global;
-        if global.all_netns {
-            let one_at_a_time = match &task {
-                Task::Summary { format: f }
-                | Task::Ports(PortsOptions { format: f, .. })
-                | Task::Procs(ProcsOptions { format: f, .. }) => {
-                    (*f == Format::Prometheus).then_some("--format prometheus")
-                }
-                Task::Doctor { .. } => Some("doctor"),
-                Task::Check(_) => Some("check"),
-                Task::Serve(_) => Some("serve"),
-                Task::List(_) | Task::Watch(_) | Task::Generate { .. } => None,
-            };
-            if let Some(what) = one_at_a_time {
+        return Err(format!(
+            "--format prometheus groups by service port only: with --by {by}, the ephemeral \
+             ports of outgoing connections would become label values (a new series for every \
+             connection). Drop --by {by}, or use --json"
+        ));
+    }
+    check_top(args.top, format)?;
+    Ok(Task::Ports(PortsOptions {
+        grouping,
+        all_states: args.all_states,
+        top: args.top,
+        format,
+    }))
+}
+
+fn procs(args: &ProcsArgs) -> Result<Task, String> {
+    let format = Format::of(args.json, args.format);
+    check_top(args.top, format)?;
+    Ok(Task::Procs(ProcsOptions {
+        all_states: args.all_states,
+        top: args.top,
+        format,
+    }))
+}
+
+fn doctor(args: &DoctorArgs) -> Result<Task, String> {
+    let mut thresholds = Thresholds::default();
+    let mut seen = Vec::new();
+    for o in &args.threshold {
+        if seen.contains(&o.check) {
+            return Err(format!("--threshold {} is given twice", o.check.key()));
+        }
+        seen.push(o.check);
+        thresholds.apply(o);
+    }
+    Ok(Task::Doctor {
+        thresholds: Box::new(thresholds),
+        json: args.json,
+    })
+}
+
+fn check(args: &CheckArgs) -> Result<Task, String> {
+    for list in [&args.warn, &args.crit] {
+        for (i, t) in list.iter().enumerate() {
+            if list[..i].iter().any(|u| u.metric.same_as(&t.metric)) {
                 return Err(format!(
-                    "{what} reads one network namespace at a time: use --netns NAME or \
-                     --netns-pid PID (once per namespace) instead of --all-netns"
+                    "a threshold for {} is given twice in the same level",
+                    t.metric.key
                 ));
             }
         }
-        Ok(Config {
-            source: match global.source {
-                // A recorded proc root is only meaningful to the /proc source: `auto` would
-                // count the live kernel's sockets under the recording's host name.
-                SourceArg::Auto if global.proc_root != std::path::Path::new("/proc") => {
-                    SourceChoice::Proc
-                }
-                SourceArg::Auto => SourceChoice::Auto,
-                SourceArg::Netlink => SourceChoice::Netlink,
-                SourceArg::Proc => SourceChoice::Proc,
-            },
-            proc_root: global.proc_root,
-            netns: match (global.netns, global.netns_pid, global.all_netns) {
-                (Some(target), _, _) => NetnsRequest::NameOrPath(target),
-                (None, Some(pid), _) => NetnsRequest::Pid(pid),
-                (None, None, true) => NetnsRequest::All,
-                (None, None, false) => NetnsRequest::Own,
-            },
-            filter: build_filter(&filter_args, uid_of)?,
-            color: !machine_output && use_color(global.color, env),
-            task,
-        })
     }
+    Ok(Task::Check(CheckOptions {
+        warn: args.warn.clone(),
+        crit: args.crit.clone(),
+    }))
+}
+
+fn serve(args: &ServeArgs) -> Task {
+    Task::Serve(ServeOptions {
+        listen: args.listen,
+        processes: args.processes,
+        top_ports: args.top_ports,
+        top_processes: args.top_processes,
+        max_connections: usize::from(args.max_connections),
+    })
+}
+
+fn list(args: &ListArgs) -> Task {
+    let format = if args.json {
+        ListFormat::Json
+    } else if args.ndjson {
+        ListFormat::Ndjson
+    } else {
+        ListFormat::Table {
+            header: !args.no_header,
+        }
+    };
+    Task::List(ListOptions {
+        format,
+        processes: args.processes,
+        timers: args.timers,
+        sort: args.sort,
+    })
+}
+
+fn watch(args: &WatchArgs, env: &Environment) -> Task {
+    let tracked = if args.filter.state.is_empty() {
+        STUCK_STATES
+            .iter()
+            .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)))
+    } else {
+        args.filter
+            .state
+            .iter()
+            .fold(StateSet::EMPTY, |a, s| a.union(*s))
+    };
+    Task::Watch(WatchOptions {
+        interval: args.interval,
+        count: args.count,
+        by: match args.by {
+            WatchByArg::Port => GroupBy::Port,
+            WatchByArg::Process => GroupBy::Process,
+            WatchByArg::Remote => GroupBy::Remote,
+        },
+        top: args.top,
+        older_than: args.older_than,
+        events: args.events,
+        interactive: env.stdout_is_terminal && !args.json,
+        fallback_size: (
+            size_from(env.columns.as_deref()).unwrap_or(80),
+            size_from(env.lines.as_deref()).unwrap_or(24),
+        ),
+        tracked,
+    })
 }
 
 /// `ports` / `procs --top 0` would print a table or JSON with no rows, which reads as "no
@@ -437,15 +423,6 @@ fn check_top(top: Option<usize>, format: Format) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-fn summary_task(args: SummaryArgs) -> (Task, FilterArgs) {
-    (
-        Task::Summary {
-            format: Format::of(args.json, args.format),
-        },
-        args.filter,
-    )
 }
 
 /// `--color`: `always` and `never` win; `auto` colours a terminal unless `NO_COLOR` is set and
