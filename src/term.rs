@@ -28,7 +28,6 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::time::TimeSpec;
 
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP, SIGWINCH};
-use unicode_width::UnicodeWidthChar;
 
 const ENTER: &str = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
 const LEAVE: &str = "\x1b[?25h\x1b[?1049l";
@@ -110,25 +109,6 @@ impl Drop for Screen<'_> {
     fn drop(&mut self) {
         let _ = self.leave();
     }
-}
-
-/// Display columns of `text` (a CJK character takes two, a combining mark none).
-pub fn width(text: &str) -> usize {
-    text.chars().map(|c| c.width().unwrap_or(0)).sum()
-}
-
-/// Cuts a line to `columns` display columns (the frame must never wrap, or the screen
-/// scrolls). A wide character that would straddle the edge is left out. Control characters
-/// are escaped before this (`render::text::escape`).
-pub fn fit(line: &str, columns: usize) -> String {
-    let mut used = 0;
-    for (at, c) in line.char_indices() {
-        used += c.width().unwrap_or(0);
-        if used > columns {
-            return line[..at].to_string();
-        }
-    }
-    line.to_string()
 }
 
 /// Columns and rows of the terminal on stdout, if it is one (`TIOCGWINSZ`).
@@ -329,17 +309,5 @@ mod tests {
         }
         let text = String::from_utf8(out).expect("utf-8");
         assert_eq!(text, format!("{ENTER}{LEAVE}{ENTER}{LEAVE}"));
-    }
-
-    #[test]
-    fn fit_cuts_on_display_columns() {
-        assert_eq!(fit("▁▂▃▄", 2), "▁▂");
-        assert_eq!(fit("abc", 10), "abc");
-        // Each of these takes two columns: a fourth would reach column 8.
-        assert_eq!(fit("pid 7 日本語の名前", 12), "pid 7 日本語");
-        assert_eq!(fit("pid 7 日本語の名前", 13), "pid 7 日本語");
-        assert_eq!(width(&fit("日本語の名前です", 9)), 8, "no half character");
-        assert_eq!(width("e\u{301}"), 1, "a combining mark takes no column");
-        assert_eq!(fit("e\u{301}x", 1), "e\u{301}");
     }
 }

@@ -276,14 +276,14 @@ impl Painter<'_> {
     fn lines(&self, shown: &Shown, width: usize, height: usize) -> Vec<String> {
         match shown {
             Shown::Nothing => Vec::new(),
-            Shown::Waiting(e) => vec![term::fit(
+            Shown::Waiting(e) => vec![crate::render::text::fit(
                 &format!("tcpstat watch: collection failed: {} (retrying)", escape(e)),
                 width,
             )],
             Shown::Tick(sample) => self.with_tick(sample, |tick| {
                 view::frame(tick, width, height)
                     .iter()
-                    .map(|l| term::fit(l, width))
+                    .map(|l| crate::render::text::fit(l, width))
                     .collect()
             }),
         }

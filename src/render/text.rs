@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
+use unicode_width::UnicodeWidthChar;
+
 /// Replaces control characters (C0, DEL, C1), Unicode bidi controls (marks, embeddings,
 /// overrides, isolates, the Arabic letter mark) and the line / paragraph separators with
 /// visible escapes (`\x1b`, `\u{202e}`), so text from other users can neither move the cursor,
@@ -61,6 +63,25 @@ pub fn is_unsafe_for_terminals(c: char) -> bool {
                 | '\u{202a}'..='\u{202e}'
                 | '\u{2066}'..='\u{2069}'
         )
+}
+
+/// Display columns of `text` (a CJK character takes two, a combining mark none).
+pub fn width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Cuts a line to `columns` display columns (the frame must never wrap, or the screen
+/// scrolls). A wide character that would straddle the edge is left out. Control characters
+/// are escaped before this (`render::text::escape`).
+pub fn fit(line: &str, columns: usize) -> String {
+    let mut used = 0;
+    for (at, c) in line.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > columns {
+            return line[..at].to_string();
+        }
+    }
+    line.to_string()
 }
 
 #[cfg(test)]
@@ -126,7 +147,7 @@ pub fn rfc3339_utc(unix_seconds: u64, millis: u32) -> String {
 
 #[cfg(test)]
 mod time_tests {
-    use super::rfc3339_utc;
+    use super::{fit, rfc3339_utc, width};
 
     #[test]
     fn known_dates() {
@@ -134,5 +155,17 @@ mod time_tests {
         assert_eq!(rfc3339_utc(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(rfc3339_utc(1_795_262_400, 999), "2026-11-21T12:00:00.999Z");
         assert_eq!(rfc3339_utc(4_102_444_799, 0), "2099-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn fit_cuts_on_display_columns() {
+        assert_eq!(fit("▁▂▃▄", 2), "▁▂");
+        assert_eq!(fit("abc", 10), "abc");
+        // Each of these takes two columns: a fourth would reach column 8.
+        assert_eq!(fit("pid 7 日本語の名前", 12), "pid 7 日本語");
+        assert_eq!(fit("pid 7 日本語の名前", 13), "pid 7 日本語");
+        assert_eq!(width(&fit("日本語の名前です", 9)), 8, "no half character");
+        assert_eq!(width("e\u{301}"), 1, "a combining mark takes no column");
+        assert_eq!(fit("e\u{301}x", 1), "e\u{301}");
     }
 }

@@ -1,79 +1,23 @@
-//! `watch` output: a screen frame for people, NDJSON for pipes.
+//! The watch screen: a frame that fits the terminal.
 //!
-//! Owns: turning a [`Tick`] into lines of a frame that fits the screen (no escape codes
-//! except what `term::Screen` adds; outside text escaped; lines measured in display columns)
-//! and into one JSON object per tick plus event objects. Never reads the kernel, never
-//! decides when to draw.
+//! Owns: turning a [`Tick`] into lines of a frame (no escape codes except what
+//! `term::Screen` adds; outside text escaped; lines measured in display columns with
+//! [`width`], cut with [`fit`] by the caller): the header, notes, the state table with
+//! sparklines, and the namespace, top, age and event lists within the rows left.
 
-use std::io::{self, Write};
-use std::time::Duration;
-
-use serde::Serialize;
-
-use super::json::{netns as netns_json, NetnsJson, StatesJson, SCHEMA_VERSION};
-use super::list::write_endpoint;
-use super::text::escape;
+use super::{
+    by_name, format_rate, group_label, rate, state_names, COLUMNS_FULL, COLUMNS_NARROW,
+    MIN_SPARKLINE, NETNS_LINES,
+};
 use crate::aggregate::track::{sparkline, HISTORY_LEN};
-use crate::aggregate::watch::{Aged, GroupBy, GroupKey, Tick};
+use crate::aggregate::watch::{Aged, Tick};
 use crate::model::duration::format_age;
-use crate::model::{KernelState, SocketRecord, TcpState};
-use crate::term;
-
-/// Namespaces listed on the screen with `--all-netns`, busiest first.
-const NETNS_LINES: usize = 10;
-
-fn by_name(by: GroupBy) -> &'static str {
-    by.name()
-}
-
-fn group_label(tick: &Tick<'_>, key: &GroupKey) -> String {
-    match key {
-        GroupKey::Port { port, direction } => format!("{port} {}", direction.name()),
-        GroupKey::Process { pid, command } => format!("pid {pid} {}", escape(command)),
-        GroupKey::NoProcess => "(no process)".to_string(),
-        // As `procs`' row: what root cannot read either needs more than root.
-        GroupKey::Hidden if tick.sample.owners_as_root => "(hidden: unreadable)".to_string(),
-        GroupKey::Hidden => "(hidden: needs root)".to_string(),
-        GroupKey::Remote(ip) => ip.to_string(),
-    }
-}
-
-/// The state table's columns before HISTORY, with and without MIN and MAX.
-const COLUMNS_FULL: usize = 63;
-const COLUMNS_NARROW: usize = 43;
-/// Below this many sparkline columns, MIN and MAX give theirs to the sparkline.
-const MIN_SPARKLINE: usize = 10;
-
-/// The rate since the previous good tick; `None` on the first good tick and a failed one.
-fn rate(tick: &Tick<'_>, state: TcpState) -> Option<f64> {
-    let secs = tick.sample.elapsed?;
-    (secs > 0.0).then(|| tick.history.delta(state) as f64 / secs)
-}
-
-/// A rate per second with two significant digits below 1 (so `--interval 1m` shows a change
-/// of 1 as `+0.017`, not `+0.0`), one decimal up to 100, none above; `0` for no change.
-pub fn format_rate(rate: f64) -> String {
-    let size = rate.abs();
-    if size == 0.0 {
-        return "0".to_string();
-    }
-    let decimals = if size >= 100.0 {
-        0
-    } else if size >= 1.0 {
-        1
-    } else {
-        // 0.0167: ceil(1.78) + 1 = 3 decimals.
-        ((-size.log10()).ceil() as usize + 1).min(6)
-    };
-    format!("{rate:+.decimals$}")
-}
-
-fn state_names(set: crate::model::StateSet) -> String {
-    set.iter().map(TcpState::name).collect::<Vec<_>>().join(",")
-}
+use crate::model::SocketRecord;
+use crate::render::list::write_endpoint;
+use crate::render::text::{self, escape};
 
 /// The lines of one screen of `width` columns and at most `height` rows. Lines may still be
-/// longer than `width` (the caller cuts them with `term::fit`), never more than `height`:
+/// longer than `width` (the caller cuts them with `fit`), never more than `height`:
 /// the header (split on a narrow screen), warnings and errors right under it, the state
 /// table, then the namespace, top, age and event lists within what rows are left. Events go
 /// first, then the lists shrink to their busiest entries and a `... N more` line, then blank
@@ -148,7 +92,7 @@ fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
     let number = format!("tick {}", s.number);
     for time in [&s.timestamp, &time_of_day] {
         let one = format!("tcpstat watch  {facts}  {time}  {number}");
-        if term::width(&one) <= width {
+        if text::width(&one) <= width {
             return vec![one];
         }
     }
@@ -157,7 +101,7 @@ fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
         format!("tcpstat watch  {time_of_day}  {number}"),
     ]
     .into_iter()
-    .find(|l| term::width(l) <= width)
+    .find(|l| text::width(l) <= width)
     .unwrap_or_else(|| format!("{time_of_day}  {number}"));
     vec![first, facts]
 }
@@ -211,7 +155,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// `text` in at most `max_lines` lines of `width` columns, broken at spaces, continued with
-/// an indent; what does not fit is cut (by `term::fit` later).
+/// an indent; what does not fit is cut (by `fit` later).
 fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     if max_lines == 0 {
@@ -225,7 +169,7 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
         } else {
             format!("{line} {word}")
         };
-        if term::width(&candidate) <= width || line.trim().is_empty() {
+        if text::width(&candidate) <= width || line.trim().is_empty() {
             line = candidate;
             continue;
         }
@@ -438,7 +382,7 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
     });
     let by = by_name(tick.setup.by).to_uppercase();
     let mut heading = format!("TOP BY {by} ({}{older})", state_names(tick.setup.tracked));
-    if term::width(&heading) > width {
+    if text::width(&heading) > width {
         let n = tick.setup.tracked.iter().count();
         heading = format!("TOP BY {by} ({n} watched state{}{older})", plural(n));
     }
@@ -470,7 +414,7 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
          already there)",
         s.tracked_count
     );
-    if term::width(&heading) > width {
+    if text::width(&heading) > width {
         heading = format!(
             "LONGEST IN STATE ({} tracked; ages are lower bounds, from {since})",
             s.tracked_count
@@ -564,425 +508,19 @@ fn socket_line(r: &SocketRecord) -> String {
     s
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum GroupJson<'a> {
-    Port {
-        port: u16,
-        direction: &'static str,
-    },
-    Process {
-        pid: u32,
-        command: &'a str,
-    },
-    /// No owner found: `hidden` when some processes could not be read (so it is probably
-    /// one of them).
-    NoProcess {
-        pid: Option<u32>,
-        command: Option<&'a str>,
-        hidden: bool,
-    },
-    Remote {
-        remote_address: String,
-    },
-}
-
-fn group_json(key: &GroupKey) -> GroupJson<'_> {
-    match key {
-        GroupKey::Port { port, direction } => GroupJson::Port {
-            port: *port,
-            direction: direction.name(),
-        },
-        GroupKey::Process { pid, command } => GroupJson::Process { pid: *pid, command },
-        GroupKey::NoProcess => GroupJson::NoProcess {
-            pid: None,
-            command: None,
-            hidden: false,
-        },
-        GroupKey::Hidden => GroupJson::NoProcess {
-            pid: None,
-            command: None,
-            hidden: true,
-        },
-        GroupKey::Remote(ip) => GroupJson::Remote {
-            remote_address: ip.to_string(),
-        },
-    }
-}
-
-#[derive(Serialize)]
-struct TopJson<'a> {
-    /// The group's namespace label; only with `--all-netns`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
-    #[serde(flatten)]
-    group: GroupJson<'a>,
-    count: u64,
-}
-
-#[derive(Serialize)]
-struct AgedJson<'a> {
-    state: &'static str,
-    /// As in [`TopJson`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
-    #[serde(flatten)]
-    group: GroupJson<'a>,
-    /// Every socket of this entry has been in `state` at least this long (seconds).
-    at_least_s: f64,
-    count: u64,
-    /// Seconds; a lower bound.
-    oldest_s: f64,
-}
-
-#[derive(Serialize)]
-struct DeltasJson {
-    #[serde(rename = "LISTEN")]
-    listen: i64,
-    #[serde(rename = "SYN_SENT")]
-    syn_sent: i64,
-    #[serde(rename = "SYN_RECV")]
-    syn_recv: i64,
-    #[serde(rename = "ESTABLISHED")]
-    established: i64,
-    #[serde(rename = "FIN_WAIT_1")]
-    fin_wait_1: i64,
-    #[serde(rename = "FIN_WAIT_2")]
-    fin_wait_2: i64,
-    #[serde(rename = "CLOSE_WAIT")]
-    close_wait: i64,
-    #[serde(rename = "CLOSING")]
-    closing: i64,
-    #[serde(rename = "LAST_ACK")]
-    last_ack: i64,
-    #[serde(rename = "TIME_WAIT")]
-    time_wait: i64,
-    #[serde(rename = "CLOSED")]
-    closed: i64,
-}
-
-impl DeltasJson {
-    fn from_fn(f: impl Fn(TcpState) -> i64) -> DeltasJson {
-        DeltasJson {
-            listen: f(TcpState::Listen),
-            syn_sent: f(TcpState::SynSent),
-            syn_recv: f(TcpState::SynRecv),
-            established: f(TcpState::Established),
-            fin_wait_1: f(TcpState::FinWait1),
-            fin_wait_2: f(TcpState::FinWait2),
-            close_wait: f(TcpState::CloseWait),
-            closing: f(TcpState::Closing),
-            last_ack: f(TcpState::LastAck),
-            time_wait: f(TcpState::TimeWait),
-            closed: f(TcpState::Closed),
-        }
-    }
-}
-
-/// One NDJSON tick (schema in the README).
-#[derive(Serialize)]
-struct TickJson<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    schema_version: u32,
-    tick: u64,
-    timestamp: &'a str,
-    started: &'a str,
-    hostname: Option<&'a str>,
-    source: &'static str,
-    fallback_reason: Option<&'a str>,
-    interval_ms: u64,
-    /// Seconds since the previous good tick, which `deltas` spans; `null` on the first good
-    /// tick and on a failed one.
-    elapsed_s: Option<f64>,
-    counted_states: Vec<&'static str>,
-    watched_states: Vec<&'static str>,
-    counts: StatesJson,
-    /// Change since the previous good tick (0 on the first); `null` on a failed tick, so
-    /// the deltas that are numbers add up to the net change.
-    deltas: Option<DeltasJson>,
-    min: StatesJson,
-    max: StatesJson,
-    unknown: u64,
-    by: &'static str,
-    top: Vec<TopJson<'a>>,
-    /// Groups left out of `top` by `--top` (0 when all are there).
-    top_omitted: usize,
-    older_than_s: Option<f64>,
-    tracked_sockets: usize,
-    aged: Vec<AgedJson<'a>>,
-    /// Entries left out of `aged` by `--top`.
-    aged_omitted: usize,
-    complete: bool,
-    warnings: &'a [String],
-    /// The collection error of this tick, if it failed (counts are the last good tick's).
-    error: Option<&'a str>,
-    /// The namespaces read, with `--all-netns` each with its counts; absent without
-    /// namespace options.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<Vec<NetnsJson<'a>>>,
-}
-
-#[derive(Serialize)]
-struct EventJson<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    event: &'static str,
-    tick: u64,
-    timestamp: &'a str,
-    state: String,
-    family: &'static str,
-    local_address: String,
-    local_port: u16,
-    remote_address: String,
-    remote_port: u16,
-    inode: u64,
-    cookie: Option<u64>,
-    /// For `leave`: how long it had been in the state (a lower bound); `null` for `enter`.
-    age_s: Option<f64>,
-    /// The socket's namespace label; only with `--all-netns`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
-}
-
-fn event<'a>(
-    tick: &'a Tick<'_>,
-    kind: &'static str,
-    r: &SocketRecord,
-    age: Option<Duration>,
-) -> EventJson<'a> {
-    EventJson {
-        kind: "event",
-        event: kind,
-        tick: tick.sample.number,
-        timestamp: &tick.sample.timestamp,
-        state: match r.state {
-            KernelState::Known(s) => s.name().to_string(),
-            KernelState::Unknown(v) => format!("UNKNOWN({v})"),
-        },
-        family: r.family.key(),
-        local_address: r.local.to_string(),
-        local_port: r.local_port,
-        remote_address: r.remote.to_string(),
-        remote_port: r.remote_port,
-        inode: r.inode,
-        cookie: (r.cookie != 0).then_some(r.cookie),
-        age_s: age.map(|a| a.as_secs_f64()),
-        netns: tick.netns.per_row.then(|| tick.netns.label(r.netns)),
-    }
-}
-
-/// Writes one tick as a JSON line, then its events (with `--events`), and flushes.
-pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
-    let h = tick.history;
-    let (setup, s) = (tick.setup, tick.sample);
-    let value = TickJson {
-        kind: "tick",
-        schema_version: SCHEMA_VERSION,
-        tick: s.number,
-        timestamp: &s.timestamp,
-        started: &setup.started,
-        hostname: setup.hostname.as_deref(),
-        source: s.outcome.source.name(),
-        fallback_reason: s.outcome.fallback_reason.as_deref(),
-        interval_ms: setup.interval.as_millis() as u64,
-        elapsed_s: s.elapsed,
-        counted_states: setup
-            .shown
-            .intersect(s.outcome.covers)
-            .iter()
-            .map(TcpState::name)
-            .collect(),
-        watched_states: setup.tracked.iter().map(TcpState::name).collect(),
-        counts: StatesJson::from_fn(|state| h.latest(state)),
-        // A failed tick's change is unknown; the next good tick's spans the gap.
-        deltas: (!s.failed()).then(|| DeltasJson::from_fn(|state| h.delta(state))),
-        min: StatesJson::from_fn(|state| h.min(state)),
-        max: StatesJson::from_fn(|state| h.max(state)),
-        unknown: s.unknown,
-        by: by_name(setup.by),
-        top: s
-            .top
-            .iter()
-            .map(|g| TopJson {
-                netns: tick.netns.per_row.then(|| tick.netns.label(g.netns)),
-                group: group_json(&g.key),
-                count: g.count,
-            })
-            .collect(),
-        top_omitted: s.top_omitted(),
-        older_than_s: setup.older_than.map(|d| d.as_secs_f64()),
-        tracked_sockets: s.tracked_count,
-        aged: s
-            .aged
-            .iter()
-            .map(|a| AgedJson {
-                state: a.state.name(),
-                netns: tick.netns.per_row.then(|| tick.netns.label(a.netns)),
-                group: group_json(&a.key),
-                at_least_s: a.at_least.as_secs_f64(),
-                count: a.count,
-                oldest_s: a.oldest.as_secs_f64(),
-            })
-            .collect(),
-        aged_omitted: s.aged_omitted(),
-        complete: s.outcome.complete && !s.failed(),
-        warnings: &s.outcome.warnings,
-        error: s.error.as_deref(),
-        netns: netns_json(tick.netns),
-    };
-    super::json::write_line(out, &value)?;
-    if let Some(changes) = &s.changes {
-        for r in &changes.entered {
-            super::json::write_line(out, &event(tick, "enter", r, None))?;
-        }
-        for (r, age) in &changes.left {
-            super::json::write_line(out, &event(tick, "leave", r, Some(*age)))?;
-        }
-    }
-    out.flush()
-}
-
-/// A tick that failed before any tick succeeded.
-pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct ErrorJson<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        tick: u64,
-        error: &'a str,
-    }
-    super::json::write_line(
-        out,
-        &ErrorJson {
-            kind: "error",
-            tick,
-            error: message,
-        },
-    )?;
-    out.flush()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::*;
     use super::*;
-    use crate::aggregate::track::{Changes, History};
-    use crate::aggregate::watch::{Group, Sample, Setup};
-    use crate::aggregate::Direction;
-    use crate::model::{Family, StateSet};
-    use crate::model::{Outcome, SourceKind};
-    use crate::render::NetnsView;
-
-    fn setup(shown: StateSet, tracked: StateSet) -> Setup {
-        Setup {
-            hostname: Some("vm".into()),
-            started: "2026-11-21T12:20:00.000Z".into(),
-            interval: Duration::from_secs(1),
-            shown,
-            tracked,
-            by: GroupBy::Port,
-            older_than: None,
-        }
-    }
-
-    fn sample() -> Sample {
-        Sample {
-            number: 1234,
-            timestamp: "2026-11-21T12:24:58.514Z".into(),
-            elapsed: Some(1.0),
-            outcome: Outcome {
-                source: SourceKind::Netlink,
-                covers: crate::model::StateSet::ALL,
-                fallback_reason: None,
-                warnings: Vec::new(),
-                complete: true,
-            },
-            unknown: 0,
-            top: Vec::new(),
-            top_total: 0,
-            aged: Vec::new(),
-            aged_total: 0,
-            tracked_count: 0,
-            changes: None,
-            error: None,
-            owners_as_root: true,
-        }
-    }
-
-    /// 50 ticks of CLOSE_WAIT growing by one, and one jump at the end.
-    fn history() -> History {
-        let mut h = History::new();
-        let mut counts = [0; 11];
-        for n in 0..50 {
-            counts[TcpState::CloseWait.index()] = 100 + n;
-            counts[TcpState::Established.index()] = 20;
-            h.push(counts);
-        }
-        counts[TcpState::CloseWait.index()] = 400;
-        h.push(counts);
-        h
-    }
-
-    fn groups(n: u16) -> Vec<Group> {
-        (0..n)
-            .map(|i| Group {
-                netns: 0,
-                key: GroupKey::Port {
-                    port: 8000 + i,
-                    direction: Direction::In,
-                },
-                count: u64::from(100 - i),
-            })
-            .collect()
-    }
-
-    fn aged(n: u16) -> Vec<Aged> {
-        (0..n)
-            .map(|i| Aged {
-                state: TcpState::CloseWait,
-                netns: 0,
-                key: GroupKey::Port {
-                    port: 8000 + i,
-                    direction: Direction::In,
-                },
-                at_least: Duration::from_secs(300),
-                count: u64::from(50 - i),
-                oldest: Duration::from_secs(400),
-            })
-            .collect()
-    }
-
-    fn render(
-        setup: &Setup,
-        sample: &Sample,
-        history: &History,
-        w: usize,
-        h: usize,
-    ) -> Vec<String> {
-        let netns = NetnsView::default();
-        let tick = Tick {
-            setup,
-            sample,
-            history,
-            netns: &netns,
-        };
-        frame(&tick, w, h)
-    }
-
-    fn row<'a>(lines: &'a [String], state: &str) -> &'a str {
-        lines
-            .iter()
-            .find(|l| l.starts_with(state))
-            .unwrap_or_else(|| panic!("no {state} row in {lines:#?}"))
-    }
-
+    use crate::model::KernelState;
+    use crate::render::text::fit;
     #[test]
     fn at_80_columns_the_sparkline_ends_with_the_newest_tick_and_the_header_fits() {
         let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
         let (sample, history) = (sample(), history());
         let lines = render(&setup, &sample, &history, 80, 24);
         for l in &lines {
-            assert!(term::width(l) <= 80, "{l:?} is {} wide", term::width(l));
+            assert!(text::width(l) <= 80, "{l:?} is {} wide", text::width(l));
         }
         assert!(lines.len() <= 24, "{lines:#?}");
         assert!(lines[0].ends_with("tick 1234"), "{lines:#?}");
@@ -1023,7 +561,7 @@ mod tests {
         let heading = row(&lines, "STATE");
         assert!(!heading.contains("MIN"), "{heading}");
         let cw = row(&lines, "CLOSE_WAIT");
-        assert!(term::width(cw) <= 60, "{cw}");
+        assert!(text::width(cw) <= 60, "{cw}");
         assert!(cw.ends_with('█'), "{cw}");
         let lines = render(&setup, &sample, &history, 30, 24);
         assert_eq!(lines[0], "12:24:58Z  tick 1234", "{lines:#?}");
@@ -1156,69 +694,6 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_tick_has_null_deltas_in_json_and_hidden_owners_are_marked() {
-        let setup = setup(
-            StateSet::of(TcpState::CloseWait),
-            StateSet::of(TcpState::CloseWait),
-        );
-        let history = history();
-        let mut s = sample();
-        s.top = vec![
-            Group {
-                netns: 0,
-                key: GroupKey::Hidden,
-                count: 3,
-            },
-            Group {
-                netns: 0,
-                key: GroupKey::NoProcess,
-                count: 1,
-            },
-        ];
-        s.top_total = 2;
-        s.owners_as_root = false;
-        let netns = NetnsView::default();
-        let json = |s: &Sample| -> serde_json::Value {
-            let mut out = Vec::new();
-            let tick = Tick {
-                setup: &setup,
-                sample: s,
-                history: &history,
-                netns: &netns,
-            };
-            write_tick(&mut out, &tick).expect("write");
-            serde_json::from_slice(&out).expect("one object")
-        };
-        let good = json(&s);
-        assert_eq!(good["deltas"]["CLOSE_WAIT"], 251);
-        assert_eq!(good["elapsed_s"], 1.0);
-        assert_eq!(
-            good["top"],
-            serde_json::json!([
-                {"pid": null, "command": null, "hidden": true, "count": 3},
-                {"pid": null, "command": null, "hidden": false, "count": 1},
-            ])
-        );
-        let lines = render(&setup, &s, &history, 80, 24);
-        assert!(
-            lines.iter().any(|l| l.ends_with("3  (hidden: needs root)")),
-            "{lines:#?}"
-        );
-        assert!(
-            lines.iter().any(|l| l.ends_with("1  (no process)")),
-            "{lines:#?}"
-        );
-        s.error = Some("boom".into());
-        s.elapsed = None;
-        let failed = json(&s);
-        assert!(failed["deltas"].is_null(), "{failed}");
-        assert!(failed["elapsed_s"].is_null(), "{failed}");
-        assert_eq!(failed["counts"]["CLOSE_WAIT"], 400, "the last good counts");
-        assert_eq!(failed["error"], "boom");
-        assert_eq!(failed["complete"], false);
-    }
-
-    #[test]
     fn wide_process_names_are_cut_by_columns() {
         let setup = setup(
             StateSet::of(TcpState::CloseWait),
@@ -1237,11 +712,8 @@ mod tests {
         s.top_total = 1;
         let lines = render(&setup, &s, &history, 80, 24);
         let line = lines.iter().find(|l| l.contains("pid 7")).expect("listed");
-        assert!(
-            term::width(line) > 80,
-            "the frame leaves cutting to term::fit"
-        );
-        assert_eq!(term::width(&term::fit(line, 80)), 80);
+        assert!(text::width(line) > 80, "the frame leaves cutting to fit");
+        assert_eq!(text::width(&fit(line, 80)), 80);
     }
 
     #[test]

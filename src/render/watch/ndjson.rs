@@ -1,0 +1,381 @@
+//! The watch wire format: one JSON object per tick (NDJSON), and event objects.
+//!
+//! Owns: the wire types of a tick and of an event, separate from the aggregate's types so
+//! they can change without the JSON changing shape (`schema_version`).
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::by_name;
+use crate::aggregate::watch::{GroupKey, Tick};
+use crate::model::{KernelState, SocketRecord, TcpState};
+use crate::render::json::{netns as netns_json, NetnsJson, StatesJson, SCHEMA_VERSION};
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum GroupJson<'a> {
+    Port {
+        port: u16,
+        direction: &'static str,
+    },
+    Process {
+        pid: u32,
+        command: &'a str,
+    },
+    /// No owner found: `hidden` when some processes could not be read (so it is probably
+    /// one of them).
+    NoProcess {
+        pid: Option<u32>,
+        command: Option<&'a str>,
+        hidden: bool,
+    },
+    Remote {
+        remote_address: String,
+    },
+}
+
+fn group_json(key: &GroupKey) -> GroupJson<'_> {
+    match key {
+        GroupKey::Port { port, direction } => GroupJson::Port {
+            port: *port,
+            direction: direction.name(),
+        },
+        GroupKey::Process { pid, command } => GroupJson::Process { pid: *pid, command },
+        GroupKey::NoProcess => GroupJson::NoProcess {
+            pid: None,
+            command: None,
+            hidden: false,
+        },
+        GroupKey::Hidden => GroupJson::NoProcess {
+            pid: None,
+            command: None,
+            hidden: true,
+        },
+        GroupKey::Remote(ip) => GroupJson::Remote {
+            remote_address: ip.to_string(),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct TopJson<'a> {
+    /// The group's namespace label; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
+    #[serde(flatten)]
+    group: GroupJson<'a>,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct AgedJson<'a> {
+    state: &'static str,
+    /// As in [`TopJson`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
+    #[serde(flatten)]
+    group: GroupJson<'a>,
+    /// Every socket of this entry has been in `state` at least this long (seconds).
+    at_least_s: f64,
+    count: u64,
+    /// Seconds; a lower bound.
+    oldest_s: f64,
+}
+
+#[derive(Serialize)]
+struct DeltasJson {
+    #[serde(rename = "LISTEN")]
+    listen: i64,
+    #[serde(rename = "SYN_SENT")]
+    syn_sent: i64,
+    #[serde(rename = "SYN_RECV")]
+    syn_recv: i64,
+    #[serde(rename = "ESTABLISHED")]
+    established: i64,
+    #[serde(rename = "FIN_WAIT_1")]
+    fin_wait_1: i64,
+    #[serde(rename = "FIN_WAIT_2")]
+    fin_wait_2: i64,
+    #[serde(rename = "CLOSE_WAIT")]
+    close_wait: i64,
+    #[serde(rename = "CLOSING")]
+    closing: i64,
+    #[serde(rename = "LAST_ACK")]
+    last_ack: i64,
+    #[serde(rename = "TIME_WAIT")]
+    time_wait: i64,
+    #[serde(rename = "CLOSED")]
+    closed: i64,
+}
+
+impl DeltasJson {
+    fn from_fn(f: impl Fn(TcpState) -> i64) -> DeltasJson {
+        DeltasJson {
+            listen: f(TcpState::Listen),
+            syn_sent: f(TcpState::SynSent),
+            syn_recv: f(TcpState::SynRecv),
+            established: f(TcpState::Established),
+            fin_wait_1: f(TcpState::FinWait1),
+            fin_wait_2: f(TcpState::FinWait2),
+            close_wait: f(TcpState::CloseWait),
+            closing: f(TcpState::Closing),
+            last_ack: f(TcpState::LastAck),
+            time_wait: f(TcpState::TimeWait),
+            closed: f(TcpState::Closed),
+        }
+    }
+}
+
+/// One NDJSON tick (schema in the README).
+#[derive(Serialize)]
+struct TickJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema_version: u32,
+    tick: u64,
+    timestamp: &'a str,
+    started: &'a str,
+    hostname: Option<&'a str>,
+    source: &'static str,
+    fallback_reason: Option<&'a str>,
+    interval_ms: u64,
+    /// Seconds since the previous good tick, which `deltas` spans; `null` on the first good
+    /// tick and on a failed one.
+    elapsed_s: Option<f64>,
+    counted_states: Vec<&'static str>,
+    watched_states: Vec<&'static str>,
+    counts: StatesJson,
+    /// Change since the previous good tick (0 on the first); `null` on a failed tick, so
+    /// the deltas that are numbers add up to the net change.
+    deltas: Option<DeltasJson>,
+    min: StatesJson,
+    max: StatesJson,
+    unknown: u64,
+    by: &'static str,
+    top: Vec<TopJson<'a>>,
+    /// Groups left out of `top` by `--top` (0 when all are there).
+    top_omitted: usize,
+    older_than_s: Option<f64>,
+    tracked_sockets: usize,
+    aged: Vec<AgedJson<'a>>,
+    /// Entries left out of `aged` by `--top`.
+    aged_omitted: usize,
+    complete: bool,
+    warnings: &'a [String],
+    /// The collection error of this tick, if it failed (counts are the last good tick's).
+    error: Option<&'a str>,
+    /// The namespaces read, with `--all-netns` each with its counts; absent without
+    /// namespace options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<Vec<NetnsJson<'a>>>,
+}
+
+#[derive(Serialize)]
+struct EventJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'static str,
+    tick: u64,
+    timestamp: &'a str,
+    state: String,
+    family: &'static str,
+    local_address: String,
+    local_port: u16,
+    remote_address: String,
+    remote_port: u16,
+    inode: u64,
+    cookie: Option<u64>,
+    /// For `leave`: how long it had been in the state (a lower bound); `null` for `enter`.
+    age_s: Option<f64>,
+    /// The socket's namespace label; only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
+}
+
+fn event<'a>(
+    tick: &'a Tick<'_>,
+    kind: &'static str,
+    r: &SocketRecord,
+    age: Option<Duration>,
+) -> EventJson<'a> {
+    EventJson {
+        kind: "event",
+        event: kind,
+        tick: tick.sample.number,
+        timestamp: &tick.sample.timestamp,
+        state: match r.state {
+            KernelState::Known(s) => s.name().to_string(),
+            KernelState::Unknown(v) => format!("UNKNOWN({v})"),
+        },
+        family: r.family.key(),
+        local_address: r.local.to_string(),
+        local_port: r.local_port,
+        remote_address: r.remote.to_string(),
+        remote_port: r.remote_port,
+        inode: r.inode,
+        cookie: (r.cookie != 0).then_some(r.cookie),
+        age_s: age.map(|a| a.as_secs_f64()),
+        netns: tick.netns.per_row.then(|| tick.netns.label(r.netns)),
+    }
+}
+
+/// Writes one tick as a JSON line, then its events (with `--events`), and flushes.
+pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
+    let h = tick.history;
+    let (setup, s) = (tick.setup, tick.sample);
+    let value = TickJson {
+        kind: "tick",
+        schema_version: SCHEMA_VERSION,
+        tick: s.number,
+        timestamp: &s.timestamp,
+        started: &setup.started,
+        hostname: setup.hostname.as_deref(),
+        source: s.outcome.source.name(),
+        fallback_reason: s.outcome.fallback_reason.as_deref(),
+        interval_ms: setup.interval.as_millis() as u64,
+        elapsed_s: s.elapsed,
+        counted_states: setup
+            .shown
+            .intersect(s.outcome.covers)
+            .iter()
+            .map(TcpState::name)
+            .collect(),
+        watched_states: setup.tracked.iter().map(TcpState::name).collect(),
+        counts: StatesJson::from_fn(|state| h.latest(state)),
+        // A failed tick's change is unknown; the next good tick's spans the gap.
+        deltas: (!s.failed()).then(|| DeltasJson::from_fn(|state| h.delta(state))),
+        min: StatesJson::from_fn(|state| h.min(state)),
+        max: StatesJson::from_fn(|state| h.max(state)),
+        unknown: s.unknown,
+        by: by_name(setup.by),
+        top: s
+            .top
+            .iter()
+            .map(|g| TopJson {
+                netns: tick.netns.per_row.then(|| tick.netns.label(g.netns)),
+                group: group_json(&g.key),
+                count: g.count,
+            })
+            .collect(),
+        top_omitted: s.top_omitted(),
+        older_than_s: setup.older_than.map(|d| d.as_secs_f64()),
+        tracked_sockets: s.tracked_count,
+        aged: s
+            .aged
+            .iter()
+            .map(|a| AgedJson {
+                state: a.state.name(),
+                netns: tick.netns.per_row.then(|| tick.netns.label(a.netns)),
+                group: group_json(&a.key),
+                at_least_s: a.at_least.as_secs_f64(),
+                count: a.count,
+                oldest_s: a.oldest.as_secs_f64(),
+            })
+            .collect(),
+        aged_omitted: s.aged_omitted(),
+        complete: s.outcome.complete && !s.failed(),
+        warnings: &s.outcome.warnings,
+        error: s.error.as_deref(),
+        netns: netns_json(tick.netns),
+    };
+    crate::render::json::write_line(out, &value)?;
+    if let Some(changes) = &s.changes {
+        for r in &changes.entered {
+            crate::render::json::write_line(out, &event(tick, "enter", r, None))?;
+        }
+        for (r, age) in &changes.left {
+            crate::render::json::write_line(out, &event(tick, "leave", r, Some(*age)))?;
+        }
+    }
+    out.flush()
+}
+
+/// A tick that failed before any tick succeeded.
+pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct ErrorJson<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        tick: u64,
+        error: &'a str,
+    }
+    crate::render::json::write_line(
+        out,
+        &ErrorJson {
+            kind: "error",
+            tick,
+            error: message,
+        },
+    )?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    #[test]
+    fn a_failed_tick_has_null_deltas_in_json_and_hidden_owners_are_marked() {
+        let setup = setup(
+            StateSet::of(TcpState::CloseWait),
+            StateSet::of(TcpState::CloseWait),
+        );
+        let history = history();
+        let mut s = sample();
+        s.top = vec![
+            Group {
+                netns: 0,
+                key: GroupKey::Hidden,
+                count: 3,
+            },
+            Group {
+                netns: 0,
+                key: GroupKey::NoProcess,
+                count: 1,
+            },
+        ];
+        s.top_total = 2;
+        s.owners_as_root = false;
+        let netns = NetnsView::default();
+        let json = |s: &Sample| -> serde_json::Value {
+            let mut out = Vec::new();
+            let tick = Tick {
+                setup: &setup,
+                sample: s,
+                history: &history,
+                netns: &netns,
+            };
+            write_tick(&mut out, &tick).expect("write");
+            serde_json::from_slice(&out).expect("one object")
+        };
+        let good = json(&s);
+        assert_eq!(good["deltas"]["CLOSE_WAIT"], 251);
+        assert_eq!(good["elapsed_s"], 1.0);
+        assert_eq!(
+            good["top"],
+            serde_json::json!([
+                {"pid": null, "command": null, "hidden": true, "count": 3},
+                {"pid": null, "command": null, "hidden": false, "count": 1},
+            ])
+        );
+        let lines = render(&setup, &s, &history, 80, 24);
+        assert!(
+            lines.iter().any(|l| l.ends_with("3  (hidden: needs root)")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.ends_with("1  (no process)")),
+            "{lines:#?}"
+        );
+        s.error = Some("boom".into());
+        s.elapsed = None;
+        let failed = json(&s);
+        assert!(failed["deltas"].is_null(), "{failed}");
+        assert!(failed["elapsed_s"].is_null(), "{failed}");
+        assert_eq!(failed["counts"]["CLOSE_WAIT"], 400, "the last good counts");
+        assert_eq!(failed["error"], "boom");
+        assert_eq!(failed["complete"], false);
+    }
+}
