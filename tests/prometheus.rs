@@ -506,6 +506,83 @@ fn live_ports_report_the_accept_queue_and_backlog() {
     );
 }
 
+/// `ports --format prometheus` and a `serve` scrape with the same owner and address filters
+/// export the same accept queues: both count into one port matrix with the same listeners.
+/// (Before the one pipeline, `ports` gave a port the queue of every listener on it while
+/// `serve` took only those matching `--src`: here 3 queued against 1.)
+#[test]
+fn ports_and_serve_agree_on_listeners_under_owner_and_address_filters() {
+    use std::os::fd::OwnedFd;
+    // Two listeners on one port, on 127.0.0.1 and 127.0.0.2, both held by a `sleep` child
+    // (as its stdin and stdout), with connections nobody accepts: 2 on the first, 1 on the
+    // second.
+    let (first, second) = (0..20)
+        .find_map(|_| {
+            let first = TcpListener::bind("127.0.0.1:0").ok()?;
+            let port = first.local_addr().ok()?.port();
+            let second = TcpListener::bind(("127.0.0.2", port)).ok()?;
+            Some((first, second))
+        })
+        .expect("a port free on 127.0.0.1 and 127.0.0.2");
+    let port = first.local_addr().expect("addr").port();
+    let _waiting: Vec<TcpStream> = [("127.0.0.1", 2), ("127.0.0.2", 1)]
+        .into_iter()
+        .flat_map(|(ip, n)| (0..n).map(move |_| (ip, port)))
+        .map(|to| TcpStream::connect(to).expect("connect"))
+        .collect();
+    let mut holder = Command::new("sleep")
+        .arg("60")
+        .stdin(Stdio::from(OwnedFd::from(first)))
+        .stdout(Stdio::from(OwnedFd::from(second)))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sleep");
+    let pid = holder.id().to_string();
+    let p = port.to_string();
+    let filters = [
+        "--pid",
+        pid.as_str(),
+        "--src",
+        "127.0.0.2",
+        "--port",
+        p.as_str(),
+    ];
+    let queue = |text: &str| {
+        let s = parse(text);
+        (
+            value(&s, "tcpstat_listen_queue", &[("port", &p)]),
+            value(
+                &s,
+                "tcpstat_port_sockets",
+                &[("port", &p), ("direction", "in"), ("state", "LISTEN")],
+            ),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let from_ports = loop {
+        let mut args = vec!["ports", "--format", "prometheus"];
+        args.extend(filters);
+        let text = exposition(&args);
+        let found = parse(&text)
+            .iter()
+            .any(|s| s.name == "tcpstat_listen_queue");
+        if found && queue(&text).0 == 1.0 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the queue never showed: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut serve_args = vec!["--listen", "127.0.0.1:0"];
+    serve_args.extend(filters);
+    let server = Server::start(&serve_args);
+    let scraped = get(server.addr, "/metrics");
+    assert_eq!(scraped.status, 200, "{}", scraped.body);
+    assert_eq!(queue(&from_ports), (1.0, 1.0), "{from_ports}");
+    assert_eq!(queue(&scraped.body), queue(&from_ports), "{}", scraped.body);
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
 // ---------------------------------------------------------------------------
 // serve
 // ---------------------------------------------------------------------------
