@@ -1,0 +1,8 @@
+//! Integration tests that run the built binary (`cargo test --test integration`).
+//!
+//! - `golden`: every subcommand and output format on a fixed socket table, compared byte for
+//!   byte (after masking what varies between runs) with the files in `tests/golden/`;
+//!   `TCPSTAT_BLESS=1` rewrites them.
+
+mod golden;
+mod util;
