@@ -3,6 +3,8 @@
 //! - `golden`: every subcommand and output format on a fixed socket table, compared byte for
 //!   byte (after masking what varies between runs) with the files in `tests/golden/`;
 //!   `TCPSTAT_BLESS=1` rewrites them.
+//! - `architecture`: the layering of `ARCHITECTURE.md`, checked on the source.
 
+mod architecture;
 mod golden;
 mod util;
