@@ -31,7 +31,7 @@
 //! flat. The threads do not contend for it: collections run on one thread, and the rest
 //! allocate a few hundred bytes per request.
 //!
-//! It reads the kernel only through the pipeline ([`metrics::collect`]) and writes metrics only
+//! It reads the kernel only through the pipeline (`metrics::collect`) and writes metrics only
 //! through `render::prometheus`.
 //!
 //! It never reads a request body and answers every request with `Connection: close`: one
