@@ -66,7 +66,7 @@ impl<'w> Screen<'w> {
         self.active
     }
 
-    /// Draws `lines` (already cut to the width, see [`fit`]) over the previous frame, in one
+    /// Draws `lines` (already cut to the width, see [`crate::render::text::fit`]) over the previous frame, in one
     /// `write(2)` wrapped in synchronized output. Each line is put at its row with a cursor
     /// position, never with a newline: a newline at the bottom row would scroll, and stdout's
     /// line buffering would split the frame into two writes at the last newline.

@@ -144,7 +144,7 @@ impl Reader {
 
     /// Streams every socket matching `filter` into `sink` from the chosen source. `split`: a
     /// sink that only counts ([`Sink::counts_mut`]) may be filled on two threads (see
-    /// [`Reader::read_closed_aside`]); worth it when one namespace is read, not when many
+    /// `read_closed_aside`); worth it when one namespace is read, not when many
     /// already keep both cores busy.
     pub fn read(
         &mut self,

@@ -15,7 +15,7 @@ use super::json::SCHEMA_VERSION;
 use super::table::Paint;
 use super::text::escape;
 use super::DoctorReport;
-use crate::diagnose::{Check, Finding, Setting, Severity, Subject};
+use crate::diagnose::{Check, Finding, Number, Setting, Severity, Subject};
 
 /// Text is wrapped at this many columns.
 pub const WIDTH: usize = 100;
@@ -85,19 +85,11 @@ fn levels(f: &Finding) -> String {
     }
 }
 
-fn number(f: &Finding, key: &str) -> Option<u64> {
-    f.evidence
-        .numbers
-        .iter()
-        .find(|n| n.key == key)
-        .map(|n| n.value)
-}
-
 /// One sentence with the numbers: what was found, about whom. Raw text (command names are
 /// not escaped): the text renderer escapes it, JSON carries it.
 pub fn headline(f: &Finding) -> String {
     let n = f.value;
-    if let Some(more) = number(f, "more_subjects") {
+    if let Some(more) = f.evidence.number(Number::MoreSubjects) {
         return format!(
             "{more} more with too many {}, not listed ({n} sockets together)",
             f.check.measures()
@@ -152,7 +144,7 @@ pub fn headline(f: &Finding) -> String {
             )
         }
         (Check::AcceptQueue, _) => {
-            let listeners = number(f, "listeners").unwrap_or(0);
+            let listeners = f.evidence.number(Number::Listeners).unwrap_or(0);
             let mut s = if listeners == 0 {
                 "no listening sockets".to_string()
             } else {
@@ -183,7 +175,7 @@ pub fn headline(f: &Finding) -> String {
             "{} (SYN_RECV) on port {port} from {}{}{}",
             plural(n, "half-open connection", "half-open connections"),
             plural(
-                number(f, "distinct_sources").unwrap_or(0),
+                f.evidence.number(Number::DistinctSources).unwrap_or(0),
                 "source address",
                 "source addresses"
             ),
@@ -207,7 +199,7 @@ pub fn headline(f: &Finding) -> String {
             // `n` is the number judged: the kernel's time-wait entries, which include orphaned
             // FIN_WAIT_2 sockets (reported under FIN_WAIT_2 too). Headline the TIME_WAIT
             // sockets, and the entries only where they differ.
-            let counted = number(f, "time_wait_counted").unwrap_or(n);
+            let counted = f.evidence.number(Number::TimeWaitCounted).unwrap_or(n);
             let mut s = if counted == 0 {
                 "no TIME_WAIT sockets".to_string()
             } else {
@@ -244,7 +236,7 @@ pub fn headline(f: &Finding) -> String {
                 of_limit("the net.ipv4.ip_local_port_range size"),
                 levels(f)
             );
-            let reusable = number(f, "time_wait_reusable").unwrap_or(0);
+            let reusable = f.evidence.number(Number::TimeWaitReusable).unwrap_or(0);
             if reusable > 0 {
                 let reuse = f
                     .evidence
@@ -279,7 +271,7 @@ pub fn headline(f: &Finding) -> String {
                     "{} (SYN_SENT) to {}, none piling up",
                     plural(n, "connection attempt", "connection attempts"),
                     plural(
-                        number(f, "destinations").unwrap_or(0),
+                        f.evidence.number(Number::Destinations).unwrap_or(0),
                         "destination",
                         "destinations"
                     )
@@ -294,7 +286,7 @@ pub fn headline(f: &Finding) -> String {
                 format!(
                     "{n} {state} {}, {} orphaned{}",
                     if n == 1 { "socket" } else { "sockets" },
-                    number(f, "orphaned").unwrap_or(0),
+                    f.evidence.number(Number::Orphaned).unwrap_or(0),
                     levels(f)
                 )
             }
@@ -308,7 +300,7 @@ pub fn headline(f: &Finding) -> String {
         (Check::TcpMemory, _) => format!(
             "TCP socket buffers use {} ({}), {}{}",
             plural(n, "page", "pages"),
-            mib(number(f, "bytes").unwrap_or(0)),
+            mib(f.evidence.number(Number::MemoryBytes).unwrap_or(0)),
             of_limit("net.ipv4.tcp_mem pressure"),
             levels(f)
         ),
@@ -383,11 +375,12 @@ fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
             .collect();
         out.push(("remote", v.join(", ")));
     }
+    // The headline already says these.
     let numbers: Vec<String> = e
         .numbers
         .iter()
-        .filter(|n| n.key != "more_subjects" && n.key != "listeners")
-        .map(|n| format!("{} {}", n.label, n.value))
+        .filter(|(n, _)| !matches!(n, Number::MoreSubjects | Number::Listeners))
+        .map(|(n, value)| format!("{} {value}", n.label()))
         .collect();
     if !numbers.is_empty() {
         out.push(("numbers", numbers.join(", ")));
@@ -713,7 +706,11 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
                 })
                 .collect(),
             counters: e.counters.iter().copied().collect(),
-            numbers: e.numbers.iter().map(|n| (n.key, n.value)).collect(),
+            numbers: e
+                .numbers
+                .iter()
+                .map(|&(n, value)| (n.key(), value))
+                .collect(),
         },
         meaning: f.check.meaning(),
         action: f.action(),
@@ -817,21 +814,12 @@ mod tests {
 
     #[test]
     fn time_wait_headlines_count_time_wait_apart_from_orphaned_fin_wait_2() {
-        use crate::diagnose::Number;
         let tw = |counted: u64, entries: u64| {
             let mut f = finding(Check::TimeWait, Subject::Host, entries, Some(131072));
             f.severity = Severity::Ok;
             f.evidence.numbers = vec![
-                Number {
-                    key: "time_wait_counted",
-                    label: "",
-                    value: counted,
-                },
-                Number {
-                    key: "sockstat_tw",
-                    label: "",
-                    value: entries,
-                },
+                (Number::TimeWaitCounted, counted),
+                (Number::SockstatTw, entries),
             ];
             headline(&f)
         };
@@ -853,7 +841,6 @@ mod tests {
 
     #[test]
     fn ephemeral_headlines_say_what_tw_reuse_leaves_out() {
-        use crate::diagnose::Number;
         let mut f = finding(
             Check::EphemeralPorts,
             Subject::Route {
@@ -865,11 +852,7 @@ mod tests {
             Some(100),
         );
         f.evidence.settings = vec![("net.ipv4.tcp_tw_reuse", Some(Setting::Number(2)))];
-        f.evidence.numbers = vec![Number {
-            key: "time_wait_reusable",
-            label: "",
-            value: 100,
-        }];
+        f.evidence.numbers = vec![(Number::TimeWaitReusable, 100)];
         assert_eq!(
             headline(&f),
             "0 local ports in use from 127.0.0.1 to 127.0.0.1:7000, 0.0% of the \

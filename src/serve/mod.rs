@@ -36,8 +36,8 @@
 //! Only GET and HEAD are served (405 otherwise); anything that does not parse as HTTP/1.x is
 //! a 400 (at once, when the first bytes cannot start a request line: a TLS ClientHello, an SSH
 //! banner), a request head that does not arrive in time a 408, an oversized one a 431. A slow
-//! or stuck client holds only its own thread and slot, for at most [`READ_TIMEOUT`] (less
-//! when its slot is needed) plus the collection plus [`WRITE_TIMEOUT`]: the write deadline is
+//! or stuck client holds only its own thread and slot, for at most [`http::READ_TIMEOUT`] (less
+//! when its slot is needed) plus the collection plus [`http::WRITE_TIMEOUT`]: the write deadline is
 //! one for the whole response, not per `write()` (where a reader taking a few bytes at a time
 //! restarted it with every bit of progress and held its connection for minutes); when it
 //! passes the connection is reset, so the kernel does not go on feeding the slow reader from

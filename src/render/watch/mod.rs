@@ -1,4 +1,4 @@
-//! `watch` output: a screen frame for people ([`screen`]), NDJSON for pipes ([`ndjson`]).
+//! `watch` output: a screen frame for people (`screen`), NDJSON for pipes (`ndjson`).
 //!
 //! Owns: what both share (how a group is labelled, rates). Never reads the kernel, never
 //! decides when to draw.

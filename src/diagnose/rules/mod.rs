@@ -1,0 +1,145 @@
+//! The rules: one file per check (the four closing states share `closing`), each an
+//! `examine` function from [`Inputs`] to the check's findings, named in the check table
+//! (`checks.rs`). Here: what they share, judging a value against its levels ([`judge`]) and
+//! the evidence lists (busiest first, at most [`TOP`]).
+//!
+//! Rules must not read the kernel (everything arrives in [`Inputs`]) nor write sentences
+//! (`render::doctor` does). A rule that finds nothing wrong still returns one finding that
+//! says what it looked at, so every check shows in the report.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use super::{
+    AddrCount, Check, Evidence, Finding, Inputs, Levels, PortCount, ProcessCount, Setting,
+    Severity, Subject,
+};
+use crate::aggregate::Direction;
+use crate::model::kernel::KernelFacts;
+use crate::model::{OwnerMap, SocketRecord};
+
+pub mod accept_queue;
+pub mod close_wait;
+pub mod closing;
+pub mod ephemeral_ports;
+pub mod orphans;
+pub mod syn_recv;
+pub mod syn_sent;
+pub mod tcp_memory;
+pub mod time_wait;
+
+/// Length of evidence lists.
+pub const TOP: usize = 5;
+
+/// Severity of `value` against `levels` (resolved with `limit`), and the resolved levels.
+/// Zero is always fine. The critical level is never below the warning level: levels of
+/// different kinds (`--threshold TIME_WAIT=200000` against the default 90%) can only be
+/// compared once the limit is known; then one of them gives way (see
+/// [`Levels::critical_follows`]).
+pub fn judge(
+    value: u64,
+    levels: Levels,
+    limit: Option<u64>,
+) -> (Severity, Option<u64>, Option<u64>) {
+    let (warning_at, critical_at) = match (
+        levels.warning.resolve(limit),
+        levels.critical.resolve(limit),
+    ) {
+        (Some(w), Some(c)) if c < w && levels.critical_follows => (Some(w), Some(w)),
+        (Some(w), Some(c)) if c < w => (Some(c), Some(c)),
+        other => other,
+    };
+    let severity = if value == 0 {
+        Severity::Ok
+    } else if critical_at.is_some_and(|c| value >= c) {
+        Severity::Critical
+    } else if warning_at.is_some_and(|w| value >= w) {
+        Severity::Warning
+    } else {
+        Severity::Ok
+    };
+    (severity, warning_at, critical_at)
+}
+
+/// A finding of `check`, judged against the check's levels.
+pub fn finding(
+    inputs: &Inputs<'_>,
+    check: Check,
+    subject: Subject,
+    value: u64,
+    limit: Option<u64>,
+    evidence: Evidence,
+) -> Finding {
+    let (severity, warning_at, critical_at) = judge(value, inputs.thresholds.get(check), limit);
+    Finding {
+        check,
+        severity,
+        subject,
+        value,
+        limit,
+        warning_at,
+        critical_at,
+        evidence,
+    }
+}
+
+pub fn top_addrs(map: &HashMap<IpAddr, u64>) -> Vec<AddrCount> {
+    let mut v: Vec<AddrCount> = map
+        .iter()
+        .map(|(&address, &sockets)| AddrCount { address, sockets })
+        .collect();
+    v.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.address.cmp(&b.address)));
+    v.truncate(TOP);
+    v
+}
+
+pub fn top_ports(map: &HashMap<(u16, Direction), u64>) -> Vec<PortCount> {
+    let mut v: Vec<PortCount> = map
+        .iter()
+        .map(|(&(port, direction), &sockets)| PortCount {
+            port,
+            direction,
+            sockets,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.sockets
+            .cmp(&a.sockets)
+            .then(a.port.cmp(&b.port))
+            .then(a.direction.cmp(&b.direction))
+    });
+    v.truncate(TOP);
+    v
+}
+
+pub fn setting(name: &'static str, value: Option<u64>) -> (&'static str, Option<Setting>) {
+    (name, value.map(Setting::Number))
+}
+
+pub fn counters(facts: &KernelFacts, names: &[&'static str]) -> Vec<(&'static str, Option<u64>)> {
+    names.iter().map(|&n| (n, facts.counter(n))).collect()
+}
+
+/// Processes owning any of `records`, busiest first.
+pub fn owning_processes<'r>(
+    owners: &OwnerMap,
+    records: impl Iterator<Item = &'r SocketRecord>,
+) -> Vec<ProcessCount> {
+    let mut per: BTreeMap<(u32, String), u64> = BTreeMap::new();
+    for r in records {
+        for p in owners.owner_processes(r.inode) {
+            *per.entry((p.pid, p.command.clone())).or_default() += 1;
+        }
+    }
+    let mut v: Vec<ProcessCount> = per
+        .into_iter()
+        .map(|((pid, command), sockets)| ProcessCount {
+            pid,
+            command,
+            sockets,
+        })
+        .collect();
+    v.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.pid.cmp(&b.pid)));
+    v.truncate(TOP);
+    v
+}
