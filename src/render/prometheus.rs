@@ -1,9 +1,9 @@
 //! Prometheus text exposition (format 0.0.4): what node_exporter's textfile collector and a
 //! Prometheus scrape of `tcpstat serve` read.
 //!
-//! Owns: metric names, their HELP and TYPE lines, label escaping (backslash, double quote and
-//! line feed, as the format requires; every other character is legal in a label value) and
-//! the layout of each report. Label sets are bounded by the caller (`aggregate::bound_ports`,
+//! Owns: metric names, their HELP and TYPE lines, label escaping (outside text made inert,
+//! then escaped as the format requires; injective, see [`escape_label`]) and the layout of
+//! each report. Label sets are bounded by the caller (`aggregate::bound_ports`,
 //! `ProcMatrix::by_command`): this module writes what it is given. Never reads the kernel.
 //!
 //! Every family is written once, with all its samples together, and no timestamps (the
@@ -21,36 +21,31 @@ use crate::model::StateSet;
 use crate::model::{StateCounts, StateRow};
 
 /// The content type of this format, for HTTP.
+use crate::render::text::escape;
+
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Escapes a label value: `\` -> `\\`, `"` -> `\"`, line feed -> `\n`, as the format
-/// requires. Every other character is legal in a label value, but values (command names) come
-/// from other users and end up on terminals (`curl /metrics`, promtool, a console): control
-/// characters other than line feed and bidi controls
-/// ([`crate::render::text::is_unsafe_for_terminals`]) are replaced by their visible text form
-/// `\xNN` (C0, DEL) or `\u{NNNN}` (C1, bidi, U+2028 / U+2029), whose backslash the format
-/// then escapes. That changes the label value (`ev\x1bil` instead of the raw ESC), which is
-/// the point: the value stays readable and inert.
+/// A label value as the exposition writes it. Values (command names, namespace names) come
+/// from other users and end up on terminals (`curl /metrics`, promtool, a console), so they
+/// are first made inert exactly as every human-readable output does ([`escape`]: control,
+/// bidi and invisible characters become their visible text form `\x1b`, `\u{200b}`, and a
+/// backslash is doubled, so that the text form cannot be faked), then escaped as the format
+/// requires (`\` -> `\\`, `"` -> `\"`; no line feed is left).
+///
+/// Both steps are injective, so two different names always give two different label values:
+/// a process called `ev\x1bil` (the four characters) and one with a raw ESC get `ev\\x1bil`
+/// and `ev\x1bil`, not one series (issue 14: a local user could make node_exporter reject the
+/// scrape, or Prometheus collapse two series).
 pub fn escape_label(value: &str) -> Cow<'_, str> {
-    use crate::render::text::is_unsafe_for_terminals;
-    use std::fmt::Write as _;
-    let needs = |c: char| matches!(c, '\\' | '"' | '\n') || is_unsafe_for_terminals(c);
-    if !value.chars().any(needs) {
-        return Cow::Borrowed(value);
+    let inert = escape(value);
+    if !inert.contains(['\\', '"']) {
+        return inert;
     }
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
+    let mut out = String::with_capacity(inert.len() + 8);
+    for c in inert.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            // The text form `\xNN`, its backslash escaped as the format requires.
-            c if u32::from(c) < 0x80 && is_unsafe_for_terminals(c) => {
-                let _ = write!(out, "\\\\x{:02x}", u32::from(c));
-            }
-            c if is_unsafe_for_terminals(c) => {
-                let _ = write!(out, "\\\\u{{{:x}}}", u32::from(c));
-            }
             c => out.push(c),
         }
     }
@@ -391,19 +386,36 @@ mod tests {
     fn label_values_are_escaped_per_the_format() {
         assert_eq!(escape_label("nginx"), "nginx");
         assert!(matches!(escape_label("nginx"), Cow::Borrowed(_)));
-        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
-        // Other control and bidi characters are legal in label values, but would reach a
-        // terminal raw: they become visible text (`\x1b`), whose backslash is escaped.
-        assert_eq!(escape_label("x\x1by\tz"), "x\\\\x1by\\\\x09z");
+        // A backslash is doubled twice (made inert, then for the format); a line feed is
+        // first its text form.
+        assert_eq!(escape_label(r#"a\b"c"#), r#"a\\\\b\"c"#);
+        assert_eq!(escape_label("a\nb"), r"a\\nb");
+        // Control, bidi and invisible characters become visible text (`\x1b`), whose
+        // backslash the format escapes.
+        assert_eq!(escape_label("x\x1by\tz"), r"x\\x1by\\tz");
         assert_eq!(
-            escape_label("a\u{9b}b\u{202e}c\u{2028}"),
-            "a\\\\u{9b}b\\\\u{202e}c\\\\u{2028}"
+            escape_label("a\u{9b}b\u{202e}c\u{2028}\u{200b}"),
+            r"a\\u{9b}b\\u{202e}c\\u{2028}\\u{200b}"
         );
         assert_eq!(escape_label("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
         let t = text(|o| sample(o, "m", &[("command", "ev\x1b[2Jil")], 1));
         assert_eq!(t, "m{command=\"ev\\\\x1b[2Jil\"} 1\n");
         let t = text(|o| sample(o, "m", &[("command", "ev\"il\n")], 1));
-        assert_eq!(t, "m{command=\"ev\\\"il\\n\"} 1\n");
+        assert_eq!(t, "m{command=\"ev\\\"il\\\\n\"} 1\n");
+    }
+
+    #[test]
+    fn label_escaping_keeps_different_names_apart() {
+        // A raw ESC and the four characters `\x1b` must not become one series; nor a raw
+        // line feed and the two characters `\n`; nor a zero-width space and its text form.
+        for (a, b) in [
+            ("ev\x1bil", r"ev\x1bil"),
+            ("a\nb", r"a\nb"),
+            ("\u{200b}nginx", r"\u{200b}nginx"),
+            (r#"a\"b"#, r#"a\\"b"#),
+        ] {
+            assert_ne!(escape_label(a), escape_label(b), "{a:?} vs {b:?}");
+        }
     }
 
     #[test]

@@ -46,23 +46,56 @@ fn needs_escape(c: char) -> bool {
     c == '\\' || is_unsafe_for_terminals(c)
 }
 
-/// Characters that must never reach a terminal raw: C0, DEL and C1 controls (`char::
-/// is_control` is exactly U+0000-U+001F and U+007F-U+009F), the bidi controls that reorder
-/// what is shown (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line and
-/// paragraph separators U+2028 / U+2029, which some terminals and viewers treat as line
-/// breaks. Shared by the JSON writer, which escapes the same set as `\uXXXX`.
+/// Characters that must never reach a terminal raw, because they change what the terminal
+/// does or hide what text says:
+/// - C0, DEL and C1 controls (`char::is_control` is exactly U+0000-U+001F and
+///   U+007F-U+009F);
+/// - the line and paragraph separators U+2028 / U+2029, which some terminals and viewers treat
+///   as line breaks;
+/// - every format character (Unicode general category Cf: the bidi controls U+061C, U+200E,
+///   U+200F, U+202A-U+202E, U+2066-U+2069 that reorder what is shown; zero-width space, joiners,
+///   word joiner, the BOM; Unicode tag characters U+E0001-U+E007F; ...) and every other
+///   default-ignorable code point (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation
+///   selectors, the combining grapheme joiner, ...): they display as nothing, so
+///   `\u{200b}nginx` would look exactly like `nginx` (issue 14).
+///
+/// Shared by the JSON writer, which escapes the same set as `\uXXXX`. Ranges from Unicode 15.1
+/// (`DerivedCoreProperties.txt` Default_Ignorable_Code_Point, and `gc=Cf` from
+/// `UnicodeData.txt`); an unassigned code point in them is escaped too.
 pub fn is_unsafe_for_terminals(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_invisible(c)
+}
+
+/// Format characters (Cf) and default-ignorable code points: see [`is_unsafe_for_terminals`].
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061c}'
+            | '\u{06dd}'
+            | '\u{070f}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08e2}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
 }
 
 /// Display columns of `text` (a CJK character takes two, a combining mark none).
@@ -147,7 +180,7 @@ pub fn rfc3339_utc(unix_seconds: u64, millis: u32) -> String {
 
 #[cfg(test)]
 mod time_tests {
-    use super::{fit, rfc3339_utc, width};
+    use super::{escape, fit, rfc3339_utc, width};
 
     #[test]
     fn known_dates() {
@@ -167,5 +200,25 @@ mod time_tests {
         assert_eq!(width(&fit("日本語の名前です", 9)), 8, "no half character");
         assert_eq!(width("e\u{301}"), 1, "a combining mark takes no column");
         assert_eq!(fit("e\u{301}x", 1), "e\u{301}");
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped() {
+        for (raw, shown) in [
+            ("\u{200b}nginx", "\\u{200b}nginx"),
+            ("ngi\u{2060}nx", "ngi\\u{2060}nx"),
+            ("\u{feff}bom", "\\u{feff}bom"),
+            ("tag\u{e0041}", "tag\\u{e0041}"),
+            ("\u{3164}", "\\u{3164}"),
+            ("\u{115f}x", "\\u{115f}x"),
+            ("soft\u{ad}hyphen", "soft\\u{ad}hyphen"),
+            ("vs\u{fe0f}", "vs\\u{fe0f}"),
+        ] {
+            assert_eq!(escape(raw), shown, "{raw:?}");
+        }
+        // Visible text, wide characters and ordinary combining marks stay as they are.
+        for plain in ["nginx", "caf\u{e9}", "e\u{301}", "\u{65e5}\u{672c}", "\u{1f600}"] {
+            assert_eq!(escape(plain), plain);
+        }
     }
 }
