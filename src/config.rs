@@ -468,7 +468,7 @@ pub fn build_filter(
         let uid = match user.parse::<u32>() {
             Ok(uid) => uid,
             Err(_) => uid_of(user).ok_or_else(|| {
-                format!("unknown user {user:?} for '--user' (not in /etc/passwd; a numeric uid always works)")
+                format!("unknown user {user:?} for '--user' (no such user in the user database; a numeric uid always works)")
             })?,
         };
         uids.push(uid);

@@ -493,7 +493,7 @@ fn extra_sections(subcommand: Option<&str>) -> Roff {
                 "The socket tables of a process's namespace, read by --source proc without \
                  entering it.",
             ),
-            ("/etc/passwd", "User names (--user, the USER columns)."),
+            ("/etc/passwd", "User names (--user, the USER columns), through the C library's user database (NSS): LDAP, SSSD and systemd-homed users have names too."),
         ] {
             roff.control("TP", []);
             roff.text([italic(path)]);

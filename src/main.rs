@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
@@ -44,8 +43,7 @@ fn run(args: &[OsString]) -> Ending {
         Err(e) if !e.use_stderr() => return Ending::Help(e),
         Err(e) => return Ending::Usage(e.render().to_string()),
     };
-    let users = users::load(Path::new("/etc/passwd"));
-    let config = match Config::from_cli(cli, &Environment::capture(), &|name| users.uid(name)) {
+    let config = match Config::from_cli(cli, &Environment::capture(), &users::uid_of) {
         Ok(config) => config,
         Err(message) => return Ending::Usage(usage_message(args, &message)),
     };

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tcpstat::collect::netlink::{parse_datagram, parse_inet_diag_msg, DumpStats};
-use tcpstat::collect::Sink;
+use tcpstat::model::Sink;
 use tcpstat::model::{Family, Filter, SocketRecord};
 
 struct Count(u64);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use tcpstat::collect::procnet::{parse_line, scan_table};
-use tcpstat::collect::Sink;
+use tcpstat::model::Sink;
 use tcpstat::model::{Family, Filter, SocketRecord};
 
 struct Count(u64);

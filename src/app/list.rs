@@ -2,18 +2,16 @@
 //! owners found.
 
 use std::io::Write;
-use std::path::Path;
 
-use super::procs::PASSWD;
 use super::{report_warnings, scope};
 use crate::aggregate::is_not_accepted;
 use crate::cli::SortArg;
-use crate::collect;
+use crate::collect::users::Names;
 use crate::config::{Config, ListOptions};
 use crate::error::Error;
 use crate::model::netns::NetnsView;
 use crate::model::{
-    KernelState, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow, TcpState, Users,
+    KernelState, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow, TcpState,
 };
 use crate::pipeline;
 use crate::render::list::{ListWriter, OwnerRef, Owners};
@@ -24,7 +22,7 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let users = collect::users::load(Path::new(PASSWD));
+    let mut users = Names::new();
     let (scope, mut readers) = scope(config)?;
     let needs_owners =
         options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners();
@@ -34,7 +32,7 @@ pub fn run(
         let labels = scope.labels();
         let mut writer = ListWriter::new(out, options.format, false, options.timers, &labels);
         let collection = pipeline::stream(&config.plan(), &scope, &mut readers, |_, read| {
-            read(&mut ListSink::new(&mut writer, &users))
+            read(&mut ListSink::new(&mut writer, &mut users))
         })?;
         writer.finish()?;
         report_warnings(&collection.outcome(), err)?;
@@ -57,7 +55,7 @@ pub fn run(
         .flat_map(|records| records.0.iter().copied())
         .collect();
     let owners = collection.owners.clone().unwrap_or_default();
-    write_list(records, &owners, options, &view, &users, out)
+    write_list(records, &owners, options, &view, &mut users, out)
 }
 
 /// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`).
@@ -66,7 +64,7 @@ fn write_list(
     owners: &OwnerMap,
     options: &ListOptions,
     view: &NetnsView<'_>,
-    users: &Users,
+    users: &mut Names,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     if let Some(key) = options.sort {
@@ -102,13 +100,13 @@ fn write_list(
 /// Streams rows of `list` straight to the writer.
 struct ListSink<'a, 'w> {
     writer: &'a mut ListWriter<'w>,
-    users: &'a Users,
+    users: &'a mut Names,
     /// Rows the writer had written before this sink (earlier namespaces).
     before: u64,
 }
 
 impl<'a, 'w> ListSink<'a, 'w> {
-    fn new(writer: &'a mut ListWriter<'w>, users: &'a Users) -> ListSink<'a, 'w> {
+    fn new(writer: &'a mut ListWriter<'w>, users: &'a mut Names) -> ListSink<'a, 'w> {
         let before = writer.rows();
         ListSink {
             writer,

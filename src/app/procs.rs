@@ -1,7 +1,6 @@
 //! `tcpstat procs`: sockets per owning process and state, as a table, JSON or Prometheus text.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Instant;
 
 use super::{report_warnings, scope};
@@ -12,9 +11,6 @@ use crate::error::Error;
 use crate::model::{Listeners, OwnerWalk, Plan, Snapshot, StateRow};
 use crate::pipeline;
 use crate::render::{json, prometheus, table, ProcsReport, TopCut};
-
-/// Where user names come from.
-pub(crate) const PASSWD: &str = "/etc/passwd";
 
 pub fn run(
     config: &Config,
@@ -78,7 +74,7 @@ pub fn run(
     let mut matrix = matrix(true);
     let view = collection.view(|records| StateRow::of(&records.0));
     let cut = TopCut::apply(&mut matrix.processes, options.top);
-    let users = collect::users::load(Path::new(PASSWD));
+    let users = collect::users::Names::new().table(matrix.processes.iter().map(|p| p.uid));
     let report = ProcsReport {
         matrix: &matrix,
         owner_stats: owners.stats(),

@@ -217,7 +217,13 @@ mod time_tests {
             assert_eq!(escape(raw), shown, "{raw:?}");
         }
         // Visible text, wide characters and ordinary combining marks stay as they are.
-        for plain in ["nginx", "caf\u{e9}", "e\u{301}", "\u{65e5}\u{672c}", "\u{1f600}"] {
+        for plain in [
+            "nginx",
+            "caf\u{e9}",
+            "e\u{301}",
+            "\u{65e5}\u{672c}",
+            "\u{1f600}",
+        ] {
             assert_eq!(escape(plain), plain);
         }
     }
