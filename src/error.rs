@@ -145,6 +145,10 @@ pub enum Error {
     /// terminal was restored; exit 130.
     #[error("interrupted")]
     Interrupted,
+    /// `watch` on its screen got another signal that ends a program (SIGQUIT, SIGUSR1, ...):
+    /// the terminal was restored; the program then ends as the signal would have.
+    #[error("ended by signal {0}")]
+    Signaled(i32),
     /// `watch`: collections failed this many times in a row.
     #[error("collection failed {times} times in a row; last error")]
     Repeated {

@@ -96,6 +96,8 @@ fn end(ending: Ending, plugin_mode: bool) -> ExitCode {
         Ending::Failed(e) if e.is_broken_pipe() && !plugin_mode => ExitCode::SUCCESS,
         // Ctrl-C: the terminal is already restored; the shell knows what 130 means.
         Ending::Failed(e @ Error::Interrupted) => ExitCode::from(e.exit_code() as u8),
+        // SIGQUIT, SIGUSR1, ... on watch's screen: restored; now end as the signal would.
+        Ending::Failed(Error::Signaled(signal)) => tcpstat::term::end_by(signal),
         Ending::Failed(e) => {
             // Paths and kernel text in errors are outside text too.
             let _ = writeln!(

@@ -135,6 +135,45 @@ pub enum StopSignal {
     Terminate,
     /// SIGHUP: the terminal went away.
     Hangup,
+    /// Another signal whose default action ends the program (SIGQUIT, SIGUSR1, ...), caught
+    /// only while `watch` holds the screen ([`ScreenSignals::install`]): the screen is given
+    /// back, then the program ends the way the signal would have ended it ([`end_by`]).
+    Other(i32),
+}
+
+impl StopSignal {
+    /// The error a loop ends with on this signal.
+    pub fn error(self) -> crate::error::Error {
+        match self {
+            StopSignal::Other(signal) => crate::error::Error::Signaled(signal),
+            _ => crate::error::Error::Interrupted,
+        }
+    }
+}
+
+/// Signals whose default action ends the program, besides SIGINT, SIGTERM and SIGHUP: caught
+/// while the screen is ours, so that the terminal is never left on the alternate screen with
+/// a hidden cursor (Ctrl-\\ is SIGQUIT). Faults (SIGSEGV, SIGBUS, ...) cannot be caught
+/// safely, and SIGKILL not at all.
+const ENDING: [i32; 10] = [
+    Signal::SIGQUIT as i32,
+    Signal::SIGUSR1 as i32,
+    Signal::SIGUSR2 as i32,
+    Signal::SIGALRM as i32,
+    Signal::SIGVTALRM as i32,
+    Signal::SIGPROF as i32,
+    Signal::SIGIO as i32,
+    Signal::SIGPWR as i32,
+    Signal::SIGXCPU as i32,
+    Signal::SIGXFSZ as i32,
+];
+
+/// Ends the program as `signal` would have, once the terminal is restored: its default
+/// action (a core dump for SIGQUIT), so that a parent sees the signal. Exits 128 + signal if
+/// that does not end it.
+pub fn end_by(signal: i32) -> ! {
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    std::process::exit(128 + signal)
 }
 
 /// Set by SIGINT, SIGTERM or SIGHUP; read by `watch` and `serve`, which sleep in
@@ -149,7 +188,8 @@ impl StopFlag {
             0 => None,
             n if n == SIGTERM as usize => Some(StopSignal::Terminate),
             n if n == SIGHUP as usize => Some(StopSignal::Hangup),
-            _ => Some(StopSignal::Interrupt),
+            n if n == SIGINT as usize => Some(StopSignal::Interrupt),
+            n => Some(StopSignal::Other(i32::try_from(n).unwrap_or(0))),
         }
     }
 
@@ -178,14 +218,25 @@ impl StopFlag {
     }
 }
 
-/// The signals tcpstat acts on: the stop signals and the screen's.
-const DEFERRED: [Signal; 6] = [
+/// The signals tcpstat acts on: the stop signals, the screen's, and the others that end the
+/// program (caught while the screen is ours).
+const DEFERRED: [Signal; 16] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
     Signal::SIGWINCH,
     Signal::SIGTSTP,
     Signal::SIGCONT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
 ];
 
 /// Blocks the signals tcpstat acts on in the calling thread and in every thread it starts
@@ -200,12 +251,13 @@ pub fn defer_signals() -> io::Result<()> {
     set.thread_block().map_err(io::Error::from)
 }
 
+static STOP: OnceLock<StopFlag> = OnceLock::new();
+
 /// The stop flag, its handlers installed on first use (once per process: tests call `run`
 /// more than once, and a handler stays for the process's life). If installing fails, the
 /// flag is never set and the signals keep their default action (the process ends).
 pub fn stop_flag() -> StopFlag {
-    static FLAG: OnceLock<StopFlag> = OnceLock::new();
-    FLAG.get_or_init(|| {
+    STOP.get_or_init(|| {
         let flag = Arc::new(AtomicUsize::new(0));
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             let _ = signal_hook::flag::register_usize(signal, Arc::clone(&flag), signal as usize);
@@ -246,6 +298,12 @@ impl ScreenSignals {
             let _ = signal_hook::flag::register(SIGWINCH, &signals.resized);
             let _ = signal_hook::flag::register(SIGTSTP, &signals.suspend);
             let _ = signal_hook::flag::register(SIGCONT, &signals.continued);
+            // The screen must be given back whatever ends the program.
+            let stop = stop_flag();
+            for signal in ENDING {
+                let _ =
+                    signal_hook::flag::register_usize(signal, Arc::clone(&stop.0), signal as usize);
+            }
         });
         signals
     }

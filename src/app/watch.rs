@@ -107,8 +107,8 @@ pub fn run(
     let mut shown = Shown::Nothing;
     let mut ticks = 0u64;
     loop {
-        if stop.get().is_some() {
-            return Err(Error::Interrupted);
+        if let Some(signal) = stop.get() {
+            return Err(signal.error());
         }
         let began = Instant::now();
         let collected = collect_tick(&plan, config, fixed.as_ref(), &mut readers);
@@ -317,8 +317,8 @@ fn wait(
     shown: &Shown,
 ) -> Result<(), Error> {
     loop {
-        if stop.get().is_some() {
-            return Err(Error::Interrupted);
+        if let Some(signal) = stop.get() {
+            return Err(signal.error());
         }
         if let Output::Screen(screen, signals) = output {
             while let Some(event) = signals.take() {
