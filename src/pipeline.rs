@@ -265,6 +265,46 @@ impl<P> Collection<P> {
     }
 }
 
+/// The processes the owner walk could not read that the owner filters (`--pid`,
+/// `--process`) may select: their pid is selected (or no `--pid` was given) and their command
+/// name, which anyone can read, matches (or no `--process` was given). Unreadable processes
+/// the filters rule out by pid or name cannot hide a selected socket.
+fn unseen_owners(plan: &Plan, owners: &OwnerMap) -> Vec<(u32, String)> {
+    owners
+        .unreadable_pids()
+        .iter()
+        .filter(|pid| plan.filter.pids.is_empty() || plan.filter.pids.contains(pid))
+        .filter_map(|&pid| {
+            let command = collect::owners::command_of(&plan.proc_root, pid)?;
+            plan.filter
+                .matches_owner(pid, &command)
+                .then_some((pid, command))
+        })
+        .collect()
+}
+
+/// What the owner filters could not see, in one warning.
+fn blind_note(blind: &[(u32, String)], owners: &OwnerMap) -> String {
+    let shown: Vec<String> = blind
+        .iter()
+        .take(5)
+        .map(|(pid, command)| format!("{pid} {command}"))
+        .collect();
+    let more = blind.len().saturating_sub(shown.len());
+    format!(
+        "{} process(es) the owner filters select could not be read ({}): the sockets they hold \
+         are not counted: {}{}",
+        blind.len(),
+        owners.stats().hidden_reason(),
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// Whether `r` is held by a process that passes the owner filters.
 fn owned(filter: &Filter, owners: Option<&OwnerMap>, r: &SocketRecord) -> bool {
     owners.is_some_and(|map| {
@@ -373,8 +413,21 @@ pub fn run<P: Sink>(
         missing: missing(scope),
         notes: Vec::new(),
     };
+    let mut blind = false;
     if let Some(map) = &collection.owners {
-        collection.notes = map.stats().warnings();
+        if filtering {
+            // An owner filter that could not see a process it might select cannot say how many
+            // sockets that process holds: the numbers are incomplete, and say why. Processes
+            // it rules out by pid or name do not matter (their sockets are not counted
+            // anyway), so the walk's general warnings are not said.
+            let unseen = unseen_owners(plan, map);
+            if !unseen.is_empty() {
+                collection.notes.push(blind_note(&unseen, map));
+                blind = true;
+            }
+        } else {
+            collection.notes = map.stats().warnings();
+        }
     }
     for n in namespaces {
         let read = n.read.map(|read| {
@@ -397,9 +450,11 @@ pub fn run<P: Sink>(
                     part
                 }
             };
+            let mut outcome = read.outcome;
+            outcome.complete &= !blind;
             Read {
                 part,
-                outcome: read.outcome,
+                outcome,
                 listeners: read.listeners,
                 listening: read.listening,
                 ephemeral: read.ephemeral,

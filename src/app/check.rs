@@ -7,7 +7,7 @@ use super::{report_warnings, scope};
 use crate::check::{self, CheckCounts};
 use crate::collect;
 use crate::config::{CheckOptions, Config};
-use crate::error::{Error, Exit};
+use crate::error::{Error, Exit, PluginStatus};
 use crate::pipeline;
 use crate::render;
 
@@ -40,13 +40,18 @@ pub fn run(
         counts.merge(part);
     }
     let reason = |state| outcome.not_counted_reason(state);
-    let verdict = check::evaluate(
+    let mut verdict = check::evaluate(
         &counts,
         outcome.counted(config.filter.states),
         &reason,
         &options.warn,
         &options.crit,
     );
+    // A plugin never says OK about what it could not measure (owners it could not read,
+    // malformed table lines): an alert on what was counted stands, an OK becomes UNKNOWN.
+    if !outcome.complete && verdict.status == PluginStatus::Ok {
+        verdict.status = PluginStatus::Unknown;
+    }
     render::plugin::status_line(out, &verdict, &outcome)?;
     out.flush()?;
     Ok(Exit::Plugin(verdict.status))

@@ -194,9 +194,15 @@ fn from_walk<S: BuildHasher>(
                 map.stats_mut().processes_owning += 1;
                 map.commit(process, &found);
             }
-            Err(Lost::Hidden) => map.stats_mut().processes_hidden += 1,
+            Err(Lost::Hidden) => {
+                map.stats_mut().processes_hidden += 1;
+                map.add_unreadable(pids[visit.index]);
+            }
             Err(Lost::Vanished) => map.stats_mut().processes_vanished += 1,
-            Err(Lost::Failed) => map.stats_mut().processes_failed += 1,
+            Err(Lost::Failed) => {
+                map.stats_mut().processes_failed += 1;
+                map.add_unreadable(pids[visit.index]);
+            }
         }
     }
     map
@@ -482,6 +488,14 @@ fn in_child<T>(path: &mut PathBuf, name: &str, f: impl FnOnce(&Path) -> T) -> T 
     let result = f(path);
     path.pop();
     result
+}
+
+/// The command name of process `pid` (`<proc_root>/PID/comm`, readable by anyone), or
+/// `None` when it is gone.
+pub fn command_of(proc_root: &Path, pid: u32) -> Option<String> {
+    fs::read(proc_root.join(pid.to_string()).join("comm"))
+        .ok()
+        .map(command_name)
 }
 
 /// `comm` bytes without the trailing newline, as text.

@@ -112,6 +112,9 @@ pub struct OwnerMap {
     /// Only inodes that were wanted and found. Index lists are ascending and duplicate-free.
     owners: HashMap<u64, Owners>,
     stats: ScanStats,
+    /// Processes whose descriptors could not be read (hidden or failed), in pid order: their
+    /// sockets' owners are unknown.
+    unreadable: Vec<u32>,
 }
 
 impl OwnerMap {
@@ -126,6 +129,16 @@ impl OwnerMap {
     /// What the walk saw, to be completed while it is committed.
     pub fn stats_mut(&mut self) -> &mut ScanStats {
         &mut self.stats
+    }
+
+    /// Records a process whose descriptors could not be read (counted in the stats too).
+    pub fn add_unreadable(&mut self, pid: u32) {
+        self.unreadable.push(pid);
+    }
+
+    /// The processes whose descriptors could not be read, in pid order.
+    pub fn unreadable_pids(&self) -> &[u32] {
+        &self.unreadable
     }
 
     /// Records `process` as an owner of each of `inodes` (sorted, deduplicated). Processes

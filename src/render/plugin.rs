@@ -62,7 +62,14 @@ pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) ->
         text.push_str("; read /proc (netlink unavailable)");
     }
     if !outcome.complete {
-        text.push_str("; incomplete: some sockets could not be read");
+        // What made it partial, said where the monitoring system shows it (not only on
+        // stderr, which it never shows).
+        text.push_str("; incomplete: ");
+        if outcome.warnings.is_empty() {
+            text.push_str("some sockets could not be read");
+        } else {
+            text.push_str(&outcome.warnings.join("; "));
+        }
     }
     let perf: Vec<String> = verdict.metrics.iter().map(perfdata).collect();
     writeln!(
