@@ -27,7 +27,7 @@ use crate::collect;
 use crate::config::{Config, WatchOptions};
 use crate::error::Error;
 use crate::model::netns::{NetnsView, Scope};
-use crate::model::{Listeners, NetnsRequest, OwnerWalk, Plan, Snapshot, StateRow};
+use crate::model::{Listeners, OwnerWalk, Plan, Snapshot, StateRow};
 use crate::pipeline::{self, Collection, Readers};
 use crate::render::text::escape;
 use crate::render::watch as view;
@@ -50,16 +50,18 @@ pub fn run(
     // Signals are taken only while the loop sleeps (no thread has started yet).
     term::defer_signals()?;
     let mut readers = Readers::default();
-    // One namespace is found once (a missing one is an error at once); every namespace of
-    // the host is found again each tick.
-    let fixed = match &config.netns {
-        NetnsRequest::All => None,
-        request => Some(readers.resolve(request, &config.proc_root)?),
+    // The namespaces are found before the first tick (one that does not exist is an error at
+    // once), then again every tick: containers come and go, and a named namespace can be
+    // deleted and created again under its name.
+    let first = readers.resolve(&config.netns, &config.proc_root)?;
+    let mut followed = match &first {
+        Scope::One(ns) => Some(ns.inode),
+        _ => None,
     };
     // Picks the service port of a connection whose listener is gone (read once: the
     // setting rarely changes, and a tick should cost what its dump costs).
-    let target = match &fixed {
-        Some(Scope::One(ns)) => Some(ns),
+    let target = match &first {
+        Scope::One(ns) => Some(ns),
         _ => None,
     };
     let ephemeral = collect::kernel::local_port_range(&config.proc_root, target)
@@ -111,7 +113,7 @@ pub fn run(
             return Err(signal.error());
         }
         let began = Instant::now();
-        let collected = collect_tick(&plan, config, fixed.as_ref(), &mut readers);
+        let collected = collect_tick(&plan, config, &mut followed, &mut readers);
         let now = Instant::now();
         ticks += 1;
         let last_tick = options.count.is_some_and(|n| ticks >= n);
@@ -137,8 +139,9 @@ pub fn run(
                 let timestamp = rfc3339(SystemTime::now());
                 shown = Shown::Tick(Box::new(watcher.observe(ticks, timestamp, now, observed)));
             }
-            // Not something a retry mends: say it now.
-            Err(e @ Error::Netns { .. }) => return Err(e),
+            // A missing privilege is not something a retry mends: say it now. A namespace that
+            // is gone may be created again (a restarted container): a failed tick, retried.
+            Err(e) if crate::collect::netns::is_permission_error(&e) => return Err(e),
             Err(e) => {
                 let times = failing.add(now);
                 let never_good = !matches!(shown, Shown::Tick(_));
@@ -368,19 +371,26 @@ fn terminal_size(fallback: (usize, usize)) -> (usize, usize) {
 fn collect_tick(
     plan: &Plan,
     config: &Config,
-    fixed: Option<&Scope>,
+    followed: &mut Option<u64>,
     readers: &mut Readers,
 ) -> Result<(Observed, Collection<StateRow>), Error> {
-    let found;
-    let scope = match fixed {
-        Some(scope) => scope,
-        None => {
-            found = readers.resolve(&config.netns, &config.proc_root)?;
-            &found
+    let scope = readers.resolve(&config.netns, &config.proc_root)?;
+    // The one namespace asked for is another one now (deleted and created again under its
+    // name): follow it, and say so: its sockets are new, their ages start again.
+    let mut moved = None;
+    if let (Scope::One(ns), Some(before)) = (&scope, *followed) {
+        if ns.inode != before {
+            moved = Some(format!(
+                "network namespace {} is not the one read before (ns:[{before}] is gone; now \
+                 ns:[{}]): reading the new one, whose sockets start afresh",
+                ns.label, ns.inode
+            ));
+            *followed = Some(ns.inode);
         }
-    };
-    let collection = pipeline::run(plan, scope, readers, |_| Snapshot::default())?;
-    let outcome = collection.outcome();
+    }
+    let collection = pipeline::run(plan, &scope, readers, |_| Snapshot::default())?;
+    let mut outcome = collection.outcome();
+    outcome.warnings.extend(moved);
     let per_netns = collection.per_row;
     let mut records = Vec::new();
     let mut listening = HashMap::new();
