@@ -150,7 +150,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__check)
-            opts="-4 -6 -h --warn --crit --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-w -c -t -v -4 -6 -h -V --warn --crit --timeout --verbose --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,7 +160,23 @@ _tcpstat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -224,7 +240,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__doctor)
-            opts="-4 -6 -h --threshold --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h -V --threshold --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,7 +450,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__list)
-            opts="-p -o -4 -6 -h --processes --timers --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-p -o -4 -6 -h -V --processes --timers --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,7 +520,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__ports)
-            opts="-4 -6 -h --by --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h -V --by --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,7 +598,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__procs)
-            opts="-4 -6 -h --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h -V --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +672,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__serve)
-            opts="-4 -6 -h --listen --processes --top-ports --top-processes --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h -V --listen --processes --top-ports --top-processes --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -738,7 +754,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__summary)
-            opts="-4 -6 -h --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,7 +824,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__watch)
-            opts="-n -c -4 -6 -h --interval --count --by --top --older-than --events --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help"
+            opts="-n -c -4 -6 -h -V --interval --count --by --top --older-than --events --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

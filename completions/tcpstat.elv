@@ -76,6 +76,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;ports'= {
             cand --by 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)'
@@ -103,6 +105,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;procs'= {
             cand --top 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed'
@@ -129,6 +133,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;list'= {
             cand --sort 'Sort rows (this reads the whole table before printing)'
@@ -159,6 +165,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;ls'= {
             cand --sort 'Sort rows (this reads the whole table before printing)'
@@ -189,6 +197,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;watch'= {
             cand -n 'Time between collections: 500ms, 2s, 1m, ...'
@@ -220,6 +230,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;doctor'= {
             cand --threshold 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable'
@@ -244,10 +256,16 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;check'= {
-            cand --warn 'WARNING when KEY''s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100. Repeatable'
-            cand --crit 'CRITICAL when KEY''s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500. Repeatable'
+            cand -w 'WARNING when KEY''s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=100, or 100 for every selected socket. Repeatable'
+            cand --warn 'WARNING when KEY''s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=100, or 100 for every selected socket. Repeatable'
+            cand -c 'CRITICAL when KEY''s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=500, or 500 for every selected socket. Repeatable'
+            cand --crit 'CRITICAL when KEY''s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=500, or 500 for every selected socket. Repeatable'
+            cand -t 'Give up after this long with an UNKNOWN line (before the monitoring system kills the plugin and reports CRITICAL): 10s, 500ms, or seconds'
+            cand --timeout 'Give up after this long with an UNKNOWN line (before the monitoring system kills the plugin and reports CRITICAL): 10s, 500ms, or seconds'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -261,6 +279,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
             cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand -v 'More in the status: -v adds where the numbers came from and every warning; -vv adds one line per measured value after the status line (long output)'
+            cand --verbose 'More in the status: -v adds where the numbers came from and every warning; -vv adds one line per measured value after the status line (long output)'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -268,6 +288,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;serve'= {
             cand --listen 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it'
@@ -295,6 +317,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'tcpstat;help'= {
             cand summary 'Count sockets per TCP state, per address family (the default command)'

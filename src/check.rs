@@ -67,14 +67,25 @@ pub struct Threshold {
     pub range: Range,
 }
 
-/// Parses `KEY[:PORT]=RANGE`: `CLOSE_WAIT=100`, `time-wait=20000`, `total=50000`,
-/// `CLOSE_WAIT:8080=50`, `connected:443=@0:0`. State names accept every spelling `--state`
-/// does; groups (`connected`, `synchronized`, `bucket`, `big`) sum their states; `total` (or
-/// `all`) is every socket.
+/// Parses `[KEY[:PORT]=]RANGE`: `CLOSE_WAIT=100`, `time-wait=20000`, `total=50000`,
+/// `CLOSE_WAIT:8080=50`, `connected:443=@0:0`, and a bare `100` (on `total`). State names
+/// accept every spelling `--state` does; groups (`connected`, `synchronized`, `bucket`,
+/// `big`) sum their states; `total` (or `all`) is every selected socket.
 pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
-    let (key, range) = text.split_once('=').ok_or_else(|| {
-        format!("{text:?}: expected KEY=RANGE, e.g. CLOSE_WAIT=100 or CLOSE_WAIT:8080=50")
-    })?;
+    // A range never holds '=': without one, the range is on `total` (`-w 100`), as the
+    // monitoring-plugin guidelines' `-w`/`-c` are.
+    let Some((key, range)) = text.split_once('=') else {
+        let range = Range::parse(text).map_err(|e| {
+            format!(
+                "{text:?}: expected [KEY=]RANGE, e.g. 100 (every selected socket) or \
+                 CLOSE_WAIT=100 ({e})"
+            )
+        })?;
+        return Ok(Threshold {
+            metric: Metric::total(),
+            range,
+        });
+    };
     let (name, port) = match key.split_once(':') {
         Some((name, port)) => {
             let p = port.trim().parse::<u16>().map_err(|_| {
@@ -320,12 +331,16 @@ mod tests {
         assert_eq!(g.metric.perf_label(), "connected_port_443");
         assert!(!g.metric.states.contains(TcpState::Listen));
         assert!(t("timewait=1").metric.same_as(&t("TIME_WAIT=2").metric));
+        // A bare range is on every selected socket, as -w / -c are in the plugin guidelines.
+        let bare = t("@10:20");
+        assert!(bare.metric.same_as(&t("total=1").metric));
+        assert_eq!(bare.range.text(), "@10:20");
     }
 
     #[test]
     fn bad_thresholds_say_why() {
         for (bad, why) in [
-            ("CLOSE_WAIT", "expected KEY=RANGE"),
+            ("CLOSE_WAIT", "expected [KEY=]RANGE"),
             ("bogus=1", "unknown key \"bogus\""),
             ("CLOSE_WAIT:http=1", "not a port"),
             ("CLOSE_WAIT:70000=1", "not a port"),

@@ -60,7 +60,7 @@ pub enum Command {
     /// Count sockets per TCP state, per address family (the default command).
     ///
     /// All eleven states are always listed, zeros included, in lifecycle order.
-    #[command(after_help = AFTER_HELP)]
+    #[command(version, after_help = AFTER_HELP)]
     Summary(SummaryArgs),
 
     /// Sockets per port and state: which service has the CLOSE_WAITs.
@@ -72,7 +72,7 @@ pub enum Command {
     /// lower port when both or neither are; `in` if it is the local side, `out` if the
     /// remote. "Listens on" is by port number, whatever the address. Listening ports are
     /// shown even without connections, with their accept queue.
-    #[command(after_help = AFTER_HELP)]
+    #[command(version, after_help = AFTER_HELP)]
     Ports(PortsArgs),
 
     /// Sockets per owning process and state: which process holds them.
@@ -81,11 +81,11 @@ pub enum Command {
     /// connections the listening process has not accept()ed yet (named with that process) and
     /// sockets whose owner could not be read (other users' processes without root) get rows
     /// of their own. A socket shared by several processes counts once for each of them.
-    #[command(after_help = AFTER_HELP)]
+    #[command(version, after_help = AFTER_HELP)]
     Procs(ProcsArgs),
 
     /// One row per socket, streamed as it is read.
-    #[command(visible_alias = "ls", after_help = AFTER_HELP)]
+    #[command(version, visible_alias = "ls", after_help = AFTER_HELP)]
     List(ListArgs),
 
     /// A live view: counts, changes, rates, history, top groups and how long sockets have
@@ -95,14 +95,14 @@ pub enum Command {
     /// it back until fg, Ctrl-C restores it (exit 130). Piped, or with --json, prints one
     /// JSON object per tick (NDJSON), flushed each tick. Ages are lower bounds: a socket
     /// already in its state when watch started is counted from then.
-    #[command(after_help = WATCH_AFTER_HELP)]
+    #[command(version, after_help = WATCH_AFTER_HELP)]
     Watch(WatchArgs),
 
     /// Print shell completions or man pages (for packagers).
     ///
     /// Hidden: it is not for day-to-day use. Generated from this very definition, with hidden
     /// items left out; the same files are committed under completions/ and man/.
-    #[command(hide = true)]
+    #[command(version, hide = true)]
     Generate(GenerateArgs),
 
     /// Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods,
@@ -111,17 +111,17 @@ pub enum Command {
     /// Each finding has a severity (ok, info, warning, critical), the evidence (numbers,
     /// ports, processes, remote addresses, kernel settings and counters), what it means and
     /// what to do. Run as root to see every process's sockets.
-    #[command(after_help = DOCTOR_AFTER_HELP)]
+    #[command(version, after_help = DOCTOR_AFTER_HELP)]
     Doctor(DoctorArgs),
 
     /// A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data,
     /// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    #[command(after_help = CHECK_AFTER_HELP)]
+    #[command(version, after_help = CHECK_AFTER_HELP)]
     Check(CheckArgs),
 
     /// Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz
     /// and a short index page at /.
-    #[command(after_help = SERVE_AFTER_HELP)]
+    #[command(version, after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
 }
 
@@ -158,17 +158,19 @@ Exit status: 0 nothing above info, 3 a warning, 4 a critical finding, 1 runtime 
 2 usage error.";
 
 const CHECK_AFTER_HELP: &str = "\
-Thresholds: --warn / --crit KEY[:PORT]=RANGE, repeatable.
+Thresholds: -w/--warn and -c/--crit [KEY[:PORT]=]RANGE, repeatable.
   KEY    a state (CLOSE_WAIT, time-wait, ...), a group (connected, synchronized, bucket, big)
-         or total
+         or total; without KEY= the range applies to total (every selected socket)
   :PORT  only sockets with this port on either side (as --port counts them)
   RANGE  monitoring-plugin syntax: N alerts above N; N: below N; ~:N above N; N:M outside
          N..M; @N:M inside N..M
-Performance data lists total and every counted state, plus each KEY:PORT and group given;
-what cannot be counted (CLOSED from /proc, states outside --state) is left out, not 0.
---pid or --process matching no running process is UNKNOWN, not \"0 sockets\".
+Performance data lists total and every counted state, plus each KEY:PORT and group given,
+with min 0; what cannot be counted (CLOSED from /proc, states outside --state) is left out,
+not 0. --pid or --process matching no running process is UNKNOWN, not \"0 sockets\"; so is
+an OK from an owner filter that could not read a process it selects (an alert stands).
 
 Examples:
+  tcpstat check --state close-wait -w 100 -c 500
   tcpstat check --warn CLOSE_WAIT=100 --crit CLOSE_WAIT=500
   tcpstat check --warn TIME_WAIT=20000 --crit CLOSE_WAIT:8080=50 --crit total=100000
 
@@ -211,15 +213,25 @@ pub struct DoctorArgs {
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args, Default)]
 pub struct CheckArgs {
-    /// WARNING when KEY's count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100.
-    /// Repeatable.
-    #[arg(long, value_name = "KEY=RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
+    /// WARNING when KEY's count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=100, or
+    /// 100 for every selected socket. Repeatable.
+    #[arg(short = 'w', long, value_name = "[KEY=]RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
     pub warn: Vec<crate::check::Threshold>,
 
-    /// CRITICAL when KEY's count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500.
-    /// Repeatable.
-    #[arg(long, value_name = "KEY=RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
+    /// CRITICAL when KEY's count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=500, or
+    /// 500 for every selected socket. Repeatable.
+    #[arg(short = 'c', long, value_name = "[KEY=]RANGE", value_parser = crate::check::parse_threshold, action = clap::ArgAction::Append)]
     pub crit: Vec<crate::check::Threshold>,
+
+    /// Give up after this long with an UNKNOWN line (before the monitoring system kills the
+    /// plugin and reports CRITICAL): 10s, 500ms, or seconds.
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+
+    /// More in the status: -v adds where the numbers came from and every warning; -vv adds
+    /// one line per measured value after the status line (long output).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -352,6 +364,14 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::model::duration::parse(text)?;
+    if d.is_zero() {
+        return Err(format!("timeout {text:?} must be more than 0"));
+    }
+    Ok(d)
 }
 
 fn parse_interval(text: &str) -> Result<std::time::Duration, String> {

@@ -103,6 +103,10 @@ pub struct ProcsOptions {
 pub struct CheckOptions {
     pub warn: Vec<Threshold>,
     pub crit: Vec<Threshold>,
+    /// `-t`: UNKNOWN after this long.
+    pub timeout: std::time::Duration,
+    /// `-v` given this many times.
+    pub verbosity: u8,
 }
 
 /// `serve`, resolved.
@@ -348,6 +352,8 @@ fn check(args: &CheckArgs) -> Result<Task, String> {
     Ok(Task::Check(CheckOptions {
         warn: args.warn.clone(),
         crit: args.crit.clone(),
+        timeout: args.timeout,
+        verbosity: args.verbose,
     }))
 }
 

@@ -170,6 +170,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `check -t`: the collection took longer than the plugin may.
+    #[error("timed out after {} (collecting took longer than --timeout)", crate::model::duration::format_age(*after))]
+    TimedOut { after: std::time::Duration },
     /// `check`: the owner filters (`--pid`, `--process`) match no running process at all, so
     /// a count of 0 would only hide a typo. `filters` is how they were given.
     #[error("no running process matches {filters}")]

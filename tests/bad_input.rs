@@ -63,7 +63,7 @@ rows! {
     cidr_bad_prefix: ["--src", "10.0.0.0/33"] => 2, ["10.0.0.0/33", "0-32"];
     cidr_bad_v6_prefix: ["--dst", "::/129"] => 2, ["0-128"];
     cidr_not_an_address: ["--dst", "example.com"] => 2, ["example.com"];
-    user_unknown: ["--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "/etc/passwd"];
+    user_unknown: ["--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "user database"];
     user_unknown_shows_the_subcommands_usage: ["list", "--user", "no-such-user-xyz"] => 2, ["no-such-user-xyz", "Usage: tcpstat list"];
     pid_not_a_number: ["--pid", "12a"] => 2, ["12a"];
     pid_zero: ["procs", "--pid", "7,0"] => 2, ["'0'", "--pid"];

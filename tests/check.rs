@@ -40,13 +40,19 @@ fn status_line(args: &[&str]) -> (i32, String) {
     )
 }
 
-/// The performance data as (label, value;warn;crit).
+/// The performance data as (label, value;warn;crit), trailing empty fields dropped. Every
+/// item must end with the min field, 0 (a count is never negative), which is checked here
+/// and not returned.
 fn perfdata(line: &str) -> Vec<(String, String)> {
     let (_, perf) = line.split_once(" | ").expect("perfdata");
     perf.split(' ')
         .map(|item| {
             let (label, rest) = item.split_once('=').expect("label=value");
-            (label.to_string(), rest.to_string())
+            let fields: Vec<&str> = rest.split(';').collect();
+            assert_eq!(fields.len(), 4, "value;warn;crit;min in {item:?}");
+            assert_eq!(fields[3], "0", "min 0 in {item:?}");
+            let kept = fields[..3].join(";");
+            (label.to_string(), kept.trim_end_matches(';').to_string())
         })
         .collect()
 }
@@ -65,7 +71,7 @@ fn ok_warning_and_critical_with_perfdata() {
     let (code, line) = check_fixture(&["--warn", "CLOSE_WAIT=5", "--crit", "CLOSE_WAIT=10"]);
     assert_eq!(code, 0, "{line}");
     assert!(
-        line.starts_with("TCPSTAT OK - 20 sockets; CLOSE_WAIT 3 | total=20 listen=3 "),
+        line.starts_with("TCPSTAT OK - 20 sockets; CLOSE_WAIT 3 | total=20;;;0 listen=3;;;0 "),
         "{line}"
     );
     assert_eq!(perf(&line, "close_wait"), "3;5;10");
@@ -384,4 +390,36 @@ fn live_close_wait_sockets_trip_the_thresholds() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_collection_that_hangs_is_unknown_within_the_timeout() {
+    // A proc root whose socket table is a FIFO nobody writes: opening it blocks for ever,
+    // as a read stuck in the kernel would.
+    let root = std::env::temp_dir().join(format!("tcpstat-hang-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("net")).expect("dir");
+    let fifo = root.join("net/tcp");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let began = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpstat"))
+        .env_clear()
+        .args(["check", "--proc-root"])
+        .arg(&root)
+        .args(["-t", "300ms", "-w", "10"])
+        .output()
+        .expect("tcpstat runs");
+    let took = began.elapsed();
+    let _ = std::fs::remove_dir_all(&root);
+    let line = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{line}");
+    assert!(
+        line.starts_with("TCPSTAT UNKNOWN - timed out after 300ms"),
+        "{line}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
 }

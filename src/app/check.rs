@@ -2,24 +2,58 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::mpsc;
 
 use super::{report_warnings, scope};
-use crate::check::{self, CheckCounts};
+use crate::check::{self, CheckCounts, Verdict};
 use crate::collect;
 use crate::config::{CheckOptions, Config};
 use crate::error::{Error, Exit, PluginStatus};
+use crate::model::Outcome;
 use crate::pipeline;
 use crate::render;
 
-/// Counts and judges. Its errors are returned like every other subcommand's; `main` turns
-/// each one (this function's, and those before it, such as a namespace that cannot be found)
-/// into an UNKNOWN status line, so no failure can leave stdout empty.
+/// Counts and judges, within `--timeout`. Its errors are returned like every other
+/// subcommand's; `main` turns each one (this function's, and those before it, such as a
+/// namespace that cannot be found) into an UNKNOWN status line, so no failure can leave
+/// stdout empty.
 pub fn run(
     config: &Config,
     options: &CheckOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, Error> {
+    // The collection runs on a thread of its own, so that a read stuck in the kernel (a
+    // namespace being torn down, an owner walk over a hung FUSE mount) still ends in an
+    // UNKNOWN line before the monitoring system kills the plugin and calls it CRITICAL.
+    // The process exits right after the line: a stuck thread is not waited for.
+    let (done, finished) = mpsc::channel();
+    let (config_, options_) = (config.clone(), options.clone());
+    std::thread::Builder::new()
+        .name("tcpstat-check".into())
+        .spawn(move || {
+            let _ = done.send(measure(&config_, &options_));
+        })
+        .map_err(|source| Error::Thread {
+            what: "check thread",
+            source,
+        })?;
+    let (verdict, outcome) = match finished.recv_timeout(options.timeout) {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(Error::TimedOut {
+                after: options.timeout,
+            })
+        }
+    };
+    report_warnings(&outcome, err)?;
+    render::plugin::status_line(out, &verdict, &outcome, options.verbosity)?;
+    out.flush()?;
+    Ok(Exit::Plugin(verdict.status))
+}
+
+/// The counts, judged.
+fn measure(config: &Config, options: &CheckOptions) -> Result<(Verdict, Outcome), Error> {
     let ports: BTreeSet<u16> = options
         .warn
         .iter()
@@ -34,7 +68,6 @@ pub fn run(
         CheckCounts::new(ports.iter().copied())
     })?;
     let outcome = collection.outcome();
-    report_warnings(&outcome, err)?;
     let mut counts = CheckCounts::new(ports.iter().copied());
     for part in collection.parts() {
         counts.merge(part);
@@ -52,9 +85,7 @@ pub fn run(
     if !outcome.complete && verdict.status == PluginStatus::Ok {
         verdict.status = PluginStatus::Unknown;
     }
-    render::plugin::status_line(out, &verdict, &outcome)?;
-    out.flush()?;
-    Ok(Exit::Plugin(verdict.status))
+    Ok((verdict, outcome))
 }
 
 /// Fails unless some running process passes the owner filters (`--pid`, `--process`): for a

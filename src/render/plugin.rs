@@ -1,8 +1,8 @@
 //! The status line of `tcpstat check`, in the monitoring-plugin format:
-//! `TCPSTAT STATUS - text | perfdata`, one line.
+//! `TCPSTAT STATUS - text | perfdata`, one line (and, with `-vv`, long output after it).
 //!
 //! Owns: the wording of the text part and the performance data
-//! (`label=value;warn;crit`, the ranges as given, trailing empty fields dropped), and keeping
+//! (`label=value;warn;crit;min`, the ranges as given, min 0: counts are never negative), and keeping
 //! the text part one line without a `|` (see [`text_part`]). Never reads the kernel or
 //! judges: the verdict arrives decided (`check::evaluate`).
 
@@ -13,8 +13,16 @@ use crate::check::{Measured, Verdict};
 use crate::error::PluginStatus;
 use crate::model::{Outcome, SourceKind};
 
-/// Writes the status line.
-pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) -> io::Result<()> {
+/// Writes the status line. `verbosity` is the number of `-v`: 1 adds the source and every
+/// warning to the text; 2 or more also writes one line per measured value after the status
+/// line (the plugin guidelines' long output, which monitoring systems show on the detail
+/// page).
+pub fn status_line(
+    out: &mut dyn Write,
+    verdict: &Verdict,
+    outcome: &Outcome,
+    verbosity: u8,
+) -> io::Result<()> {
     let mut text = String::new();
     let total = verdict
         .metrics
@@ -70,6 +78,12 @@ pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) ->
         } else {
             text.push_str(&outcome.warnings.join("; "));
         }
+    } else if verbosity >= 1 && !outcome.warnings.is_empty() {
+        text.push_str("; ");
+        text.push_str(&outcome.warnings.join("; "));
+    }
+    if verbosity >= 1 {
+        text.push_str(&format!("; source {}", outcome.source.name()));
     }
     let perf: Vec<String> = verdict.metrics.iter().map(perfdata).collect();
     writeln!(
@@ -78,7 +92,19 @@ pub fn status_line(out: &mut dyn Write, verdict: &Verdict, outcome: &Outcome) ->
         verdict.status.label(),
         text_part(&text),
         perf.join(" ")
-    )
+    )?;
+    if verbosity >= 2 {
+        for m in &verdict.metrics {
+            let mut line = format!("{} {} {}", m.status.label(), m.metric.key, m.value);
+            for (word, range) in [("warn", &m.warn), ("crit", &m.crit)] {
+                if let Some(range) = range {
+                    line.push_str(&format!(" ({word} {})", range.text()));
+                }
+            }
+            writeln!(out, "{}", text_part(&line))?;
+        }
+    }
+    Ok(())
 }
 
 /// The text part of a status line, made safe: control characters escaped (as everywhere, so
@@ -90,15 +116,12 @@ pub fn text_part(text: &str) -> String {
     escape(text).replace('|', "\\x7c")
 }
 
-/// `label=value;warn;crit`, without trailing empty fields.
+/// `label=value;warn;crit;min`: min is 0 (a count), so graphs start at zero; no max (none
+/// is known).
 fn perfdata(m: &Measured) -> String {
     let warn = m.warn.as_ref().map_or("", |r| r.text());
     let crit = m.crit.as_ref().map_or("", |r| r.text());
-    let mut s = format!("{}={};{warn};{crit}", m.metric.perf_label(), m.value);
-    while s.ends_with(';') {
-        s.pop();
-    }
-    s
+    format!("{}={};{warn};{crit};0", m.metric.perf_label(), m.value)
 }
 
 /// The line for a check that could not run (a runtime or usage error): UNKNOWN.
@@ -145,7 +168,7 @@ mod tests {
         };
         let v = evaluate(&c, StateSet::ALL, &|_| "", &t(warn), &t(crit));
         let mut out = Vec::new();
-        status_line(&mut out, &v, &outcome()).expect("write");
+        status_line(&mut out, &v, &outcome(), 0).expect("write");
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -153,13 +176,38 @@ mod tests {
     fn ok_line_with_perfdata() {
         let l = line(&["CLOSE_WAIT=100"], &["CLOSE_WAIT=500"], 3);
         assert!(
-            l.starts_with("TCPSTAT OK - 4 sockets; CLOSE_WAIT 3 | total=4 listen=0 "),
+            l.starts_with("TCPSTAT OK - 4 sockets; CLOSE_WAIT 3 | total=4;;;0 listen=0;;;0 "),
             "{l}"
         );
-        assert!(l.contains(" close_wait=3;100;500 "), "{l}");
-        assert!(l.contains(" time_wait=1 "), "{l}");
-        assert!(l.ends_with(" closed=0\n"), "{l}");
+        assert!(l.contains(" close_wait=3;100;500;0 "), "{l}");
+        assert!(l.contains(" time_wait=1;;;0 "), "{l}");
+        assert!(l.ends_with(" closed=0;;;0\n"), "{l}");
         assert_eq!(l.lines().count(), 1);
+    }
+
+    #[test]
+    fn verbose_lines_add_the_source_and_long_output() {
+        let c = {
+            let mut c = CheckCounts::new([]);
+            c.record(&SocketRecord::empty(
+                Family::V4,
+                KernelState::Known(TcpState::CloseWait),
+            ));
+            c
+        };
+        let t = parse_threshold("CLOSE_WAIT=5").expect("valid");
+        let v = evaluate(&c, StateSet::ALL, &|_| "", &[t], &[]);
+        let mut out = Vec::new();
+        status_line(&mut out, &v, &outcome(), 1).expect("write");
+        let one = String::from_utf8(out).expect("utf-8");
+        assert!(one.contains("; source netlink |"), "{one}");
+        assert_eq!(one.lines().count(), 1);
+        let mut out = Vec::new();
+        status_line(&mut out, &v, &outcome(), 2).expect("write");
+        let two = String::from_utf8(out).expect("utf-8");
+        let long: Vec<&str> = two.lines().skip(1).collect();
+        assert!(long.contains(&"OK CLOSE_WAIT 1 (warn 5)"), "{two}");
+        assert!(long.contains(&"OK total 1"), "{two}");
     }
 
     #[test]
@@ -171,8 +219,11 @@ mod tests {
             ),
             "{l}"
         );
-        assert!(l.contains(" close_wait=5;2 "), "{l}");
-        assert!(l.trim_end().ends_with(" close_wait_port_8080=5;;4"), "{l}");
+        assert!(l.contains(" close_wait=5;2;;0 "), "{l}");
+        assert!(
+            l.trim_end().ends_with(" close_wait_port_8080=5;;4;0"),
+            "{l}"
+        );
         let w = line(&["total=@0:5"], &[], 1);
         assert!(
             w.starts_with("TCPSTAT WARNING - total 2 (warn @0:5)"),
