@@ -40,7 +40,6 @@ Exit status: 0 ok (also when the reader closes the pipe), 1 runtime error, 2 usa
     name = "tcpstat",
     version,
     after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -123,6 +122,23 @@ pub enum Command {
     /// and a short index page at /.
     #[command(version, after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Summary(_) => "summary",
+            Command::Ports(_) => "ports",
+            Command::Procs(_) => "procs",
+            Command::List(_) => "list",
+            Command::Watch(_) => "watch",
+            Command::Generate(_) => "generate",
+            Command::Doctor(_) => "doctor",
+            Command::Check(_) => "check",
+            Command::Serve(_) => "serve",
+        }
+    }
 }
 
 const DOCTOR_AFTER_HELP: &str = "\
@@ -453,7 +469,7 @@ pub enum FormatArg {
     Prometheus,
 }
 
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, PartialEq)]
 pub struct SummaryArgs {
     /// Print one JSON object instead of a table (schema in the README); --format json.
     #[arg(long, conflicts_with = "format")]
@@ -584,7 +600,7 @@ pub struct ListArgs {
 }
 
 /// Which sockets to count. Filters combine with AND; list values with OR.
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Default, Clone, PartialEq)]
 pub struct FilterArgs {
     /// Only these states: names or groups, comma-separated or repeated
     /// (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap.
@@ -661,6 +677,105 @@ fn parse_process_name(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// When a command line that failed to parse looks like `ss` or `netstat`, what tcpstat calls
+/// the same thing (`-tanp` is `tcpstat list -p`, `state established` is `--state
+/// established`, `sport = :80` is `--sport 80`); `None` otherwise. Said after the usage error
+/// instead of guessing: the options look alike but mean other things (`-s` is ss's summary,
+/// `-n` is always on here).
+pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut said: Vec<String> = Vec::new();
+    let mut list = false;
+    let mut processes = false;
+    let mut timers = false;
+    let mut states: Vec<String> = Vec::new();
+    let mut filters: Vec<String> = Vec::new();
+    let mut other_protocols = false;
+    let mut summary = false;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        // A cluster of ss / netstat one-letter options (`-tanp`, `-tulpn`, `-s`).
+        if let Some(letters) = word.strip_prefix('-').filter(|l| {
+            !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| "tuanplsoewxr46".contains(c))
+        }) {
+            for c in letters.chars() {
+                match c {
+                    'p' => processes = true,
+                    'l' => states.push("listen".into()),
+                    'o' | 'e' => timers = true,
+                    's' => summary = true,
+                    'u' | 'w' | 'x' | 'r' => other_protocols = true,
+                    _ => {}
+                }
+            }
+            list |= !summary;
+            said.push(word.to_string());
+        } else if word == "state" {
+            if let Some(state) = words.get(i + 1) {
+                states.push(state.clone());
+                said.push(format!("{word} {state}"));
+                i += 1;
+            }
+        } else if let Some(side) = ["sport", "dport", "src", "dst"]
+            .into_iter()
+            .find(|s| word.trim_start_matches('(').trim() == *s)
+        {
+            // `sport = :80`, `sport :80`, `dst 10.0.0.1`.
+            let mut j = i + 1;
+            if words
+                .get(j)
+                .is_some_and(|w| matches!(w.as_str(), "=" | "==" | "eq"))
+            {
+                j += 1;
+            }
+            if let Some(value) = words.get(j) {
+                let value = value.trim_start_matches(':').trim_end_matches(')');
+                said.push(format!("{side} {value}"));
+                filters.push(format!("--{side} {value}"));
+                i = j;
+            }
+        }
+        i += 1;
+    }
+    if said.is_empty() {
+        return None;
+    }
+    let mut spelled = vec!["tcpstat".to_string()];
+    if summary && !list && !processes {
+        spelled.push("summary".into());
+    } else {
+        spelled.push("list".into());
+        if processes {
+            spelled.push("-p".into());
+        }
+        if timers {
+            spelled.push("-o".into());
+        }
+    }
+    if !states.is_empty() {
+        spelled.push(format!("--state {}", states.join(",")));
+    }
+    spelled.extend(filters);
+    let mut hint = format!(
+        "hint: `{}` is how ss / netstat say it; in tcpstat: {}",
+        said.join(" "),
+        spelled.join(" ")
+    );
+    hint.push_str(
+        " (TCP only, addresses always numeric, every state by default; README: \"Coming from ss, \
+         netstat or lsof\")",
+    );
+    if other_protocols {
+        hint.push_str(". tcpstat reads TCP sockets only (-u, -w, -x: use ss for those)");
+    }
+    Some(hint)
+}
+
 /// The subcommand an argument list invokes (its canonical name, aliases resolved), found
 /// without parsing it: options before it are skipped, with their values when they take one.
 /// For deciding how to report a usage error before there is a parsed command line.
@@ -729,6 +844,35 @@ mod tests {
         assert_eq!(of(&["tcpstat", "ls"]).as_deref(), Some("list"));
         assert_eq!(of(&["tcpstat", "-4", "--json"]), None);
         assert_eq!(of(&["tcpstat", "--", "check"]), None);
+    }
+
+    #[test]
+    fn ss_and_netstat_habits_get_the_tcpstat_spelling() {
+        let hint = |line: &str| {
+            let v: Vec<std::ffi::OsString> = std::iter::once("tcpstat")
+                .chain(line.split(' '))
+                .map(Into::into)
+                .collect();
+            habit_hint(&v)
+        };
+        let said = |line: &str, want: &str| {
+            let h = hint(line).unwrap_or_else(|| panic!("no hint for {line:?}"));
+            assert!(
+                h.contains(&format!("in tcpstat: {want} (")),
+                "{line:?}: {h}"
+            );
+        };
+        said("-tanp", "tcpstat list -p");
+        said("-tulpn", "tcpstat list -p --state listen");
+        said("-s", "tcpstat summary");
+        said(
+            "-tan state established sport = :80",
+            "tcpstat list --state established --sport 80",
+        );
+        said("-tn dst 10.0.0.1", "tcpstat list --dst 10.0.0.1");
+        assert!(hint("-tulpn").is_some_and(|h| h.contains("TCP sockets only")));
+        assert_eq!(hint("--json"), None);
+        assert_eq!(hint("list --sort state"), None);
     }
 
     #[test]

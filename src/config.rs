@@ -192,6 +192,16 @@ impl Config {
         env: &Environment,
         uid_of: &dyn Fn(&str) -> Option<u32>,
     ) -> Result<Config, String> {
+        // `summary`'s options work without the subcommand (`tcpstat --json`); given before
+        // another subcommand they would be silently ignored. Global options (`--netns`,
+        // `--source`, ...) may come before any subcommand.
+        if let (Some(command), false) = (&cli.command, cli.summary == SummaryArgs::default()) {
+            return Err(format!(
+                "summary's options (--json, --format, --state, --port, ...) were given before \
+                 the subcommand '{}': put them after it",
+                command.name()
+            ));
+        }
         let (task, filter) = match cli.command {
             None => (summary(&cli.summary), cli.summary.filter),
             Some(Command::Summary(args)) => (summary(&args), args.filter),

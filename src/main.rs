@@ -12,7 +12,7 @@ use tcpstat::collect::users;
 use tcpstat::config::{Config, Environment};
 use tcpstat::error::{Error, Exit, PluginStatus};
 use tcpstat::render::plugin;
-use tcpstat::render::text::escape_lines;
+use tcpstat::render::text::{escape_lines, escape_typed};
 
 /// How a run ended, before it is said and turned into a status.
 enum Ending {
@@ -41,7 +41,13 @@ fn run(args: &[OsString]) -> Ending {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => return Ending::Help(e),
-        Err(e) => return Ending::Usage(e.render().to_string()),
+        Err(e) => {
+            let mut text = usage_text(&e);
+            if let Some(hint) = cli::habit_hint(args) {
+                text = format!("{}\n{hint}\n", text.trim_end());
+            }
+            return Ending::Usage(text);
+        }
     };
     let config = match Config::from_cli(cli, &Environment::capture(), &users::uid_of) {
         Ok(config) => config,
@@ -77,8 +83,8 @@ fn end(ending: Ending, plugin_mode: bool) -> ExitCode {
         Ending::Help(e) => e.exit(),
         Ending::Usage(message) => {
             // Usage errors quote what was typed, which may hold control characters (a pasted
-            // process name): printed escaped, never raw.
-            let _ = write!(io::stderr(), "{}", escape_lines(&message));
+            // process name): printed escaped, never raw (and escaped once: see escape_typed).
+            let _ = write!(io::stderr(), "{}", escape_typed(&message));
             if !message.ends_with('\n') {
                 let _ = writeln!(io::stderr());
             }
@@ -126,6 +132,27 @@ fn plugin_unknown(cause: &str) -> ExitCode {
     let _ = plugin::unknown_line(&mut out, cause);
     let _ = out.flush();
     ExitCode::from(PluginStatus::Unknown as u8)
+}
+
+/// clap's message for a usage error, with the value it quotes as typed. clap renders its
+/// message as styled text, and turning that into plain text drops every ANSI escape sequence,
+/// including those in the value the user typed: `--src $'\e[2J...red'` would be reported as
+/// `'red'`. So for an invalid value the first line is written here from the error's parts.
+fn usage_text(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = e.render().to_string();
+    let (Some(ContextValue::String(value)), Some(ContextValue::String(arg))) = (
+        e.get(ContextKind::InvalidValue),
+        e.get(ContextKind::InvalidArg),
+    ) else {
+        return rendered;
+    };
+    let cause = std::error::Error::source(e).map_or_else(String::new, |s| format!(": {s}"));
+    let first = format!("error: invalid value '{value}' for '{arg}'{cause}");
+    match rendered.split_once('\n') {
+        Some((_, rest)) => format!("{first}\n{rest}"),
+        None => first,
+    }
 }
 
 /// A usage error found after parsing (an unknown `--user`, a threshold given twice), in

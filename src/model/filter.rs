@@ -61,14 +61,27 @@ impl PortSet {
     }
 }
 
+/// One port: decimal digits, 0-65535. Spaces around it are ignored (`80, 443`); a sign
+/// (`+80`) or a leading zero (`080`, which reads as octal elsewhere) is an error rather than a
+/// guess.
 fn parse_port(text: &str) -> Result<u16, String> {
     let text = text.trim();
+    let bad =
+        || format!("invalid port {text:?} (expected a number 0-65535 or a range like 8000-8100)");
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        let digits = text.trim_start_matches('0');
+        let meant = if digits.is_empty() { "0" } else { digits };
+        return Err(format!(
+            "invalid port {text:?}: no leading zeros (a port is decimal: write {meant})"
+        ));
+    }
     match text.parse::<u32>() {
         Ok(n) if n <= u32::from(u16::MAX) => Ok(n as u16),
         Ok(n) => Err(format!("port {n} is out of range (0-65535)")),
-        Err(_) => Err(format!(
-            "invalid port {text:?} (expected a number 0-65535 or a range like 8000-8100)"
-        )),
+        Err(_) => Err(bad()),
     }
 }
 
@@ -282,6 +295,9 @@ mod tests {
             ("80,", "empty port"),
             ("", "empty port"),
             ("1-2-3", "\"2-3\""),
+            ("+80", "\"+80\""),
+            ("080", "no leading zeros"),
+            ("8o", "\"8o\""),
         ] {
             let err = PortSet::parse(text).expect_err(text);
             assert!(err.contains(needle), "{text:?}: {err}");

@@ -114,12 +114,21 @@ impl TcpState {
         }
     }
 
-    /// Parses one state name, forgivingly: case-insensitive, `-`, `_` or nothing between words,
-    /// and the spellings of ss, netstat and RFC 793. Groups are handled by [`StateSet::parse`].
+    /// Parses one state name, forgivingly: case-insensitive, with `-`, `_` or nothing between
+    /// words, in the spellings of ss, netstat and RFC 793. What is not forgiven: a separator
+    /// that is not between two words (`time_wait_`, `-listen`), two in a row, and spaces
+    /// (`close wait`: a quoting slip, not a spelling). Groups are handled by
+    /// [`StateSet::parse`].
     pub fn parse(name: &str) -> Option<TcpState> {
+        let well_formed = name
+            .split(['-', '_'])
+            .all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !well_formed {
+            return None;
+        }
         let key: String = name
             .chars()
-            .filter(|c| *c != '-' && *c != '_' && *c != ' ')
+            .filter(|c| *c != '-' && *c != '_')
             .map(|c| c.to_ascii_lowercase())
             .collect();
         let state = match key.as_str() {
@@ -374,7 +383,19 @@ mod tests {
         for state in TcpState::ALL {
             assert_eq!(TcpState::parse(state.name()), Some(state));
         }
-        for bad in ["", "bogus", "fin-wait", "wait", "close-waiting", "estab1"] {
+        for bad in [
+            "",
+            "bogus",
+            "fin-wait",
+            "wait",
+            "close-waiting",
+            "estab1",
+            "close wait",
+            "time_wait_",
+            "-listen",
+            "close--wait",
+            " established",
+        ] {
             assert_eq!(TcpState::parse(bad), None, "{bad:?}");
         }
     }

@@ -259,6 +259,13 @@ pub fn hidden_causes(stats: &ScanStats) -> Vec<String> {
             stats.processes_failed
         ));
     }
+    if stats.processes_vanished > 0 {
+        // An owner that exited during the scan is not hidden: its socket is closing.
+        causes.push(format!(
+            "{} process(es) exited during the scan (a socket they held is closing)",
+            stats.processes_vanished
+        ));
+    }
     causes
 }
 
@@ -277,6 +284,9 @@ pub fn hidden_reason(stats: &ScanStats) -> String {
         parts.push(
             "some processes could not be read because of I/O errors (e.g. too many open files)",
         );
+    }
+    if stats.processes_vanished > 0 {
+        parts.push("or the owner exited during the scan (the socket is closing)");
     }
     format!("owner not readable: {}", parts.join("; "))
 }

@@ -37,6 +37,27 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text the user typed, shown back in a usage error: control, bidi and invisible characters
+/// are escaped as by [`escape`], but backslashes are not doubled. The text is the user's own
+/// command line, so there is nothing to fake, and a value a parser already showed in Rust's
+/// debug form (`"\u{1b}[2J"`) must not have its escapes escaped again.
+pub fn escape_typed(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let mut out = String::with_capacity(line.len());
+            for c in line.chars() {
+                if c == '\\' || !needs_escape(c) {
+                    out.push(c);
+                } else {
+                    out.push_str(&escape(&c.to_string()));
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// [`escape`] for multi-line messages: newlines stay, everything else is escaped per line.
 pub fn escape_lines(text: &str) -> String {
     text.split('\n').map(escape).collect::<Vec<_>>().join("\n")

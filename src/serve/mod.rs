@@ -130,7 +130,7 @@ pub fn run(settings: &Settings, exporter: impl Exporter, err: &mut dyn Write) ->
         "tcpstat: serving metrics on http://{}/metrics",
         host_port(local)
     )?;
-    if !local.ip().is_loopback() {
+    if !local.ip().to_canonical().is_loopback() {
         writeln!(
             err,
             "tcpstat: warning: listening on {}, not loopback: whoever can reach this port can \
