@@ -295,7 +295,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --listen 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it'
             cand --top-ports 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"'
             cand --top-processes 'Commands in tcpstat_process_sockets (with --processes): the N busiest'
-            cand --max-connections 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503); when every one is answering a request, the new one is answered 503 at once'
+            cand --max-connections 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'

@@ -275,8 +275,9 @@ pub struct ServeArgs {
     pub top_processes: usize,
 
     /// Connections served at once. When all are taken, a new one takes the slot of the oldest
-    /// connection still sending its request (answered 503); when every one is answering a
-    /// request, the new one is answered 503 at once.
+    /// connection still sending its request (answered 503), else of the one that has been
+    /// taking its response for more than a second (reset: a client that does not read); when
+    /// every one is busy with something recent, the new one is answered 503 at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_connections: u16,
 

@@ -435,7 +435,13 @@ fn serve_connection(stream: &TcpStream, ticket: &Ticket) {
             (r, false)
         }
     };
-    if respond(stream, &response, head_only, Instant::now() + WRITE_TIMEOUT).is_err() {
+    let now = Instant::now();
+    if !ticket.connections().writing(ticket.id, now) {
+        // Its slot went to a newcomer while the collection ran (it cannot: only writers and
+        // readers give way), or it was reset: nothing to write to.
+        return;
+    }
+    if respond(stream, &response, head_only, now + WRITE_TIMEOUT).is_err() {
         // Too slow a reader, or gone: do not leave the rest to an orphaned socket.
         reset(stream);
         return;
