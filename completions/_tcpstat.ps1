@@ -86,7 +86,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
         }
         'tcpstat;ports' {
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)')
-            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: the N busiest ports that are not listened on (default 10; 0: none), the rest summed as port="other"')
+            [CompletionResult]::new('--top-listening', '--top-listening', [CompletionResultType]::ParameterName, 'With --format prometheus: the listening ports kept, those with the fullest accept queues first (then the busiest); the rest are summed as port="other", so that the number of series is bounded whatever the host does')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or prometheus')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
@@ -305,7 +306,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
         }
         'tcpstat;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it')
-            [CompletionResult]::new('--top-ports', '--top-ports', [CompletionResultType]::ParameterName, 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"')
+            [CompletionResult]::new('--top-ports', '--top-ports', [CompletionResultType]::ParameterName, 'Ports in tcpstat_port_sockets that are not listened on: the N busiest; the rest are summed as port="other"')
+            [CompletionResult]::new('--top-listening', '--top-listening', [CompletionResultType]::ParameterName, 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"')
             [CompletionResult]::new('--top-processes', '--top-processes', [CompletionResultType]::ParameterName, 'Commands in tcpstat_process_sockets (with --processes): the N busiest')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')

@@ -520,7 +520,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__ports)
-            opts="-4 -6 -h -V --by --all-states --top --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
+            opts="-4 -6 -h -V --by --all-states --top --top-listening --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +531,10 @@ _tcpstat() {
                     return 0
                     ;;
                 --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top-listening)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -672,7 +676,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__serve)
-            opts="-4 -6 -h -V --listen --processes --top-ports --top-processes --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
+            opts="-4 -6 -h -V --listen --processes --top-ports --top-listening --top-processes --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --source --color --netns --netns-pid --all-netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,6 +687,10 @@ _tcpstat() {
                     return 0
                     ;;
                 --top-ports)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top-listening)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

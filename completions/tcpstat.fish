@@ -89,7 +89,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s V -l version
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)' -r -f -a "service\t'The service port: the side listened on here (by port number: `in` if local, `out` if remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower'
 local\t'Always the local port'
 remote\t'Always the remote port'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: the N busiest ports that are not listened on (default 10; 0: none), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top-listening -d 'With --format prometheus: the listening ports kept, those with the fullest accept queues first (then the busiest); the rest are summed as port="other", so that the number of series is bounded whatever the host does' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -293,7 +294,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l all-netns -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l listen -d 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d 'Ports in tcpstat_port_sockets that are not listened on: the N busiest; the rest are summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-listening -d 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-processes -d 'Commands in tcpstat_process_sockets (with --processes): the N busiest' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l max-connections -d 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r

@@ -265,10 +265,15 @@ pub struct ServeArgs {
     #[arg(long)]
     pub processes: bool,
 
-    /// Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are
+    /// Ports in tcpstat_port_sockets that are not listened on: the N busiest; the rest are
     /// summed as port="other".
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top_ports: usize,
+
+    /// Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest
+    /// accept queues (then the busiest); the rest are summed as port="other".
+    #[arg(long, value_name = "N", default_value_t = crate::aggregate::DEFAULT_TOP_LISTENING)]
+    pub top_listening: usize,
 
     /// Commands in tcpstat_process_sockets (with --processes): the N busiest.
     #[arg(long, value_name = "N", default_value_t = 20)]
@@ -510,10 +515,16 @@ pub struct PortsArgs {
     pub all_states: bool,
 
     /// Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how
-    /// many were left out). With --format prometheus: every listening port plus the N busiest
-    /// others (default 10; 0: listening ports only), the rest summed as port="other".
+    /// many were left out). With --format prometheus: the N busiest ports that are not
+    /// listened on (default 10; 0: none), the rest summed as port="other".
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+
+    /// With --format prometheus: the listening ports kept, those with the fullest accept
+    /// queues first (then the busiest); the rest are summed as port="other", so that the
+    /// number of series is bounded whatever the host does.
+    #[arg(long, value_name = "N", default_value_t = crate::aggregate::DEFAULT_TOP_LISTENING)]
+    pub top_listening: usize,
 
     /// Print a JSON object instead of a table; --format json.
     #[arg(long, conflicts_with = "format")]

@@ -87,6 +87,8 @@ pub struct PortsOptions {
     pub grouping: PortGrouping,
     pub all_states: bool,
     pub top: Option<usize>,
+    /// `--format prometheus`: listening ports kept (`--top-listening`).
+    pub top_listening: usize,
     pub format: Format,
 }
 
@@ -115,6 +117,7 @@ pub struct ServeOptions {
     pub listen: std::net::SocketAddr,
     pub processes: bool,
     pub top_ports: usize,
+    pub top_listening: usize,
     pub top_processes: usize,
     pub max_connections: usize,
 }
@@ -267,15 +270,9 @@ fn source(choice: SourceArg, proc_root: &std::path::Path) -> SourceChoice {
 /// The reports that read one namespace at a time refuse `--all-netns`.
 fn refuse_all_netns(task: &Task) -> Result<(), String> {
     let one_at_a_time = match task {
-        Task::Summary { format: f }
-        | Task::Ports(PortsOptions { format: f, .. })
-        | Task::Procs(ProcsOptions { format: f, .. }) => {
-            (*f == Format::Prometheus).then_some("--format prometheus")
-        }
         Task::Doctor { .. } => Some("doctor"),
         Task::Check(_) => Some("check"),
-        Task::Serve(_) => Some("serve"),
-        Task::List(_) | Task::Watch(_) | Task::Generate { .. } => None,
+        _ => None,
     };
     match one_at_a_time {
         Some(what) => Err(format!(
@@ -318,6 +315,7 @@ fn ports(args: &PortsArgs) -> Result<Task, String> {
         grouping,
         all_states: args.all_states,
         top: args.top,
+        top_listening: args.top_listening,
         format,
     }))
 }
@@ -372,6 +370,7 @@ fn serve(args: &ServeArgs) -> Task {
         listen: args.listen,
         processes: args.processes,
         top_ports: args.top_ports,
+        top_listening: args.top_listening,
         top_processes: args.top_processes,
         max_connections: usize::from(args.max_connections),
     })

@@ -163,6 +163,28 @@ impl<P> Collection<P> {
         }
     }
 
+    /// The metric label (`netns`) of each namespace read, by tag, except tcpstat's own: its
+    /// series carry no such label.
+    pub fn metric_labels(&self) -> HashMap<u64, String> {
+        self.reads()
+            .filter_map(|(netns, _)| netns.filter(|ns| !ns.current))
+            .map(|ns| (ns.inode, ns.metric_label()))
+            .collect()
+    }
+
+    /// The metric label of the one namespace asked for (`--netns`, `--netns-pid`), unless it
+    /// is tcpstat's own: what every series of a report about it carries.
+    pub fn one_metric_label(&self) -> Option<String> {
+        if self.per_row {
+            return None;
+        }
+        self.namespaces
+            .first()
+            .and_then(|n| n.netns.as_ref())
+            .filter(|ns| !ns.current)
+            .map(|ns| ns.metric_label())
+    }
+
     /// The tag of a namespace's sockets ([`SocketRecord::netns`]): its inode, 0 for
     /// tcpstat's own unnamed one.
     pub fn tag(netns: Option<&Namespace>) -> u64 {

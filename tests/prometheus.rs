@@ -431,9 +431,11 @@ fn hostile_command_names_are_escaped_per_the_format() {
     let name = "a\"b\\c\nd}";
     std::fs::write(tmp.join("4242/comm"), format!("{name}\n")).expect("comm");
     let text = on_fixture(&tmp, &["procs"]);
+    // Made inert first (the backslash doubled, the line feed its text form `\n`), then
+    // escaped as the format requires: two different names can never share a series.
     assert!(
         text.contains(
-            "tcpstat_process_sockets{command=\"a\\\"b\\\\c\\nd}\",state=\"CLOSE_WAIT\"} 3\n"
+            "tcpstat_process_sockets{command=\"a\\\"b\\\\\\\\c\\\\nd}\",state=\"CLOSE_WAIT\"} 3\n"
         ),
         "{text}"
     );
@@ -443,7 +445,7 @@ fn hostile_command_names_are_escaped_per_the_format() {
         value(
             &s,
             "tcpstat_process_sockets",
-            &[("command", name), ("state", "CLOSE_WAIT")]
+            &[("command", "a\"b\\\\c\\nd}"), ("state", "CLOSE_WAIT")]
         ),
         3.0
     );

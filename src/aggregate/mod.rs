@@ -8,8 +8,9 @@ pub mod ports;
 pub mod procs;
 
 pub use ports::{
-    bound_ports, service_group, service_group_in, BoundedPorts, Direction, ListenerQueue,
-    PortGrouping, PortMatrix, PortRow, DEFAULT_EPHEMERAL_PORTS,
+    bound_ports, service_group, service_group_in, BoundedPorts, Direction, FoldedPorts,
+    ListenerQueue, PortBudget, PortGrouping, PortMatrix, PortRow, DEFAULT_EPHEMERAL_PORTS,
+    DEFAULT_TOP_LISTENING,
 };
 pub use procs::{is_not_accepted, AcceptQueue, CommandRows, OwnerlessRows, ProcMatrix, ProcRow};
 

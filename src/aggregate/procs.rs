@@ -351,29 +351,44 @@ mod proc_tests {
 /// go; command names are few).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRows {
-    /// The `top` commands with the most sockets, busiest first (ties by name).
-    pub commands: Vec<(String, StateRow)>,
-    /// All other commands summed.
-    pub other: StateRow,
+    /// The `top` commands with the most sockets, busiest first (ties by namespace and name),
+    /// each with the namespace of its processes (`--all-netns`; else 0).
+    pub commands: Vec<(u64, String, StateRow)>,
+    /// All other commands summed, per namespace: how many commands, and their sockets.
+    pub other: Vec<(u64, usize, StateRow)>,
 }
 
 impl ProcMatrix {
-    /// Sums processes per command name and keeps the `top` busiest. A socket shared by
-    /// several processes of one command counts once per process, as in `procs`.
+    /// Sums processes per namespace and command name and keeps the `top` busiest. A socket
+    /// shared by several processes of one command counts once per process, as in `procs`.
     pub fn by_command(&self, top: usize) -> CommandRows {
-        let mut per: std::collections::BTreeMap<&str, StateRow> = Default::default();
+        let mut per: std::collections::BTreeMap<(u64, &str), StateRow> = Default::default();
         for p in &self.processes {
-            per.entry(p.command.as_str()).or_default().merge(&p.counts);
+            per.entry((p.netns, p.command.as_str()))
+                .or_default()
+                .merge(&p.counts);
         }
-        let mut commands: Vec<(String, StateRow)> = per
+        let mut commands: Vec<(u64, String, StateRow)> = per
             .into_iter()
-            .map(|(c, row)| (c.to_string(), row))
+            .map(|((netns, c), row)| (netns, c.to_string(), row))
             .collect();
-        commands.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then(a.0.cmp(&b.0)));
-        let mut other = StateRow::default();
-        for (_, row) in commands.iter().skip(top) {
-            other.merge(row);
+        commands.sort_by(|a, b| {
+            b.2.total()
+                .cmp(&a.2.total())
+                .then(a.0.cmp(&b.0))
+                .then(a.1.cmp(&b.1))
+        });
+        let mut other: Vec<(u64, usize, StateRow)> = Vec::new();
+        for (netns, _, row) in commands.iter().skip(top) {
+            match other.iter_mut().find(|(n, _, _)| n == netns) {
+                Some((_, n, sum)) => {
+                    *n += 1;
+                    sum.merge(row);
+                }
+                None => other.push((*netns, 1, *row)),
+            }
         }
+        other.sort_by_key(|(netns, _, _)| *netns);
         commands.truncate(top);
         CommandRows { commands, other }
     }
@@ -409,9 +424,14 @@ mod command_tests {
         let names: Vec<(&str, u64)> = c
             .commands
             .iter()
-            .map(|(n, r)| (n.as_str(), r.total()))
+            .map(|(_, n, r)| (n.as_str(), r.total()))
             .collect();
         assert_eq!(names, [("nginx", 10), ("sshd", 7)]);
-        assert_eq!(c.other.total(), 1);
+        assert_eq!(c.other.len(), 1);
+        assert_eq!(
+            (c.other[0].1, c.other[0].2.total()),
+            (1, 1),
+            "one command folded"
+        );
     }
 }

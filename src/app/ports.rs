@@ -4,11 +4,11 @@ use std::io::Write;
 use std::time::Instant;
 
 use super::{report_warnings, scope};
-use crate::aggregate::{bound_ports, PortGrouping, PortMatrix, PortRow};
+use crate::aggregate::{bound_ports, PortBudget, PortGrouping, PortMatrix, PortRow};
 use crate::config::{Config, Format, PortsOptions, DEFAULT_TOP_PORTS};
 use crate::error::Error;
 use crate::model::{Filter, Listeners, Plan, StateRow};
-use crate::pipeline::{self, Context};
+use crate::pipeline::{self, Collection, Context};
 use crate::render::{json, prometheus, table, PortsReport, TopCut};
 
 /// What `ports` and the port metrics read: the selected sockets, every listening socket
@@ -33,26 +33,17 @@ pub fn port_matrix(grouping: PortGrouping, filter: &Filter, ctx: &Context<'_>) -
     )
 }
 
-pub fn run(
-    config: &Config,
-    options: &PortsOptions,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<(), Error> {
-    let began = Instant::now();
-    let (scope, mut readers) = scope(config)?;
-    let collection = pipeline::run(&port_plan(config), &scope, &mut readers, |ctx| {
-        port_matrix(options.grouping, &config.filter, ctx)
-    })?;
-    let outcome = collection.outcome();
-    report_warnings(&outcome, err)?;
-    // Each namespace has its own rows (service ports are a per-namespace notion), merged
-    // busiest first.
+/// Every namespace's port rows, tagged with it (service ports are a per-namespace notion) and
+/// merged busiest first: what `ports` and the port metrics print.
+pub fn merged_rows<P>(
+    collection: &Collection<P>,
+    matrix: impl Fn(&P) -> &PortMatrix,
+) -> Vec<PortRow> {
     let mut rows: Vec<PortRow> = Vec::new();
     for (netns, read) in collection.reads() {
-        let tag = pipeline::Collection::<()>::tag(netns);
+        let tag = Collection::<()>::tag(netns);
         rows.extend(
-            read.part
+            matrix(&read.part)
                 .rows()
                 .into_iter()
                 .map(|r| PortRow { netns: tag, ..r }),
@@ -66,15 +57,43 @@ pub fn run(
             .then(a.port.cmp(&b.port))
             .then(a.direction.cmp(&b.direction))
     });
+    rows
+}
+
+pub fn run(
+    config: &Config,
+    options: &PortsOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let began = Instant::now();
+    let (scope, mut readers) = scope(config)?;
+    let collection = pipeline::run(&port_plan(config), &scope, &mut readers, |ctx| {
+        port_matrix(options.grouping, &config.filter, ctx)
+    })?;
+    let outcome = collection.outcome();
+    report_warnings(&outcome, err)?;
+    let mut rows = merged_rows(&collection, |matrix| matrix);
     if options.format == Format::Prometheus {
-        let bounded = bound_ports(&rows, options.top.unwrap_or(DEFAULT_TOP_PORTS));
-        prometheus::ports(out, &bounded, outcome.counted(config.filter.states))?;
+        let budget = PortBudget {
+            listening: options.top_listening,
+            others: options.top.unwrap_or(DEFAULT_TOP_PORTS),
+        };
+        let bounded = bound_ports(&rows, budget);
+        let labels = collection.metric_labels();
+        prometheus::ports(
+            out,
+            &bounded,
+            outcome.counted(config.filter.states),
+            &|tag| labels.get(&tag).cloned(),
+        )?;
         prometheus::meta(
             out,
             &prometheus::Meta {
                 report: "ports",
                 outcome: Some(&outcome),
                 duration: began.elapsed(),
+                netns: collection.one_metric_label(),
             },
         )?;
         out.flush()?;

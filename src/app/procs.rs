@@ -32,7 +32,7 @@ pub fn run(
     report_warnings(&outcome, err)?;
     let owners = collection.owners.clone().unwrap_or_default();
     // Each namespace's matrix (with `--all-netns`, merged with its rows tagged).
-    let matrix = |with_queues: bool| {
+    let matrix = |with_queues: bool, merged: bool| {
         let parts: Vec<(u64, ProcMatrix)> = collection
             .reads()
             .map(|(netns, read)| {
@@ -45,20 +45,23 @@ pub fn run(
                 (tag, ProcMatrix::build(&read.part.0, listeners, &owners))
             })
             .collect();
-        match (collection.per_row, parts.len()) {
+        match (merged || collection.per_row, parts.len()) {
             (false, 1) => parts.into_iter().next().map(|(_, m)| m).unwrap_or_default(),
             _ => ProcMatrix::merge(parts),
         }
     };
     if options.format == Format::Prometheus {
-        // Metrics have no accept-queue rows: the listeners are not needed.
-        let matrix = matrix(false);
+        // Metrics have no accept-queue rows: the listeners are not needed. Merged, so that
+        // rows carry their namespace, which labels them.
+        let matrix = matrix(false, true);
         let commands = matrix.by_command(options.top.unwrap_or(DEFAULT_TOP_COMMANDS));
+        let labels = collection.metric_labels();
         prometheus::processes(
             out,
             &commands,
             &matrix,
             outcome.counted(config.filter.states),
+            &|tag| labels.get(&tag).cloned(),
         )?;
         prometheus::meta(
             out,
@@ -66,12 +69,13 @@ pub fn run(
                 report: "procs",
                 outcome: Some(&outcome),
                 duration: began.elapsed(),
+                netns: collection.one_metric_label(),
             },
         )?;
         out.flush()?;
         return Ok(());
     }
-    let mut matrix = matrix(true);
+    let mut matrix = matrix(true, false);
     let view = collection.view(|records| StateRow::of(&records.0));
     let cut = TopCut::apply(&mut matrix.processes, options.top);
     let users = collect::users::Names::new().table(matrix.processes.iter().map(|p| p.uid));

@@ -5,13 +5,13 @@
 //! ([`port_matrix`]), so a scrape and `ports --format prometheus` cannot disagree on a
 //! listener. The readers (one netlink socket per namespace) are kept between scrapes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::time::Instant;
 
-use super::ports::port_matrix;
+use super::ports::{merged_rows, port_matrix};
 use crate::aggregate::{
-    bound_ports, BoundedPorts, CommandRows, PortGrouping, PortMatrix, ProcMatrix,
+    bound_ports, BoundedPorts, CommandRows, PortBudget, PortGrouping, PortMatrix, ProcMatrix,
 };
 use crate::config::{Config, ServeOptions};
 use crate::error::Error;
@@ -19,7 +19,7 @@ use crate::model::{
     Listeners, Outcome, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateCounts,
     StateSet,
 };
-use crate::pipeline::{self, Readers};
+use crate::pipeline::{self, Collection, Readers};
 use crate::render::prometheus::{self, Meta};
 use crate::serve::{self, Export, Exporter, Settings};
 
@@ -99,13 +99,17 @@ fn write_body(
                 report: "serve",
                 outcome: None,
                 duration,
+                netns: None,
             },
         );
     };
-    prometheus::sockets(body, &m.counts, m.counted, &config.filter.families)?;
-    prometheus::ports(body, &m.ports, m.counted)?;
+    let label = |tag: u64| m.labels.get(&tag).cloned();
+    let parts: Vec<(Option<String>, &StateCounts)> =
+        m.counts.iter().map(|(tag, c)| (label(*tag), c)).collect();
+    prometheus::sockets(body, &parts, m.counted, &config.filter.families)?;
+    prometheus::ports(body, &m.ports, m.counted, &label)?;
     if let Some((commands, matrix)) = &m.processes {
-        prometheus::processes(body, commands, matrix, m.counted)?;
+        prometheus::processes(body, commands, matrix, m.counted, &label)?;
     }
     prometheus::meta(
         body,
@@ -113,6 +117,7 @@ fn write_body(
             report: "serve",
             outcome: Some(&m.outcome),
             duration,
+            netns: m.one_label.clone(),
         },
     )
 }
@@ -120,7 +125,12 @@ fn write_body(
 /// Everything `serve` exports, from one collection.
 #[derive(Debug)]
 struct Metrics {
-    counts: StateCounts,
+    /// Per namespace, by tag.
+    counts: Vec<(u64, StateCounts)>,
+    /// The `netns` label of each namespace read but tcpstat's own, by tag.
+    labels: HashMap<u64, String>,
+    /// The label of the one namespace asked for, if not tcpstat's own.
+    one_label: Option<String>,
     ports: BoundedPorts,
     /// With `--processes`.
     processes: Option<(CommandRows, ProcMatrix)>,
@@ -181,24 +191,33 @@ fn collect(
     })?;
     let outcome = collection.outcome();
     let owners: OwnerMap = collection.owners.clone().unwrap_or_default();
-    let mut counts = StateCounts::new();
-    let mut rows = Vec::new();
-    let mut records = Vec::new();
-    for part in collection.parts() {
-        counts.merge(&part.counts);
-        rows.extend(part.ports.rows());
-        if let Some(snap) = &part.records {
-            records.extend_from_slice(&snap.0);
-        }
-    }
+    let counts = collection
+        .reads()
+        .map(|(netns, read)| (Collection::<()>::tag(netns), read.part.counts.clone()))
+        .collect();
+    let rows = merged_rows(&collection, |scrape| &scrape.ports);
     let processes = options.processes.then(|| {
-        let matrix = ProcMatrix::build(&records, &[], &owners);
+        let parts: Vec<(u64, ProcMatrix)> = collection
+            .reads()
+            .map(|(netns, read)| {
+                let records = read.part.records.as_ref().map_or(&[][..], |s| &s.0[..]);
+                let tag = Collection::<()>::tag(netns);
+                (tag, ProcMatrix::build(records, &[], &owners))
+            })
+            .collect();
+        let matrix = ProcMatrix::merge(parts);
         (matrix.by_command(options.top_processes), matrix)
     });
+    let budget = PortBudget {
+        listening: options.top_listening,
+        others: options.top_ports,
+    };
     Ok(Metrics {
         counted: outcome.counted(config.filter.states),
         counts,
-        ports: bound_ports(&rows, options.top_ports),
+        labels: collection.metric_labels(),
+        one_label: collection.one_metric_label(),
+        ports: bound_ports(&rows, budget),
         processes,
         outcome,
     })

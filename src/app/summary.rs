@@ -28,9 +28,18 @@ pub fn run(
         counts.merge(part);
     }
     if format == Format::Prometheus {
+        // One set of series per namespace, labelled with it (tcpstat's own has no label).
+        let labels = collection.metric_labels();
+        let parts: Vec<(Option<String>, &StateCounts)> = collection
+            .reads()
+            .map(|(netns, read)| {
+                let tag = pipeline::Collection::<()>::tag(netns);
+                (labels.get(&tag).cloned(), &read.part)
+            })
+            .collect();
         prometheus::sockets(
             out,
-            &counts,
+            &parts,
             outcome.counted(config.filter.states),
             &config.filter.families,
         )?;
@@ -40,6 +49,7 @@ pub fn run(
                 report: "summary",
                 outcome: Some(&outcome),
                 duration: began.elapsed(),
+                netns: collection.one_metric_label(),
             },
         )?;
         out.flush()?;

@@ -53,6 +53,18 @@ impl Namespace {
         ns
     }
 
+    /// How metrics label it (the `netns` label): its /run/netns name, else `ns:[INODE]` (the
+    /// identity `lsns` and `/proc/PID/ns/net` show), else `pid:PID` for a namespace known
+    /// only through a process whose `ns/net` could not be read. No command name: a label
+    /// value must not change while the namespace lives.
+    pub fn metric_label(&self) -> String {
+        match (&self.name, &self.process) {
+            (Some(name), _) => name.clone(),
+            (None, Some(p)) if self.inode == UNKNOWN_INODE => format!("pid:{}", p.pid),
+            _ => format!("ns:[{}]", self.inode),
+        }
+    }
+
     /// Sets [`Namespace::label`] from the name, the process and the inode.
     pub fn relabel(&mut self) {
         self.label = match (&self.name, &self.process) {

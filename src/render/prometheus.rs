@@ -15,7 +15,7 @@ use std::fmt::Display;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::aggregate::{BoundedPorts, CommandRows, ProcMatrix};
+use crate::aggregate::{BoundedPorts, CommandRows, ListenerQueue, ProcMatrix};
 use crate::model::Outcome;
 use crate::model::StateSet;
 use crate::model::{StateCounts, StateRow};
@@ -97,6 +97,8 @@ pub const LISTEN_QUEUE: &str = "tcpstat_listen_queue";
 pub const LISTEN_BACKLOG: &str = "tcpstat_listen_backlog";
 pub const PROCESS_SOCKETS: &str = "tcpstat_process_sockets";
 pub const PROCESS_OTHER: &str = "tcpstat_process_other_sockets";
+pub const COMMANDS_FOLDED: &str = "tcpstat_process_commands_folded";
+pub const PORTS_FOLDED: &str = "tcpstat_ports_folded";
 pub const UNOWNED: &str = "tcpstat_unowned_sockets";
 pub const SOURCE_INFO: &str = "tcpstat_source_info";
 pub const COMPLETE: &str = "tcpstat_collection_complete";
@@ -107,13 +109,32 @@ pub const COLLECTIONS: &str = "tcpstat_collections_total";
 pub const SCRAPES: &str = "tcpstat_scrapes_total";
 pub const BUILD_INFO: &str = "tcpstat_build_info";
 
-/// `tcpstat_sockets{state,family}` for every counted state and family read, and
-/// `tcpstat_unknown_state_sockets{value,family}` when the kernel reported a state value
-/// tcpstat does not know. States not counted (not selected, or invisible to the source) are
-/// absent rather than a false zero.
+/// How metrics name the namespace rows are tagged with ([`crate::model::SocketRecord::netns`]):
+/// the value of their `netns` label, or `None` for tcpstat's own namespace, whose series have
+/// no such label (they look as they always did). Every series read from another namespace
+/// carries it, so that textfiles of several namespaces never collide.
+pub type NetnsLabels<'a> = &'a dyn Fn(u64) -> Option<String>;
+
+/// `labels`, then `netns` when there is one.
+fn with_netns<'a>(
+    labels: &[(&'a str, &'a str)],
+    netns: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = labels.to_vec();
+    if let Some(netns) = netns {
+        all.push(("netns", netns));
+    }
+    all
+}
+
+/// `tcpstat_sockets{state,family[,netns]}` for every counted state and family read, and
+/// `tcpstat_unknown_state_sockets{value,family[,netns]}` when the kernel reported a state
+/// value tcpstat does not know; one set per namespace in `parts` (its label, its counts).
+/// States not counted (not selected, or invisible to the source) are absent rather than a
+/// false zero.
 pub fn sockets(
     out: &mut dyn Write,
-    counts: &StateCounts,
+    parts: &[(Option<String>, &StateCounts)],
     counted: StateSet,
     families: &[crate::model::Family],
 ) -> io::Result<()> {
@@ -123,31 +144,38 @@ pub fn sockets(
         Kind::Gauge,
         "TCP sockets by state and address family (ipv4, ipv6). States the source cannot see (CLOSED from /proc) or not selected are absent.",
     )?;
-    for state in counted.iter() {
-        for &f in families {
-            sample(
-                out,
-                SOCKETS,
-                &[("state", state.name()), ("family", f.key())],
-                counts.get(f, state),
-            )?;
+    for (netns, counts) in parts {
+        for state in counted.iter() {
+            for &f in families {
+                let labels = [("state", state.name()), ("family", f.key())];
+                sample(
+                    out,
+                    SOCKETS,
+                    &with_netns(&labels, netns.as_deref()),
+                    counts.get(f, state),
+                )?;
+            }
         }
     }
-    if !counts.unknown().is_empty() {
+    if parts.iter().any(|(_, c)| !c.unknown().is_empty()) {
         family(
             out,
             UNKNOWN_STATE,
             Kind::Gauge,
             "TCP sockets in a state value tcpstat does not know, by raw kernel value and address family.",
         )?;
-        for bucket in counts.unknown() {
-            for &f in families {
-                sample(
-                    out,
-                    UNKNOWN_STATE,
-                    &[("value", &bucket.value.to_string()), ("family", f.key())],
-                    bucket.by_family[f.index()],
-                )?;
+        for (netns, counts) in parts {
+            for bucket in counts.unknown() {
+                let value = bucket.value.to_string();
+                for &f in families {
+                    let labels = [("value", value.as_str()), ("family", f.key())];
+                    sample(
+                        out,
+                        UNKNOWN_STATE,
+                        &with_netns(&labels, netns.as_deref()),
+                        bucket.by_family[f.index()],
+                    )?;
+                }
             }
         }
     }
@@ -171,38 +199,55 @@ fn state_samples(
     Ok(())
 }
 
-/// `tcpstat_port_sockets{port,direction,state}`, then the accept queue and backlog of each
-/// listening port. `port="other"` sums the ports cut from the list.
-pub fn ports(out: &mut dyn Write, bounded: &BoundedPorts, counted: StateSet) -> io::Result<()> {
+/// `tcpstat_port_sockets{port,direction,state[,netns]}`, then the accept queue and backlog of
+/// each listening port. `port="other"` sums the ports folded out of the list, and
+/// `tcpstat_ports_folded` says how many there were.
+pub fn ports(
+    out: &mut dyn Write,
+    bounded: &BoundedPorts,
+    counted: StateSet,
+    netns: NetnsLabels<'_>,
+) -> io::Result<()> {
     family(
         out,
         PORT_SOCKETS,
         Kind::Gauge,
-        "TCP sockets by service port, direction and state: direction in is a port this host listens on, out the peer's port of a connection this host opened. Every listening port, the busiest other ports, and port other for the rest.",
+        "TCP sockets by service port, direction and state: direction in is a port this host listens on, out the peer's port of a connection this host opened. The listening ports with the fullest queues and the busiest other ports, up to a limit; port other for the rest.",
     )?;
     for row in &bounded.rows {
         let port = row.port.to_string();
+        let label = netns(row.netns);
+        let labels = [("port", port.as_str()), ("direction", row.direction.name())];
         state_samples(
             out,
             PORT_SOCKETS,
-            &[("port", &port), ("direction", row.direction.name())],
+            &with_netns(&labels, label.as_deref()),
             &row.counts,
             counted,
         )?;
     }
-    for (direction, row) in &bounded.other {
+    for folded in &bounded.other {
+        let label = netns(folded.netns);
+        let labels = [("port", "other"), ("direction", folded.direction.name())];
         state_samples(
             out,
             PORT_SOCKETS,
-            &[("port", "other"), ("direction", direction.name())],
-            row,
+            &with_netns(&labels, label.as_deref()),
+            &folded.counts,
             counted,
         )?;
     }
-    let listening: Vec<_> = bounded
+    // Each listening port (and the folded ones together) with its queue.
+    let listening: Vec<(String, Option<String>, ListenerQueue)> = bounded
         .rows
         .iter()
-        .filter_map(|r| r.listener.map(|q| (r.port, q)))
+        .filter_map(|r| r.listener.map(|q| (r.port.to_string(), netns(r.netns), q)))
+        .chain(
+            bounded
+                .other
+                .iter()
+                .filter_map(|f| f.listener.map(|q| ("other".to_string(), netns(f.netns), q))),
+        )
         .collect();
     family(
         out,
@@ -210,33 +255,65 @@ pub fn ports(out: &mut dyn Write, bounded: &BoundedPorts, counted: StateSet) -> 
         Kind::Gauge,
         "Connections waiting to be accepted on a listening port, summed over its listening sockets.",
     )?;
-    for (port, q) in &listening {
-        sample(out, LISTEN_QUEUE, &[("port", &port.to_string())], q.queued)?;
+    for (port, label, q) in &listening {
+        let labels = [("port", port.as_str())];
+        sample(
+            out,
+            LISTEN_QUEUE,
+            &with_netns(&labels, label.as_deref()),
+            q.queued,
+        )?;
     }
-    if listening.iter().any(|(_, q)| q.backlog.is_some()) {
+    if listening.iter().any(|(_, _, q)| q.backlog.is_some()) {
         family(
             out,
             LISTEN_BACKLOG,
             Kind::Gauge,
             "Accept-queue limit (listen backlog) of a listening port, summed over its listening sockets; the queue is full above it. Not reported by /proc.",
         )?;
-        for (port, q) in &listening {
+        for (port, label, q) in &listening {
             if let Some(b) = q.backlog {
-                sample(out, LISTEN_BACKLOG, &[("port", &port.to_string())], b)?;
+                let labels = [("port", port.as_str())];
+                sample(
+                    out,
+                    LISTEN_BACKLOG,
+                    &with_netns(&labels, label.as_deref()),
+                    b,
+                )?;
             }
+        }
+    }
+    if !bounded.other.is_empty() {
+        family(
+            out,
+            PORTS_FOLDED,
+            Kind::Gauge,
+            "Ports summed into port other (beyond --top and --top-listening), by direction.",
+        )?;
+        for folded in &bounded.other {
+            let label = netns(folded.netns);
+            let labels = [("direction", folded.direction.name())];
+            sample(
+                out,
+                PORTS_FOLDED,
+                &with_netns(&labels, label.as_deref()),
+                folded.ports,
+            )?;
         }
     }
     Ok(())
 }
 
-/// `tcpstat_process_sockets{command,state}` for the busiest commands,
-/// `tcpstat_process_other_sockets{state}` for the rest, and `tcpstat_unowned_sockets
-/// {reason,state}` for sockets without a readable owner.
+/// `tcpstat_process_sockets{command,state[,netns]}` for the busiest commands,
+/// `tcpstat_process_other_sockets{state[,netns]}` for the rest (and how many commands that
+/// is), and `tcpstat_unowned_sockets{reason,state[,netns]}` for sockets without a readable
+/// owner. `matrix` is merged ([`ProcMatrix::merge`]): its rows carry their namespace.
 pub fn processes(
     out: &mut dyn Write,
     commands: &CommandRows,
     matrix: &ProcMatrix,
     counted: StateSet,
+    netns: NetnsLabels<'_>,
 ) -> io::Result<()> {
     family(
         out,
@@ -244,8 +321,16 @@ pub fn processes(
         Kind::Gauge,
         "TCP sockets by owning command name (/proc/PID/comm, summed over its processes) and state, for the busiest commands. A socket shared by several processes counts for each.",
     )?;
-    for (command, row) in &commands.commands {
-        state_samples(out, PROCESS_SOCKETS, &[("command", command)], row, counted)?;
+    for (tag, command, row) in &commands.commands {
+        let label = netns(*tag);
+        let labels = [("command", command.as_str())];
+        state_samples(
+            out,
+            PROCESS_SOCKETS,
+            &with_netns(&labels, label.as_deref()),
+            row,
+            counted,
+        )?;
     }
     family(
         out,
@@ -253,37 +338,73 @@ pub fn processes(
         Kind::Gauge,
         "TCP sockets of the commands not listed in tcpstat_process_sockets, by state.",
     )?;
-    state_samples(out, PROCESS_OTHER, &[], &commands.other, counted)?;
+    if commands.other.is_empty() {
+        state_samples(out, PROCESS_OTHER, &[], &StateRow::default(), counted)?;
+    }
+    for (tag, _, row) in &commands.other {
+        let label = netns(*tag);
+        state_samples(
+            out,
+            PROCESS_OTHER,
+            &with_netns(&[], label.as_deref()),
+            row,
+            counted,
+        )?;
+    }
+    if !commands.other.is_empty() {
+        family(
+            out,
+            COMMANDS_FOLDED,
+            Kind::Gauge,
+            "Command names summed into tcpstat_process_other_sockets (beyond --top).",
+        )?;
+        for (tag, n, _) in &commands.other {
+            let label = netns(*tag);
+            sample(out, COMMANDS_FOLDED, &with_netns(&[], label.as_deref()), n)?;
+        }
+    }
     family(
         out,
         UNOWNED,
         Kind::Gauge,
         "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), not_accepted (completed connections the listening process has not accept()ed), hidden (owner not readable), not_found.",
     )?;
-    for (reason, row) in [
-        ("no_owner", &matrix.no_owner),
-        ("not_accepted", &matrix.not_accepted),
-        ("hidden", &matrix.hidden),
-        ("not_found", &matrix.not_found),
-    ] {
-        state_samples(out, UNOWNED, &[("reason", reason)], row, counted)?;
+    for rows in &matrix.by_netns {
+        let label = netns(rows.netns);
+        for (reason, row) in [
+            ("no_owner", &rows.no_owner),
+            ("not_accepted", &rows.not_accepted),
+            ("hidden", &rows.hidden),
+            ("not_found", &rows.not_found),
+        ] {
+            let labels = [("reason", reason)];
+            state_samples(
+                out,
+                UNOWNED,
+                &with_netns(&labels, label.as_deref()),
+                row,
+                counted,
+            )?;
+        }
     }
     Ok(())
 }
 
 /// Where the numbers came from and how long it took.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Meta<'a> {
     /// `summary`, `ports`, `procs` or `serve`.
     pub report: &'static str,
     /// `None` when the collection failed (serve only).
     pub outcome: Option<&'a Outcome>,
     pub duration: Duration,
+    /// The `netns` label of the one namespace read, when it is not tcpstat's own.
+    pub netns: Option<String>,
 }
 
 /// The meta families: source, completeness and duration.
 pub fn meta(out: &mut dyn Write, meta: &Meta<'_>) -> io::Result<()> {
-    let report = [("report", meta.report)];
+    let report = with_netns(&[("report", meta.report)], meta.netns.as_deref());
     if let Some(outcome) = meta.outcome {
         family(
             out,
@@ -291,10 +412,11 @@ pub fn meta(out: &mut dyn Write, meta: &Meta<'_>) -> io::Result<()> {
             Kind::Gauge,
             "Always 1; the source label says what produced the numbers: netlink (sock_diag) or proc (/proc/net/tcp and tcp6, which cannot see CLOSED).",
         )?;
+        let labels = [("report", meta.report), ("source", outcome.source.name())];
         sample(
             out,
             SOURCE_INFO,
-            &[("report", meta.report), ("source", outcome.source.name())],
+            &with_netns(&labels, meta.netns.as_deref()),
             1,
         )?;
         family(
@@ -373,7 +495,7 @@ pub fn serve_stats(out: &mut dyn Write, stats: &ServeStats) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{Direction, ListenerQueue, PortRow};
+    use crate::aggregate::{Direction, FoldedPorts, ListenerQueue, PortRow};
     use crate::model::{Family, KernelState, TcpState};
 
     fn text(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
@@ -424,7 +546,7 @@ mod tests {
         c.add(Family::V4, KernelState::Known(TcpState::CloseWait));
         c.add(Family::V6, KernelState::Unknown(42));
         let counted = StateSet::ALL.without(StateSet::of(TcpState::Closed));
-        let t = text(|o| sockets(o, &c, counted, &Family::ALL));
+        let t = text(|o| sockets(o, &[(None, &c)], counted, &Family::ALL));
         assert!(t.starts_with("# HELP tcpstat_sockets "), "{t}");
         assert!(t.contains("# TYPE tcpstat_sockets gauge\n"));
         assert!(t.contains("tcpstat_sockets{state=\"CLOSE_WAIT\",family=\"ipv4\"} 1\n"));
@@ -453,9 +575,15 @@ mod tests {
                     backlog: Some(1),
                 }),
             }],
-            other: vec![(Direction::Out, counts)],
+            other: vec![FoldedPorts {
+                netns: 0,
+                direction: Direction::Out,
+                ports: 3,
+                counts,
+                listener: None,
+            }],
         };
-        let t = text(|o| ports(o, &bounded, StateSet::of(TcpState::Listen)));
+        let t = text(|o| ports(o, &bounded, StateSet::of(TcpState::Listen), &|_| None));
         assert!(
             t.contains("tcpstat_port_sockets{port=\"8080\",direction=\"in\",state=\"LISTEN\"} 1\n")
         );
@@ -464,25 +592,87 @@ mod tests {
         ));
         assert!(t.contains("tcpstat_listen_queue{port=\"8080\"} 2\n"));
         assert!(t.contains("tcpstat_listen_backlog{port=\"8080\"} 1\n"));
+        assert!(
+            t.contains("tcpstat_ports_folded{direction=\"out\"} 3\n"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn other_namespaces_are_labelled_and_do_not_collide() {
+        let mut own = StateCounts::new();
+        own.add(Family::V4, KernelState::Known(TcpState::CloseWait));
+        let mut blue = StateCounts::new();
+        blue.add(Family::V4, KernelState::Known(TcpState::CloseWait));
+        blue.add(Family::V4, KernelState::Known(TcpState::CloseWait));
+        let counted = StateSet::of(TcpState::CloseWait);
+        let t = text(|o| {
+            sockets(
+                o,
+                &[(None, &own), (Some("blue".into()), &blue)],
+                counted,
+                &[Family::V4],
+            )
+        });
+        assert!(
+            t.contains("tcpstat_sockets{state=\"CLOSE_WAIT\",family=\"ipv4\"} 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("tcpstat_sockets{state=\"CLOSE_WAIT\",family=\"ipv4\",netns=\"blue\"} 2\n"),
+            "{t}"
+        );
+        assert_eq!(
+            t.matches("# TYPE tcpstat_sockets").count(),
+            1,
+            "one family: {t}"
+        );
+        let t = text(|o| {
+            meta(
+                o,
+                &Meta {
+                    report: "summary",
+                    outcome: None,
+                    duration: Duration::ZERO,
+                    netns: Some("blue".into()),
+                },
+            )
+        });
+        assert!(
+            t.contains("tcpstat_scrape_duration_seconds{report=\"summary\",netns=\"blue\"} 0\n"),
+            "{t}"
+        );
     }
 
     #[test]
     fn help_texts_need_no_escaping_and_families_are_unique() {
         let mut all = String::new();
         let c = StateCounts::new();
-        all += &text(|o| sockets(o, &c, StateSet::ALL, &Family::ALL));
+        all += &text(|o| sockets(o, &[(None, &c)], StateSet::ALL, &Family::ALL));
+        let folded = FoldedPorts {
+            netns: 0,
+            direction: Direction::In,
+            ports: 1,
+            counts: StateRow::default(),
+            listener: Some(ListenerQueue::default()),
+        };
         all += &text(|o| {
             ports(
                 o,
                 &BoundedPorts {
                     rows: vec![],
-                    other: vec![],
+                    other: vec![folded],
                 },
                 StateSet::ALL,
+                &|_| None,
             )
         });
-        let m = ProcMatrix::default();
-        all += &text(|o| processes(o, &m.by_command(5), &m, StateSet::ALL));
+        let m = ProcMatrix::merge(vec![(0, ProcMatrix::default())]);
+        let commands = CommandRows {
+            commands: Vec::new(),
+            other: vec![(0, 2, StateRow::default())],
+        };
+        all += &text(|o| processes(o, &commands, &m, StateSet::ALL, &|_| None));
         all += &text(|o| serve_stats(o, &ServeStats::default()));
         let mut names = Vec::new();
         for line in all.lines().filter(|l| l.starts_with("# HELP ")) {

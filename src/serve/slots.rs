@@ -81,10 +81,8 @@ impl Connections {
                 let i = stalled()?;
                 // Its write fails at once; the connection is reset, not left to an orphan.
                 let evicted = self.open.swap_remove(i);
-                let _ = rustix::net::sockopt::set_socket_linger(
-                    &*evicted.stream,
-                    Some(Duration::ZERO),
-                );
+                let _ =
+                    rustix::net::sockopt::set_socket_linger(&*evicted.stream, Some(Duration::ZERO));
                 let _ = evicted.stream.shutdown(Shutdown::Both);
             }
         }
@@ -162,7 +160,9 @@ mod tests {
         assert!(c.writing(idd, at(5)));
         assert_eq!(c.admit(&e, 2, at(500)), None, "writes are recent");
         let later = at(4) + STALLED + Duration::from_millis(10);
-        let ide = c.admit(&e, 2, later).expect("the stalled writer b gives way");
+        let ide = c
+            .admit(&e, 2, later)
+            .expect("the stalled writer b gives way");
         assert!(!c.writing(idb, later), "b was evicted");
         assert!(c.answering(ide));
         c.close(ide);
