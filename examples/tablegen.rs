@@ -20,6 +20,9 @@
 //!   and prints `<wall seconds> <peak RSS KiB> <status>` (from wait4, like GNU time's `%M`).
 //! - `report`: medians, ranges, time per socket, and ratios against the targets of issue 6,
 //!   as Markdown, from the TSV the script writes.
+//! - `hold`: in the namespace it runs in, a listener on 127.0.0.1:8080 and N loopback
+//!   connections (both ends kept: 2N + 1 sockets); prints `READY` and holds them until its
+//!   standard input closes (`benches/netns.sh`, many small namespaces).
 #![allow(unsafe_code)] // raw socket / namespace / process syscalls through libc
 
 use std::collections::BTreeMap;
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("build") => build(&args[1..]),
         Some("time") => time(&args[1..]),
         Some("report") => report(&args[1..]),
+        Some("hold") => hold_small(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -52,7 +56,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage:
   tablegen build --srv NETNS_PATH --peer NETNS_PATH --n N [--v6 PCT] [--fds N] [--jobs N]
   tablegen time --netns NETNS_PATH --timeout SECS [--stderr FILE] -- CMD [ARGS...]
-  tablegen report RESULTS.tsv";
+  tablegen report RESULTS.tsv
+  tablegen hold --conns N";
 
 /// `--name value` pairs (and a trailing `-- rest`).
 struct Flags {
@@ -100,6 +105,29 @@ impl Flags {
             None => default.ok_or_else(|| format!("--{key} is required\n{USAGE}")),
         }
     }
+}
+
+/// `hold`: a small table in the current namespace, held until stdin closes.
+fn hold_small(args: &[String]) -> Result<()> {
+    let flags = Flags::parse(args)?;
+    let conns: usize = flags.num("conns", None)?;
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:8080").map_err(|e| format!("bind: {e}"))?;
+    let mut kept = Vec::with_capacity(2 * conns);
+    for _ in 0..conns {
+        let client =
+            std::net::TcpStream::connect("127.0.0.1:8080").map_err(|e| format!("connect: {e}"))?;
+        let (server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+        kept.push(client);
+        kept.push(server);
+    }
+    println!("READY {}", 2 * conns + 1);
+    io::stdout().flush().map_err(|e| format!("stdout: {e}"))?;
+    // Until whoever started us closes our stdin (or kills us).
+    let mut sink = Vec::new();
+    let _ = io::stdin().read_to_end(&mut sink);
+    drop(kept);
+    Ok(())
 }
 
 fn os_err(what: &str) -> String {
