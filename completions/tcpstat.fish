@@ -47,7 +47,7 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
@@ -83,12 +83,12 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l by -d 'How to group: `service` (default), `local` or `remote` port. --format prometheus takes only `service` (ephemeral ports never become labels)' -r -f -a "service\t'The service port: the side listened on here (by port number: `in` if local, `out` if remote); if neither, the side outside net.ipv4.ip_local_port_range, else the lower'
 local\t'Always the local port'
 remote\t'Always the remote port'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `ports_omitted` say how many were left out). With --format prometheus: every listening port plus the N busiest others (default 10; 0: listening ports only), the rest summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -113,9 +113,9 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `processes_omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
@@ -140,7 +140,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
@@ -167,12 +167,12 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns -d 'Read 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON array'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per line (streamed)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l no-header -d 'Do not print the header line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
@@ -199,12 +199,12 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns -d 'Read an
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON array'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per line (streamed)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l no-header -d 'Do not print the header line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s n -l interval -d 'Time between collections: 500ms, 2s, 1m, ...' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s c -l count -d 'Stop after N ticks' -r
@@ -234,7 +234,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Als
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l threshold -d 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
@@ -257,7 +257,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns-pid -d 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l json -d 'Print one JSON object instead of text'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l warn -d 'WARNING when KEY\'s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=100. Repeatable' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l crit -d 'CRITICAL when KEY\'s count is outside RANGE: KEY[:PORT]=RANGE, e.g. CLOSE_WAIT=500. Repeatable' -r
@@ -280,7 +280,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns -d 'Read
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l listen -d 'Address and port to listen on. Loopback by default; any other address (0.0.0.0, a public interface) exposes socket counts to whoever can reach it' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d 'Ports in tcpstat_port_sockets besides the listening ones: the N busiest; the rest are summed as port="other"' -r
@@ -306,7 +306,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l processes -d 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
