@@ -638,8 +638,14 @@ fn the_recorded_fixture_explains_its_leak_and_its_full_queue() {
     // Raised into pressure by a threshold below it.
     let (v, _) = on_fixture(&["--threshold", "tcp-mem=25%,28%"]);
     assert_eq!(findings(&v, "tcp_memory")[0]["severity"], "critical");
-    assert_eq!(v["thresholds"]["close_wait"]["warning"], "10");
-    assert_eq!(v["thresholds"]["time_wait"]["critical"], "90%");
+    assert_eq!(
+        v["thresholds"]["close_wait"]["warning"],
+        serde_json::json!({"count": 10})
+    );
+    assert_eq!(
+        v["thresholds"]["time_wait"]["critical"],
+        serde_json::json!({"percent": 90})
+    );
     assert_eq!(
         v["thresholds"]["time_wait"]["percent_of"],
         "net.ipv4.tcp_max_tw_buckets"
@@ -671,8 +677,14 @@ fn thresholds_change_severities_and_the_exit_status() {
         ss[0]["evidence"]["processes"],
         serde_json::json!([{"pid": 4300, "command": "client", "total": 2}])
     );
-    assert_eq!(v["thresholds"]["close_wait"]["warning"], "3");
-    assert_eq!(v["thresholds"]["close_wait"]["critical"], "100");
+    assert_eq!(
+        v["thresholds"]["close_wait"]["warning"],
+        serde_json::json!({"count": 3})
+    );
+    assert_eq!(
+        v["thresholds"]["close_wait"]["critical"],
+        serde_json::json!({"count": 100})
+    );
     let (v, code) = on_fixture(&["--threshold", "CLOSE_WAIT=2,3"]);
     assert_eq!((v["status"].as_str(), code), (Some("critical"), 4));
     let (_, code) = on_fixture(&["--threshold", "TIME_WAIT=5"]);
@@ -689,7 +701,8 @@ fn thresholds_change_severities_and_the_exit_status() {
         "{tw}"
     );
     assert_eq!(
-        v["thresholds"]["time_wait"]["critical"], "90%",
+        v["thresholds"]["time_wait"]["critical"],
+        serde_json::json!({"percent": 90}),
         "as configured"
     );
     // Both given, of different kinds: the critical level stands, the warning one follows.
@@ -902,10 +915,16 @@ fn help_lists_every_threshold_with_its_default() {
             .take(3)
             .collect::<Vec<_>>()
             .join(" ");
+        // A level is `{"count": N}` or `{"percent": N}`; the help writes `N` or `N%`.
+        let spelled = |level: &Value| match (level["count"].as_u64(), level["percent"].as_u64()) {
+            (Some(n), None) => n.to_string(),
+            (None, Some(p)) => format!("{p}%"),
+            _ => panic!("{key}: a level is a count or a percent: {level}"),
+        };
         let want = format!(
             "{} / {}",
-            levels["warning"].as_str().expect("w"),
-            levels["critical"].as_str().expect("c")
+            spelled(&levels["warning"]),
+            spelled(&levels["critical"])
         );
         assert!(line.contains(&want), "{key}: want {want:?} in {line:?}");
     }

@@ -15,7 +15,7 @@ use super::json::{Footer, Header};
 use super::table::Paint;
 use super::text::escape;
 use super::DoctorReport;
-use crate::diagnose::{Check, Finding, Number, Setting, Severity, Subject};
+use crate::diagnose::{Check, Finding, Level, Number, Setting, Severity, Subject};
 
 /// Text is wrapped at this many columns.
 pub const WIDTH: usize = 100;
@@ -624,11 +624,29 @@ pub struct FindingJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct LevelsJson {
-    pub warning: String,
-    pub critical: String,
+    pub warning: LevelJson,
+    pub critical: LevelJson,
     pub measures: &'static str,
     /// What a percentage is of; `null` when the levels are counts only.
     pub percent_of: Option<&'static str>,
+}
+
+/// A level as configured, a number either way: `{"count": 10}` or `{"percent": 90}` (of
+/// `percent_of`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelJson {
+    Count(u64),
+    Percent(u32),
+}
+
+impl From<Level> for LevelJson {
+    fn from(level: Level) -> LevelJson {
+        match level {
+            Level::Count(n) => LevelJson::Count(n),
+            Level::Percent(p) => LevelJson::Percent(p),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -731,8 +749,8 @@ pub fn json<'a>(report: &'a DoctorReport<'a>) -> DoctorJson<'a> {
                 (
                     c.id(),
                     LevelsJson {
-                        warning: l.warning.to_string(),
-                        critical: l.critical.to_string(),
+                        warning: l.warning.into(),
+                        critical: l.critical.into(),
                         measures: c.measures(),
                         percent_of: c.limit_name(),
                     },
