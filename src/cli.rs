@@ -332,7 +332,7 @@ Examples:
   tcpstat watch --state close-wait            hunt a CLOSE_WAIT leak
   tcpstat watch --state close-wait --by process --older-than 5m
   tcpstat watch --state syn-sent,syn-recv --interval 500ms --events
-  tcpstat watch --count 10 --json | jq .counts
+  tcpstat watch --count 10 --json | jq .states
 
 ",
     watch_tracking_help!(),
@@ -432,8 +432,8 @@ pub struct GlobalArgs {
     pub netns_pid: Option<u32>,
 
     /// Read every network namespace of the host (those named under /run/netns and those of
-    /// every process), each on its own: a NETNS column, and `netns` keys in JSON. A namespace
-    /// that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root).
+    /// every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A
+    /// namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root).
     #[arg(long, global = true)]
     pub all_netns: bool,
 
@@ -514,8 +514,8 @@ pub struct PortsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N groups with the most sockets (N >= 1; the footer and JSON `omitted` say how
-    /// many were left out). With --format prometheus: the N busiest ports that are not
+    /// Only the N groups with the most sockets (N >= 1; the footer and JSON `ports_omitted` say
+    /// how many were left out). With --format prometheus: the N busiest ports that are not
     /// listened on (default 10; 0: none), the rest summed as port="other".
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -545,10 +545,10 @@ pub struct ProcsArgs {
     #[arg(long)]
     pub all_states: bool,
 
-    /// Only the N processes with the most sockets (N >= 1; the footer and JSON `omitted` say
-    /// how many were left out; the rows of sockets without a process are always shown). With
-    /// --format prometheus: the N busiest command names (default 20; 0: none), the rest
-    /// summed.
+    /// Only the N processes with the most sockets (N >= 1; the footer and JSON
+    /// `processes_omitted` say how many were left out; the rows of sockets without a process
+    /// are always shown). With --format prometheus: the N busiest command names (default 20;
+    /// 0: none), the rest summed.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
@@ -591,11 +591,11 @@ pub struct ListArgs {
     #[arg(short = 'o', long)]
     pub timers: bool,
 
-    /// Print one JSON array.
+    /// Print one JSON object, its `sockets` array streamed row by row.
     #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
 
-    /// Print one JSON object per line (streamed).
+    /// Print one JSON object per socket per line (streamed), then an `end` line.
     #[arg(long)]
     pub ndjson: bool,
 

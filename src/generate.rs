@@ -237,7 +237,7 @@ const EXAMPLES: &[Example] = &[
     Example {
         subcommand: "watch",
         about: "Ten ticks as NDJSON, one object per tick, read live:",
-        lines: &["tcpstat watch --count 10 --json | jq -c .counts"],
+        lines: &["tcpstat watch --count 10 --json | jq -c .states"],
     },
     Example {
         subcommand: "summary",
@@ -259,11 +259,12 @@ const EXAMPLES: &[Example] = &[
     },
     Example {
         subcommand: "summary",
-        about: "JSON into jq (the schema is in the README and carries schema_version):",
+        about: "JSON into jq (the schema is in the README and docs/schema/, and carries \
+                schema_version):",
         lines: &[
             "tcpstat --json | jq .states.CLOSE_WAIT",
             "tcpstat list --ndjson --state established |",
-            "    jq -r .remote_address | sort | uniq -c | sort -rn | head",
+            "    jq -r 'select(.type == \"socket\") | .remote_address' | sort | uniq -c | sort -rn",
         ],
     },
     Example {

@@ -130,7 +130,8 @@ fn proc_unknown_state_values_are_counted_not_dropped() {
     ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(v["unknown"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["unknown_states"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["unknown"], 2);
     assert_eq!(v["total"], 13);
 }
 

@@ -95,7 +95,7 @@ fn procs_attributes_sockets_to_this_process_and_time_wait_to_no_owner() {
     assert_eq!(state_count(me, "CLOSE_WAIT"), 1);
     assert_eq!(me["total"], 5);
     assert_eq!(v["no_owner"]["total"], 1);
-    assert_eq!(v["sockets"], 6);
+    assert_eq!(v["total"], 6);
 
     let table = text(&["procs", "--port", &port, "--color", "never"]);
     assert!(table.contains("(no owner)"), "{table}");
@@ -150,7 +150,7 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
         .map(|p| p["pid"].as_u64().expect("pid"))
         .collect();
     assert!(pids.contains(&u64::from(child_pid)) && pids.contains(&u64::from(std::process::id())));
-    assert_eq!(v["sockets"], 1, "one socket, two owners");
+    assert_eq!(v["total"], 1, "one socket, two owners");
     let child_row = v["processes"]
         .as_array()
         .expect("array")
@@ -315,7 +315,7 @@ fn ports_groups_by_service_port_with_direction() {
     let rows = v["ports"].as_array().expect("array");
     assert_eq!(rows.len(), 1, "{v}");
     assert_eq!(rows[0]["total"], 0);
-    assert_eq!(rows[0]["listener"]["sockets"], 1);
+    assert_eq!(rows[0]["listener"]["listening_sockets"], 1);
     // /proc has no backlog.
     let v = json(&["ports", "--port", &port, "--json", "--source", "proc"]);
     let inbound = v["ports"]
@@ -424,24 +424,27 @@ fn list_formats_and_sorting() {
     let out = text(&["ls", "--port", &port, "--no-header"]);
     assert_eq!(out.lines().count(), 5);
     let v = json(&["list", "--port", &port, "--json"]);
-    let rows = v.as_array().expect("array");
+    let rows = v["sockets"].as_array().expect("array");
     assert_eq!(rows.len(), 5);
+    assert_eq!(v["total"], 5);
     assert!(rows.iter().all(|r| r["owners"].is_null()));
     let nd = text(&["list", "--port", &port, "--ndjson", "-p"]);
-    let objs: Vec<Value> = nd
+    let mut objs: Vec<Value> = nd
         .lines()
         .map(|l| serde_json::from_str(l).expect("object per line"))
         .collect();
+    let end = objs.pop().expect("the end line");
+    assert_eq!((&end["type"], &end["total"]), (&"end".into(), &5.into()));
     assert_eq!(objs.len(), 5);
     assert!(
         objs.iter()
-            .all(|o| o["owners"][0]["pid"] == std::process::id()),
+            .all(|o| o["type"] == "socket" && o["owners"][0]["pid"] == std::process::id()),
         "{nd}"
     );
     let sorted = json(&["list", "--port", &port, "--json", "--sort", "state"]);
-    assert_eq!(sorted[0]["state"], "LISTEN");
+    assert_eq!(sorted["sockets"][0]["state"], "LISTEN");
     let by_port = json(&["list", "--port", &port, "--json", "--sort", "port"]);
-    let ports: Vec<u64> = by_port
+    let ports: Vec<u64> = by_port["sockets"]
         .as_array()
         .expect("array")
         .iter()
@@ -455,9 +458,9 @@ fn list_formats_and_sorting() {
     c.write_all(b"hello").expect("write");
     let v = wait_for("unread bytes", || {
         let v = json(&["list", "--port", &port, "--json", "--sort", "queue"]);
-        (v[0]["recv_q"] == 5).then_some(v)
+        (v["sockets"][0]["recv_q"] == 5).then_some(v)
     });
-    assert_eq!(v[0]["state"], "ESTABLISHED");
+    assert_eq!(v["sockets"][0]["state"], "ESTABLISHED");
 }
 
 #[test]
@@ -559,9 +562,9 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
                 "fin-wait-2",
                 "--json",
             ]);
-            (v.as_array().map_or(0, Vec::len) == 2).then_some(v)
+            (v["sockets"].as_array().map_or(0, Vec::len) == 2).then_some(v)
         });
-        for row in rows.as_array().expect("array") {
+        for row in rows["sockets"].as_array().expect("array") {
             if row["timer"]["kind"] == "timewait" {
                 assert_eq!(row["inode"], 0, "{source}: {row}");
                 assert_eq!(
@@ -614,10 +617,14 @@ fn list_from_proc_marks_what_it_cannot_see() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let v = json(&["list", "--source", "netlink", "--sport", &port, "--json"]);
-    assert_eq!(v[0]["send_q"], 128, "netlink: the backlog: {v}");
+    assert_eq!(v["sockets"][0]["send_q"], 128, "netlink: the backlog: {v}");
     let v = json(&["list", "--source", "proc", "--sport", &port, "--json"]);
-    assert_eq!(v[0]["state"], "LISTEN");
-    assert_eq!(v[0]["send_q"], Value::Null, "proc: unknown, not 0: {v}");
+    assert_eq!(v["sockets"][0]["state"], "LISTEN");
+    assert_eq!(
+        v["sockets"][0]["send_q"],
+        Value::Null,
+        "proc: unknown, not 0: {v}"
+    );
     let table = text(&["list", "--source", "proc", "--sport", &port, "--no-header"]);
     let fields: Vec<&str> = table.split_whitespace().collect();
     assert_eq!(
@@ -690,7 +697,7 @@ fn list_quotes_command_names_with_separators() {
         "both owners: {out}"
     );
     let v = json(&["list", "-p", "--sport", &port, "--json"]);
-    let owners = v[0]["owners"].as_array().expect("owners");
+    let owners = v["sockets"][0]["owners"].as_array().expect("owners");
     assert!(
         owners
             .iter()
@@ -767,7 +774,8 @@ fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
     );
 }
 
-/// `--top N` says what it left out: a footer line and JSON `omitted`.
+/// `--top N` says what it left out: a footer line and JSON `ports_omitted` /
+/// `processes_omitted`.
 #[test]
 fn top_says_how_many_rows_it_left_out() {
     let _serial = serial();
@@ -775,12 +783,12 @@ fn top_says_how_many_rows_it_left_out() {
     let port = svc.port_arg();
     let v = json(&["ports", "--port", &port, "--json"]);
     assert_eq!(
-        (v["ports"].as_array().map(Vec::len), &v["omitted"]),
+        (v["ports"].as_array().map(Vec::len), &v["ports_omitted"]),
         (Some(2), &Value::from(0))
     );
     let v = json(&["ports", "--port", &port, "--json", "--top", "1"]);
     assert_eq!(v["ports"].as_array().map(Vec::len), Some(1), "{v}");
-    assert_eq!(v["omitted"], 1, "{v}");
+    assert_eq!(v["ports_omitted"], 1, "{v}");
     let out = text(&["ports", "--port", &port, "--top", "1"]);
     assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
     let out = text(&["ports", "--port", &port, "--top", "2"]);
@@ -799,7 +807,7 @@ fn top_says_how_many_rows_it_left_out() {
         std::process::id(),
         "the busiest stays: {v}"
     );
-    assert_eq!(v["omitted"], 1, "{v}");
+    assert_eq!(v["processes_omitted"], 1, "{v}");
     let out = text(&["procs", "--port", &port, "--top", "1"]);
     assert!(out.contains("1 more row(s) not shown (--top 1)"), "{out}");
     assert!(!out.contains(&child_pid.to_string()), "{out}");
@@ -993,7 +1001,7 @@ fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
             serde_json::json!([{
                 "local_address": "127.0.0.1",
                 "local_port": port,
-                "sockets": 3,
+                "queued": 3,
                 "found": true,
                 "owners": [{"pid": me, "command": my_comm()}],
             }]),
@@ -1017,7 +1025,7 @@ fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
             (1, 1),
             "{source}: the listener and the remaining client: {v}"
         );
-        assert_eq!(v["sockets"], 7, "{source}: {v}");
+        assert_eq!(v["total"], 7, "{source}: {v}");
 
         let table = text(&[
             "procs", "--source", source, "--port", &p, "--color", "never",

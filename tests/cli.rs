@@ -36,17 +36,18 @@ fn stderr(o: &Output) -> String {
 #[serde(deny_unknown_fields)]
 struct Summary {
     schema_version: u32,
-    source: String,
-    fallback_reason: Option<String>,
+    timestamp: String,
+    hostname: Option<String>,
     source_covers: Vec<String>,
     counted_states: Vec<String>,
     counted_families: Vec<String>,
-    timestamp: String,
-    hostname: Option<String>,
     states: States,
-    families: Families,
+    unknown: u64,
     total: u64,
-    unknown: Vec<Unknown>,
+    families: Families,
+    unknown_states: Vec<UnknownState>,
+    source: String,
+    fallback_reason: Option<String>,
     complete: bool,
     warnings: Vec<String>,
 }
@@ -89,13 +90,14 @@ struct Families {
 #[serde(deny_unknown_fields)]
 struct Family {
     states: States,
+    unknown: u64,
     total: u64,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-struct Unknown {
-    value: u8,
+struct UnknownState {
+    state_value: u8,
     ipv4: u64,
     ipv6: u64,
     total: u64,
@@ -119,7 +121,7 @@ fn parse(o: &Output) -> Summary {
 #[test]
 fn recorded_proc_tables_give_exact_counts() {
     let s = parse(&on_fixture("proc-recorded", &["--json"]));
-    assert_eq!(s.schema_version, 1);
+    assert_eq!(s.schema_version, 2);
     assert_eq!(s.source, "proc");
     assert_eq!(s.fallback_reason, None);
     assert!(
@@ -157,7 +159,8 @@ fn recorded_proc_tables_give_exact_counts() {
     assert_eq!(s.states.listen, 2);
     assert!(s.complete);
     assert!(s.warnings.is_empty());
-    assert!(s.unknown.is_empty());
+    assert!(s.unknown_states.is_empty());
+    assert_eq!(s.unknown, 0);
 }
 
 #[test]
@@ -197,22 +200,24 @@ fn filters_apply_on_the_proc_source() {
 fn unknown_kernel_states_are_counted_not_dropped() {
     let s = parse(&on_fixture("proc-unknown", &["--json"]));
     assert_eq!(
-        s.unknown,
+        s.unknown_states,
         [
-            Unknown {
-                value: 0,
+            UnknownState {
+                state_value: 0,
                 ipv4: 1,
                 ipv6: 0,
                 total: 1
             },
-            Unknown {
-                value: 0x2a,
+            UnknownState {
+                state_value: 0x2a,
                 ipv4: 1,
                 ipv6: 0,
                 total: 1
             },
         ]
     );
+    assert_eq!(s.unknown, 2, "the sockets of every unknown value");
+    assert_eq!((s.families.ipv4.unknown, s.families.ipv6.unknown), (2, 0));
     assert_eq!(s.total, 13, "unknown sockets are in the total");
     let table = stdout(&on_fixture("proc-unknown", &["--color", "never"]));
     assert!(

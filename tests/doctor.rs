@@ -131,11 +131,11 @@ fn a_close_wait_leak_is_pinned_on_the_process_holding_it() {
     assert_eq!(f["subject"]["command"], "leakyd");
     assert_eq!(
         f["evidence"]["ports"],
-        serde_json::json!([{"port": port, "direction": "in", "sockets": 3}])
+        serde_json::json!([{"port": port, "direction": "in", "total": 3}])
     );
     assert_eq!(
         f["evidence"]["remotes"],
-        serde_json::json!([{"address": "127.0.0.1", "sockets": 3}])
+        serde_json::json!([{"remote_address": "127.0.0.1", "total": 3}])
     );
     assert!(f["meaning"]
         .as_str()
@@ -228,7 +228,7 @@ fn full_queue(env: Env) {
     assert_eq!(q["severity"], "critical", "{q}");
     assert_eq!(
         q["subject"],
-        serde_json::json!({"kind": "listener", "address": "127.0.0.1", "port": port})
+        serde_json::json!({"kind": "listener", "local_address": "127.0.0.1", "local_port": port})
     );
     assert_eq!(
         (q["value"].as_u64(), q["limit"].as_u64()),
@@ -248,11 +248,11 @@ fn full_queue(env: Env) {
     assert_eq!(s[0]["severity"], "warning");
     assert_eq!(
         s[0]["subject"],
-        serde_json::json!({"kind": "destination", "address": "127.0.0.1", "port": port})
+        serde_json::json!({"kind": "destination", "remote_address": "127.0.0.1", "remote_port": port})
     );
     assert_eq!(s[0]["value"], 3);
     assert_eq!(s[0]["evidence"]["processes"][0]["pid"], std::process::id());
-    assert_eq!(s[0]["evidence"]["processes"][0]["sockets"], 3);
+    assert_eq!(s[0]["evidence"]["processes"][0]["total"], 3);
 
     let args = ["doctor", "--port", p.as_str(), "--color", "never"];
     let o = run(&args);
@@ -307,7 +307,7 @@ fn a_time_wait_burst_is_normal_until_it_uses_up_the_ports_to_one_destination() {
     assert_eq!(e[0]["severity"], "ok");
     assert_eq!(
         e[0]["subject"],
-        serde_json::json!({"kind": "route", "local": "127.0.0.1", "remote": "127.0.0.1", "port": port})
+        serde_json::json!({"kind": "route", "local_address": "127.0.0.1", "remote_address": "127.0.0.1", "remote_port": port})
     );
     // Loopback: with tcp_tw_reuse 1 or 2 (the default) and timestamps on, new connections
     // reuse TIME_WAIT ports, which then do not count (tw_reuse_decides_whether_time_wait_
@@ -426,7 +426,7 @@ fn tw_reuse_scenario() {
     wait_for("100 TIME_WAIT sockets", || {
         (count(7000, "TIME_WAIT") == 100).then_some(())
     });
-    let route = serde_json::json!({"kind": "route", "local": "127.0.0.1", "remote": "127.0.0.1", "port": 7000});
+    let route = serde_json::json!({"kind": "route", "local_address": "127.0.0.1", "remote_address": "127.0.0.1", "remote_port": 7000});
 
     // Reuse off: every port is taken, and the kernel agrees.
     let (v, code) = doctor(&[]);
@@ -530,7 +530,7 @@ fn syn_recv(env: Env) {
     assert_eq!(f["value"], 5);
     assert_eq!(f["limit"], 128, "the listener's backlog");
     assert_eq!(f["evidence"]["numbers"]["distinct_sources"], 1);
-    assert_eq!(f["evidence"]["remotes"][0]["address"], "127.0.0.1");
+    assert_eq!(f["evidence"]["remotes"][0]["remote_address"], "127.0.0.1");
     assert!(f["evidence"]["settings"]["net.ipv4.tcp_syncookies"].is_u64());
     assert_eq!(f["evidence"]["processes"][0]["pid"], std::process::id());
     drop(scenario);
@@ -638,10 +638,16 @@ fn the_recorded_fixture_explains_its_leak_and_its_full_queue() {
     // Raised into pressure by a threshold below it.
     let (v, _) = on_fixture(&["--threshold", "tcp-mem=25%,28%"]);
     assert_eq!(findings(&v, "tcp_memory")[0]["severity"], "critical");
-    assert_eq!(v["thresholds"]["CLOSE_WAIT"]["warning"], "10");
-    assert_eq!(v["thresholds"]["TIME_WAIT"]["critical"], "90%");
     assert_eq!(
-        v["thresholds"]["TIME_WAIT"]["percent_of"],
+        v["thresholds"]["close_wait"]["warning"],
+        serde_json::json!({"count": 10})
+    );
+    assert_eq!(
+        v["thresholds"]["time_wait"]["critical"],
+        serde_json::json!({"percent": 90})
+    );
+    assert_eq!(
+        v["thresholds"]["time_wait"]["percent_of"],
         "net.ipv4.tcp_max_tw_buckets"
     );
     // Findings come worst first.
@@ -669,10 +675,16 @@ fn thresholds_change_severities_and_the_exit_status() {
     assert_eq!(ss[0]["severity"], "warning");
     assert_eq!(
         ss[0]["evidence"]["processes"],
-        serde_json::json!([{"pid": 4300, "command": "client", "sockets": 2}])
+        serde_json::json!([{"pid": 4300, "command": "client", "total": 2}])
     );
-    assert_eq!(v["thresholds"]["CLOSE_WAIT"]["warning"], "3");
-    assert_eq!(v["thresholds"]["CLOSE_WAIT"]["critical"], "100");
+    assert_eq!(
+        v["thresholds"]["close_wait"]["warning"],
+        serde_json::json!({"count": 3})
+    );
+    assert_eq!(
+        v["thresholds"]["close_wait"]["critical"],
+        serde_json::json!({"count": 100})
+    );
     let (v, code) = on_fixture(&["--threshold", "CLOSE_WAIT=2,3"]);
     assert_eq!((v["status"].as_str(), code), (Some("critical"), 4));
     let (_, code) = on_fixture(&["--threshold", "TIME_WAIT=5"]);
@@ -689,7 +701,8 @@ fn thresholds_change_severities_and_the_exit_status() {
         "{tw}"
     );
     assert_eq!(
-        v["thresholds"]["TIME_WAIT"]["critical"], "90%",
+        v["thresholds"]["time_wait"]["critical"],
+        serde_json::json!({"percent": 90}),
         "as configured"
     );
     // Both given, of different kinds: the critical level stands, the warning one follows.
@@ -893,17 +906,25 @@ fn help_lists_every_threshold_with_its_default() {
     let (_, code) = on_fixture(&[]);
     assert_eq!(code, 0);
     let (v, _) = on_fixture(&[]);
-    for (key, levels) in v["thresholds"].as_object().expect("thresholds") {
+    for (check, levels) in v["thresholds"].as_object().expect("thresholds") {
+        // JSON names the check (`close_wait`); the help, its threshold key (`CLOSE_WAIT`).
+        let key = check.to_ascii_uppercase();
         let line = help
             .lines()
             .skip_while(|l| !l.trim_start().starts_with(key.as_str()))
             .take(3)
             .collect::<Vec<_>>()
             .join(" ");
+        // A level is `{"count": N}` or `{"percent": N}`; the help writes `N` or `N%`.
+        let spelled = |level: &Value| match (level["count"].as_u64(), level["percent"].as_u64()) {
+            (Some(n), None) => n.to_string(),
+            (None, Some(p)) => format!("{p}%"),
+            _ => panic!("{key}: a level is a count or a percent: {level}"),
+        };
         let want = format!(
             "{} / {}",
-            levels["warning"].as_str().expect("w"),
-            levels["critical"].as_str().expect("c")
+            spelled(&levels["warning"]),
+            spelled(&levels["critical"])
         );
         assert!(line.contains(&want), "{key}: want {want:?} in {line:?}");
     }

@@ -354,7 +354,7 @@ fn check_procs(doc: &Value, ns: &TestNetns, netns: Option<&str>) -> Result<(), S
         .ok_or("no processes")?
         .iter()
         .filter(|p| ns.pids().contains(&(p["pid"].as_u64().unwrap_or(0) as u32)))
-        .filter(|p| netns.is_none_or(|label| p["netns"] == label))
+        .filter(|p| netns.is_none_or(|label| p["netns_label"] == label))
         .collect();
     let owned: u64 = mine.iter().map(|p| p["total"].as_u64().unwrap_or(0)).sum();
     if mine.len() != ns.holders.len() || owned != ns.layout.total() {
@@ -403,7 +403,7 @@ fn netns_pid_and_path_read_an_anonymous_namespace() {
         || json(&["procs", "--json", "--netns-pid", &pid, "--port", &port]),
         |doc| check_procs(doc, &ns, None),
     );
-    assert_eq!(doc["sockets"], layout.total());
+    assert_eq!(doc["total"], layout.total());
     assert_eq!(doc["no_owner"]["total"], 0);
     // The table says which namespace it read.
     let out = tcpstat(&["--netns-pid", &pid]);
@@ -420,14 +420,17 @@ fn netns_pid_and_path_read_an_anonymous_namespace() {
     );
     // list -p: every owned socket names one of the holders.
     let doc = json(&["list", "--json", "-p", "--netns-pid", &pid]);
-    let sockets = doc.as_array().expect("array");
+    let sockets = doc["sockets"].as_array().expect("array");
     assert_eq!(sockets.len() as u64, layout.total());
     for s in sockets {
         let owners = s["owners"].as_array().expect("resolved");
         assert_eq!(owners.len(), 1, "{s}");
         let pid = owners[0]["pid"].as_u64().unwrap_or(0) as u32;
         assert!(ns.pids().contains(&pid), "{s}");
-        assert!(s.get("netns").is_none(), "no per-row key for one namespace");
+        assert!(
+            s.get("netns_label").is_none(),
+            "no per-row key for one namespace"
+        );
     }
 }
 
@@ -551,7 +554,9 @@ fn all_netns_counts_and_attributes_each_namespace() {
             .expect("ports")
             .iter()
             .find(|r| {
-                r["netns"] == label(ns).as_str() && r["port"] == PORT && r["direction"] == "in"
+                r["netns_label"] == label(ns).as_str()
+                    && r["port"] == PORT
+                    && r["direction"] == "in"
             })
             .unwrap_or_else(|| panic!("no {PORT} in row for {}: {doc}", label(ns)));
         // Listener, server ends (ESTABLISHED, CLOSE_WAIT) in; client ends out.
@@ -561,17 +566,17 @@ fn all_netns_counts_and_attributes_each_namespace() {
             "{row}"
         );
         assert_eq!(row["states"]["CLOSE_WAIT"], 1, "{row}");
-        assert_eq!(row["listener"]["sockets"], 1, "{row}");
+        assert_eq!(row["listener"]["listening_sockets"], 1, "{row}");
     }
 
     // list: every socket says its namespace.
     let doc = json(&["list", "--all-netns", "--json", "--port", &port]);
     for ns in ours {
-        let n = doc
+        let n = doc["sockets"]
             .as_array()
             .expect("array")
             .iter()
-            .filter(|s| s["netns"] == label(ns).as_str())
+            .filter(|s| s["netns_label"] == label(ns).as_str())
             .count() as u64;
         assert_eq!(n, ns.layout.total(), "{}", label(ns));
     }
@@ -605,10 +610,10 @@ fn all_netns_counts_and_attributes_each_namespace() {
             .as_array()
             .expect("top")
             .iter()
-            .find(|g| g["netns"] == label(ns).as_str())
+            .find(|g| g["netns_label"] == label(ns).as_str())
             .unwrap_or_else(|| panic!("{} in the top list: {tick}", label(ns)));
         assert_eq!(top["command"], "sleep");
-        assert_eq!(top["count"], 1);
+        assert_eq!(top["total"], 1);
     }
 
     // The tables carry a NETNS column.

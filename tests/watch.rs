@@ -106,7 +106,7 @@ impl Drop for Watch {
 }
 
 fn close_wait(v: &Value) -> u64 {
-    v["counts"]["CLOSE_WAIT"].as_u64().expect("count")
+    v["states"]["CLOSE_WAIT"].as_u64().expect("count")
 }
 
 #[test]
@@ -126,11 +126,11 @@ fn deltas_events_and_ages_follow_real_sockets() {
     ]);
     // The first line arrives while watch is still running (no --count): streamed, flushed.
     let (first, _) = w.until("2 CLOSE_WAIT", |v| close_wait(v) == 2);
-    assert_eq!(first["schema_version"], 1);
+    assert_eq!(first["schema_version"], 2);
     assert_eq!(first["watched_states"], serde_json::json!(["CLOSE_WAIT"]));
     assert_eq!(first["counted_states"], serde_json::json!(["CLOSE_WAIT"]));
     assert_eq!(
-        first["counts"]["ESTABLISHED"], 0,
+        first["states"]["ESTABLISHED"], 0,
         "only the watched state is counted"
     );
 
@@ -169,8 +169,8 @@ fn deltas_events_and_ages_follow_real_sockets() {
     assert_eq!(aged["state"], "CLOSE_WAIT");
     assert_eq!(aged["port"].to_string(), port);
     assert_eq!(aged["direction"], "in");
-    assert_eq!(aged["count"], 3);
-    assert_eq!(later["top"][0]["count"], 3);
+    assert_eq!(aged["total"], 3);
+    assert_eq!(later["top"][0]["total"], 3);
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn older_than_and_by_process() {
     );
     assert_eq!(last["top"], serde_json::json!([]));
     assert_eq!(
-        last["counts"]["CLOSE_WAIT"], 2,
+        last["states"]["CLOSE_WAIT"], 2,
         "counts are not filtered by age"
     );
 
@@ -230,7 +230,7 @@ fn older_than_and_by_process() {
     let tick: Value = serde_json::from_slice(&out.stdout).expect("one tick");
     assert_eq!(tick["top"][0]["pid"], std::process::id());
     assert_eq!(tick["aged"][0]["pid"], std::process::id());
-    assert_eq!(tick["top"][0]["count"], 2);
+    assert_eq!(tick["top"][0]["total"], 2);
 }
 
 #[test]
@@ -605,17 +605,17 @@ fn by_remote_groups_by_peer_address() {
         "--interval",
         "100ms",
     ]);
-    let (tick, _) = w.until("3 FIN_WAIT_2", |v| v["counts"]["FIN_WAIT_2"] == 3);
-    assert_eq!(tick["by"], "remote");
+    let (tick, _) = w.until("3 FIN_WAIT_2", |v| v["states"]["FIN_WAIT_2"] == 3);
+    assert_eq!(tick["grouping"], "remote");
     assert_eq!(
         tick["top"],
         serde_json::json!([
-            {"remote_address": "127.0.0.1", "count": 2},
-            {"remote_address": "127.0.0.2", "count": 1},
+            {"remote_address": "127.0.0.1", "total": 2},
+            {"remote_address": "127.0.0.2", "total": 1},
         ])
     );
     assert_eq!(tick["aged"][0]["remote_address"], "127.0.0.1");
-    assert_eq!(tick["aged"][0]["count"], 2);
+    assert_eq!(tick["aged"][0]["total"], 2);
     assert_eq!(
         (&tick["top_omitted"], &tick["aged_omitted"]),
         (&0.into(), &0.into())
@@ -632,7 +632,7 @@ fn by_remote_groups_by_peer_address() {
     let tick: Value = serde_json::from_slice(&out.stdout).expect("one tick");
     assert_eq!(
         tick["top"],
-        serde_json::json!([{"remote_address": "127.0.0.1", "count": 2}])
+        serde_json::json!([{"remote_address": "127.0.0.1", "total": 2}])
     );
     assert_eq!(tick["top_omitted"], 1);
     assert_eq!(tick["aged"].as_array().map(Vec::len), Some(1));
@@ -673,10 +673,10 @@ fn unreadable_owners_are_hidden_not_ownerless() {
     let tick: Value = serde_json::from_slice(&out.stdout).expect("one tick");
     assert_eq!(
         tick["top"],
-        serde_json::json!([{"pid": null, "command": null, "hidden": true, "count": 2}]),
+        serde_json::json!([{"pid": null, "command": null, "owners_hidden": true, "total": 2}]),
         "{tick}"
     );
-    assert_eq!(tick["aged"][0]["hidden"], true);
+    assert_eq!(tick["aged"][0]["owners_hidden"], true);
     assert!(
         tick["warnings"]
             .as_array()

@@ -63,6 +63,7 @@ pub fn run(
         Severity::Warning => ExitCode::Warning,
         Severity::Critical => ExitCode::Critical,
     };
+    let view = collection.view(|census| census.counts.row());
     let report = DoctorReport {
         diagnosis: &diagnosis,
         thresholds,
@@ -71,6 +72,7 @@ pub fn run(
         hostname: host::hostname(&config.proc_root),
         timestamp: super::now_rfc3339(),
         exit_code: code as u8,
+        netns: &view,
     };
     if as_json {
         json::write_line(out, &render::doctor::json(&report))?;

@@ -1,20 +1,21 @@
 //! `tcpstat list`: one row per socket, streamed as it is read unless rows must be sorted or
 //! owners found.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use super::{report_warnings, scope};
 use crate::aggregate::is_not_accepted;
 use crate::cli::SortArg;
+use crate::collect::host;
 use crate::collect::users::Names;
 use crate::config::{Config, ListOptions};
 use crate::error::Error;
-use crate::model::netns::NetnsView;
 use crate::model::{
     KernelState, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow, TcpState,
 };
 use crate::pipeline;
-use crate::render::list::{ListWriter, OwnerRef, Owners};
+use crate::render::list::{ListEnd, ListStamp, ListWriter, OwnerRef, Owners};
 
 pub fn run(
     config: &Config,
@@ -23,19 +24,40 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut users = Names::new();
+    // When the listing was taken: before the first socket is read.
+    let stamp = ListStamp {
+        timestamp: super::now_rfc3339(),
+        hostname: host::hostname(&config.proc_root),
+    };
     let (scope, mut readers) = scope(config)?;
     let needs_owners =
         options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners();
     if !needs_owners && options.sort.is_none() {
         // Each socket is written as the kernel hands it over. The NETNS column needs every
-        // label before the first row.
+        // label before the first row; each namespace's counts are known after its last.
         let labels = scope.labels();
-        let mut writer = ListWriter::new(out, options.format, false, options.timers, &labels);
-        let collection = pipeline::stream(&config.plan(), &scope, &mut readers, |_, read| {
-            read(&mut ListSink::new(&mut writer, &mut users))
+        let mut writer =
+            ListWriter::new(out, options.format, false, options.timers, &labels, stamp);
+        let mut counted: HashMap<u64, StateRow> = HashMap::new();
+        let collection = pipeline::stream(&config.plan(), &scope, &mut readers, |ctx, read| {
+            let mut sink = ListSink::new(&mut writer, &mut users);
+            let outcome = read(&mut sink);
+            let tag = pipeline::Collection::<()>::tag(ctx.netns);
+            counted.insert(tag, sink.counts);
+            outcome
         })?;
-        writer.finish()?;
-        report_warnings(&collection.outcome(), err)?;
+        let outcome = collection.outcome();
+        let mut view = collection.view(|()| StateRow::default());
+        for entry in &mut view.entries {
+            if let Some(counts) = &mut entry.counts {
+                *counts = counted.get(&entry.ns.inode).copied().unwrap_or_default();
+            }
+        }
+        writer.finish(ListEnd {
+            outcome: &outcome,
+            netns: &view,
+        })?;
+        report_warnings(&outcome, err)?;
         return Ok(());
     }
     let plan = Plan {
@@ -55,7 +77,11 @@ pub fn run(
         .flat_map(|records| records.0.iter().copied())
         .collect();
     let owners = collection.owners.clone().unwrap_or_default();
-    write_list(records, &owners, options, &view, &mut users, out)
+    let end = ListEnd {
+        outcome: &outcome,
+        netns: &view,
+    };
+    write_list(records, &owners, options, stamp, end, &mut users, out)
 }
 
 /// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`).
@@ -63,14 +89,22 @@ fn write_list(
     mut records: Vec<SocketRecord>,
     owners: &OwnerMap,
     options: &ListOptions,
-    view: &NetnsView<'_>,
+    stamp: ListStamp,
+    end: ListEnd<'_>,
     users: &mut Names,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     if let Some(key) = options.sort {
         sort_records(&mut records, key, owners);
     }
-    let mut writer = ListWriter::new(out, options.format, options.processes, options.timers, view);
+    let mut writer = ListWriter::new(
+        out,
+        options.format,
+        options.processes,
+        options.timers,
+        end.netns,
+        stamp,
+    );
     let hidden_possible = owners.stats().unreadable() > 0;
     let mut refs: Vec<OwnerRef<'_>> = Vec::new();
     for r in &records {
@@ -93,16 +127,18 @@ fn write_list(
         };
         writer.row(r, users.name(r.uid), owner_column);
     }
-    writer.finish()?;
+    writer.finish(end)?;
     Ok(())
 }
 
-/// Streams rows of `list` straight to the writer.
+/// Streams rows of `list` straight to the writer, counting them by state (a namespace's
+/// counts in JSON's `netns` with `--all-netns`).
 struct ListSink<'a, 'w> {
     writer: &'a mut ListWriter<'w>,
     users: &'a mut Names,
     /// Rows the writer had written before this sink (earlier namespaces).
     before: u64,
+    counts: StateRow,
 }
 
 impl<'a, 'w> ListSink<'a, 'w> {
@@ -112,19 +148,25 @@ impl<'a, 'w> ListSink<'a, 'w> {
             writer,
             users,
             before,
+            counts: StateRow::default(),
         }
     }
 }
 
 impl Sink for ListSink<'_, '_> {
     fn record(&mut self, record: &SocketRecord) {
+        self.counts.add(record.state);
         self.writer
             .row(record, self.users.name(record.uid), Owners::NotResolved);
     }
 
     fn reset(&mut self) -> bool {
         // Rows already written cannot be taken back: no fallback after the first row.
-        self.writer.rows() == self.before
+        let nothing_written = self.writer.rows() == self.before;
+        if nothing_written {
+            self.counts = StateRow::default();
+        }
+        nothing_written
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{report_warnings, scope};
 use crate::aggregate::{bound_ports, PortBudget, PortGrouping, PortMatrix, PortRow};
+use crate::collect::host;
 use crate::config::{Config, Format, PortsOptions, DEFAULT_TOP_PORTS};
 use crate::error::Error;
 use crate::model::{Filter, Listeners, Plan, StateRow};
@@ -116,6 +117,8 @@ pub fn run(
         grouping: options.grouping,
         netns: &view,
         cut,
+        hostname: host::hostname(&config.proc_root),
+        timestamp: super::now_rfc3339(),
     };
     if options.format == Format::Json {
         json::write_line(out, &json::ports(&report))?;

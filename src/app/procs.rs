@@ -88,6 +88,8 @@ pub fn run(
         users: &users,
         netns: &view,
         cut,
+        hostname: collect::host::hostname(&config.proc_root),
+        timestamp: super::now_rfc3339(),
     };
     if options.format == Format::Json {
         json::write_line(out, &json::procs(&report))?;

@@ -162,7 +162,13 @@ pub fn run(
                     // Not one successful collection yet: say why and try again.
                     Shown::Nothing | Shown::Waiting(_) => {
                         if let Output::Plain(w) = &mut output {
-                            view::write_error(&mut **w, ticks, &e.report())?;
+                            view::write_error(
+                                &mut **w,
+                                ticks,
+                                &rfc3339(SystemTime::now()),
+                                setup.hostname.as_deref(),
+                                &e.report(),
+                            )?;
                         }
                         Shown::Waiting(e.report())
                     }

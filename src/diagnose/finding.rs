@@ -136,7 +136,7 @@ impl Number {
     pub const fn key(self) -> &'static str {
         match self {
             Number::MoreSubjects => "more_subjects",
-            Number::Listeners => "listeners",
+            Number::Listeners => "listening_sockets",
             Number::DistinctSources => "distinct_sources",
             Number::TimeWaitCounted => "time_wait_counted",
             Number::SockstatTw => "sockstat_tw",

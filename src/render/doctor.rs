@@ -11,11 +11,11 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::json::SCHEMA_VERSION;
+use super::json::{Footer, Header};
 use super::table::Paint;
 use super::text::escape;
 use super::DoctorReport;
-use crate::diagnose::{Check, Finding, Number, Setting, Severity, Subject};
+use crate::diagnose::{Check, Finding, Level, Number, Setting, Severity, Subject};
 
 /// Text is wrapped at this many columns.
 pub const WIDTH: usize = 100;
@@ -517,20 +517,20 @@ pub enum SubjectJson<'a> {
     OwnerHidden,
     OwnerNotFound,
     Listener {
-        address: String,
-        port: u16,
+        local_address: String,
+        local_port: u16,
     },
     Port {
         port: u16,
     },
     Destination {
-        address: String,
-        port: u16,
+        remote_address: String,
+        remote_port: u16,
     },
     Route {
-        local: String,
-        remote: String,
-        port: u16,
+        local_address: String,
+        remote_address: String,
+        remote_port: u16,
     },
 }
 
@@ -542,46 +542,49 @@ impl<'a> SubjectJson<'a> {
             Subject::OwnerHidden => SubjectJson::OwnerHidden,
             Subject::OwnerNotFound => SubjectJson::OwnerNotFound,
             Subject::Listener { address, port } => SubjectJson::Listener {
-                address: address.to_string(),
-                port: *port,
+                local_address: address.to_string(),
+                local_port: *port,
             },
             Subject::Port(port) => SubjectJson::Port { port: *port },
             Subject::Destination { address, port } => SubjectJson::Destination {
-                address: address.to_string(),
-                port: *port,
+                remote_address: address.to_string(),
+                remote_port: *port,
             },
             Subject::Route {
                 local,
                 remote,
                 port,
             } => SubjectJson::Route {
-                local: local.to_string(),
-                remote: remote.to_string(),
-                port: *port,
+                local_address: local.to_string(),
+                remote_address: remote.to_string(),
+                remote_port: *port,
             },
         }
     }
 }
 
+/// A port's sockets among those a finding is about.
 #[derive(Debug, Serialize)]
 pub struct PortCountJson {
     pub port: u16,
     pub direction: &'static str,
-    pub sockets: u64,
+    pub total: u64,
 }
 
+/// A peer's sockets among those a finding is about.
 #[derive(Debug, Serialize)]
 pub struct AddrCountJson {
-    pub address: String,
-    pub sockets: u64,
+    pub remote_address: String,
+    pub total: u64,
 }
 
+/// A process's sockets among those a finding is about.
 #[derive(Debug, Serialize)]
 pub struct ProcessCountJson<'a> {
     pub pid: u32,
     /// Raw: JSON escaping makes it inert.
     pub command: &'a str,
-    pub sockets: u64,
+    pub total: u64,
 }
 
 /// A setting's value: a number, `"lo-hi"` for a port range, `[min, pressure, max]` for
@@ -621,11 +624,29 @@ pub struct FindingJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct LevelsJson {
-    pub warning: String,
-    pub critical: String,
+    pub warning: LevelJson,
+    pub critical: LevelJson,
     pub measures: &'static str,
     /// What a percentage is of; `null` when the levels are counts only.
     pub percent_of: Option<&'static str>,
+}
+
+/// A level as configured, a number either way: `{"count": 10}` or `{"percent": 90}` (of
+/// `percent_of`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelJson {
+    Count(u64),
+    Percent(u32),
+}
+
+impl From<Level> for LevelJson {
+    fn from(level: Level) -> LevelJson {
+        match level {
+            Level::Count(n) => LevelJson::Count(n),
+            Level::Percent(p) => LevelJson::Percent(p),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -637,20 +658,18 @@ pub struct NotCheckedJson<'a> {
 /// `tcpstat doctor --json`.
 #[derive(Debug, Serialize)]
 pub struct DoctorJson<'a> {
-    pub schema_version: u32,
-    pub source: &'static str,
-    pub fallback_reason: Option<&'a str>,
-    pub hostname: Option<&'a str>,
-    pub timestamp: &'a str,
+    #[serde(flatten)]
+    pub header: Header<'a>,
     /// The worst severity found.
     pub status: &'static str,
     pub exit_code: u8,
     pub findings: Vec<FindingJson<'a>>,
+    /// By check, named as in `findings[].check`.
     pub thresholds: BTreeMap<&'static str, LevelsJson>,
     pub not_checked: Vec<NotCheckedJson<'a>>,
     pub unreadable: &'a [String],
-    pub complete: bool,
-    pub warnings: &'a [String],
+    #[serde(flatten)]
+    pub footer: Footer<'a>,
 }
 
 fn finding_json(f: &Finding) -> FindingJson<'_> {
@@ -671,15 +690,15 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
                 .map(|p| PortCountJson {
                     port: p.port,
                     direction: p.direction.name(),
-                    sockets: p.sockets,
+                    total: p.sockets,
                 })
                 .collect(),
             remotes: e
                 .remotes
                 .iter()
                 .map(|a| AddrCountJson {
-                    address: a.address.to_string(),
-                    sockets: a.sockets,
+                    remote_address: a.address.to_string(),
+                    total: a.sockets,
                 })
                 .collect(),
             processes: e
@@ -688,7 +707,7 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
                 .map(|p| ProcessCountJson {
                     pid: p.pid,
                     command: &p.command,
-                    sockets: p.sockets,
+                    total: p.sockets,
                 })
                 .collect(),
             settings: e
@@ -719,11 +738,7 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
 
 pub fn json<'a>(report: &'a DoctorReport<'a>) -> DoctorJson<'a> {
     DoctorJson {
-        schema_version: SCHEMA_VERSION,
-        source: report.outcome.source.name(),
-        fallback_reason: report.outcome.fallback_reason.as_deref(),
-        hostname: report.hostname.as_deref(),
-        timestamp: &report.timestamp,
+        header: Header::new(&report.timestamp, report.hostname.as_deref()),
         status: report.diagnosis.worst().name(),
         exit_code: report.exit_code,
         findings: report.diagnosis.findings.iter().map(finding_json).collect(),
@@ -732,10 +747,10 @@ pub fn json<'a>(report: &'a DoctorReport<'a>) -> DoctorJson<'a> {
             .map(|&c| {
                 let l = report.thresholds.get(c);
                 (
-                    c.key(),
+                    c.id(),
                     LevelsJson {
-                        warning: l.warning.to_string(),
-                        critical: l.critical.to_string(),
+                        warning: l.warning.into(),
+                        critical: l.critical.into(),
                         measures: c.measures(),
                         percent_of: c.limit_name(),
                     },
@@ -752,8 +767,7 @@ pub fn json<'a>(report: &'a DoctorReport<'a>) -> DoctorJson<'a> {
             })
             .collect(),
         unreadable: &report.facts.missing,
-        complete: report.outcome.complete,
-        warnings: &report.outcome.warnings,
+        footer: Footer::new(report.outcome, report.netns),
     }
 }
 

@@ -1,9 +1,14 @@
 //! JSON output: a contract with scripts.
 //!
 //! Owns: the wire types, separate from the model so the model can change without the JSON
-//! changing shape. Keys are snake_case except state names, which are the canonical upper-case
-//! names; every state key is always present; numbers are numbers. Bump [`SCHEMA_VERSION`] on
-//! any change that could break a reader. The schema is documented in the README.
+//! changing shape, and the envelope every document shares ([`Header`] first, [`Footer`]
+//! last). Keys are snake_case except state names, which are the canonical upper-case names;
+//! every state key is always present; numbers are numbers. One name and one type per concept
+//! across every document: `states` / `unknown` / `total` for sockets by state, sockets in
+//! states tcpstat does not know and every socket of an object; `netns` for the namespaces
+//! read, `netns_label` for a row's namespace; `<array>_omitted` for what `--top` left out.
+//! Bump [`SCHEMA_VERSION`] on any change that could break a reader. The schema is described
+//! in the README and published as JSON Schema in `docs/schema/`.
 
 use std::io::{self, Write};
 
@@ -12,11 +17,60 @@ use serde::Serialize;
 use super::text::is_unsafe_for_terminals;
 use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
 use crate::aggregate::PortGrouping;
-use crate::model::{Family, StateSet, TcpState};
+use crate::model::{Family, Outcome, StateSet, TcpState};
 use crate::model::{StateCounts, StateRow};
 
-/// Version of every JSON document tcpstat prints.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of every JSON document tcpstat prints (each JSON document, each NDJSON line).
+/// 2: one vocabulary across documents (see the README's list of changes from 1).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The keys every document starts with: which schema, when, where.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Header<'a> {
+    pub schema_version: u32,
+    /// RFC 3339, UTC, milliseconds: when the numbers were taken.
+    pub timestamp: &'a str,
+    /// The kernel's host name; `null` when unreadable.
+    pub hostname: Option<&'a str>,
+}
+
+impl<'a> Header<'a> {
+    pub fn new(timestamp: &'a str, hostname: Option<&'a str>) -> Header<'a> {
+        Header {
+            schema_version: SCHEMA_VERSION,
+            timestamp,
+            hostname,
+        }
+    }
+}
+
+/// The keys every document ends with: where the numbers came from and what is partial. Last,
+/// because a streamed document (`list --json`) knows them only once every row is written.
+#[derive(Debug, Serialize)]
+pub struct Footer<'a> {
+    /// `netlink` or `proc`.
+    pub source: &'static str,
+    /// Why netlink was not used, when `--source auto` fell back to /proc.
+    pub fallback_reason: Option<&'a str>,
+    /// `false` when some sockets could not be read; `warnings` says which.
+    pub complete: bool,
+    pub warnings: &'a [String],
+    /// The namespaces read (see [`NetnsJson`]); absent without namespace options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Vec<NetnsJson<'a>>>,
+}
+
+impl<'a> Footer<'a> {
+    pub fn new(outcome: &'a Outcome, view: &'a NetnsView<'a>) -> Footer<'a> {
+        Footer {
+            source: outcome.source.name(),
+            fallback_reason: outcome.fallback_reason.as_deref(),
+            complete: outcome.complete,
+            warnings: &outcome.warnings,
+            netns: netns(view),
+        }
+    }
+}
 
 /// The eleven states as fixed keys, in lifecycle order.
 #[derive(Debug, Serialize)]
@@ -67,6 +121,7 @@ impl StatesJson {
 #[derive(Debug, Serialize)]
 pub struct FamilyJson {
     pub states: StatesJson,
+    pub unknown: u64,
     pub total: u64,
 }
 
@@ -76,10 +131,11 @@ pub struct FamiliesJson {
     pub ipv6: FamilyJson,
 }
 
+/// The sockets of one kernel state value tcpstat does not know.
 #[derive(Debug, Serialize)]
-pub struct UnknownJson {
+pub struct UnknownStateJson {
     /// The raw kernel state value.
-    pub value: u8,
+    pub state_value: u8,
     pub ipv4: u64,
     pub ipv6: u64,
     pub total: u64,
@@ -88,23 +144,19 @@ pub struct UnknownJson {
 /// `tcpstat summary --json`.
 #[derive(Debug, Serialize)]
 pub struct SummaryJson<'a> {
-    pub schema_version: u32,
-    pub source: &'static str,
-    pub fallback_reason: Option<&'a str>,
+    #[serde(flatten)]
+    pub header: Header<'a>,
     pub source_covers: Vec<&'static str>,
     pub counted_states: Vec<&'static str>,
     pub counted_families: Vec<&'static str>,
-    pub timestamp: &'a str,
-    pub hostname: Option<&'a str>,
     pub states: StatesJson,
-    pub families: FamiliesJson,
+    /// Sockets in kernel states tcpstat does not know (by value in `unknown_states`).
+    pub unknown: u64,
     pub total: u64,
-    pub unknown: Vec<UnknownJson>,
-    pub complete: bool,
-    pub warnings: &'a [String],
-    /// The namespaces read (see [`NetnsJson`]); absent without namespace options.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<Vec<NetnsJson<'a>>>,
+    pub families: FamiliesJson,
+    pub unknown_states: Vec<UnknownStateJson>,
+    #[serde(flatten)]
+    pub footer: Footer<'a>,
 }
 
 /// A network namespace that was read or skipped, in the `netns` array that documents carry
@@ -125,9 +177,12 @@ pub struct NetnsJson<'a> {
     pub current: bool,
     /// Why it was not read (`--all-netns` skips namespaces it cannot enter); `null` when read.
     pub skipped: Option<&'a str>,
-    /// `--all-netns`, when read: its counted sockets by state, and their total.
+    /// `--all-netns`, when read: its counted sockets by state, in unknown states, and their
+    /// total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub states: Option<StatesJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
 }
@@ -149,14 +204,15 @@ pub fn netns<'a>(view: &'a NetnsView<'a>) -> Option<Vec<NetnsJson<'a>>> {
                 current: e.ns.current,
                 skipped: e.skipped.as_deref(),
                 states: e.counts.as_ref().map(row_states),
+                unknown: e.counts.as_ref().map(|c| c.unknown),
                 total: e.counts.as_ref().map(StateRow::total),
             })
             .collect(),
     )
 }
 
-/// A row's namespace label, only with `--all-netns`.
-fn row_netns<'a>(view: &'a NetnsView<'a>, inode: u64) -> Option<&'a str> {
+/// A row's namespace label (`netns_label`), only with `--all-netns`.
+pub fn row_netns<'a>(view: &'a NetnsView<'a>, inode: u64) -> Option<&'a str> {
     view.per_row.then(|| view.label(inode))
 }
 
@@ -167,6 +223,11 @@ fn names(set: StateSet) -> Vec<&'static str> {
 fn family_json(counts: &StateCounts, family: Family) -> FamilyJson {
     FamilyJson {
         states: StatesJson::from_fn(|s| counts.get(family, s)),
+        unknown: counts
+            .unknown()
+            .iter()
+            .map(|b| b.by_family[family.index()])
+            .sum(),
         total: counts.family_total(family),
     }
 }
@@ -175,33 +236,28 @@ impl<'a> SummaryJson<'a> {
     pub fn new(report: &'a SummaryReport<'a>) -> SummaryJson<'a> {
         let counts = report.counts;
         SummaryJson {
-            schema_version: SCHEMA_VERSION,
-            source: report.outcome.source.name(),
-            fallback_reason: report.outcome.fallback_reason.as_deref(),
+            header: Header::new(&report.timestamp, report.hostname.as_deref()),
             source_covers: names(report.outcome.covers),
             counted_states: names(report.counted_states()),
             counted_families: report.families().iter().map(|f| f.key()).collect(),
-            timestamp: &report.timestamp,
-            hostname: report.hostname.as_deref(),
             states: StatesJson::from_fn(|s| counts.state_total(s)),
+            unknown: counts.unknown().iter().map(|b| b.total()).sum(),
+            total: counts.total(),
             families: FamiliesJson {
                 ipv4: family_json(counts, Family::V4),
                 ipv6: family_json(counts, Family::V6),
             },
-            total: counts.total(),
-            unknown: counts
+            unknown_states: counts
                 .unknown()
                 .iter()
-                .map(|b| UnknownJson {
-                    value: b.value,
+                .map(|b| UnknownStateJson {
+                    state_value: b.value,
                     ipv4: b.by_family[Family::V4.index()],
                     ipv6: b.by_family[Family::V6.index()],
                     total: b.total(),
                 })
                 .collect(),
-            complete: report.outcome.complete,
-            warnings: &report.outcome.warnings,
-            netns: netns(report.netns),
+            footer: Footer::new(report.outcome, report.netns),
         }
     }
 }
@@ -259,7 +315,7 @@ pub fn to_string(value: &impl Serialize) -> io::Result<String> {
 #[derive(Debug, Serialize)]
 pub struct ListenerJson {
     /// Listening sockets on the port (several with SO_REUSEPORT or per address).
-    pub sockets: u64,
+    pub listening_sockets: u64,
     /// Connections waiting to be accepted.
     pub queued: u64,
     /// Configured backlog (sum); `null` when the source does not report it (/proc).
@@ -270,7 +326,7 @@ pub struct ListenerJson {
 pub struct PortJson<'a> {
     /// The label of the row's network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<&'a str>,
+    pub netns_label: Option<&'a str>,
     pub port: u16,
     /// `in` / `out` (service grouping), `local` / `remote`.
     pub direction: &'static str,
@@ -284,19 +340,16 @@ pub struct PortJson<'a> {
 /// `tcpstat ports --json`.
 #[derive(Debug, Serialize)]
 pub struct PortsJson<'a> {
-    pub schema_version: u32,
-    pub source: &'static str,
-    pub fallback_reason: Option<&'a str>,
+    #[serde(flatten)]
+    pub header: Header<'a>,
     /// `service`, `local` or `remote`.
     pub grouping: &'static str,
     pub counted_states: Vec<&'static str>,
     pub ports: Vec<PortJson<'a>>,
-    /// Rows left out by `--top` (0 without it).
-    pub omitted: usize,
-    pub complete: bool,
-    pub warnings: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<Vec<NetnsJson<'a>>>,
+    /// Rows left out of `ports` by `--top` (0 without it).
+    pub ports_omitted: usize,
+    #[serde(flatten)]
+    pub footer: Footer<'a>,
 }
 
 fn row_states(row: &StateRow) -> StatesJson {
@@ -305,9 +358,7 @@ fn row_states(row: &StateRow) -> StatesJson {
 
 pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
     PortsJson {
-        schema_version: SCHEMA_VERSION,
-        source: report.outcome.source.name(),
-        fallback_reason: report.outcome.fallback_reason.as_deref(),
+        header: Header::new(&report.timestamp, report.hostname.as_deref()),
         grouping: match report.grouping {
             PortGrouping::Service => "service",
             PortGrouping::Local => "local",
@@ -318,23 +369,21 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
             .rows
             .iter()
             .map(|r| PortJson {
-                netns: row_netns(report.netns, r.netns),
+                netns_label: row_netns(report.netns, r.netns),
                 port: r.port,
                 direction: r.direction.name(),
                 states: row_states(&r.counts),
                 unknown: r.counts.unknown,
                 total: r.counts.total(),
                 listener: r.listener.map(|q| ListenerJson {
-                    sockets: q.sockets,
+                    listening_sockets: q.sockets,
                     queued: q.queued,
                     backlog: q.backlog,
                 }),
             })
             .collect(),
-        omitted: report.cut.omitted,
-        complete: report.outcome.complete,
-        warnings: &report.outcome.warnings,
-        netns: netns(report.netns),
+        ports_omitted: report.cut.omitted,
+        footer: Footer::new(report.outcome, report.netns),
     }
 }
 
@@ -342,7 +391,7 @@ pub fn ports<'a>(report: &'a PortsReport<'a>) -> PortsJson<'a> {
 pub struct ProcessJson<'a> {
     /// The label of the row's network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<&'a str>,
+    pub netns_label: Option<&'a str>,
     pub pid: u32,
     /// The kernel's command name (/proc/PID/comm), as is: [`InertFormatter`] makes it inert.
     pub command: &'a str,
@@ -377,12 +426,12 @@ pub struct NotAcceptedJson<'a> {
 pub struct AcceptQueueJson<'a> {
     /// The label of its network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<&'a str>,
+    pub netns_label: Option<&'a str>,
     /// The listening address (`0.0.0.0` / `::` for every address).
     pub local_address: String,
     pub local_port: u16,
-    /// Connections waiting on it.
-    pub sockets: u64,
+    /// Connections waiting on it to be accepted (as `ports`' `listener.queued`).
+    pub queued: u64,
     /// Whether a listening socket was found (it can close while tcpstat reads).
     pub found: bool,
     /// The processes holding the listening socket: the ones that have not accept()ed.
@@ -411,25 +460,22 @@ pub struct OwnerScanJson {
 /// `tcpstat procs --json`.
 #[derive(Debug, Serialize)]
 pub struct ProcsJson<'a> {
-    pub schema_version: u32,
-    pub source: &'static str,
-    pub fallback_reason: Option<&'a str>,
+    #[serde(flatten)]
+    pub header: Header<'a>,
     pub counted_states: Vec<&'static str>,
     pub processes: Vec<ProcessJson<'a>>,
-    /// Process rows left out by `--top` (0 without it).
-    pub omitted: usize,
+    /// Process rows left out of `processes` by `--top` (0 without it).
+    pub processes_omitted: usize,
     pub not_accepted: NotAcceptedJson<'a>,
     pub no_owner: SpecialRowJson,
     pub hidden: SpecialRowJson,
     pub owner_not_found: SpecialRowJson,
     /// Distinct sockets counted; a shared socket is in several `processes` rows but once here.
-    pub sockets: u64,
+    pub total: u64,
     pub counting_rule: &'static str,
     pub owner_scan: OwnerScanJson,
-    pub complete: bool,
-    pub warnings: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<Vec<NetnsJson<'a>>>,
+    #[serde(flatten)]
+    pub footer: Footer<'a>,
 }
 
 fn special(row: &StateRow, reason: impl Into<String>) -> SpecialRowJson {
@@ -445,15 +491,13 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
     let m = report.matrix;
     let stats = report.owner_stats;
     ProcsJson {
-        schema_version: SCHEMA_VERSION,
-        source: report.outcome.source.name(),
-        fallback_reason: report.outcome.fallback_reason.as_deref(),
+        header: Header::new(&report.timestamp, report.hostname.as_deref()),
         counted_states: names(report.filter.states.intersect(report.outcome.covers)),
         processes: m
             .processes
             .iter()
             .map(|p| ProcessJson {
-                netns: row_netns(report.netns, p.netns),
+                netns_label: row_netns(report.netns, p.netns),
                 pid: p.pid,
                 command: &p.command,
                 uid: p.uid,
@@ -463,7 +507,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
                 total: p.counts.total(),
             })
             .collect(),
-        omitted: report.cut.omitted,
+        processes_omitted: report.cut.omitted,
         not_accepted: NotAcceptedJson {
             states: row_states(&m.not_accepted),
             unknown: m.not_accepted.unknown,
@@ -475,10 +519,10 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
                 .accept_queues
                 .iter()
                 .map(|q| AcceptQueueJson {
-                    netns: row_netns(report.netns, q.netns),
+                    netns_label: row_netns(report.netns, q.netns),
                     local_address: q.address.to_string(),
                     local_port: q.port,
-                    sockets: q.sockets,
+                    queued: q.sockets,
                     found: q.listener_found,
                     owners: q
                         .owners
@@ -498,7 +542,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             &m.not_found,
             "no process held the socket when the processes were scanned",
         ),
-        sockets: m.sockets,
+        total: m.sockets,
         counting_rule: "a socket shared by several processes counts once in each of their rows",
         owner_scan: OwnerScanJson {
             processes_seen: stats.processes_seen,
@@ -506,9 +550,7 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             processes_vanished: stats.processes_vanished,
             processes_failed: stats.processes_failed,
         },
-        complete: report.outcome.complete,
-        warnings: &report.outcome.warnings,
-        netns: netns(report.netns),
+        footer: Footer::new(report.outcome, report.netns),
     }
 }
 

@@ -1,10 +1,15 @@
 //! `tcpstat list`: one row per socket, written as it arrives.
 //!
-//! Owns: the streaming row writer for the table, JSON-array and NDJSON formats. Nothing is
-//! kept per row: each socket is formatted into one reused buffer and written, so 100k rows
-//! never cost 100k formatted rows of memory (comfy-table would, and would print nothing until
-//! the end). Columns have fixed minimum widths and grow for longer values instead of
-//! truncating them: an address is never cut.
+//! Owns: the streaming row writer for the table, JSON and NDJSON formats, and their wire
+//! types. Nothing is kept per row: each socket is formatted into one reused buffer and
+//! written, so 100k rows never cost 100k formatted rows of memory (comfy-table would, and
+//! would print nothing until the end). Columns have fixed minimum widths and grow for longer
+//! values instead of truncating them: an address is never cut.
+//!
+//! JSON is one object whose `sockets` array is written row by row: the keys known at the
+//! start ([`Header`]) come before it, those known only at the end (`total` and the
+//! [`Footer`]: source, completeness, namespaces) after it. NDJSON is one `socket` line per
+//! row and one `end` line with the same closing keys.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,9 +18,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::json::{Footer, Header, SCHEMA_VERSION};
 use super::text::escape;
 use crate::model::netns::NetnsView;
-use crate::model::{Family, KernelState, SocketRecord, TimerKind};
+use crate::model::{Family, KernelState, Outcome, SocketRecord, TimerKind};
 
 /// Output format of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +163,7 @@ struct OwnerJson<'a> {
     command: &'a str,
 }
 
-/// One socket in `list --json` / `--ndjson` (schema in the README).
+/// One socket in `list --json`'s `sockets` (schema in the README and `docs/schema/`).
 #[derive(Serialize)]
 struct SocketJson<'a> {
     state: String,
@@ -182,7 +188,52 @@ struct SocketJson<'a> {
     owners_hidden: bool,
     /// The label of the socket's network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
+    netns_label: Option<&'a str>,
+}
+
+/// One `list --ndjson` line for a socket: the row, said to be one, with its schema.
+#[derive(Serialize)]
+struct SocketLineJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema_version: u32,
+    #[serde(flatten)]
+    socket: SocketJson<'a>,
+}
+
+/// What `list --json` writes after its array, and `list --ndjson` on its `end` line.
+#[derive(Serialize)]
+struct ClosingJson<'a> {
+    /// Sockets written.
+    total: u64,
+    #[serde(flatten)]
+    footer: Footer<'a>,
+}
+
+/// The last `list --ndjson` line.
+#[derive(Serialize)]
+struct EndLineJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    header: Header<'a>,
+    #[serde(flatten)]
+    closing: ClosingJson<'a>,
+}
+
+/// When and where a listing was taken: the keys JSON writes before the rows.
+#[derive(Debug, Clone, Default)]
+pub struct ListStamp {
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    pub hostname: Option<String>,
+}
+
+/// What JSON says after the rows, known once every namespace is read.
+#[derive(Debug, Clone, Copy)]
+pub struct ListEnd<'a> {
+    pub outcome: &'a Outcome,
+    pub netns: &'a NetnsView<'a>,
 }
 
 /// Appends a command name to the PROCESS column, escaped, and quoted when it contains what
@@ -218,6 +269,8 @@ pub struct ListWriter<'w> {
     netns: Option<HashMap<u64, String>>,
     /// Width of the NETNS column: the longest label (all are known before the first row).
     netns_w: usize,
+    /// JSON's opening keys (and the NDJSON `end` line's).
+    stamp: ListStamp,
     line: String,
     rows: u64,
     /// The first write error; after it, rows are dropped (a closed pipe ends the output).
@@ -231,6 +284,7 @@ impl<'w> ListWriter<'w> {
         processes: bool,
         timers: bool,
         netns: &NetnsView<'_>,
+        stamp: ListStamp,
     ) -> ListWriter<'w> {
         let mut writer = ListWriter {
             out,
@@ -251,16 +305,31 @@ impl<'w> ListWriter<'w> {
                 .max()
                 .unwrap_or(0)
                 .max("NETNS".len()),
+            stamp,
             line: String::with_capacity(256),
             rows: 0,
             error: None,
         };
         match format {
             ListFormat::Table { header: true } => writer.header(),
-            ListFormat::Json => writer.emit("["),
+            ListFormat::Json => writer.open_document(),
             _ => {}
         }
         writer
+    }
+
+    /// `{"schema_version":..,"timestamp":..,"hostname":..,"sockets":[`: the header object
+    /// without its closing brace, and the array's start.
+    fn open_document(&mut self) {
+        let header = Header::new(&self.stamp.timestamp, self.stamp.hostname.as_deref());
+        match super::json::to_string(&header) {
+            Ok(text) => {
+                let keys = text.strip_suffix('}').unwrap_or(&text);
+                let open = format!("{keys},\"sockets\":[");
+                self.emit(&open);
+            }
+            Err(e) => self.error = Some(e),
+        }
     }
 
     /// True once writing failed; the caller may stop feeding rows.
@@ -316,9 +385,18 @@ impl<'w> ListWriter<'w> {
                 } else if self.format == ListFormat::Json {
                     line.push('\n');
                 }
-                let mut value = socket_json(record, user, owners);
-                value.netns = self.netns_label(record);
-                match super::json::to_string(&value) {
+                let mut socket = socket_json(record, user, owners);
+                socket.netns_label = self.netns_label(record);
+                let text = if self.format == ListFormat::Ndjson {
+                    super::json::to_string(&SocketLineJson {
+                        kind: "socket",
+                        schema_version: SCHEMA_VERSION,
+                        socket,
+                    })
+                } else {
+                    super::json::to_string(&socket)
+                };
+                match text {
                     Ok(text) => line.push_str(&text),
                     Err(e) => self.error = Some(e),
                 }
@@ -419,11 +497,34 @@ impl<'w> ListWriter<'w> {
         line.push('\n');
     }
 
-    /// Ends the output (closes the JSON array) and reports the first write error.
-    pub fn finish(mut self) -> io::Result<u64> {
-        if self.format == ListFormat::Json {
-            let close = if self.rows == 0 { "]\n" } else { "\n]\n" };
-            self.emit(close);
+    /// Ends the output (JSON: the array, then what `end` says; NDJSON: the `end` line) and
+    /// reports the first write error.
+    pub fn finish(mut self, end: ListEnd<'_>) -> io::Result<u64> {
+        if matches!(self.format, ListFormat::Json | ListFormat::Ndjson) && self.error.is_none() {
+            let closing = ClosingJson {
+                total: self.rows,
+                footer: Footer::new(end.outcome, end.netns),
+            };
+            let text = if self.format == ListFormat::Json {
+                // `],"total":..,...}`: the closing object's keys continue the document.
+                super::json::to_string(&closing).map(|object| {
+                    let array_end = if self.rows == 0 { "]" } else { "\n]" };
+                    let keys = object.strip_prefix('{').unwrap_or(&object);
+                    format!("{array_end},{keys}\n")
+                })
+            } else {
+                let header = Header::new(&self.stamp.timestamp, self.stamp.hostname.as_deref());
+                super::json::to_string(&EndLineJson {
+                    kind: "end",
+                    header,
+                    closing,
+                })
+                .map(|line| line + "\n")
+            };
+            match text {
+                Ok(text) => self.emit(&text),
+                Err(e) => self.error = Some(e),
+            }
         }
         if self.error.is_none() {
             if let Err(e) = self.out.flush() {
@@ -477,14 +578,32 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
             ),
         },
         owners_hidden: owners == Owners::Hidden,
-        netns: None,
+        netns_label: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TcpState;
+    use crate::model::{SourceKind, StateSet, TcpState};
+
+    fn stamp() -> ListStamp {
+        ListStamp {
+            timestamp: "2026-11-21T12:00:00.000Z".into(),
+            hostname: Some("vm".into()),
+        }
+    }
+
+    /// Ends a writer as `list` does, with a clean netlink outcome.
+    fn finish(w: ListWriter<'_>) -> u64 {
+        let outcome = Outcome::new(SourceKind::Netlink, StateSet::ALL);
+        let netns = NetnsView::default();
+        w.finish(ListEnd {
+            outcome: &outcome,
+            netns: &netns,
+        })
+        .expect("writes")
+    }
 
     fn record() -> SocketRecord {
         let mut r = SocketRecord::empty(Family::V6, KernelState::Known(TcpState::CloseWait));
@@ -504,10 +623,17 @@ mod tests {
 
     fn render(format: ListFormat, processes: bool, timers: bool, owners: Owners<'_>) -> String {
         let mut out = Vec::new();
-        let mut w = ListWriter::new(&mut out, format, processes, timers, &NetnsView::default());
+        let mut w = ListWriter::new(
+            &mut out,
+            format,
+            processes,
+            timers,
+            &NetnsView::default(),
+            stamp(),
+        );
         w.row(&record(), Some("alice"), owners);
         w.row(&record(), None, owners);
-        w.finish().expect("writes");
+        finish(w);
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -611,9 +737,10 @@ mod tests {
             false,
             false,
             &NetnsView::default(),
+            stamp(),
         );
         w.row(&r, None, Owners::NotResolved);
-        w.finish().expect("writes");
+        finish(w);
         let text = String::from_utf8(out).expect("utf-8");
         let fields: Vec<&str> = text.split_whitespace().collect();
         assert_eq!(&fields[3..5], ["2", "-"], "{text}");
@@ -624,12 +751,13 @@ mod tests {
             false,
             false,
             &NetnsView::default(),
+            stamp(),
         );
         w.row(&r, None, Owners::NotResolved);
         r.send_q_known = true;
         r.send_q = 128;
         w.row(&r, None, Owners::NotResolved);
-        w.finish().expect("writes");
+        finish(w);
         let rows: Vec<serde_json::Value> = String::from_utf8(out)
             .expect("utf-8")
             .lines()
@@ -637,6 +765,7 @@ mod tests {
             .collect();
         assert_eq!(rows[0]["send_q"], serde_json::Value::Null);
         assert_eq!(rows[1]["send_q"], 128);
+        assert_eq!(rows[2]["type"], "end");
     }
 
     #[test]
@@ -646,9 +775,13 @@ mod tests {
             command: "x\u{7}",
         }];
         let text = render(ListFormat::Json, true, false, Owners::Found(&owners));
-        let value: serde_json::Value = serde_json::from_str(&text).expect("one JSON array");
-        let rows = value.as_array().expect("array");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+        assert_eq!(value["schema_version"], SCHEMA_VERSION);
+        assert_eq!(value["timestamp"], "2026-11-21T12:00:00.000Z");
+        let rows = value["sockets"].as_array().expect("array");
         assert_eq!(rows.len(), 2);
+        assert_eq!(value["total"], 2);
+        assert_eq!(value["complete"], true);
         assert_eq!(rows[0]["state"], "CLOSE_WAIT");
         assert_eq!(
             rows[0]["local_address"],
@@ -656,23 +789,41 @@ mod tests {
         );
         assert_eq!(rows[0]["owners"][0]["command"], "x\u{7}");
         assert_eq!(rows[1]["user"], serde_json::Value::Null);
+        // One row per line, as they were written.
+        assert_eq!(text.lines().count(), 4, "{text}");
         let text = render(ListFormat::Ndjson, false, false, Owners::NotResolved);
-        for line in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).expect("object per line");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("object per line"))
+            .collect();
+        let (end, sockets) = lines.split_last().expect("lines");
+        assert_eq!(sockets.len(), 2);
+        for v in sockets {
+            assert_eq!(v["type"], "socket");
+            assert_eq!(v["schema_version"], SCHEMA_VERSION);
             assert_eq!(v["owners"], serde_json::Value::Null);
             assert_eq!(v["timer"]["kind"], "keepalive");
         }
+        assert_eq!(end["type"], "end");
+        assert_eq!(
+            (&end["total"], &end["source"]),
+            (&2.into(), &"netlink".into())
+        );
         let mut out = Vec::new();
-        ListWriter::new(
+        finish(ListWriter::new(
             &mut out,
             ListFormat::Json,
             false,
             false,
             &NetnsView::default(),
-        )
-        .finish()
-        .expect("writes");
-        assert_eq!(String::from_utf8(out).expect("utf-8"), "[]\n");
+            stamp(),
+        ));
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "{\"schema_version\":2,\"timestamp\":\"2026-11-21T12:00:00.000Z\",\"hostname\":\"vm\",\
+             \"sockets\":[],\"total\":0,\"source\":\"netlink\",\"fallback_reason\":null,\
+             \"complete\":true,\"warnings\":[]}\n"
+        );
     }
 
     #[test]

@@ -102,10 +102,13 @@ pub struct PortsReport<'a> {
     pub netns: &'a NetnsView<'a>,
     /// What `--top` cut: the N asked for and the rows left out.
     pub cut: TopCut,
+    pub hostname: Option<String>,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
 }
 
 /// What `--top N` left out of a matrix, so that outputs can say it (a footer line, JSON
-/// `omitted`) instead of dropping rows silently.
+/// `ports_omitted` / `processes_omitted`) instead of dropping rows silently.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TopCut {
     /// `--top N`, when given.
@@ -147,6 +150,8 @@ pub struct DoctorReport<'a> {
     pub timestamp: String,
     /// The exit status the findings give (0, 3 or 4).
     pub exit_code: u8,
+    /// The namespace examined, when one was asked for (`--netns`, `--netns-pid`).
+    pub netns: &'a NetnsView<'a>,
 }
 
 /// Everything `procs` prints.
@@ -161,6 +166,9 @@ pub struct ProcsReport<'a> {
     pub netns: &'a NetnsView<'a>,
     /// What `--top` cut from the process rows (the ownerless rows are never cut).
     pub cut: TopCut,
+    pub hostname: Option<String>,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
 }
 
 /// [`not_counted_reason`] for a state the source cannot see.

@@ -4,7 +4,10 @@
 //!   byte (after masking what varies between runs) with the files in `tests/golden/`;
 //!   `TCPSTAT_BLESS=1` rewrites them.
 //! - `architecture`: the layering of `ARCHITECTURE.md`, checked on the source.
+//! - `schemas`: every JSON document of every subcommand validated against its published JSON
+//!   Schema (`docs/schema/`), on fixtures, live sockets and network namespaces.
 
 mod architecture;
 mod golden;
+mod schemas;
 mod util;

@@ -1029,8 +1029,8 @@ fn string_list(v: &Value, at: &str) -> Result<Vec<String>, String> {
 pub fn parse_report(stdout: &[u8]) -> Result<Report, String> {
     let json: Value = serde_json::from_slice(stdout).map_err(|e| format!("not JSON: {e}"))?;
     let get = |k: &str| json.get(k).ok_or_else(|| format!("missing key {k:?}"));
-    if get("schema_version")?.as_u64() != Some(1) {
-        return Err("schema_version is not 1".into());
+    if get("schema_version")?.as_u64() != Some(2) {
+        return Err("schema_version is not 2".into());
     }
     let source = get("source")?
         .as_str()
@@ -1090,12 +1090,15 @@ pub fn parse_report(stdout: &[u8]) -> Result<Report, String> {
             counts.total()
         ));
     }
-    if !get("unknown")?
+    if !get("unknown_states")?
         .as_array()
-        .ok_or("unknown is not an array")?
+        .ok_or("unknown_states is not an array")?
         .is_empty()
     {
-        return Err("unknown is not empty".into());
+        return Err("unknown_states is not empty".into());
+    }
+    if get("unknown")?.as_u64() != Some(0) {
+        return Err("unknown is not 0".into());
     }
     // Incomplete is allowed only for the /proc churn warning (see json_report).
     let churn_only = get("warnings")?.as_array().is_some_and(|w| {

@@ -1,7 +1,9 @@
 //! The watch wire format: one JSON object per tick (NDJSON), and event objects.
 //!
-//! Owns: the wire types of a tick and of an event, separate from the aggregate's types so
-//! they can change without the JSON changing shape (`schema_version`).
+//! Owns: the wire types of a tick, of an event and of the error line, separate from the
+//! aggregate's types so they can change without the JSON changing shape (`schema_version`).
+//! Every line says its `type` first, then the [`Header`] every document starts with; a tick
+//! ends with the [`Footer`] every document ends with.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -11,7 +13,7 @@ use serde::Serialize;
 use super::by_name;
 use crate::aggregate::watch::{GroupKey, Tick};
 use crate::model::{KernelState, SocketRecord, TcpState};
-use crate::render::json::{netns as netns_json, NetnsJson, StatesJson, SCHEMA_VERSION};
+use crate::render::json::{Footer, Header, StatesJson};
 
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -24,12 +26,12 @@ enum GroupJson<'a> {
         pid: u32,
         command: &'a str,
     },
-    /// No owner found: `hidden` when some processes could not be read (so it is probably
-    /// one of them).
+    /// No owner found: `owners_hidden` when some processes could not be read (so it is
+    /// probably one of them), as `list`'s rows say it.
     NoProcess {
         pid: Option<u32>,
         command: Option<&'a str>,
-        hidden: bool,
+        owners_hidden: bool,
     },
     Remote {
         remote_address: String,
@@ -46,12 +48,12 @@ fn group_json(key: &GroupKey) -> GroupJson<'_> {
         GroupKey::NoProcess => GroupJson::NoProcess {
             pid: None,
             command: None,
-            hidden: false,
+            owners_hidden: false,
         },
         GroupKey::Hidden => GroupJson::NoProcess {
             pid: None,
             command: None,
-            hidden: true,
+            owners_hidden: true,
         },
         GroupKey::Remote(ip) => GroupJson::Remote {
             remote_address: ip.to_string(),
@@ -63,10 +65,11 @@ fn group_json(key: &GroupKey) -> GroupJson<'_> {
 struct TopJson<'a> {
     /// The group's namespace label; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
+    netns_label: Option<&'a str>,
     #[serde(flatten)]
     group: GroupJson<'a>,
-    count: u64,
+    /// The group's sockets in the watched states.
+    total: u64,
 }
 
 #[derive(Serialize)]
@@ -74,12 +77,13 @@ struct AgedJson<'a> {
     state: &'static str,
     /// As in [`TopJson`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
+    netns_label: Option<&'a str>,
     #[serde(flatten)]
     group: GroupJson<'a>,
     /// Every socket of this entry has been in `state` at least this long (seconds).
     at_least_s: f64,
-    count: u64,
+    /// Sockets of the group in `state` for at least `at_least_s`.
+    total: u64,
     /// Seconds; a lower bound.
     oldest_s: f64,
 }
@@ -128,32 +132,32 @@ impl DeltasJson {
     }
 }
 
-/// One NDJSON tick (schema in the README).
+/// One NDJSON tick (schema in the README and `docs/schema/`).
 #[derive(Serialize)]
 struct TickJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    schema_version: u32,
+    #[serde(flatten)]
+    header: Header<'a>,
     tick: u64,
-    timestamp: &'a str,
     started: &'a str,
-    hostname: Option<&'a str>,
-    source: &'static str,
-    fallback_reason: Option<&'a str>,
     interval_ms: u64,
     /// Seconds since the previous good tick, which `deltas` spans; `null` on the first good
     /// tick and on a failed one.
     elapsed_s: Option<f64>,
     counted_states: Vec<&'static str>,
     watched_states: Vec<&'static str>,
-    counts: StatesJson,
+    states: StatesJson,
+    /// Sockets in kernel states tcpstat does not know.
+    unknown: u64,
+    total: u64,
     /// Change since the previous good tick (0 on the first); `null` on a failed tick, so
     /// the deltas that are numbers add up to the net change.
     deltas: Option<DeltasJson>,
     min: StatesJson,
     max: StatesJson,
-    unknown: u64,
-    by: &'static str,
+    /// `--by`: `port`, `process` or `remote`.
+    grouping: &'static str,
     top: Vec<TopJson<'a>>,
     /// Groups left out of `top` by `--top` (0 when all are there).
     top_omitted: usize,
@@ -162,24 +166,26 @@ struct TickJson<'a> {
     aged: Vec<AgedJson<'a>>,
     /// Entries left out of `aged` by `--top`.
     aged_omitted: usize,
-    complete: bool,
-    warnings: &'a [String],
     /// The collection error of this tick, if it failed (counts are the last good tick's).
     error: Option<&'a str>,
-    /// The namespaces read, with `--all-netns` each with its counts; absent without
-    /// namespace options.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<Vec<NetnsJson<'a>>>,
+    /// With `--all-netns`, each namespace with its counts.
+    #[serde(flatten)]
+    footer: Footer<'a>,
 }
 
 #[derive(Serialize)]
 struct EventJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The tick's.
+    #[serde(flatten)]
+    header: Header<'a>,
     event: &'static str,
     tick: u64,
-    timestamp: &'a str,
-    state: String,
+    /// A state name, `UNKNOWN` for a value tcpstat does not know (as `list`'s rows).
+    state: &'static str,
+    /// The raw kernel state value.
+    state_value: u8,
     family: &'static str,
     local_address: String,
     local_port: u16,
@@ -191,7 +197,7 @@ struct EventJson<'a> {
     age_s: Option<f64>,
     /// The socket's namespace label; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    netns: Option<&'a str>,
+    netns_label: Option<&'a str>,
 }
 
 fn event<'a>(
@@ -202,13 +208,14 @@ fn event<'a>(
 ) -> EventJson<'a> {
     EventJson {
         kind: "event",
+        header: Header::new(&tick.sample.timestamp, tick.setup.hostname.as_deref()),
         event: kind,
         tick: tick.sample.number,
-        timestamp: &tick.sample.timestamp,
         state: match r.state {
-            KernelState::Known(s) => s.name().to_string(),
-            KernelState::Unknown(v) => format!("UNKNOWN({v})"),
+            KernelState::Known(s) => s.name(),
+            KernelState::Unknown(_) => "UNKNOWN",
         },
+        state_value: r.raw_state,
         family: r.family.key(),
         local_address: r.local.to_string(),
         local_port: r.local_port,
@@ -217,7 +224,7 @@ fn event<'a>(
         inode: r.inode,
         cookie: (r.cookie != 0).then_some(r.cookie),
         age_s: age.map(|a| a.as_secs_f64()),
-        netns: tick.netns.per_row.then(|| tick.netns.label(r.netns)),
+        netns_label: tick.netns.per_row.then(|| tick.netns.label(r.netns)),
     }
 }
 
@@ -225,15 +232,14 @@ fn event<'a>(
 pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
     let h = tick.history;
     let (setup, s) = (tick.setup, tick.sample);
+    let mut footer = Footer::new(&s.outcome, tick.netns);
+    footer.complete = s.outcome.complete && !s.failed();
+    let latest = StatesJson::from_fn(|state| h.latest(state));
     let value = TickJson {
         kind: "tick",
-        schema_version: SCHEMA_VERSION,
+        header: Header::new(&s.timestamp, setup.hostname.as_deref()),
         tick: s.number,
-        timestamp: &s.timestamp,
         started: &setup.started,
-        hostname: setup.hostname.as_deref(),
-        source: s.outcome.source.name(),
-        fallback_reason: s.outcome.fallback_reason.as_deref(),
         interval_ms: setup.interval.as_millis() as u64,
         elapsed_s: s.elapsed,
         counted_states: setup
@@ -243,20 +249,25 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             .map(TcpState::name)
             .collect(),
         watched_states: setup.tracked.iter().map(TcpState::name).collect(),
-        counts: StatesJson::from_fn(|state| h.latest(state)),
+        total: TcpState::ALL
+            .iter()
+            .map(|&state| h.latest(state))
+            .sum::<u64>()
+            + s.unknown,
+        states: latest,
+        unknown: s.unknown,
         // A failed tick's change is unknown; the next good tick's spans the gap.
         deltas: (!s.failed()).then(|| DeltasJson::from_fn(|state| h.delta(state))),
         min: StatesJson::from_fn(|state| h.min(state)),
         max: StatesJson::from_fn(|state| h.max(state)),
-        unknown: s.unknown,
-        by: by_name(setup.by),
+        grouping: by_name(setup.by),
         top: s
             .top
             .iter()
             .map(|g| TopJson {
-                netns: tick.netns.per_row.then(|| tick.netns.label(g.netns)),
+                netns_label: tick.netns.per_row.then(|| tick.netns.label(g.netns)),
                 group: group_json(&g.key),
-                count: g.count,
+                total: g.count,
             })
             .collect(),
         top_omitted: s.top_omitted(),
@@ -267,18 +278,16 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             .iter()
             .map(|a| AgedJson {
                 state: a.state.name(),
-                netns: tick.netns.per_row.then(|| tick.netns.label(a.netns)),
+                netns_label: tick.netns.per_row.then(|| tick.netns.label(a.netns)),
                 group: group_json(&a.key),
                 at_least_s: a.at_least.as_secs_f64(),
-                count: a.count,
+                total: a.count,
                 oldest_s: a.oldest.as_secs_f64(),
             })
             .collect(),
         aged_omitted: s.aged_omitted(),
-        complete: s.outcome.complete && !s.failed(),
-        warnings: &s.outcome.warnings,
         error: s.error.as_deref(),
-        netns: netns_json(tick.netns),
+        footer,
     };
     crate::render::json::write_line(out, &value)?;
     if let Some(changes) = &s.changes {
@@ -292,12 +301,20 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
     out.flush()
 }
 
-/// A tick that failed before any tick succeeded.
-pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<()> {
+/// A tick that failed before any tick succeeded, at `timestamp` (RFC 3339, UTC).
+pub fn write_error(
+    out: &mut dyn Write,
+    tick: u64,
+    timestamp: &str,
+    hostname: Option<&str>,
+    message: &str,
+) -> io::Result<()> {
     #[derive(Serialize)]
     struct ErrorJson<'a> {
         #[serde(rename = "type")]
         kind: &'static str,
+        #[serde(flatten)]
+        header: Header<'a>,
         tick: u64,
         error: &'a str,
     }
@@ -305,6 +322,7 @@ pub fn write_error(out: &mut dyn Write, tick: u64, message: &str) -> io::Result<
         out,
         &ErrorJson {
             kind: "error",
+            header: Header::new(timestamp, hostname),
             tick,
             error: message,
         },
@@ -353,11 +371,12 @@ mod tests {
         let good = json(&s);
         assert_eq!(good["deltas"]["CLOSE_WAIT"], 251);
         assert_eq!(good["elapsed_s"], 1.0);
+        assert_eq!(good["total"], 420, "400 CLOSE_WAIT + 20 ESTABLISHED");
         assert_eq!(
             good["top"],
             serde_json::json!([
-                {"pid": null, "command": null, "hidden": true, "count": 3},
-                {"pid": null, "command": null, "hidden": false, "count": 1},
+                {"pid": null, "command": null, "owners_hidden": true, "total": 3},
+                {"pid": null, "command": null, "owners_hidden": false, "total": 1},
             ])
         );
         let lines = render(&setup, &s, &history, 80, 24);
@@ -374,7 +393,7 @@ mod tests {
         let failed = json(&s);
         assert!(failed["deltas"].is_null(), "{failed}");
         assert!(failed["elapsed_s"].is_null(), "{failed}");
-        assert_eq!(failed["counts"]["CLOSE_WAIT"], 400, "the last good counts");
+        assert_eq!(failed["states"]["CLOSE_WAIT"], 400, "the last good counts");
         assert_eq!(failed["error"], "boom");
         assert_eq!(failed["complete"], false);
     }
