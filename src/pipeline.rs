@@ -642,6 +642,12 @@ fn read_each<H>(
             Err(e) if all && e.is_out_of_descriptors() => Err("cannot open a socket to read it \
                 (out of file descriptors: raise `ulimit -n`)"
                 .to_string()),
+            // Read through a process of it (/proc/PID/net/tcp) that exited meanwhile: the
+            // namespace is probably gone with it; one container stopping must not fail the run.
+            Err(e) if all && vanished(&e) => Err(format!(
+                "its process exited while it was read ({})",
+                e.report()
+            )),
             Err(e @ Error::Netns { .. }) if all => {
                 let why = skip_reason(&e);
                 if netns::is_permission_error(&e) && refused.is_none() {
@@ -723,6 +729,19 @@ fn read_one<H>(
         port_range,
         facts,
     })
+}
+
+/// True when reading failed because a /proc file of a process vanished (`ENOENT`, `ESRCH`):
+/// the process exited between discovery and the read.
+fn vanished(e: &Error) -> bool {
+    match e {
+        Error::ProcRead { source, .. } => {
+            source.kind() == std::io::ErrorKind::NotFound
+                || source.raw_os_error() == Some(libc::ESRCH)
+        }
+        Error::BothSourcesFailed { proc, .. } => vanished(proc),
+        _ => false,
+    }
 }
 
 /// Why a namespace was skipped, without its label (outputs put the label next to it).
