@@ -5,16 +5,15 @@
 //! Each test uses its own ephemeral ports and filters on them, so it is exact whatever else
 //! runs on the machine.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::*;
 use serde_json::Value;
+
+use crate::util::{describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for};
 
 fn my_comm() -> String {
     std::fs::read_to_string("/proc/self/comm")
@@ -235,8 +234,7 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
 fn without_privileges_owners_are_hidden_not_missing() {
     let _serial = serial();
     if !is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
-        eprintln!("skipped: needs root to run tcpstat as an unprivileged user (uid 65534)");
+        skip("needs root to run tcpstat as an unprivileged user (uid 65534)");
         return;
     }
     let svc = Service::new("127.0.0.1:0", 1);
@@ -345,7 +343,7 @@ fn address_user_and_port_filters() {
     let v6 = match TcpListener::bind("[::1]:0") {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("skipped: no IPv6 loopback ({e})");
+            skip(format!("no IPv6 loopback ({e})"));
             return;
         }
     };
@@ -506,7 +504,7 @@ fn list_into_a_closed_pipe_exits_0_silently() {
 fn listing_ipv6_uses_brackets() {
     let _serial = serial();
     let Ok(l) = TcpListener::bind("[::1]:0") else {
-        eprintln!("skipped: no IPv6 loopback");
+        skip("no IPv6 loopback");
         return;
     };
     let addr: SocketAddr = l.local_addr().expect("addr");
@@ -523,7 +521,7 @@ fn listing_ipv6_uses_brackets() {
 fn orphaned_fin_wait_2_minisockets_have_no_user() {
     let _serial = serial();
     if !is_root() {
-        eprintln!("skipped: needs root to run a client as another user (uid 65534)");
+        skip("needs root to run a client as another user (uid 65534)");
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -539,7 +537,7 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
     {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("skipped: no bash to run the client ({e})");
+            skip(format!("no bash to run the client ({e})"));
             return;
         }
     };
@@ -675,7 +673,7 @@ fn list_quotes_command_names_with_separators() {
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            eprintln!("skipped: no bash ({e})");
+            skip(format!("no bash ({e})"));
             return;
         }
     };
@@ -843,6 +841,7 @@ impl Drop for FixtureCopy {
 /// whose label does not blame permissions.
 #[test]
 fn owner_walk_failures_are_counted_and_explained() {
+    let _serial = serial();
     let tree = FixtureCopy::of("proc-doctor", "failed");
     let fd = tree.0.join("4300/fd");
     std::fs::remove_dir_all(&fd).expect("rm fd");
