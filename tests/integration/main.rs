@@ -38,6 +38,7 @@ mod netns;
 mod owners;
 mod prometheus;
 mod properties;
+mod snapshots;
 mod states;
 mod util;
 mod watch;
