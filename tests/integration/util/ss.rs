@@ -3,16 +3,24 @@
 //! [`skip`] of the comparison.
 
 use std::process::Command;
+use std::sync::OnceLock;
 
 use super::skip;
 use super::sockets::Family;
 use super::states::{Counts, Scope, State};
 
-pub const SS: &str = "/usr/bin/ss";
+/// `ss`, found on `PATH` (`/usr/bin/ss` or `/bin/ss`, as iproute2 is packaged).
+pub const SS: &str = "ss";
 
 /// Whether `ss` is installed (no skip said: for diagnostics).
 pub fn ss_available() -> bool {
-    std::path::Path::new(SS).exists()
+    static THERE: OnceLock<bool> = OnceLock::new();
+    *THERE.get_or_init(|| {
+        Command::new(SS)
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 /// Whether `ss` is installed, saying a [`skip`] of `what` when it is not.
