@@ -6,13 +6,14 @@
 //! runs on the machine.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::util::states::fresh_listener;
 use crate::util::{describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for};
 
 fn my_comm() -> String {
@@ -30,8 +31,9 @@ struct Service {
 }
 
 impl Service {
-    fn new(addr: &str, n: usize) -> Service {
-        let listener = TcpListener::bind(addr).expect("bind");
+    /// On a fresh port of 127.0.0.1 (see `fresh_listener`).
+    fn new(n: usize) -> Service {
+        let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind 127.0.0.1");
         let mut clients = Vec::new();
         let mut servers = Vec::new();
         for _ in 0..n {
@@ -62,7 +64,7 @@ fn state_count(row: &Value, state: &str) -> u64 {
 #[test]
 fn procs_attributes_sockets_to_this_process_and_time_wait_to_no_owner() {
     let _serial = serial();
-    let mut svc = Service::new("127.0.0.1:0", 3);
+    let mut svc = Service::new(3);
     // One connection half-closed by its client: the server end is CLOSE_WAIT, owned by us.
     svc.clients[0].shutdown(Shutdown::Write).expect("shutdown");
     // One connection closed by the client first, then the server: client end in TIME_WAIT.
@@ -133,7 +135,7 @@ fn child_holding(listener: &TcpListener, name: &str) -> (Child, PathBuf) {
 #[test]
 fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_owner() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let name = "ev\x1b[2Jil\u{7}\u{202e}";
     let (mut child, dir) = child_holding(&listener, name);
@@ -237,7 +239,7 @@ fn without_privileges_owners_are_hidden_not_missing() {
         skip("needs root to run tcpstat as an unprivileged user (uid 65534)");
         return;
     }
-    let svc = Service::new("127.0.0.1:0", 1);
+    let svc = Service::new(1);
     let port = svc.port_arg();
     let o = tcpstat()
         .uid(65534)
@@ -286,7 +288,7 @@ fn without_privileges_owners_are_hidden_not_missing() {
 #[test]
 fn ports_groups_by_service_port_with_direction() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let v = json(&["ports", "--port", &port, "--json"]);
     assert_eq!(v["grouping"], "service");
@@ -339,8 +341,8 @@ fn ports_groups_by_service_port_with_direction() {
 #[test]
 fn address_user_and_port_filters() {
     let _serial = serial();
-    let v4 = Service::new("127.0.0.1:0", 1);
-    let v6 = match TcpListener::bind("[::1]:0") {
+    let v4 = Service::new(1);
+    let v6 = match fresh_listener(Ipv6Addr::LOCALHOST) {
         Ok(l) => l,
         Err(e) => {
             skip(format!("no IPv6 loopback ({e})"));
@@ -404,7 +406,7 @@ fn address_user_and_port_filters() {
 #[test]
 fn list_formats_and_sorting() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let out = text(&["list", "--port", &port]);
     let lines: Vec<&str> = out.lines().collect();
@@ -503,7 +505,7 @@ fn list_into_a_closed_pipe_exits_0_silently() {
 #[test]
 fn listing_ipv6_uses_brackets() {
     let _serial = serial();
-    let Ok(l) = TcpListener::bind("[::1]:0") else {
+    let Ok(l) = fresh_listener(Ipv6Addr::LOCALHOST) else {
         skip("no IPv6 loopback");
         return;
     };
@@ -524,7 +526,7 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
         skip("needs root to run a client as another user (uid 65534)");
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     // Two connections from uid 65534, closed at once (bash exits): the server keeps its ends
     // open (CLOSE_WAIT), the client ends are orphaned in FIN_WAIT_2.
@@ -609,7 +611,7 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
 #[test]
 fn list_from_proc_marks_what_it_cannot_see() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let v = json(&["list", "--source", "netlink", "--sport", &port, "--json"]);
     assert_eq!(v[0]["send_q"], 128, "netlink: the backlog: {v}");
@@ -658,7 +660,7 @@ fn list_from_proc_marks_what_it_cannot_see() {
 #[test]
 fn list_quotes_command_names_with_separators() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
     // bash renames itself through /proc/PID/comm and holds the listener as its stdin (sleep
@@ -705,7 +707,7 @@ fn list_quotes_command_names_with_separators() {
 #[test]
 fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 1);
+    let svc = Service::new(1);
     let port = svc.port_arg();
     let header = |out: &str| -> Vec<String> {
         out.lines()
@@ -769,7 +771,7 @@ fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
 #[test]
 fn top_says_how_many_rows_it_left_out() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let v = json(&["ports", "--port", &port, "--json"]);
     assert_eq!(
@@ -935,7 +937,7 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
     );
 
     // Both ports ephemeral (a listener on port 0 gets one from the range): the lower one.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let (server, _) = listener.accept().expect("accept");
@@ -967,7 +969,7 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
 #[test]
 fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let p = port.to_string();
     let mut clients: Vec<TcpStream> = (0..3)

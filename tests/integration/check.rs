@@ -4,9 +4,10 @@
 //! UNKNOWN, never clap's 2 (CRITICAL to a monitoring system) or 1.
 
 use std::io::Read;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::util::states::fresh_listener;
 use crate::util::{describe, fixture, run, serial};
 
 /// `check` with `args` on the fixture: (exit status, the one stdout line).
@@ -326,7 +327,7 @@ fn runtime_errors_are_unknown() {
 #[test]
 fn live_close_wait_sockets_trip_the_thresholds() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut keep = Vec::new();
     for _ in 0..3 {

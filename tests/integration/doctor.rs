@@ -8,7 +8,7 @@
 //! (ListenOverflows) belong to the test alone.
 
 use std::io::Read;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::util::netns::{self, Env};
 use crate::util::sockets::{Family, Sock};
-use crate::util::states::Scenario;
+use crate::util::states::{fresh_listener, Scenario};
 use crate::util::{describe, fixture, run, serial, skip, wait_for};
 
 /// `doctor --json` plus `args`: the document and the exit status, which must be the one the
@@ -101,7 +101,7 @@ impl Drop for Holder {
 #[test]
 fn a_close_wait_leak_is_pinned_on_the_process_holding_it() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut clients = Vec::new();
     let mut servers = Vec::new();
@@ -277,7 +277,7 @@ fn a_full_accept_queue_and_the_syn_sent_behind_it() {
 #[test]
 fn a_time_wait_burst_is_normal_until_it_uses_up_the_ports_to_one_destination() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     for _ in 0..30 {
         let c = TcpStream::connect(("127.0.0.1", port)).expect("connect");

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -20,7 +20,8 @@ use rustix::process::{kill_process, Pid, Signal};
 
 use crate::util::netns::{in_private_netns, netns_available};
 use crate::util::sockets::{Family, Sock};
-use crate::util::{fixture, run, serial, skip, tcpstat};
+use crate::util::states::{fresh_listener, proc_sockets, State};
+use crate::util::{fixture, run, serial, skip, tcpstat, wait_until, WAIT};
 
 fn exposition(args: &[&str]) -> String {
     let o = run(args);
@@ -437,7 +438,7 @@ fn hostile_command_names_are_escaped_per_the_format() {
 #[test]
 fn live_ports_report_the_accept_queue_and_backlog() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let p = port.to_string();
     // Two connections the listener never accepts.
@@ -504,7 +505,7 @@ fn ports_and_serve_agree_on_listeners_under_owner_and_address_filters() {
     // second.
     let (first, second) = (0..20)
         .find_map(|_| {
-            let first = TcpListener::bind("127.0.0.1:0").ok()?;
+            let first = fresh_listener(Ipv4Addr::LOCALHOST).ok()?;
             let port = first.local_addr().ok()?.port();
             let second = TcpListener::bind(("127.0.0.2", port)).ok()?;
             Some((first, second))
@@ -905,6 +906,24 @@ fn slow_reader_scenario() {
     assert!(
         full > 30_000,
         "the body must dwarf the buffers: {full} bytes"
+    );
+    // That request's slot is free once serve has closed its end (the slot holds the socket
+    // until it is released): until then a reader could find both slots taken, be answered
+    // 503, and leave a slot free for the third client.
+    wait_until(
+        "serve to close the first request's connection",
+        WAIT,
+        || {
+            let open: Vec<_> = proc_sockets()
+                .into_iter()
+                .filter(|s| s.lport == addr.port() && s.state != State::Listen && s.inode != 0)
+                .collect();
+            if open.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("serve still holds {open:?}"))
+            }
+        },
     );
     let (started, answering) = mpsc::channel();
     let readers: Vec<_> = (0..2)

@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::util::states::fresh_listener;
 use crate::util::{is_root, serial, skip, tcpstat, wait_for};
 
 /// A listener whose accepted connections are half-closed by their clients: the server ends
@@ -25,7 +26,7 @@ struct Leak {
 impl Leak {
     fn new() -> Leak {
         Leak {
-            listener: TcpListener::bind("127.0.0.1:0").expect("bind"),
+            listener: fresh_listener(Ipv4Addr::LOCALHOST).expect("bind"),
             pairs: Vec::new(),
         }
     }
@@ -573,8 +574,8 @@ fn a_failed_tick_is_retried_and_the_deltas_still_add_up() {
 #[test]
 fn by_remote_groups_by_peer_address() {
     let _serial = serial();
-    let near = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let Ok(far) = TcpListener::bind("127.0.0.2:0") else {
+    let near = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
+    let Ok(far) = fresh_listener(Ipv4Addr::new(127, 0, 0, 2)) else {
         skip("127.0.0.2 cannot be bound here");
         return;
     };

@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
@@ -270,6 +270,8 @@ pub struct ProcSock {
     pub lport: u16,
     pub rport: u16,
     pub state: State,
+    /// 0: no file (TIME_WAIT, not accepted yet, closed by its process).
+    pub inode: u64,
 }
 
 fn parse_port(addr: &str) -> Option<u16> {
@@ -304,11 +306,16 @@ pub fn proc_sockets() -> Vec<ProcSock> {
             };
             let state = State::from_kernel(code)
                 .unwrap_or_else(|| panic!("unknown state {code} in {path}: {line:?}"));
+            let inode = fields
+                .get(9)
+                .and_then(|f| f.parse().ok())
+                .unwrap_or_else(|| panic!("no inode in {path}: {line:?}"));
             out.push(ProcSock {
                 family,
                 lport,
                 rport,
                 state,
+                inode,
             });
         }
     }
@@ -349,29 +356,39 @@ pub fn wait_for_kernel(what: &str, scope: Scope, expected: Counts) {
 /// Ports handed out to scenario parts by this test process, never reused.
 static PORTS_USED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
-/// Bind a socket made by `make` to loopback port 0 and keep the port only if
-/// no other part of this process ever had it and /proc shows no socket at all
-/// (e.g. a TIME_WAIT left over by an earlier run) with it as local or remote
-/// port.  Rejected sockets stay bound until we are done so the kernel cannot
-/// hand the same port out again.
-fn bind_fresh_port(family: Family, make: impl Fn() -> Sock) -> (Sock, u16) {
+/// Binds a socket made by `make` to port 0 of `ip` and keeps the port only if no other part
+/// of this process ever had it and /proc shows no socket at all (e.g. a TIME_WAIT left over
+/// by an earlier test or run) with it as local or remote port. Rejected sockets stay bound
+/// until we are done so the kernel cannot hand the same port out again.
+fn bind_fresh_port(ip: IpAddr, make: impl Fn() -> Sock) -> io::Result<(Sock, u16)> {
     let mut rejected = Vec::new();
     for _ in 0..200 {
         let sock = make();
-        sock.bind(SocketAddr::new(family.loopback(), 0))
-            .unwrap_or_else(|e| panic!("{e}"));
+        sock.bind(SocketAddr::new(ip, 0))?;
         let port = sock.port();
         let clean = !proc_sockets()
             .iter()
             .any(|s| s.lport == port || s.rport == port);
         let mut used = PORTS_USED.lock().unwrap_or_else(|e| e.into_inner());
         if clean && used.insert(port) {
-            return (sock, port);
+            return Ok((sock, port));
         }
         drop(used);
         rejected.push(sock);
     }
     panic!("could not find a port nobody else uses");
+}
+
+/// A listener (backlog 128, as std's) on `ip` with a fresh port ([`bind_fresh_port`]): a
+/// test that counts the sockets of its port (`--port P`) then counts its own only, even right
+/// after another test or run left sockets with that port number behind. `Err` when `ip`
+/// cannot be bound (no IPv6, no 127.0.0.2).
+pub fn fresh_listener(ip: impl Into<IpAddr>) -> io::Result<TcpListener> {
+    let ip = ip.into();
+    let family = if ip.is_ipv4() { Family::V4 } else { Family::V6 };
+    let (sock, _) = bind_fresh_port(ip, || Sock::new(family))?;
+    sock.listen(128);
+    Ok(TcpListener::from(sock.into_fd()))
 }
 
 // ---------------------------------------------------------------------------
@@ -419,7 +436,7 @@ pub struct Scenario {
 }
 
 fn listener(family: Family, backlog: i32, small_bufs: bool) -> (Sock, u16) {
-    let (sock, port) = bind_fresh_port(family, || {
+    let (sock, port) = bind_fresh_port(family.loopback(), || {
         let s = Sock::new(family);
         if small_bufs {
             // Inherited by accepted sockets; must be set before the handshake
@@ -427,7 +444,8 @@ fn listener(family: Family, backlog: i32, small_bufs: bool) -> (Sock, u16) {
             s.set_rcvbuf(SMALL_BUF).set_sndbuf(SMALL_BUF);
         }
         s
-    });
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     sock.listen(backlog);
     (sock, port)
 }
@@ -496,11 +514,12 @@ impl Scenario {
     /// `n` listeners sharing one port (SO_REUSEPORT): n LISTEN.
     pub fn listen(&mut self, family: Family, n: usize) -> u16 {
         assert!(n >= 1);
-        let (first, port) = bind_fresh_port(family, || {
+        let (first, port) = bind_fresh_port(family.loopback(), || {
             let s = Sock::new(family);
             s.set_reuseport();
             s
-        });
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         first.listen(128);
         let mut socks = vec![first];
         for _ in 1..n {
@@ -679,11 +698,12 @@ impl Scenario {
     /// connecting: n CLOSED (invisible to /proc).
     pub fn closed(&mut self, family: Family, n: usize) -> u16 {
         assert!(n >= 1);
-        let (first, port) = bind_fresh_port(family, || {
+        let (first, port) = bind_fresh_port(family.loopback(), || {
             let s = Sock::new(family);
             s.set_reuseaddr();
             s
-        });
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         let mut socks = vec![first];
         for _ in 1..n {
             let s = Sock::new(family);
