@@ -52,14 +52,10 @@ fn listener() -> TcpListener {
 
 /// Every test here that forks or scans holds [`serial`]: between `fork` and `exec` a child
 /// holds a copy of every descriptor, CLOEXEC or not, so a scan racing with another test's
-/// spawn would rightly see that child as a second owner of our sockets.
+/// spawn would rightly see that child as a second owner of our sockets. (`Command::spawn`
+/// returns after the child's `exec`, when its CLOEXEC copies are closed.)
 fn scan(wanted: &[u64]) -> OwnerMap {
     owners::scan(proc_root(), &wanted.iter().copied().collect::<HashSet<_>>()).expect("/proc lists")
-}
-
-/// `Command::spawn` returns after the child's `exec`, when its CLOEXEC copies are closed.
-fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
-    cmd.spawn()
 }
 
 fn owners(map: &OwnerMap, inode: u64) -> Vec<(u32, String)> {
@@ -171,14 +167,13 @@ fn an_inherited_socket_is_attributed_to_parent_and_child() {
     let inode = inode_of(&listener);
     let me = std::process::id();
     // The child gets the listening socket as its stdin: no unsafe, no CLOEXEC games.
-    let child = spawn(
-        Command::new("sleep")
-            .arg("30")
-            .stdin(Stdio::from(OwnedFd::from(
-                listener.try_clone().expect("dup"),
-            ))),
-    )
-    .expect("spawn sleep");
+    let child = Command::new("sleep")
+        .arg("30")
+        .stdin(Stdio::from(OwnedFd::from(
+            listener.try_clone().expect("dup"),
+        )))
+        .spawn()
+        .expect("spawn sleep");
     let child = Reaped(child);
     let kid = child.0.id();
 
@@ -293,7 +288,7 @@ fn spawn_helper(mode: &str, configure: impl FnOnce(&mut Command)) -> Option<Reap
     .current_dir("/")
     .stdout(Stdio::piped());
     configure(&mut cmd);
-    match spawn(&mut cmd) {
+    match cmd.spawn() {
         Ok(child) => Some(Reaped(child)),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             skip(format!(

@@ -387,18 +387,14 @@ fn screen(lines: &[String], width: usize, height: usize) -> String {
     assert!(lines.len() <= height, "{} lines on {height}", lines.len());
     let mut out = String::new();
     for line in lines {
-        let columns = unicode_columns(line);
+        // Every character of these frames is one column wide.
+        let columns = line.chars().count();
         assert!(columns <= width, "{columns} columns on {width}: {line:?}");
         out.push_str(line);
         out.push_str(&" ".repeat(width - columns));
         out.push_str("|\n");
     }
     out
-}
-
-/// Display columns of plain text (every character of these frames is one column wide).
-fn unicode_columns(line: &str) -> usize {
-    line.chars().count()
 }
 
 fn summary_outputs(files: &mut Vec<(String, String)>) {
