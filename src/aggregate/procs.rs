@@ -198,6 +198,21 @@ impl ProcMatrix {
         });
     }
 
+    /// The ownerless rows per namespace: `by_netns` of a merged matrix, else this matrix's own
+    /// rows as one namespace (tag 0), so that no caller loses them for not having merged.
+    pub fn ownerless(&self) -> std::borrow::Cow<'_, [OwnerlessRows]> {
+        if !self.by_netns.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.by_netns);
+        }
+        std::borrow::Cow::Owned(vec![OwnerlessRows {
+            netns: 0,
+            not_accepted: self.not_accepted.clone(),
+            no_owner: self.no_owner.clone(),
+            hidden: self.hidden.clone(),
+            not_found: self.not_found.clone(),
+        }])
+    }
+
     /// One matrix of several namespaces' matrices, each built from one namespace's sockets
     /// and given with its namespace: every process row and accept queue is kept and tagged
     /// with its namespace, the ownerless rows are summed and also kept per namespace in

@@ -307,7 +307,7 @@ pub fn ports(
 /// `tcpstat_process_sockets{command,state[,netns]}` for the busiest commands,
 /// `tcpstat_process_other_sockets{state[,netns]}` for the rest (and how many commands that
 /// is), and `tcpstat_unowned_sockets{reason,state[,netns]}` for sockets without a readable
-/// owner. `matrix` is merged ([`ProcMatrix::merge`]): its rows carry their namespace.
+/// owner, per namespace when `matrix` is merged ([`ProcMatrix::merge`]).
 pub fn processes(
     out: &mut dyn Write,
     commands: &CommandRows,
@@ -369,7 +369,7 @@ pub fn processes(
         Kind::Gauge,
         "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), not_accepted (completed connections the listening process has not accept()ed), hidden (owner not readable), not_found.",
     )?;
-    for rows in &matrix.by_netns {
+    for rows in matrix.ownerless().iter() {
         let label = netns(rows.netns);
         for (reason, row) in [
             ("no_owner", &rows.no_owner),

@@ -71,14 +71,12 @@
 //! key (state, local address and port) are sorted (they come in the kernel's hash order,
 //! which changes with every namespace).
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -89,10 +87,14 @@ use nix::sched::CloneFlags;
 use rustix::io::FdFlags;
 use rustix::net::{AddressFamily, Shutdown, SocketFlags, SocketType};
 
+use crate::util::snapshot::Snapshots;
 use crate::util::{self, Outcome, WAIT};
 
-const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
-const BLESS: &str = "TCPSTAT_BLESS";
+/// The golden files, one per command.
+const GOLDEN: Snapshots = Snapshots {
+    dir: "tests/golden",
+    filter: "golden",
+};
 
 // ---------------------------------------------------------------------------------------------
 // The socket table
@@ -379,7 +381,7 @@ impl Drop for Holders {
 
 /// A `sleep` child that inherits `fds`: they are made inheritable for this spawn only and the
 /// parent's copies closed right after, so nothing else may fork meanwhile
-/// ([`util::exclusive`]). (No PR_SET_PDEATHSIG: it fires when the forking *thread* ends.
+/// ([`util::serial`]). (No PR_SET_PDEATHSIG: it fires when the forking *thread* ends.
 /// Drop kills the holders; after a killed run `sleep 600` ends by itself.)
 fn hold(fds: Vec<OwnedFd>) -> Child {
     for fd in &fds {
@@ -611,7 +613,7 @@ fn run_cases(place: Place, holder_host_pid: u32) -> Vec<Record> {
             args.extend(["--netns-pid".into(), holder_host_pid.to_string()]);
             name.extend(["--netns-pid", "PID"]);
         }
-        let out: Outcome = util::tcpstat(&args);
+        let out: Outcome = util::outcome(&args);
         records.push(Record {
             file: file_name(&name),
             status: out.status,
@@ -626,7 +628,7 @@ fn run_cases(place: Place, holder_host_pid: u32) -> Vec<Record> {
 fn run_serve() -> Record {
     let listen = v4(SERVE).to_string();
     let args = ["serve", "--listen", listen.as_str()];
-    let mut child = util::command(&args).spawn().expect("spawn serve");
+    let mut child = util::run::command(&args).spawn().expect("spawn serve");
     wait_for_state(ProcNet::Holder, v4(SERVE), any4(0), "LISTEN");
     let mut stream = TcpStream::from(connect(v4(SCRAPER), v4(SERVE)));
     stream.set_read_timeout(Some(WAIT)).expect("read timeout");
@@ -1062,172 +1064,13 @@ fn render(rec: &Record, run: &Run) -> String {
     out
 }
 
-/// The first differences of two texts, line by line (longest common subsequence), with two
-/// lines of context, and for the first changed line where it starts to differ.
-fn line_diff(want: &str, got: &str) -> String {
-    const CONTEXT: usize = 2;
-    const MAX_LINES: usize = 60;
-    const LONG: usize = 200;
-    // Split on '\n' only, so that a '\r' shows (escaped).
-    let a: Vec<&str> = want.split('\n').collect();
-    let b: Vec<&str> = got.split('\n').collect();
-    // lcs[i][j]: common lines of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    // (tag, line number in want or got, text)
-    let mut ops: Vec<(char, usize, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', i + 1, a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            ops.push(('-', i + 1, a[i]));
-            i += 1;
-        } else {
-            ops.push(('+', j + 1, b[j]));
-            j += 1;
-        }
-    }
-    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
-    let mut out = String::from("--- golden (want)\n+++ tcpstat (got)\n");
-    let mut shown = 0;
-    let mut last: Option<usize> = None;
-    for &k in &changed {
-        let from = k.saturating_sub(CONTEXT).max(last.map_or(0, |l| l + 1));
-        if last.is_some_and(|l| from > l + 1) || (last.is_none() && from > 0) {
-            let _ = writeln!(out, "@@ line {} @@", ops[from].1);
-        }
-        let to = (k + CONTEXT).min(ops.len() - 1);
-        for (tag, n, text) in &ops[from..=to] {
-            if shown == MAX_LINES {
-                out.push_str("... (more differences)\n");
-                return out;
-            }
-            let _ = writeln!(out, "{tag}{n:>4} | {}", visible(text, LONG));
-            shown += 1;
-        }
-        last = Some(to);
-    }
-    // Long lines (JSON): where the first changed pair starts to differ.
-    let first_removed = ops.iter().find(|o| o.0 == '-');
-    let first_added = ops.iter().find(|o| o.0 == '+');
-    if let (Some(w), Some(g)) = (first_removed, first_added) {
-        let col =
-            w.2.chars()
-                .zip(g.2.chars())
-                .take_while(|(x, y)| x == y)
-                .count();
-        let excerpt = |s: &str| -> String {
-            let part: String = s.chars().skip(col.saturating_sub(40)).collect();
-            visible(&part, 100)
-        };
-        let _ = writeln!(
-            out,
-            "first difference at want line {} / got line {}, column {}:\n  want …{}\n  got  …{}",
-            w.1,
-            g.1,
-            col + 1,
-            excerpt(w.2),
-            excerpt(g.2)
-        );
-    }
-    out
-}
-
-/// `line` with control characters escaped (`\r`, `\t`, ...), cut after `max` characters.
-fn visible(line: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in line.chars().enumerate() {
-        if n == max {
-            let _ = write!(out, "… ({} more characters)", line.chars().count() - max);
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn golden_dir() -> PathBuf {
-    PathBuf::from(GOLDEN_DIR)
-}
-
-fn txt_files(dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".txt"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Rewrites the golden files (and removes those no command produces any more).
-fn bless(files: &[(String, String)]) {
-    let dir = golden_dir();
-    fs::create_dir_all(&dir).expect("create tests/golden");
-    let wanted: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    for stale in txt_files(&dir).difference(&wanted) {
-        fs::remove_file(dir.join(stale)).expect("remove a stale golden file");
-        println!("removed tests/golden/{stale}");
-    }
-    for (name, text) in files {
-        let path = dir.join(name);
-        if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            fs::write(&path, text).expect("write a golden file");
-            println!("wrote tests/golden/{name}");
-        }
-    }
-}
-
-/// Compares with the golden files; panics with every difference.
-fn compare(files: &[(String, String)]) {
-    let dir = golden_dir();
-    let mut problems = Vec::new();
-    let wanted: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    for stale in txt_files(&dir).difference(&wanted) {
-        problems.push(format!(
-            "tests/golden/{stale}: no command produces it any more"
-        ));
-    }
-    for (name, got) in files {
-        match fs::read_to_string(dir.join(name)) {
-            Ok(want) if want == *got => {}
-            Ok(want) => problems.push(format!(
-                "tests/golden/{name} differs:\n{}",
-                line_diff(&want, got)
-            )),
-            Err(e) => problems.push(format!("tests/golden/{name}: {e}")),
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "{} of {} golden outputs differ (if the change is intended: {BLESS}=1 cargo test \
-         --test integration golden, and review the diff of tests/golden):\n\n{}",
-        problems.len(),
-        files.len(),
-        problems.join("\n\n")
-    );
-}
-
 #[test]
 fn golden() {
-    util::skip_unless_netns!();
-    let _alone = util::exclusive();
+    let _serial = util::serial();
+    if let Some(why) = util::netns::namespaces_unavailable() {
+        util::skip(why);
+        return;
+    }
     let started = Instant::now();
     let hostname = fs::read_to_string("/proc/sys/kernel/hostname")
         .expect("hostname")
@@ -1274,13 +1117,7 @@ fn golden() {
         .iter()
         .map(|r| (r.file.clone(), render(r, &run)))
         .collect();
-    let names: BTreeSet<&String> = files.iter().map(|(n, _)| n).collect();
-    assert_eq!(names.len(), files.len(), "two commands with one file name");
-    if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
-        bless(&files);
-    } else {
-        compare(&files);
-    }
+    GOLDEN.check(&files);
     println!(
         "golden: {} outputs in {:.1?}",
         files.len(),
@@ -1291,6 +1128,7 @@ fn golden() {
 #[cfg(test)]
 mod mask_tests {
     use super::*;
+    use crate::util::snapshot::line_diff;
 
     #[test]
     fn timestamps_keep_their_shape() {

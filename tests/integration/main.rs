@@ -1,13 +1,47 @@
-//! Integration tests that run the built binary (`cargo test --test integration`).
+//! The integration tests, one crate (`cargo test --test integration`): the suite links once
+//! and every module shares [`util`]. Tests of all modules run concurrently in this one
+//! process; those that spawn processes or create sockets take [`util::serial`] (see
+//! [`util`] for why).
 //!
-//! - `golden`: every subcommand and output format on a fixed socket table, compared byte for
-//!   byte (after masking what varies between runs) with the files in `tests/golden/`;
-//!   `TCPSTAT_BLESS=1` rewrites them.
+//! The binary on recorded fixtures and on the live kernel:
+//! - `cli`: JSON contract, warnings, errors, exit codes, colour and pipes;
+//! - `bad_input`: one test per row of the README's "Bad input" table;
+//! - `states`: real loopback sockets driven into every TCP state, counted by both sources;
+//! - `breakdown`: `ports`, `procs` and `list` with real processes, hostile names, dropped
+//!   privileges;
+//! - `netns`: `--netns`, `--netns-pid` and `--all-netns` on namespaces made by the test;
+//! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
+//!   the monitoring plugin's status lines;
+//! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
+//! - `watch`: sockets changing state between ticks; the screen in tmux;
+//! - `golden`: every subcommand and format on a fixed socket table, byte for byte
+//!   (`tests/golden/`).
+//!
+//! The library, without the binary:
+//! - `owners`: the `/proc/*/fd` owner walk with real processes;
+//! - `bytecode`: kernel-side filters against user-space filters and `ss`;
+//! - `properties`: property tests of every parser of outside input;
+//! - `snapshots`: every renderer on fixed data (`tests/snapshots/`);
+//! - `generated`: the committed completions and man pages are what the CLI generates;
 //! - `architecture`: the layering of `ARCHITECTURE.md`, checked on the source.
 //! - `schemas`: every JSON document of every subcommand validated against its published JSON
 //!   Schema (`docs/schema/`), on fixtures, live sockets and network namespaces.
 
 mod architecture;
+mod bad_input;
+mod breakdown;
+mod bytecode;
+mod check;
+mod cli;
+mod doctor;
+mod generated;
 mod golden;
+mod netns;
+mod owners;
+mod prometheus;
+mod properties;
 mod schemas;
+mod snapshots;
+mod states;
 mod util;
+mod watch;

@@ -833,7 +833,7 @@ fn watch_with_events(checker: &mut Checker, scope: &[&str]) {
 /// Takes the lock of the tests of this target that fork while they hold sockets (see
 /// `util::exclusive`): this test forks tcpstat while it holds its own.
 fn alone() -> std::sync::MutexGuard<'static, ()> {
-    crate::util::exclusive()
+    crate::util::serial()
 }
 
 #[test]

@@ -5,16 +5,16 @@
 //! Each test uses its own ephemeral ports and filters on them, so it is exact whatever else
 //! runs on the machine.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::*;
 use serde_json::Value;
+
+use crate::util::states::fresh_listener;
+use crate::util::{describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for};
 
 fn my_comm() -> String {
     std::fs::read_to_string("/proc/self/comm")
@@ -31,8 +31,9 @@ struct Service {
 }
 
 impl Service {
-    fn new(addr: &str, n: usize) -> Service {
-        let listener = TcpListener::bind(addr).expect("bind");
+    /// On a fresh port of 127.0.0.1 (see `fresh_listener`).
+    fn new(n: usize) -> Service {
+        let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind 127.0.0.1");
         let mut clients = Vec::new();
         let mut servers = Vec::new();
         for _ in 0..n {
@@ -63,7 +64,7 @@ fn state_count(row: &Value, state: &str) -> u64 {
 #[test]
 fn procs_attributes_sockets_to_this_process_and_time_wait_to_no_owner() {
     let _serial = serial();
-    let mut svc = Service::new("127.0.0.1:0", 3);
+    let mut svc = Service::new(3);
     // One connection half-closed by its client: the server end is CLOSE_WAIT, owned by us.
     svc.clients[0].shutdown(Shutdown::Write).expect("shutdown");
     // One connection closed by the client first, then the server: client end in TIME_WAIT.
@@ -134,7 +135,7 @@ fn child_holding(listener: &TcpListener, name: &str) -> (Child, PathBuf) {
 #[test]
 fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_owner() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let name = "ev\x1b[2Jil\u{7}\u{202e}";
     let (mut child, dir) = child_holding(&listener, name);
@@ -235,11 +236,10 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
 fn without_privileges_owners_are_hidden_not_missing() {
     let _serial = serial();
     if !is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
-        eprintln!("skipped: needs root to run tcpstat as an unprivileged user (uid 65534)");
+        skip("needs root to run tcpstat as an unprivileged user (uid 65534)");
         return;
     }
-    let svc = Service::new("127.0.0.1:0", 1);
+    let svc = Service::new(1);
     let port = svc.port_arg();
     let o = tcpstat()
         .uid(65534)
@@ -288,7 +288,7 @@ fn without_privileges_owners_are_hidden_not_missing() {
 #[test]
 fn ports_groups_by_service_port_with_direction() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let v = json(&["ports", "--port", &port, "--json"]);
     assert_eq!(v["grouping"], "service");
@@ -341,11 +341,11 @@ fn ports_groups_by_service_port_with_direction() {
 #[test]
 fn address_user_and_port_filters() {
     let _serial = serial();
-    let v4 = Service::new("127.0.0.1:0", 1);
-    let v6 = match TcpListener::bind("[::1]:0") {
+    let v4 = Service::new(1);
+    let v6 = match fresh_listener(Ipv6Addr::LOCALHOST) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("skipped: no IPv6 loopback ({e})");
+            skip(format!("no IPv6 loopback ({e})"));
             return;
         }
     };
@@ -406,7 +406,7 @@ fn address_user_and_port_filters() {
 #[test]
 fn list_formats_and_sorting() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let out = text(&["list", "--port", &port]);
     let lines: Vec<&str> = out.lines().collect();
@@ -508,8 +508,8 @@ fn list_into_a_closed_pipe_exits_0_silently() {
 #[test]
 fn listing_ipv6_uses_brackets() {
     let _serial = serial();
-    let Ok(l) = TcpListener::bind("[::1]:0") else {
-        eprintln!("skipped: no IPv6 loopback");
+    let Ok(l) = fresh_listener(Ipv6Addr::LOCALHOST) else {
+        skip("no IPv6 loopback");
         return;
     };
     let addr: SocketAddr = l.local_addr().expect("addr");
@@ -526,10 +526,10 @@ fn listing_ipv6_uses_brackets() {
 fn orphaned_fin_wait_2_minisockets_have_no_user() {
     let _serial = serial();
     if !is_root() {
-        eprintln!("skipped: needs root to run a client as another user (uid 65534)");
+        skip("needs root to run a client as another user (uid 65534)");
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     // Two connections from uid 65534, closed at once (bash exits): the server keeps its ends
     // open (CLOSE_WAIT), the client ends are orphaned in FIN_WAIT_2.
@@ -542,7 +542,7 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
     {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("skipped: no bash to run the client ({e})");
+            skip(format!("no bash to run the client ({e})"));
             return;
         }
     };
@@ -614,7 +614,7 @@ fn orphaned_fin_wait_2_minisockets_have_no_user() {
 #[test]
 fn list_from_proc_marks_what_it_cannot_see() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let v = json(&["list", "--source", "netlink", "--sport", &port, "--json"]);
     assert_eq!(v["sockets"][0]["send_q"], 128, "netlink: the backlog: {v}");
@@ -667,7 +667,7 @@ fn list_from_proc_marks_what_it_cannot_see() {
 #[test]
 fn list_quotes_command_names_with_separators() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
     // bash renames itself through /proc/PID/comm and holds the listener as its stdin (sleep
@@ -682,7 +682,7 @@ fn list_quotes_command_names_with_separators() {
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            eprintln!("skipped: no bash ({e})");
+            skip(format!("no bash ({e})"));
             return;
         }
     };
@@ -714,7 +714,7 @@ fn list_quotes_command_names_with_separators() {
 #[test]
 fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 1);
+    let svc = Service::new(1);
     let port = svc.port_arg();
     let header = |out: &str| -> Vec<String> {
         out.lines()
@@ -779,7 +779,7 @@ fn state_columns_follow_the_selection_and_mark_what_is_not_counted() {
 #[test]
 fn top_says_how_many_rows_it_left_out() {
     let _serial = serial();
-    let svc = Service::new("127.0.0.1:0", 2);
+    let svc = Service::new(2);
     let port = svc.port_arg();
     let v = json(&["ports", "--port", &port, "--json"]);
     assert_eq!(
@@ -851,6 +851,7 @@ impl Drop for FixtureCopy {
 /// whose label does not blame permissions.
 #[test]
 fn owner_walk_failures_are_counted_and_explained() {
+    let _serial = serial();
     let tree = FixtureCopy::of("proc-doctor", "failed");
     let fd = tree.0.join("4300/fd");
     std::fs::remove_dir_all(&fd).expect("rm fd");
@@ -944,7 +945,7 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
     );
 
     // Both ports ephemeral (a listener on port 0 gets one from the range): the lower one.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let (server, _) = listener.accept().expect("accept");
@@ -976,7 +977,7 @@ fn without_a_listener_the_service_port_is_the_non_ephemeral_one() {
 #[test]
 fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
     let _serial = serial();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let p = port.to_string();
     let mut clients: Vec<TcpStream> = (0..3)

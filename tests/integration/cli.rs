@@ -1,13 +1,12 @@
 //! The real executable on recorded /proc fixtures and on the live kernel: JSON contract,
 //! warnings, errors, exit codes, colour and pipes. Real-socket state tests live in states.rs.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
 
-use common::*;
 use serde::Deserialize;
+
+use crate::util::{fixture, run, serial, skip, tcpstat};
 
 fn on_fixture(name: &str, extra: &[&str]) -> Output {
     let root = fixture(name);
@@ -120,6 +119,7 @@ fn parse(o: &Output) -> Summary {
 /// IPv6: LISTEN 1, ESTABLISHED 3 (one of them IPv4-mapped).
 #[test]
 fn recorded_proc_tables_give_exact_counts() {
+    let _serial = serial();
     let s = parse(&on_fixture("proc-recorded", &["--json"]));
     assert_eq!(s.schema_version, 2);
     assert_eq!(s.source, "proc");
@@ -165,6 +165,7 @@ fn recorded_proc_tables_give_exact_counts() {
 
 #[test]
 fn filters_apply_on_the_proc_source() {
+    let _serial = serial();
     let s = parse(&on_fixture(
         "proc-recorded",
         &["--json", "--state", "estab,close-wait"],
@@ -198,6 +199,7 @@ fn filters_apply_on_the_proc_source() {
 
 #[test]
 fn unknown_kernel_states_are_counted_not_dropped() {
+    let _serial = serial();
     let s = parse(&on_fixture("proc-unknown", &["--json"]));
     assert_eq!(
         s.unknown_states,
@@ -228,6 +230,7 @@ fn unknown_kernel_states_are_counted_not_dropped() {
 
 #[test]
 fn malformed_lines_are_reported_and_the_rest_counted() {
+    let _serial = serial();
     let o = on_fixture("proc-malformed", &["--json"]);
     let s = parse(&o);
     assert!(!s.complete);
@@ -245,6 +248,7 @@ fn malformed_lines_are_reported_and_the_rest_counted() {
 
 #[test]
 fn missing_ipv6_table_is_a_warning() {
+    let _serial = serial();
     let s = parse(&on_fixture("proc-no-tcp6", &["--json"]));
     assert_eq!(s.total, 9);
     assert!(s.warnings[0].contains("IPv6 disabled?"), "{:?}", s.warnings);
@@ -252,6 +256,7 @@ fn missing_ipv6_table_is_a_warning() {
 
 #[test]
 fn unreadable_tables_are_runtime_errors() {
+    let _serial = serial();
     let o = on_fixture("proc-empty", &["--json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty(), "no partial output");
@@ -273,6 +278,7 @@ fn unreadable_tables_are_runtime_errors() {
 
 #[test]
 fn usage_errors_exit_2_and_name_the_value() {
+    let _serial = serial();
     for (args, needle) in [
         (&["--state", "bogus"][..], "bogus"),
         (&["summary", "--port", "70000"][..], "70000"),
@@ -293,6 +299,7 @@ fn usage_errors_exit_2_and_name_the_value() {
 
 #[test]
 fn table_lists_all_eleven_states_in_lifecycle_order() {
+    let _serial = serial();
     let text = stdout(&on_fixture("proc-recorded", &["--color", "never"]));
     let names: Vec<&str> = text
         .lines()
@@ -337,6 +344,7 @@ fn table_lists_all_eleven_states_in_lifecycle_order() {
 
 #[test]
 fn colour_follows_the_flag_and_no_color() {
+    let _serial = serial();
     let plain = stdout(&on_fixture("proc-recorded", &[]));
     assert!(!plain.contains('\x1b'), "piped output is plain");
     let forced = stdout(&on_fixture("proc-recorded", &["--color", "always"]));
@@ -367,6 +375,7 @@ fn colour_follows_the_flag_and_no_color() {
 
 #[test]
 fn bare_tcpstat_is_summary_on_the_live_kernel() {
+    let _serial = serial();
     let o = run(&["--json", "--source", "netlink"]);
     let s = parse(&o);
     assert_eq!(s.source, "netlink");
@@ -383,6 +392,7 @@ fn bare_tcpstat_is_summary_on_the_live_kernel() {
 
 #[test]
 fn closed_pipe_is_a_silent_success() {
+    let _serial = serial();
     for args in [&["summary"][..], &["--json"][..]] {
         let mut child = tcpstat()
             .args(args)
@@ -406,6 +416,7 @@ fn closed_pipe_is_a_silent_success() {
 
 #[test]
 fn a_closed_stderr_costs_neither_the_results_nor_the_exit_status() {
+    let _serial = serial();
     // A logger that went away must not take stdout with it: the warnings (malformed lines
     // here) are lost, the JSON and the exit status are not.
     let root = fixture("proc-malformed");
@@ -424,7 +435,7 @@ fn a_closed_stderr_costs_neither_the_results_nor_the_exit_status() {
 }
 
 /// tcpstat run under strace with every socket(2) call failing, as on a kernel without
-/// sock_diag: the real fallback path, not a stand-in. `None` (said) without strace.
+/// sock_diag: the real fallback path, not a stand-in. `None` (a skip) without strace.
 fn without_netlink(args: &[&str]) -> Option<Output> {
     let strace = std::process::Command::new("strace")
         .args(["-f", "-o", "/dev/null", "-e", "trace=socket"])
@@ -436,8 +447,7 @@ fn without_netlink(args: &[&str]) -> Option<Output> {
         .output();
     match strace {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(std::env::var_os("CI").is_none(), "CI installs strace");
-            eprintln!("skipped: strace is not installed (apt-get install strace)");
+            skip("strace is not installed (apt-get install strace)");
             None
         }
         other => Some(other.expect("strace runs")),
@@ -446,6 +456,7 @@ fn without_netlink(args: &[&str]) -> Option<Output> {
 
 #[test]
 fn auto_falls_back_to_proc_once_and_says_so_netlink_alone_fails() {
+    let _serial = serial();
     let Some(auto) = without_netlink(&["--json"]) else {
         return;
     };
@@ -483,6 +494,7 @@ fn auto_falls_back_to_proc_once_and_says_so_netlink_alone_fails() {
 
 #[test]
 fn help_documents_states_and_exit_codes() {
+    let _serial = serial();
     let o = run(&["--help"]);
     assert!(o.status.success());
     let help = stdout(&o);
@@ -494,6 +506,7 @@ fn help_documents_states_and_exit_codes() {
 
 #[test]
 fn outside_text_in_errors_is_never_raw() {
+    let _serial = serial();
     for args in [
         &["--state", "\x1b[2Jbogus"][..],
         &["--user", "\x1b]0;owned\x07"][..],
@@ -513,6 +526,7 @@ fn outside_text_in_errors_is_never_raw() {
 
 #[test]
 fn works_with_a_low_descriptor_limit() {
+    let _serial = serial();
     // stdin/out/err, the netlink socket, and one directory at a time during the owner walk.
     for args in [
         "summary --json",

@@ -3,12 +3,12 @@
 //! fixture (exact numbers) and on real CLOSE_WAIT sockets; usage and runtime errors are
 //! UNKNOWN, never clap's 2 (CRITICAL to a monitoring system) or 1.
 
-mod common;
-
-use common::*;
 use std::io::Read;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::time::{Duration, Instant};
+
+use crate::util::states::fresh_listener;
+use crate::util::{describe, fixture, run, serial};
 
 /// `check` with `args` on the fixture: (exit status, the one stdout line).
 fn check_fixture(args: &[&str]) -> (i32, String) {
@@ -67,6 +67,7 @@ fn perf(line: &str, label: &str) -> String {
 
 #[test]
 fn ok_warning_and_critical_with_perfdata() {
+    let _serial = serial();
     // The fixture: 3 CLOSE_WAIT, 5 TIME_WAIT, 2 SYN_SENT, 20 sockets.
     let (code, line) = check_fixture(&["--warn", "CLOSE_WAIT=5", "--crit", "CLOSE_WAIT=10"]);
     assert_eq!(code, 0, "{line}");
@@ -116,6 +117,7 @@ fn ok_warning_and_critical_with_perfdata() {
 
 #[test]
 fn plugin_ranges_and_groups() {
+    let _serial = serial();
     // "N:" alerts below N: 2 SYN_SENT are fewer than 3.
     let (code, line) = check_fixture(&["--warn", "SYN_SENT=3:"]);
     assert_eq!(code, 1, "{line}");
@@ -137,6 +139,7 @@ fn plugin_ranges_and_groups() {
 
 #[test]
 fn what_cannot_be_measured_is_unknown() {
+    let _serial = serial();
     // /proc cannot see CLOSED.
     let (code, line) = check_fixture(&["--crit", "CLOSED=1"]);
     assert_eq!(code, 3, "{line}");
@@ -155,6 +158,7 @@ fn what_cannot_be_measured_is_unknown() {
 
 #[test]
 fn what_cannot_be_measured_is_left_out_of_the_performance_data() {
+    let _serial = serial();
     // A 0 in perfdata is a measurement to a graph: a state not counted must not appear.
     let (code, line) = check_fixture(&["--warn", "CLOSED=1"]);
     assert_eq!(code, 3, "{line}");
@@ -178,6 +182,7 @@ fn what_cannot_be_measured_is_left_out_of_the_performance_data() {
 
 #[test]
 fn a_pipe_in_the_status_text_cannot_start_the_performance_data() {
+    let _serial = serial();
     let (code, line) = status_line(&["check", "--source", "proc", "--proc-root", "/tmp/a|b"]);
     assert_eq!(code, 3, "{line}");
     assert_eq!(
@@ -192,6 +197,7 @@ fn a_pipe_in_the_status_text_cannot_start_the_performance_data() {
 
 #[test]
 fn namespace_errors_are_unknown_with_a_status_line() {
+    let _serial = serial();
     // These fail before anything is counted; they must still print the plugin's line.
     for (args, needle) in [
         (
@@ -224,6 +230,7 @@ fn namespace_errors_are_unknown_with_a_status_line() {
 
 #[test]
 fn an_owner_filter_matching_no_process_is_unknown_not_zero() {
+    let _serial = serial();
     // The fixture's processes: leakyd (4242), client (4300), ...
     let (code, line) = check_fixture(&["--process", "nginx", "--warn", "CLOSE_WAIT=1"]);
     assert_eq!(code, 3, "{line}");
@@ -268,6 +275,7 @@ fn an_owner_filter_matching_no_process_is_unknown_not_zero() {
 
 #[test]
 fn usage_errors_are_unknown_not_critical() {
+    let _serial = serial();
     for (args, needle) in [
         (vec!["check", "--warn", "bogus=1"], "unknown key \"bogus\""),
         (vec!["check", "--warn", "CLOSE_WAIT=x"], "not a number"),
@@ -305,6 +313,7 @@ fn usage_errors_are_unknown_not_critical() {
 
 #[test]
 fn runtime_errors_are_unknown() {
+    let _serial = serial();
     let (code, line) = status_line(&[
         "check",
         "--source",
@@ -323,7 +332,8 @@ fn runtime_errors_are_unknown() {
 
 #[test]
 fn live_close_wait_sockets_trip_the_thresholds() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let _serial = serial();
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut keep = Vec::new();
     for _ in 0..3 {

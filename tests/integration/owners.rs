@@ -9,8 +9,6 @@
 //!
 //! Waits poll the kernel with a deadline; nothing sleeps and hopes.
 
-#![allow(unsafe_code)] // libc::setuid in the privilege-dropping helper, nothing else.
-
 use std::collections::HashSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -20,15 +18,17 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use nix::unistd::{Gid, Uid};
 
 use tcpstat::collect::owners;
 use tcpstat::collect::procnet;
 use tcpstat::model::Family;
 use tcpstat::model::{OwnerMap, ScanStats};
 
-const WAIT: Duration = Duration::from_secs(10);
+use crate::util::{serial, skip, wait_until, WAIT};
+
 const NOBODY: u32 = 65534;
 /// Set in the environment of a helper copy of this binary: what the helper must do.
 const HELPER_ENV: &str = "TCPSTAT_OWNERS_HELPER";
@@ -50,24 +50,12 @@ fn listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").expect("bind a loopback listener")
 }
 
-/// Held while this test process forks and while it scans. Between `fork` and `exec` a child
+/// Every test here that forks or scans holds [`serial`]: between `fork` and `exec` a child
 /// holds a copy of every descriptor, CLOEXEC or not, so a scan racing with another test's
-/// spawn would rightly see that child as a second owner of our sockets.
-static FORK: Mutex<()> = Mutex::new(());
-
-fn no_fork_in_flight() -> MutexGuard<'static, ()> {
-    FORK.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
+/// spawn would rightly see that child as a second owner of our sockets. (`Command::spawn`
+/// returns after the child's `exec`, when its CLOEXEC copies are closed.)
 fn scan(wanted: &[u64]) -> OwnerMap {
-    let _quiet = no_fork_in_flight();
     owners::scan(proc_root(), &wanted.iter().copied().collect::<HashSet<_>>()).expect("/proc lists")
-}
-
-/// `Command::spawn` returns after the child's `exec`, when its CLOEXEC copies are closed.
-fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
-    let _quiet = no_fork_in_flight();
-    cmd.spawn()
 }
 
 fn owners(map: &OwnerMap, inode: u64) -> Vec<(u32, String)> {
@@ -115,25 +103,24 @@ impl Drop for Reaped {
     }
 }
 
-/// Polls `scan` until `done` holds or the deadline passes; returns the last map.
+/// Polls `scan` until `done` holds, for at most [`WAIT`].
 fn scan_until(wanted: &[u64], what: &str, done: impl Fn(&OwnerMap) -> bool) -> OwnerMap {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    wait_until(what, WAIT, || {
         let map = scan(wanted);
         if done(&map) {
-            return map;
+            Ok(map)
+        } else {
+            Err(format!(
+                "last owners: {:?}",
+                wanted.iter().map(|&i| owners(&map, i)).collect::<Vec<_>>()
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}; last owners: {:?}",
-            wanted.iter().map(|&i| owners(&map, i)).collect::<Vec<_>>()
-        );
-        std::thread::yield_now();
-    }
+    })
 }
 
 #[test]
 fn own_listener_is_found_once_with_pid_comm_and_uid() {
+    let _serial = serial();
     let listener = listener();
     let second_fd = listener.try_clone().expect("dup");
     let inode = inode_of(&listener);
@@ -160,7 +147,7 @@ fn own_listener_is_found_once_with_pid_comm_and_uid() {
     let process = map.owner_processes(inode).next().expect("one owner");
     assert_eq!(process.uid, euid());
     assert!(
-        process.command.starts_with("owners"),
+        process.command.starts_with("integration"),
         "the leader thread's comm is the test binary's name: {:?}",
         process.command
     );
@@ -175,18 +162,18 @@ fn own_listener_is_found_once_with_pid_comm_and_uid() {
 
 #[test]
 fn an_inherited_socket_is_attributed_to_parent_and_child() {
+    let _serial = serial();
     let listener = listener();
     let inode = inode_of(&listener);
     let me = std::process::id();
     // The child gets the listening socket as its stdin: no unsafe, no CLOEXEC games.
-    let child = spawn(
-        Command::new("sleep")
-            .arg("30")
-            .stdin(Stdio::from(OwnedFd::from(
-                listener.try_clone().expect("dup"),
-            ))),
-    )
-    .expect("spawn sleep");
+    let child = Command::new("sleep")
+        .arg("30")
+        .stdin(Stdio::from(OwnedFd::from(
+            listener.try_clone().expect("dup"),
+        )))
+        .spawn()
+        .expect("spawn sleep");
     let child = Reaped(child);
     let kid = child.0.id();
 
@@ -211,9 +198,11 @@ fn an_inherited_socket_is_attributed_to_parent_and_child() {
 
 #[test]
 fn hidden_processes_are_counted_after_dropping_root() {
+    let _serial = serial();
     if euid() != 0 {
-        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
-        println!("skipped: needs root to start a copy of itself as uid {NOBODY}");
+        skip(format!(
+            "needs root to start a copy of itself as uid {NOBODY}"
+        ));
         return;
     }
     let listener = listener();
@@ -249,9 +238,9 @@ fn hidden_processes_are_counted_after_dropping_root() {
 
 #[test]
 fn a_non_dumpable_process_is_reported_with_its_effective_uid() {
+    let _serial = serial();
     if euid() != 0 {
-        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
-        println!("skipped: needs root to drop privileges in a child");
+        skip("needs root to drop privileges in a child");
         return;
     }
     let Some(mut child) = spawn_helper("hold", |_| {}) else {
@@ -289,15 +278,22 @@ fn a_non_dumpable_process_is_reported_with_its_effective_uid() {
 fn spawn_helper(mode: &str, configure: impl FnOnce(&mut Command)) -> Option<Reaped> {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(exe);
-    cmd.args(["--exact", "helper", "--nocapture", "--test-threads=1"])
-        .env(HELPER_ENV, mode)
-        .current_dir("/")
-        .stdout(Stdio::piped());
+    cmd.args([
+        "--exact",
+        "owners::helper",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(HELPER_ENV, mode)
+    .current_dir("/")
+    .stdout(Stdio::piped());
     configure(&mut cmd);
-    match spawn(&mut cmd) {
+    match cmd.spawn() {
         Ok(child) => Some(Reaped(child)),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            println!("skipped: uid {NOBODY} cannot execute this test binary ({e})");
+            skip(format!(
+                "uid {NOBODY} cannot execute this test binary ({e}): check out where it can"
+            ));
             None
         }
         Err(e) => panic!("cannot start the helper: {e}"),
@@ -357,21 +353,15 @@ fn helper() {
         Ok("hold") => {
             // Started as root: drop to NOBODY ourselves, which makes this process not
             // dumpable (fs.suid_dumpable is normally 0), then hold a socket until killed.
-            // SAFETY: plain syscalls with valid arguments; no memory is shared with them.
-            let dropped = unsafe {
-                libc::setgroups(0, std::ptr::null()) == 0
-                    && libc::setgid(NOBODY) == 0
-                    && libc::setuid(NOBODY) == 0
-            };
-            assert!(
-                dropped,
-                "setuid failed: {}",
-                std::io::Error::last_os_error()
-            );
+            // glibc's setgid and setuid (through nix) change every thread of the process.
+            nix::unistd::setgroups(&[]).expect("setgroups");
+            nix::unistd::setgid(Gid::from_raw(NOBODY)).expect("setgid");
+            nix::unistd::setuid(Uid::from_raw(NOBODY)).expect("setuid");
             // Die with the test that started us, even if it is killed (set after setuid,
             // which clears it).
-            // SAFETY: prctl with integer arguments only.
-            let _ = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            let _ = rustix::process::set_parent_process_death_signal(Some(
+                rustix::process::Signal::KILL,
+            ));
             let held = listener();
             println!("READY {}", inode_of(&held));
             // Blocks until the parent kills us: nobody ever connects.
@@ -401,10 +391,11 @@ fn all_socket_inodes() -> Vec<u64> {
 }
 
 /// Cost of one walk over this host's /proc, wanting every TCP socket of this namespace.
-/// `cargo test --release --test owners -- --ignored --nocapture measure`
+/// `cargo test --release --test integration -- --ignored --nocapture owners::measure`
 #[test]
 #[ignore = "measurement, not a check"]
 fn measure_scan_of_this_host() {
+    let _serial = serial();
     let wanted: HashSet<u64> = all_socket_inodes().into_iter().collect();
     for _ in 0..3 {
         let start = Instant::now();
@@ -421,10 +412,11 @@ fn measure_scan_of_this_host() {
 }
 
 /// Cost with many sockets: this process opens `pairs` Unix socket pairs (2 fds each), all
-/// wanted. `cargo test --release --test owners -- --ignored --nocapture measure`
+/// wanted. `cargo test --release --test integration -- --ignored --nocapture owners::measure`
 #[test]
 #[ignore = "measurement, not a check"]
 fn measure_scan_with_many_sockets() {
+    let _serial = serial();
     let pairs = 9_000;
     let held: Vec<_> = (0..pairs)
         .map(|_| std::os::unix::net::UnixStream::pair().expect("socketpair"))

@@ -6,7 +6,7 @@
 //! After changing a flag or a help text, refresh the files with
 //!
 //! ```text
-//! TCPSTAT_UPDATE_GENERATED=1 cargo test --test generated
+//! TCPSTAT_UPDATE_GENERATED=1 cargo test --test integration generated
 //! ```
 //!
 //! and commit them.
@@ -20,7 +20,9 @@ use clap::CommandFactory;
 use tcpstat::cli::Cli;
 use tcpstat::generate::{self, Generated};
 
-const REFRESH: &str = "TCPSTAT_UPDATE_GENERATED=1 cargo test --test generated";
+use crate::util::{run, serial, skip};
+
+const REFRESH: &str = "TCPSTAT_UPDATE_GENERATED=1 cargo test --test integration generated";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -132,6 +134,7 @@ fn hidden_items_appear_in_no_completion_and_no_man_page() {
 
 #[test]
 fn man_pages_have_the_sections_and_format_without_warnings() {
+    let _serial = serial();
     let files = generated();
     let pages: Vec<&Generated> = files.iter().filter(|f| f.dir == "man").collect();
     let root = pages
@@ -181,8 +184,7 @@ fn man_pages_have_the_sections_and_format_without_warnings() {
     }
 
     let Ok(version) = Command::new("groff").arg("--version").output() else {
-        assert!(std::env::var_os("CI").is_none(), "CI installs groff-base");
-        eprintln!("skipped: groff is not installed (apt-get install groff-base)");
+        skip("groff is not installed (apt-get install groff-base)");
         return;
     };
     assert!(version.status.success());
@@ -213,16 +215,9 @@ fn tempdir(what: &str) -> PathBuf {
     dir
 }
 
-fn tcpstat(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("binary runs")
-}
-
 #[test]
 fn the_hidden_generate_subcommand_prints_and_writes_the_same_bytes() {
+    let _serial = serial();
     let files = generated();
     for (target, name) in [
         ("bash", "tcpstat.bash"),
@@ -232,13 +227,13 @@ fn the_hidden_generate_subcommand_prints_and_writes_the_same_bytes() {
         ("powershell", "_tcpstat.ps1"),
         ("man", "tcpstat.1"),
     ] {
-        let out = tcpstat(&["generate", target]);
+        let out = run(&["generate", target]);
         assert!(out.status.success(), "{target}: {out:?}");
         let want = files.iter().find(|f| f.name == name).expect(name);
         assert!(out.stdout == want.bytes, "generate {target} prints {name}");
     }
     let dir = tempdir("generate");
-    let out = tcpstat(&["generate", "man", "--dir", dir.to_str().expect("utf-8")]);
+    let out = run(&["generate", "man", "--dir", dir.to_str().expect("utf-8")]);
     assert!(out.status.success(), "{out:?}");
     let pages: BTreeSet<String> = files
         .iter()
@@ -249,16 +244,16 @@ fn the_hidden_generate_subcommand_prints_and_writes_the_same_bytes() {
     for page in files.iter().filter(|f| f.dir == "man") {
         assert_eq!(fs::read(dir.join(&page.name)).expect("written"), page.bytes);
     }
-    let out = tcpstat(&["generate", "zsh", "--dir", dir.to_str().expect("utf-8")]);
+    let out = run(&["generate", "zsh", "--dir", dir.to_str().expect("utf-8")]);
     assert!(out.status.success() && dir.join("_tcpstat").exists());
     fs::remove_dir_all(&dir).ok();
 
     // A directory that cannot be made is a runtime error naming it.
-    let out = tcpstat(&["generate", "bash", "--dir", "/proc/no-such-dir/x"]);
+    let out = run(&["generate", "bash", "--dir", "/proc/no-such-dir/x"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/proc/no-such-dir/x"), "{stderr}");
     // Hidden from help, but documented in its own.
-    let help = tcpstat(&["--help"]);
+    let help = run(&["--help"]);
     assert!(!String::from_utf8_lossy(&help.stdout).contains("generate"));
 }

@@ -7,15 +7,16 @@
 //! namespaces (root), again in a private namespace where the unfiltered
 //! counts for the whole namespace must be exact too.
 
-#![allow(unsafe_code)]
-
-mod support;
-
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
-use support::*;
+use crate::util::netns::{
+    in_private_netns, ipv6_available, netns_available, run_everywhere, run_in_netns_only, Env,
+};
+use crate::util::report::{expect_counts, expect_report, json_report, summary, Source};
+use crate::util::sockets::{Family, Sock};
+use crate::util::states::{Counts, Scenario, Scope, State};
+use crate::util::{describe, run, serial, skip, BIN};
 
 /// Build a scenario with `build`, then run the full check on it.
 fn scenario(env: Env, build: impl FnOnce(&mut Scenario)) -> Scenario {
@@ -35,6 +36,7 @@ fn args(list: &[&str]) -> Vec<String> {
 
 #[test]
 fn listen_sockets_are_counted_exactly() {
+    let _serial = serial();
     run_everywhere("listen", |env| {
         scenario(env, |s| {
             s.listen(Family::V4, 3);
@@ -44,6 +46,7 @@ fn listen_sockets_are_counted_exactly() {
 
 #[test]
 fn established_sockets_are_counted_exactly() {
+    let _serial = serial();
     run_everywhere("established", |env| {
         scenario(env, |s| {
             s.established(Family::V4, 3);
@@ -53,6 +56,7 @@ fn established_sockets_are_counted_exactly() {
 
 #[test]
 fn sport_and_dport_pick_the_right_end() {
+    let _serial = serial();
     run_everywhere("sport/dport", |env| {
         // A listener plus a SYN_SENT crowd: the listener and the queued
         // server end have local port P, the clients have remote port P.
@@ -77,6 +81,7 @@ fn sport_and_dport_pick_the_right_end() {
 
 #[test]
 fn close_wait_and_fin_wait_2_are_counted_exactly() {
+    let _serial = serial();
     run_everywhere("close_wait", |env| {
         scenario(env, |s| {
             s.close_wait(Family::V4, 3);
@@ -86,6 +91,7 @@ fn close_wait_and_fin_wait_2_are_counted_exactly() {
 
 #[test]
 fn time_wait_is_counted_exactly() {
+    let _serial = serial();
     run_everywhere("time_wait", |env| {
         scenario(env, |s| {
             s.time_wait(Family::V4, 3);
@@ -95,6 +101,7 @@ fn time_wait_is_counted_exactly() {
 
 #[test]
 fn syn_sent_is_counted_exactly() {
+    let _serial = serial();
     run_everywhere("syn_sent", |env| {
         scenario(env, |s| {
             s.syn_sent(Family::V4, 3);
@@ -104,6 +111,7 @@ fn syn_sent_is_counted_exactly() {
 
 #[test]
 fn fin_wait_1_is_counted_exactly() {
+    let _serial = serial();
     run_everywhere("fin_wait_1", |env| {
         scenario(env, |s| {
             s.fin_wait_1(Family::V4, 2);
@@ -113,6 +121,7 @@ fn fin_wait_1_is_counted_exactly() {
 
 #[test]
 fn closing_is_counted_exactly() {
+    let _serial = serial();
     run_everywhere("closing", |env| {
         scenario(env, |s| {
             s.closing(Family::V4, 2);
@@ -122,6 +131,7 @@ fn closing_is_counted_exactly() {
 
 #[test]
 fn last_ack_is_counted_exactly() {
+    let _serial = serial();
     run_everywhere("last_ack", |env| {
         scenario(env, |s| {
             s.last_ack(Family::V4, 2);
@@ -131,6 +141,7 @@ fn last_ack_is_counted_exactly() {
 
 #[test]
 fn closed_is_seen_by_netlink_only() {
+    let _serial = serial();
     run_everywhere("closed", |env| {
         let s = scenario(env, |s| {
             s.closed(Family::V4, 3);
@@ -158,6 +169,7 @@ fn closed_is_seen_by_netlink_only() {
 
 #[test]
 fn syn_recv_is_counted_exactly() {
+    let _serial = serial();
     run_in_netns_only("syn_recv (needs a private network namespace)", |env| {
         let mut s = Scenario::new(env);
         if s.syn_recv(Family::V4, 3).is_none() {
@@ -176,6 +188,7 @@ fn syn_recv_is_counted_exactly() {
 
 #[test]
 fn ipv6_and_ipv4_are_counted_per_family() {
+    let _serial = serial();
     run_everywhere("mixed families", |env| {
         if !ipv6_available("mixed families") {
             return;
@@ -207,6 +220,7 @@ fn ipv6_and_ipv4_are_counted_per_family() {
 
 #[test]
 fn dash_4_with_an_ipv6_scenario_counts_nothing() {
+    let _serial = serial();
     run_everywhere("-4 on ipv6", |env| {
         if !ipv6_available("-4 on ipv6") {
             return;
@@ -233,6 +247,7 @@ fn dash_4_with_an_ipv6_scenario_counts_nothing() {
 
 #[test]
 fn every_state_at_once() {
+    let _serial = serial();
     run_everywhere("every state at once", |env| {
         let mut s = Scenario::new(env);
         let mut built = vec![(Family::V4, s.all_states(Family::V4))];
@@ -262,6 +277,7 @@ fn every_state_at_once() {
 
 #[test]
 fn state_filter_counts_only_that_state() {
+    let _serial = serial();
     run_everywhere("--state", |env| {
         if !ipv6_available("--state") {
             return;
@@ -292,6 +308,7 @@ fn state_filter_counts_only_that_state() {
 
 #[test]
 fn several_states_comma_separated_or_repeated() {
+    let _serial = serial();
     run_everywhere("--state a,b", |env| {
         if !ipv6_available("--state a,b") {
             return;
@@ -322,6 +339,7 @@ fn several_states_comma_separated_or_repeated() {
 
 #[test]
 fn state_groups_match_their_documented_definition() {
+    let _serial = serial();
     run_everywhere("state groups", |env| {
         let mut s = Scenario::new(env);
         s.all_states(Family::V4);
@@ -374,10 +392,11 @@ fn groups_table() -> [(&'static str, Vec<State>); 5] {
 
 #[test]
 fn unknown_state_is_a_usage_error_listing_valid_names() {
+    let _serial = serial();
     for extra in [&[][..], &["--json"][..]] {
         let mut a = args(&["summary", "--state", "bogus"]);
         a.extend(args(extra));
-        let out = tcpstat(&a);
+        let out = run(&a);
         assert_eq!(out.status.code(), Some(2), "{}", describe(&a, &out));
         assert!(out.stdout.is_empty(), "{}", describe(&a, &out));
         // Whatever the spelling (close-wait, CLOSE_WAIT, ...), every state
@@ -395,6 +414,7 @@ fn unknown_state_is_a_usage_error_listing_valid_names() {
 
 #[test]
 fn other_usage_errors_exit_2() {
+    let _serial = serial();
     for a in [
         args(&["summary", "--source", "bogus"]),
         args(&["summary", "--port", "notaport"]),
@@ -402,7 +422,7 @@ fn other_usage_errors_exit_2() {
         args(&["summary", "--no-such-flag"]),
         args(&["no-such-subcommand"]),
     ] {
-        let out = tcpstat(&a);
+        let out = run(&a);
         assert_eq!(out.status.code(), Some(2), "{}", describe(&a, &out));
         assert!(!out.stderr.is_empty(), "{}", describe(&a, &out));
     }
@@ -414,8 +434,9 @@ fn other_usage_errors_exit_2() {
 
 #[test]
 fn table_output_succeeds() {
+    let _serial = serial();
     for a in [args(&[]), args(&["summary"])] {
-        let out = tcpstat(&a);
+        let out = run(&a);
         assert!(out.status.success(), "{}", describe(&a, &out));
         assert!(out.stderr.is_empty(), "{}", describe(&a, &out));
         assert!(!out.stdout.is_empty(), "{}", describe(&a, &out));
@@ -423,19 +444,15 @@ fn table_output_succeeds() {
 }
 
 /// A pipe whose read end is already closed: any write to it fails with EPIPE.
-fn widowed_pipe() -> OwnedFd {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors.
-    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors are fresh and ours.
-    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+fn widowed_pipe() -> std::io::PipeWriter {
+    let (read, write) = std::io::pipe().expect("pipe");
     drop(read);
     write
 }
 
 #[test]
 fn closed_stdout_pipe_is_not_an_error() {
+    let _serial = serial();
     for a in [args(&[]), args(&["summary"]), args(&["summary", "--json"])] {
         // Deterministic: the reader is gone before tcpstat even starts.
         let out = Command::new(BIN)
@@ -500,7 +517,8 @@ fn closed_stdout_pipe_is_not_an_error() {
 /// still be exact.
 #[test]
 fn counts_stay_exact_while_other_sockets_come_and_go() {
-    fn run(env: Env) {
+    let _serial = serial();
+    fn run_churn(env: Env) {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::Arc;
 
@@ -559,10 +577,12 @@ fn counts_stay_exact_while_other_sockets_come_and_go() {
         );
     }
     match netns_available() {
-        Ok(()) => in_private_netns(|| run(Env::Netns)),
+        Ok(()) => in_private_netns(|| run_churn(Env::Netns)),
         Err(why) => {
-            eprintln!("note: churn test runs on the host ({why})");
-            run(Env::Host)
+            skip(format!(
+                "the churn test in a private namespace ({why}): it runs on the host"
+            ));
+            run_churn(Env::Host)
         }
     }
 }
@@ -575,6 +595,7 @@ fn counts_stay_exact_while_other_sockets_come_and_go() {
 /// uses netlink where it works: the CLOSED sockets prove which source ran.
 #[test]
 fn bare_tcpstat_is_summary_and_auto_picks_netlink() {
+    let _serial = serial();
     run_everywhere("defaults", |env| {
         if !ipv6_available("defaults") {
             return;

@@ -8,35 +8,20 @@
 //! missing promtool is a skip, said on stderr) and through [`parse`], a strict reader that
 //! fails on anything it does not understand, used to look values up.
 
-#![allow(unsafe_code)] // libc::kill, to send SIGINT and SIGTERM to the server; support/mod.rs.
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+use rustix::process::{kill_process, Pid, Signal};
 
-fn tcpstat() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    tcpstat().args(args).output().expect("binary runs")
-}
+use crate::util::netns::{in_private_netns, netns_available};
+use crate::util::sockets::{Family, Sock};
+use crate::util::states::{fresh_listener, proc_sockets, State};
+use crate::util::{fixture, run, serial, skip, tcpstat, wait_until, WAIT};
 
 fn exposition(args: &[&str]) -> String {
     let o = run(args);
@@ -64,11 +49,7 @@ fn promtool(text: &str) {
     let mut child = match child {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "promtool is required in CI (.ci/run installs the prometheus package)"
-            );
-            eprintln!("skipped: promtool check metrics: promtool is not installed");
+            skip("promtool check metrics: promtool is not installed (.ci/run installs the prometheus package)");
             return;
         }
         Err(e) => panic!("running promtool: {e}"),
@@ -259,6 +240,7 @@ fn the_reader_rejects_what_the_format_forbids() {
 
 #[test]
 fn summary_on_the_fixture() {
+    let _serial = serial();
     let text = on_fixture(&fixture("proc-doctor"), &["summary"]);
     promtool(&text);
     let s = parse(&text);
@@ -314,6 +296,7 @@ fn summary_on_the_fixture() {
 
 #[test]
 fn ports_on_the_fixture_are_bounded_and_add_up() {
+    let _serial = serial();
     let text = on_fixture(&fixture("proc-doctor"), &["ports", "--top", "0"]);
     promtool(&text);
     let s = parse(&text);
@@ -373,6 +356,7 @@ fn ports_on_the_fixture_are_bounded_and_add_up() {
 
 #[test]
 fn procs_on_the_fixture_by_command() {
+    let _serial = serial();
     let text = on_fixture(&fixture("proc-doctor"), &["procs"]);
     promtool(&text);
     let s = parse(&text);
@@ -418,6 +402,7 @@ fn procs_on_the_fixture_by_command() {
 
 #[test]
 fn hostile_command_names_are_escaped_per_the_format() {
+    let _serial = serial();
     let tmp = std::env::temp_dir().join(format!("tcpstat-prom-fixture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let ok = Command::new("cp")
@@ -454,7 +439,8 @@ fn hostile_command_names_are_escaped_per_the_format() {
 
 #[test]
 fn live_ports_report_the_accept_queue_and_backlog() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let _serial = serial();
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let p = port.to_string();
     // Two connections the listener never accepts.
@@ -514,13 +500,14 @@ fn live_ports_report_the_accept_queue_and_backlog() {
 /// `serve` took only those matching `--src`: here 3 queued against 1.)
 #[test]
 fn ports_and_serve_agree_on_listeners_under_owner_and_address_filters() {
+    let _serial = serial();
     use std::os::fd::OwnedFd;
     // Two listeners on one port, on 127.0.0.1 and 127.0.0.2, both held by a `sleep` child
     // (as its stdin and stdout), with connections nobody accepts: 2 on the first, 1 on the
     // second.
     let (first, second) = (0..20)
         .find_map(|_| {
-            let first = TcpListener::bind("127.0.0.1:0").ok()?;
+            let first = fresh_listener(Ipv4Addr::LOCALHOST).ok()?;
             let port = first.local_addr().ok()?.port();
             let second = TcpListener::bind(("127.0.0.2", port)).ok()?;
             Some((first, second))
@@ -702,6 +689,7 @@ fn get(addr: SocketAddr, path: &str) -> Reply {
 
 #[test]
 fn serve_answers_scrapes_and_refuses_what_it_does_not_serve() {
+    let _serial = serial();
     let server = Server::loopback();
     let addr = server.addr;
     assert!(addr.ip().is_loopback());
@@ -782,6 +770,7 @@ fn serve_answers_scrapes_and_refuses_what_it_does_not_serve() {
 
 #[test]
 fn concurrent_scrapes_all_succeed_and_share_collections() {
+    let _serial = serial();
     let server = Server::start(&["--listen", "127.0.0.1:0", "--processes"]);
     let addr = server.addr;
     let barrier = Arc::new(Barrier::new(8));
@@ -819,6 +808,7 @@ fn concurrent_scrapes_all_succeed_and_share_collections() {
 
 #[test]
 fn a_slow_or_silent_client_does_not_hold_up_other_scrapes() {
+    let _serial = serial();
     let server = Server::loopback();
     let addr = server.addr;
     // One client sends half a request line and stalls; another sends nothing at all.
@@ -861,6 +851,7 @@ fn reply_within(s: &TcpStream, within: Duration) -> Reply {
 
 #[test]
 fn idle_connections_cannot_keep_a_scrape_out() {
+    let _serial = serial();
     // The default --max-connections is 16. Twenty clients connect and send nothing.
     let server = Server::loopback();
     let addr = server.addr;
@@ -918,12 +909,30 @@ fn slow_reader_scenario() {
         full > 30_000,
         "the body must dwarf the buffers: {full} bytes"
     );
+    // That request's slot is free once serve has closed its end (the slot holds the socket
+    // until it is released): until then a reader could find both slots taken, be answered
+    // 503, and leave a slot free for the third client.
+    wait_until(
+        "serve to close the first request's connection",
+        WAIT,
+        || {
+            let open: Vec<_> = proc_sockets()
+                .into_iter()
+                .filter(|s| s.lport == addr.port() && s.state != State::Listen && s.inode != 0)
+                .collect();
+            if open.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("serve still holds {open:?}"))
+            }
+        },
+    );
     let (started, answering) = mpsc::channel();
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let started = started.clone();
             std::thread::spawn(move || {
-                let sock = support::Sock::new(support::Family::V4);
+                let sock = Sock::new(Family::V4);
                 sock.set_rcvbuf(1024);
                 sock.connect(addr);
                 let mut s = TcpStream::from(sock.into_fd());
@@ -1007,16 +1016,18 @@ fn slow_reader_scenario() {
 
 #[test]
 fn a_slow_reader_is_cut_off_at_the_response_deadline() {
-    match support::netns_available() {
-        Ok(()) => support::in_private_netns(slow_reader_scenario),
-        Err(why) => {
-            eprintln!("skipped: serve slow-reader test (sets tcp_wmem in a namespace): {why}")
-        }
+    let _serial = serial();
+    match netns_available() {
+        Ok(()) => in_private_netns(slow_reader_scenario),
+        Err(why) => skip(format!(
+            "serve slow-reader test (sets tcp_wmem in a namespace): {why}"
+        )),
     }
 }
 
 #[test]
 fn http_edge_cases_are_answered_at_once() {
+    let _serial = serial();
     let server = Server::loopback();
     let addr = server.addr;
     // RFC 9112: an empty line before the request line is ignored; an absolute-form target
@@ -1061,6 +1072,7 @@ fn http_edge_cases_are_answered_at_once() {
 
 #[test]
 fn out_of_descriptors_the_server_backs_off_and_says_so_once() {
+    let _serial = serial();
     // Nine descriptors: stdio, the listener, the Ctrl-C pipe and a few connections.
     let mut cmd = Command::new("sh");
     cmd.env_clear()
@@ -1132,6 +1144,7 @@ fn empty_stderr() -> ChildStderr {
 
 #[test]
 fn ctrl_c_stops_the_server_with_130_and_other_addresses_are_flagged() {
+    let _serial = serial();
     let mut server = Server::start(&["--listen", "0.0.0.0:0"]);
     let mut warning = String::new();
     server.stderr.read_line(&mut warning).expect("second line");
@@ -1143,9 +1156,8 @@ fn ctrl_c_stops_the_server_with_130_and_other_addresses_are_flagged() {
     let port = server.addr.port();
     let r = get(SocketAddr::from(([127, 0, 0, 1], port)), "/healthz");
     assert_eq!(r.status, 200);
-    let pid = server.child.id() as libc::pid_t;
-    // SAFETY: plain syscall on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let pid = Pid::from_child(&server.child);
+    kill_process(pid, Signal::INT).expect("kill(SIGINT)");
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
         if let Some(status) = server.child.try_wait().expect("wait") {
@@ -1159,12 +1171,12 @@ fn ctrl_c_stops_the_server_with_130_and_other_addresses_are_flagged() {
 
 #[test]
 fn sigterm_stops_the_server_with_0() {
+    let _serial = serial();
     // A service manager's normal stop (`systemctl stop`): not a failure.
     let mut server = Server::loopback();
     assert_eq!(get(server.addr, "/healthz").status, 200);
-    let pid = server.child.id() as libc::pid_t;
-    // SAFETY: plain syscall on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let pid = Pid::from_child(&server.child);
+    kill_process(pid, Signal::TERM).expect("kill(SIGTERM)");
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
         if let Some(status) = server.child.try_wait().expect("wait") {
@@ -1178,6 +1190,7 @@ fn sigterm_stops_the_server_with_0() {
 
 #[test]
 fn an_address_in_use_is_a_runtime_error() {
+    let _serial = serial();
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let o = run(&["serve", "--listen", &addr]);

@@ -4,29 +4,16 @@
 //! stdout. Kernel-side rows that need crafted bytes are unit tests next to their parsers
 //! (named in the table); the rows here run the real binary.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use crate::util::{fixture, run, serial};
 
-fn tcpstat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpstat"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .expect("binary runs")
-}
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
+/// A recorded `/proc` tree, as an argument.
+fn root(name: &str) -> String {
+    fixture(name).to_string_lossy().into_owned()
 }
 
 /// Runs `args`, expects `code`, an empty stdout and a stderr containing every needle.
 fn rejects(args: &[&str], code: i32, needles: &[&str]) {
-    let o = tcpstat(args);
+    let o = run(args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     assert!(
@@ -45,6 +32,7 @@ macro_rules! rows {
         $(
             #[test]
             fn $name() {
+                let _serial = serial();
                 rejects(&$args, $code, &$needles);
             }
         )*
@@ -95,8 +83,9 @@ rows! {
 
 #[test]
 fn proc_table_empty_is_an_error_with_the_path() {
+    let _serial = serial();
     rejects(
-        &["--source", "proc", "--proc-root", &fixture("proc-empty")],
+        &["--source", "proc", "--proc-root", &root("proc-empty")],
         1,
         &["net/tcp", "empty"],
     );
@@ -104,12 +93,13 @@ fn proc_table_empty_is_an_error_with_the_path() {
 
 #[test]
 fn proc_table_with_malformed_lines_is_partial_and_says_so() {
-    let o = tcpstat(&[
+    let _serial = serial();
+    let o = run(&[
         "--json",
         "--source",
         "proc",
         "--proc-root",
-        &fixture("proc-malformed"),
+        &root("proc-malformed"),
     ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -121,12 +111,13 @@ fn proc_table_with_malformed_lines_is_partial_and_says_so() {
 
 #[test]
 fn proc_unknown_state_values_are_counted_not_dropped() {
-    let o = tcpstat(&[
+    let _serial = serial();
+    let o = run(&[
         "--json",
         "--source",
         "proc",
         "--proc-root",
-        &fixture("proc-unknown"),
+        &root("proc-unknown"),
     ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -137,12 +128,13 @@ fn proc_unknown_state_values_are_counted_not_dropped() {
 
 #[test]
 fn proc_table_without_tcp6_is_a_warning() {
-    let o = tcpstat(&[
+    let _serial = serial();
+    let o = run(&[
         "--json",
         "--source",
         "proc",
         "--proc-root",
-        &fixture("proc-no-tcp6"),
+        &root("proc-no-tcp6"),
     ]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("IPv6 disabled?"));
@@ -150,7 +142,8 @@ fn proc_table_without_tcp6_is_a_warning() {
 
 #[test]
 fn older_than_zero_means_every_socket_and_is_accepted() {
-    let o = tcpstat(&["watch", "--older-than", "0s", "--count", "1", "--json"]);
+    let _serial = serial();
+    let o = run(&["watch", "--older-than", "0s", "--count", "1", "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["older_than_s"], 0.0);
@@ -158,14 +151,15 @@ fn older_than_zero_means_every_socket_and_is_accepted() {
 
 #[test]
 fn a_state_the_source_cannot_see_is_a_warning_not_a_silent_zero() {
-    let o = tcpstat(&[
+    let _serial = serial();
+    let o = run(&[
         "--json",
         "--source",
         "proc",
         "--state",
         "closed,listen",
         "--proc-root",
-        &fixture("proc-recorded"),
+        &root("proc-recorded"),
     ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -186,7 +180,8 @@ fn a_state_the_source_cannot_see_is_a_warning_not_a_silent_zero() {
 
 #[test]
 fn a_recorded_proc_root_is_read_with_the_proc_source() {
-    let o = tcpstat(&["--json", "--proc-root", &fixture("proc-recorded")]);
+    let _serial = serial();
+    let o = run(&["--json", "--proc-root", &root("proc-recorded")]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["source"], "proc", "not the live kernel: {v}");

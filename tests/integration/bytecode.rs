@@ -5,19 +5,15 @@
 //!
 //! Isolation: as root the scenario runs on a thread that has moved itself into a fresh network
 //! namespace (`unshare(CLONE_NEWNET)`, loopback brought up with `ip`), where the test's sockets
-//! are the whole table and every comparison is exact. Otherwise it runs in the caller's
-//! namespace, where other sockets may exist: then the test's own sockets must all be found and
-//! everything the kernel sends must pass the filter, but foreign sockets are tolerated.
-
-// libc is needed for what std cannot do: a bound socket that never listens (the kernel's
-// bound-inactive CLOSED state) and unshare(2).
-#![allow(unsafe_code)]
+//! are the whole table and every comparison is exact. Otherwise (a skip of the exact checks,
+//! a failure under CI) it runs in the caller's namespace, where other sockets may exist: then
+//! the test's own sockets must all be found and everything the kernel sends must pass the
+//! filter, but foreign sockets are tolerated.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::Command;
+use std::os::fd::OwnedFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -27,6 +23,10 @@ use tcpstat::model::Sink;
 use tcpstat::model::{
     Cidr, Family, Filter, KernelState, PortSet, SocketRecord, StateSet, TcpState,
 };
+
+use crate::util::netns::{enter_private_netns, netns_available};
+use crate::util::ss::{ss_for, ss_lines};
+use crate::util::{serial, skip};
 
 #[derive(Default)]
 struct Collect(Vec<SocketRecord>);
@@ -68,48 +68,37 @@ fn dump(
 }
 
 /// Moves the calling thread into a new network namespace with loopback up. False when that is
-/// not possible (not root, no `ip`): the caller stays where it was.
+/// not possible (not root, no `ip`: a skip of the exact checks): the caller stays where it
+/// was.
 fn private_netns() -> bool {
-    // SAFETY: unshare takes flags only; on success it affects this thread alone.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return false;
-    }
-    // Children of this thread inherit its namespace.
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status();
-    match up {
-        Ok(status) if status.success() => true,
-        // In a namespace without loopback nothing below can connect: give up loudly.
-        other => panic!("moved into a new netns but could not bring lo up: {other:?}"),
+    match netns_available() {
+        Ok(()) => {
+            enter_private_netns();
+            true
+        }
+        Err(why) => {
+            skip(format!(
+                "exact comparisons in a private network namespace ({why}): foreign sockets \
+                 tolerated"
+            ));
+            false
+        }
     }
 }
 
 /// A TCP socket bound to `127.0.0.1:0` that never listens or connects: the kernel reports it
 /// as CLOSED, and only to dumps asking for `TCP_BOUND_INACTIVE`.
 fn bound_inactive() -> (OwnedFd, u16) {
-    // SAFETY: plain socket(2); the descriptor is owned right away.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let addr = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(Ipv4Addr::LOCALHOST).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: addr is a valid sockaddr_in and the length says so.
-    let rc = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &addr as *const libc::sockaddr_in as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    rustix::net::bind(&fd, &addr).expect("bind");
     // getsockname through std: a TcpListener over the same socket (it is not listening).
     let port = TcpListener::from(fd.try_clone().expect("dup"))
         .local_addr()
@@ -415,11 +404,9 @@ fn run_scenario(exact: bool) {
 /// `ss -tanH FILTER` lists the same sockets as our dumps (ss 6.1 never asks for bound-inactive
 /// sockets, so CLOSED ones are left out of the comparison).
 fn compare_with_ss(source: &mut NetlinkSource, s: &Scenario, exact: bool) {
-    let Ok(version) = Command::new("ss").arg("-V").output() else {
-        eprintln!("ss not installed: comparison skipped");
+    if !ss_for("the comparison of the bytecode dumps with ss") {
         return;
-    };
-    assert!(version.status.success());
+    }
     let (p4, pd) = (s.p4, s.pd);
     let cases = [
         (
@@ -440,12 +427,7 @@ fn compare_with_ss(source: &mut NetlinkSource, s: &Scenario, exact: bool) {
         ),
     ];
     for (expr, f) in cases {
-        let out = Command::new("ss")
-            .args(["-tanH", &expr])
-            .output()
-            .expect("ss runs");
-        assert!(out.status.success(), "ss {expr}: {out:?}");
-        let lines = String::from_utf8(out.stdout).expect("utf-8");
+        let lines = ss_lines(&expr);
         let ss_count = lines.lines().filter(|l| !l.trim().is_empty()).count();
         let mut ours = 0;
         for family in Family::ALL {
@@ -465,11 +447,9 @@ fn compare_with_ss(source: &mut NetlinkSource, s: &Scenario, exact: bool) {
 
 #[test]
 fn the_kernel_sends_exactly_the_matching_sockets() {
+    let _serial = serial();
     thread::spawn(|| {
         let exact = private_netns();
-        if !exact {
-            eprintln!("no private network namespace (not root?): foreign sockets tolerated");
-        }
         run_scenario(exact);
     })
     .join()
@@ -478,6 +458,7 @@ fn the_kernel_sends_exactly_the_matching_sockets() {
 
 #[test]
 fn an_impossible_family_sends_nothing() {
+    let _serial = serial();
     // IPv6 networks on an IPv4 dump: one JMP past the end, and the kernel sends no socket
     // even though loopback listeners exist.
     let _listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -495,11 +476,12 @@ fn an_impossible_family_sends_nothing() {
     assert!(all.sockets > 0, "the listener is there without the filter");
 }
 
-/// `cargo test --test bytecode -- --ignored --nocapture`: dump time for `--dport P` on a
+/// `cargo test --test integration -- --ignored --nocapture bytecode::measure`: dump time for `--dport P` on a
 /// table of a few thousand sockets, with the bytecode and with user-space filtering only.
 #[test]
 #[ignore = "a measurement, not a check"]
 fn measure_dport_dump_time() {
+    let _serial = serial();
     thread::spawn(|| {
         let exact = private_netns();
         let mut source = NetlinkSource::open().expect("netlink socket");

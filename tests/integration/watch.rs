@@ -3,18 +3,18 @@
 //! vanishes mid-run (honest deltas across the failure), and the terminal as a person sees it
 //! (tmux): narrow and short screens, resizes, Ctrl-Z and fg.
 
-mod common;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::Value;
+
+use crate::util::states::fresh_listener;
+use crate::util::{is_root, serial, skip, tcpstat, wait_for};
 
 /// A listener whose accepted connections are half-closed by their clients: the server ends
 /// sit in CLOSE_WAIT for as long as this value keeps them.
@@ -26,7 +26,7 @@ struct Leak {
 impl Leak {
     fn new() -> Leak {
         Leak {
-            listener: TcpListener::bind("127.0.0.1:0").expect("bind"),
+            listener: fresh_listener(Ipv4Addr::LOCALHOST).expect("bind"),
             pairs: Vec::new(),
         }
     }
@@ -316,8 +316,7 @@ fn tmux(args: &[&str]) -> String {
 fn terminal_view_redraws_in_place_and_is_restored_after_ctrl_c() {
     let _serial = serial();
     if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI installs tmux");
-        eprintln!("skipped: tmux is not installed");
+        skip("tmux is not installed");
         return;
     }
     let mut leak = Leak::new();
@@ -575,9 +574,9 @@ fn a_failed_tick_is_retried_and_the_deltas_still_add_up() {
 #[test]
 fn by_remote_groups_by_peer_address() {
     let _serial = serial();
-    let near = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let Ok(far) = TcpListener::bind("127.0.0.2:0") else {
-        println!("skipped: 127.0.0.2 cannot be bound here");
+    let near = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
+    let Ok(far) = fresh_listener(Ipv4Addr::new(127, 0, 0, 2)) else {
+        skip("127.0.0.2 cannot be bound here");
         return;
     };
     // Half-closed clients wait in FIN_WAIT_2 with the listener as their remote end.
@@ -643,7 +642,7 @@ fn by_remote_groups_by_peer_address() {
 fn unreadable_owners_are_hidden_not_ownerless() {
     let _serial = serial();
     if !is_root() {
-        println!("skipped: needs root to run tcpstat as another user");
+        skip("needs root to run tcpstat as another user");
         return;
     }
     let mut leak = Leak::new();
@@ -700,7 +699,7 @@ struct Tmux {
 impl Tmux {
     fn start(what: &str, width: u16, height: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
-            println!("skipped: tmux is not installed");
+            skip("tmux is not installed");
             return None;
         }
         let name = format!("tcpstat-{what}-{}", std::process::id());

@@ -16,79 +16,29 @@
 //!   lives in it but sockets, owned from outside (the /proc source must read it through
 //!   `/proc/thread-self/net` inside, and the owner walk must not be limited to it).
 //!
-//! Needs root (and `ip` for named namespaces); skips with the reason otherwise. Queries are
+//! Needs root and `ip` (iproute2); otherwise a skip with the reason (a failure under CI). Queries are
 //! filtered with `--port PORT`: other namespaces of the host (benchmarks, containers) can be
 //! large, and only ours are checked. Waits poll with a deadline.
-
-#![allow(unsafe_code)] // unshare, setns and geteuid in the namespace makers, nothing else.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
 
+use nix::sched::CloneFlags;
 use serde_json::Value;
 
-const WAIT: Duration = Duration::from_secs(20);
+use crate::util::netns::{bring_lo_up, netns_available};
+use crate::util::{json, run, serial, skip, tcpstat, wait_until, WAIT};
+
 /// The port of every test socket (namespaces are fresh, so it is free in each).
 const PORT: u16 = 47193;
 const NOBODY: u32 = 65534;
-
-/// One namespace test at a time: a fork from another test would briefly hold copies of our
-/// descriptors and show up as an owner.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Why these tests cannot run here, if they cannot.
-fn unavailable() -> Option<String> {
-    // SAFETY: plain syscall without arguments.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not running as root (setns and unshare need CAP_SYS_ADMIN)".into());
-    }
-    let probe = thread::spawn(|| {
-        // SAFETY: moves only this short-lived thread.
-        unsafe { libc::unshare(libc::CLONE_NEWNET) == 0 }
-    });
-    if !probe.join().unwrap_or(false) {
-        return Some("unshare(CLONE_NEWNET) is refused here".into());
-    }
-    None
-}
-
-fn ip_available() -> bool {
-    Command::new("ip")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// `Some(reason)` printed as a skip.
-macro_rules! skip_unless_root {
-    () => {
-        if let Some(why) = unavailable() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run this (as root): {why}"
-            );
-            println!("skipped: {why}");
-            return;
-        }
-    };
-}
-
-fn os_error(what: &str) -> String {
-    format!("{what}: {}", std::io::Error::last_os_error())
-}
 
 /// Expected sockets of one namespace.
 #[derive(Debug, Clone, Copy)]
@@ -113,13 +63,7 @@ impl Layout {
 
 /// Makes the layout's sockets in the calling thread's namespace, to be held.
 fn make_sockets(layout: Layout) -> Vec<OwnedFd> {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status();
-    assert!(
-        up.is_ok_and(|s| s.success()),
-        "ip link set lo up (in the new namespace)"
-    );
+    bring_lo_up();
     let listener = TcpListener::bind(("127.0.0.1", PORT)).expect("bind in a fresh namespace");
     let mut held: Vec<OwnedFd> = Vec::new();
     for _ in 0..layout.pairs {
@@ -192,9 +136,8 @@ impl TestNetns {
     /// An anonymous namespace, alive as long as its holders.
     fn anonymous(layout: Layout) -> TestNetns {
         let made = thread::spawn(move || {
-            // SAFETY: moves only this thread, which ends here.
-            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "{}", os_error("unshare(CLONE_NEWNET)"));
+            // Moves only this thread, which ends here.
+            nix::sched::unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
             // Children inherit this thread's namespace.
             let holders = hold(make_sockets(layout));
             let inode = fs::metadata("/proc/thread-self/ns/net")
@@ -232,9 +175,8 @@ impl TestNetns {
         };
         let made = thread::spawn(move || {
             let file = File::open(format!("/run/netns/{name}")).expect("open netns");
-            // SAFETY: valid descriptor; moves only this thread, which ends here.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "{}", os_error("setns"));
+            // Moves only this thread, which ends here.
+            nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).expect("setns(CLONE_NEWNET)");
             let fds = make_sockets(layout);
             if processes {
                 // Children inherit this thread's namespace.
@@ -268,30 +210,6 @@ fn remove_stale_names() {
     }
 }
 
-fn tcpstat(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd.output().expect("tcpstat runs")
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = tcpstat(args);
-    assert!(
-        out.status.success(),
-        "tcpstat {args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "tcpstat {args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 /// The non-zero entries of a JSON states object.
 fn nonzero(states: &Value) -> BTreeMap<String, u64> {
     states
@@ -310,22 +228,17 @@ fn expected_states(layout: Layout) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Polls `query` until `check` passes (returns `Ok`) or the deadline passes (then panics
+/// Polls `query` until `check` passes (returns `Ok`) or [`WAIT`] has passed (then panics
 /// with the last reason).
 fn eventually<T>(
     what: &str,
     mut query: impl FnMut() -> T,
     check: impl Fn(&T) -> Result<(), String>,
 ) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    wait_until(what, WAIT, || {
         let value = query();
-        match check(&value) {
-            Ok(()) => return value,
-            Err(why) if Instant::now() >= deadline => panic!("{what}: {why}"),
-            Err(_) => thread::sleep(Duration::from_millis(100)),
-        }
-    }
+        check(&value).map(|()| value)
+    })
 }
 
 /// `summary --json` with `args`, once it shows exactly the layout's states.
@@ -372,8 +285,11 @@ fn check_procs(doc: &Value, ns: &TestNetns, netns: Option<&str>) -> Result<(), S
 
 #[test]
 fn netns_pid_and_path_read_an_anonymous_namespace() {
-    skip_unless_root!();
-    let _one = serial();
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
+        return;
+    }
     let layout = Layout { pairs: 2 };
     let ns = TestNetns::anonymous(layout);
     let pid = ns.member().to_string();
@@ -406,7 +322,7 @@ fn netns_pid_and_path_read_an_anonymous_namespace() {
     assert_eq!(doc["total"], layout.total());
     assert_eq!(doc["no_owner"]["total"], 0);
     // The table says which namespace it read.
-    let out = tcpstat(&["--netns-pid", &pid]);
+    let out = run(&["--netns-pid", &pid]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!("network namespace: ns:[{}] (sleep)", ns.inode)),
@@ -436,13 +352,11 @@ fn netns_pid_and_path_read_an_anonymous_namespace() {
 
 #[test]
 fn netns_name_reads_a_named_namespace_with_and_without_processes() {
-    skip_unless_root!();
-    if !ip_available() {
-        assert!(std::env::var_os("CI").is_none(), "CI installs iproute2");
-        println!("skipped: no ip(8) (iproute2) for named namespaces");
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
         return;
     }
-    let _one = serial();
     for processes in [true, false] {
         let layout = Layout { pairs: 1 };
         let ns = TestNetns::named(layout, processes);
@@ -474,13 +388,11 @@ fn netns_name_reads_a_named_namespace_with_and_without_processes() {
 
 #[test]
 fn all_netns_counts_and_attributes_each_namespace() {
-    skip_unless_root!();
-    if !ip_available() {
-        assert!(std::env::var_os("CI").is_none(), "CI installs iproute2");
-        println!("skipped: no ip(8) (iproute2) for named namespaces");
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
         return;
     }
-    let _one = serial();
     let anonymous = TestNetns::anonymous(Layout { pairs: 1 });
     let named = TestNetns::named(Layout { pairs: 2 }, true);
     let empty = TestNetns::named(Layout { pairs: 3 }, false);
@@ -617,13 +529,13 @@ fn all_netns_counts_and_attributes_each_namespace() {
     }
 
     // The tables carry a NETNS column.
-    let out = tcpstat(&["summary", "--all-netns", "--port", &port]);
+    let out = run(&["summary", "--all-netns", "--port", &port]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("NETNS"), "{text}");
     for ns in ours {
         assert!(text.contains(&label(ns)), "{}: {text}", label(ns));
     }
-    let out = tcpstat(&["procs", "--all-netns", "--port", &port]);
+    let out = run(&["procs", "--all-netns", "--port", &port]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.starts_with("NETNS") && text.contains(&label(&named)),
@@ -633,18 +545,16 @@ fn all_netns_counts_and_attributes_each_namespace() {
 
 #[test]
 fn without_privileges_the_flags_fail_naming_namespace_and_capability() {
-    skip_unless_root!();
-    if !ip_available() {
-        assert!(std::env::var_os("CI").is_none(), "CI installs iproute2");
-        println!("skipped: no ip(8) (iproute2) for named namespaces");
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
         return;
     }
-    let _one = serial();
     let ns = TestNetns::named(Layout { pairs: 1 }, true);
     let name = ns.name.clone().unwrap_or_default();
     let as_nobody = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpstat"));
-        cmd.args(args).env_clear().uid(NOBODY).gid(NOBODY);
+        let mut cmd = tcpstat();
+        cmd.args(args).uid(NOBODY).gid(NOBODY);
         cmd.output().expect("tcpstat runs as nobody")
     };
     for args in [
@@ -709,6 +619,7 @@ fn without_privileges_the_flags_fail_naming_namespace_and_capability() {
 
 #[test]
 fn namespace_flags_are_exclusive_and_checked() {
+    let _serial = serial();
     for args in [
         vec!["--netns", "a", "--netns-pid", "1"],
         vec!["--netns", "a", "--all-netns"],
@@ -716,25 +627,28 @@ fn namespace_flags_are_exclusive_and_checked() {
         vec!["--netns-pid", "0"],
         vec!["--netns", ""],
     ] {
-        let out = tcpstat(&args);
+        let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
-    let out = tcpstat(&["--netns", "no-such-namespace-here"]);
+    let out = run(&["--netns", "no-such-namespace-here"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("no-such-namespace-here") && stderr.contains("ip netns list"),
         "{stderr}"
     );
-    let out = tcpstat(&["--netns-pid", &u32::MAX.to_string()]);
+    let out = run(&["--netns-pid", &u32::MAX.to_string()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process"));
 }
 
 #[test]
 fn watch_all_netns_reads_every_namespace_with_fewer_descriptors_than_namespaces() {
-    skip_unless_root!();
     let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
+        return;
+    }
     let layout = Layout { pairs: 0 };
     let ours: Vec<TestNetns> = (0..12).map(|_| TestNetns::anonymous(layout)).collect();
     // stdin/out/err and 7 more: a socket kept per namespace would need 12. With --source
