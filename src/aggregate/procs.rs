@@ -206,10 +206,10 @@ impl ProcMatrix {
         }
         std::borrow::Cow::Owned(vec![OwnerlessRows {
             netns: 0,
-            not_accepted: self.not_accepted.clone(),
-            no_owner: self.no_owner.clone(),
-            hidden: self.hidden.clone(),
-            not_found: self.not_found.clone(),
+            not_accepted: self.not_accepted,
+            no_owner: self.no_owner,
+            hidden: self.hidden,
+            not_found: self.not_found,
         }])
     }
 
