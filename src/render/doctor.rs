@@ -88,92 +88,122 @@ fn levels(f: &Finding) -> String {
 /// One sentence with the numbers: what was found, about whom. Raw text (command names are
 /// not escaped): the text renderer escapes it, JSON carries it.
 pub fn headline(f: &Finding) -> String {
-    let n = f.value;
     if let Some(more) = f.evidence.number(Number::MoreSubjects) {
         return format!(
-            "{more} more with too many {}, not listed ({n} sockets together)",
-            f.check.measures()
+            "{more} more with too many {}, not listed ({} sockets together)",
+            f.check.measures(),
+            f.value
         );
     }
-    let of_limit = |name: &str| match f.limit {
-        Some(l) => format!("{} of {name}={l}", percent(n, l)),
+    match f.check {
+        Check::CloseWait => close_wait(f),
+        Check::AcceptQueue => accept_queue(f),
+        Check::SynRecv => syn_recv(f),
+        Check::TimeWait => time_wait(f),
+        Check::EphemeralPorts => ephemeral_ports(f),
+        Check::SynSent => syn_sent(f),
+        Check::FinWait1 | Check::FinWait2 | Check::Closing | Check::LastAck => closing_state(f),
+        Check::Orphans => format!(
+            "{}, {}{}",
+            plural(f.value, "orphaned socket", "orphaned sockets"),
+            of_limit(f, "net.ipv4.tcp_max_orphans"),
+            levels(f)
+        ),
+        Check::TcpMemory => format!(
+            "TCP socket buffers use {} ({}), {}{}",
+            plural(f.value, "page", "pages"),
+            mib(f.evidence.number(Number::MemoryBytes).unwrap_or(0)),
+            of_limit(f, "net.ipv4.tcp_mem pressure"),
+            levels(f)
+        ),
+    }
+}
+
+/// `N% of name=limit`, or `name unknown`.
+fn of_limit(f: &Finding, name: &str) -> String {
+    match f.limit {
+        Some(l) => format!("{} of {name}={l}", percent(f.value, l)),
         None => format!("{name} unknown"),
-    };
-    match (f.check, &f.subject) {
-        (Check::CloseWait, Subject::Process { pid, command }) => format!(
-            "pid {pid} ({command}) holds {}{}",
-            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
+    }
+}
+
+fn close_wait(f: &Finding) -> String {
+    let sockets = plural(f.value, "CLOSE_WAIT socket", "CLOSE_WAIT sockets");
+    match &f.subject {
+        Subject::Process { pid, command } => {
+            format!("pid {pid} ({command}) holds {sockets}{}", levels(f))
+        }
+        Subject::OwnerHidden => format!(
+            "{sockets} held by processes that could not be read{}",
             levels(f)
         ),
-        (Check::CloseWait, Subject::OwnerHidden) => format!(
-            "{} held by processes that could not be read{}",
-            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
-            levels(f)
-        ),
-        (Check::CloseWait, Subject::OwnerNotFound) => format!(
-            "{} with no owning process found{}",
-            plural(n, "CLOSE_WAIT socket", "CLOSE_WAIT sockets"),
-            levels(f)
-        ),
-        (Check::CloseWait, _) => "no CLOSE_WAIT sockets".to_string(),
-        (Check::AcceptQueue, Subject::Listener { address, port }) => {
-            let backlog = match f.limit {
-                Some(b) => {
-                    let state = if n > b {
-                        ": full, new connections are dropped"
-                    } else if n == b {
-                        ": at the backlog, one more fills it"
-                    } else {
-                        ""
-                    };
-                    format!("backlog {b}{state}")
-                }
-                None => {
-                    "backlog unknown (/proc does not report it; use --source netlink)".to_string()
-                }
-            };
-            format!(
-                "accept queue of {}: {} waiting to be accepted, {backlog}{}",
-                endpoint(address, *port),
-                plural(n, "connection", "connections"),
-                if f.limit.is_some() {
-                    levels(f)
+        Subject::OwnerNotFound => {
+            format!("{sockets} with no owning process found{}", levels(f))
+        }
+        _ => "no CLOSE_WAIT sockets".to_string(),
+    }
+}
+
+fn accept_queue(f: &Finding) -> String {
+    let n = f.value;
+    if let Subject::Listener { address, port } = &f.subject {
+        let backlog = match f.limit {
+            Some(b) => {
+                let state = if n > b {
+                    ": full, new connections are dropped"
+                } else if n == b {
+                    ": at the backlog, one more fills it"
                 } else {
-                    String::new()
-                }
-            )
-        }
-        (Check::AcceptQueue, _) => {
-            let listeners = f.evidence.number(Number::Listeners).unwrap_or(0);
-            let mut s = if listeners == 0 {
-                "no listening sockets".to_string()
-            } else {
-                let fullest = match f.limit {
-                    Some(b) => format!("{n} of its backlog {b}"),
-                    None => format!("{n} (backlogs unknown from /proc)"),
+                    ""
                 };
-                format!(
-                    "{}; the fullest accept queue holds {fullest}",
-                    plural(listeners, "listening socket", "listening sockets")
-                )
-            };
-            let overflows: u64 = f
-                .evidence
-                .counters
-                .iter()
-                .filter_map(|(name, v)| (*name == "ListenOverflows").then_some(*v).flatten())
-                .sum();
-            if overflows > 0 {
-                s.push_str(&format!(
-                    "; but accept queues overflowed {overflows} times since boot \
-                     (ListenOverflows)"
-                ));
+                format!("backlog {b}{state}")
             }
-            s
-        }
-        (Check::SynRecv, Subject::Port(port)) => format!(
-            "{} (SYN_RECV) on port {port} from {}{}{}",
-            plural(n, "half-open connection", "half-open connections"),
+            None => "backlog unknown (/proc does not report it; use --source netlink)".to_string(),
+        };
+        return format!(
+            "accept queue of {}: {} waiting to be accepted, {backlog}{}",
+            endpoint(address, *port),
+            plural(n, "connection", "connections"),
+            if f.limit.is_some() {
+                levels(f)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let listeners = f.evidence.number(Number::Listeners).unwrap_or(0);
+    let mut s = if listeners == 0 {
+        "no listening sockets".to_string()
+    } else {
+        let fullest = match f.limit {
+            Some(b) => format!("{n} of its backlog {b}"),
+            None => format!("{n} (backlogs unknown from /proc)"),
+        };
+        format!(
+            "{}; the fullest accept queue holds {fullest}",
+            plural(listeners, "listening socket", "listening sockets")
+        )
+    };
+    let overflows: u64 = f
+        .evidence
+        .counters
+        .iter()
+        .filter_map(|(name, v)| (*name == "ListenOverflows").then_some(*v).flatten())
+        .sum();
+    if overflows > 0 {
+        s.push_str(&format!(
+            "; but accept queues overflowed {overflows} times since boot (ListenOverflows)"
+        ));
+    }
+    s
+}
+
+fn syn_recv(f: &Finding) -> String {
+    let n = f.value;
+    let half_open = plural(n, "half-open connection", "half-open connections");
+    match &f.subject {
+        Subject::Port(port) => format!(
+            "{half_open} (SYN_RECV) on port {port} from {}{}{}",
             plural(
                 f.evidence.number(Number::DistinctSources).unwrap_or(0),
                 "source address",
@@ -185,75 +215,76 @@ pub fn headline(f: &Finding) -> String {
             },
             levels(f)
         ),
-        (Check::SynRecv, _) => {
-            if n == 0 {
-                "no half-open connections (SYN_RECV)".to_string()
-            } else {
-                format!(
-                    "{} (SYN_RECV), no port near its limit",
-                    plural(n, "half-open connection", "half-open connections")
-                )
-            }
-        }
-        (Check::TimeWait, _) => {
-            // `n` is the number judged: the kernel's time-wait entries, which include orphaned
-            // FIN_WAIT_2 sockets (reported under FIN_WAIT_2 too). Headline the TIME_WAIT
-            // sockets, and the entries only where they differ.
-            let counted = f.evidence.number(Number::TimeWaitCounted).unwrap_or(n);
-            let mut s = if counted == 0 {
-                "no TIME_WAIT sockets".to_string()
-            } else {
-                plural(counted, "TIME_WAIT socket", "TIME_WAIT sockets")
-            };
-            if counted != n {
-                s.push_str(&format!(
-                    "; {} (TIME_WAIT + orphaned FIN_WAIT_2) in the namespace",
-                    plural(n, "time-wait entry", "time-wait entries")
-                ));
-            }
-            s.push_str(&format!(
-                ", {}{}",
-                of_limit("net.ipv4.tcp_max_tw_buckets"),
-                levels(f)
-            ));
-            if f.severity == Severity::Ok {
-                s.push_str("; TIME_WAIT by itself is normal");
-            }
-            s
-        }
-        (
-            Check::EphemeralPorts,
-            Subject::Route {
-                local,
-                remote,
-                port,
-            },
-        ) => {
-            let mut s = format!(
-                "{} in use from {local} to {}, {}{}",
-                plural(n, "local port", "local ports"),
-                endpoint(remote, *port),
-                of_limit("the net.ipv4.ip_local_port_range size"),
-                levels(f)
-            );
-            let reusable = f.evidence.number(Number::TimeWaitReusable).unwrap_or(0);
-            if reusable > 0 {
-                let reuse = f
-                    .evidence
-                    .settings
-                    .iter()
-                    .find(|(name, _)| *name == "net.ipv4.tcp_tw_reuse")
-                    .and_then(|(_, v)| *v)
-                    .map_or_else(|| "?".to_string(), |v| v.to_string());
-                s.push_str(&format!(
-                    "; {reusable} more in TIME_WAIT not counted: net.ipv4.tcp_tw_reuse={reuse} \
-                     lets new connections take them over"
-                ));
-            }
-            s
-        }
-        (Check::EphemeralPorts, _) => "no outgoing connections".to_string(),
-        (Check::SynSent, Subject::Destination { address, port }) => format!(
+        _ if n == 0 => "no half-open connections (SYN_RECV)".to_string(),
+        _ => format!("{half_open} (SYN_RECV), no port near its limit"),
+    }
+}
+
+fn time_wait(f: &Finding) -> String {
+    // `value` is the number judged: the kernel's time-wait entries, which include orphaned
+    // FIN_WAIT_2 sockets (reported under FIN_WAIT_2 too). Headline the TIME_WAIT sockets, and
+    // the entries only where they differ.
+    let n = f.value;
+    let counted = f.evidence.number(Number::TimeWaitCounted).unwrap_or(n);
+    let mut s = if counted == 0 {
+        "no TIME_WAIT sockets".to_string()
+    } else {
+        plural(counted, "TIME_WAIT socket", "TIME_WAIT sockets")
+    };
+    if counted != n {
+        s.push_str(&format!(
+            "; {} (TIME_WAIT + orphaned FIN_WAIT_2) in the namespace",
+            plural(n, "time-wait entry", "time-wait entries")
+        ));
+    }
+    s.push_str(&format!(
+        ", {}{}",
+        of_limit(f, "net.ipv4.tcp_max_tw_buckets"),
+        levels(f)
+    ));
+    if f.severity == Severity::Ok {
+        s.push_str("; TIME_WAIT by itself is normal");
+    }
+    s
+}
+
+fn ephemeral_ports(f: &Finding) -> String {
+    let Subject::Route {
+        local,
+        remote,
+        port,
+    } = &f.subject
+    else {
+        return "no outgoing connections".to_string();
+    };
+    let mut s = format!(
+        "{} in use from {local} to {}, {}{}",
+        plural(f.value, "local port", "local ports"),
+        endpoint(remote, *port),
+        of_limit(f, "the net.ipv4.ip_local_port_range size"),
+        levels(f)
+    );
+    let reusable = f.evidence.number(Number::TimeWaitReusable).unwrap_or(0);
+    if reusable > 0 {
+        let reuse = f
+            .evidence
+            .settings
+            .iter()
+            .find(|(name, _)| *name == "net.ipv4.tcp_tw_reuse")
+            .and_then(|(_, v)| *v)
+            .map_or_else(|| "?".to_string(), |v| v.to_string());
+        s.push_str(&format!(
+            "; {reusable} more in TIME_WAIT not counted: net.ipv4.tcp_tw_reuse={reuse} \
+             lets new connections take them over"
+        ));
+    }
+    s
+}
+
+fn syn_sent(f: &Finding) -> String {
+    let n = f.value;
+    match &f.subject {
+        Subject::Destination { address, port } => format!(
             "{} (SYN_SENT) to {}{}",
             plural(
                 n,
@@ -263,48 +294,31 @@ pub fn headline(f: &Finding) -> String {
             endpoint(address, *port),
             levels(f)
         ),
-        (Check::SynSent, _) => {
-            if n == 0 {
-                "no connection attempts pending (SYN_SENT)".to_string()
-            } else {
-                format!(
-                    "{} (SYN_SENT) to {}, none piling up",
-                    plural(n, "connection attempt", "connection attempts"),
-                    plural(
-                        f.evidence.number(Number::Destinations).unwrap_or(0),
-                        "destination",
-                        "destinations"
-                    )
-                )
-            }
-        }
-        (Check::FinWait1 | Check::FinWait2 | Check::Closing | Check::LastAck, _) => {
-            let state = f.check.key();
-            if n == 0 {
-                format!("no {state} sockets")
-            } else {
-                format!(
-                    "{n} {state} {}, {} orphaned{}",
-                    if n == 1 { "socket" } else { "sockets" },
-                    f.evidence.number(Number::Orphaned).unwrap_or(0),
-                    levels(f)
-                )
-            }
-        }
-        (Check::Orphans, _) => format!(
-            "{}, {}{}",
-            plural(n, "orphaned socket", "orphaned sockets"),
-            of_limit("net.ipv4.tcp_max_orphans"),
-            levels(f)
-        ),
-        (Check::TcpMemory, _) => format!(
-            "TCP socket buffers use {} ({}), {}{}",
-            plural(n, "page", "pages"),
-            mib(f.evidence.number(Number::MemoryBytes).unwrap_or(0)),
-            of_limit("net.ipv4.tcp_mem pressure"),
-            levels(f)
+        _ if n == 0 => "no connection attempts pending (SYN_SENT)".to_string(),
+        _ => format!(
+            "{} (SYN_SENT) to {}, none piling up",
+            plural(n, "connection attempt", "connection attempts"),
+            plural(
+                f.evidence.number(Number::Destinations).unwrap_or(0),
+                "destination",
+                "destinations"
+            )
         ),
     }
+}
+
+/// FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK: how many, how many orphaned.
+fn closing_state(f: &Finding) -> String {
+    let (n, state) = (f.value, f.check.key());
+    if n == 0 {
+        return format!("no {state} sockets");
+    }
+    format!(
+        "{n} {state} {}, {} orphaned{}",
+        if n == 1 { "socket" } else { "sockets" },
+        f.evidence.number(Number::Orphaned).unwrap_or(0),
+        levels(f)
+    )
 }
 
 /// Words of `text` wrapped to [`WIDTH`], every line after the first indented.

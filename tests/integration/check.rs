@@ -282,8 +282,13 @@ fn usage_errors_are_unknown_not_critical() {
         (vec!["check", "--crit", "CLOSE_WAIT:http=1"], "not a port"),
         (vec!["check", "--bogus"], "unexpected argument '--bogus'"),
         (vec!["check", "--port", "70000"], "70000"),
-        // Found as `check` past an option and its value, even when the line is refused.
-        (vec!["--source", "proc", "check"], "cannot be used with"),
+        // Found as `check` past an option and its value, even when the line is refused:
+        // summary's own options go after a subcommand (global ones such as --source may
+        // come before it).
+        (
+            vec!["--state", "listen", "check"],
+            "given before the subcommand 'check'",
+        ),
         (
             vec!["check", "--warn", "CLOSE_WAIT=1", "--warn", "close-wait=2"],
             "given twice",

@@ -1016,8 +1016,6 @@ fn one_namespace_at_a_time() {
     let o = run(&["doctor", "--all-netns"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("one network namespace at a time"));
-    let o = run(&["summary", "--format", "prometheus", "--all-netns"]);
-    assert_eq!(o.status.code(), Some(2));
     let o = run(&["check", "--all-netns"]);
     assert_eq!(o.status.code(), Some(3), "check: a usage error is UNKNOWN");
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("TCPSTAT UNKNOWN - usage error: "));
