@@ -190,8 +190,17 @@ fn parse(text: &str) -> Vec<Sample> {
             value,
         });
     }
+    let mut series = std::collections::BTreeSet::new();
     for s in &samples {
         assert!(typed.contains_key(&s.name), "{} has no TYPE", s.name);
+        // What node_exporter's textfile collector rejects ("collected before with the same
+        // name and label values") and Prometheus silently collapses.
+        assert!(
+            series.insert((s.name.clone(), s.labels.clone())),
+            "one series twice: {} {:?}",
+            s.name,
+            s.labels
+        );
     }
     samples
 }
@@ -1199,4 +1208,233 @@ fn an_address_in_use_is_a_runtime_error() {
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
     let o = run(&["serve", "--listen", "localhost"]);
     assert_eq!(o.status.code(), Some(2), "not an address:port");
+}
+
+// ---------------------------------------------------------------------------
+// Found by attacking it (issue 14): each of these failed before its fix
+// ---------------------------------------------------------------------------
+
+#[test]
+fn names_that_escape_alike_never_share_a_series() {
+    let _serial = serial();
+    // A raw ESC and the four characters `\x1b` written out: made inert, they must still be
+    // two label values (the backslash of the text is doubled), or node_exporter rejects the
+    // file and Prometheus collapses the two.
+    let tmp = std::env::temp_dir().join(format!("tcpstat-prom-alike-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("proc-doctor"))
+        .arg(&tmp)
+        .status()
+        .expect("cp")
+        .success();
+    assert!(ok);
+    std::fs::write(tmp.join("4242/comm"), "\x1b[2J\n").expect("comm");
+    std::fs::write(tmp.join("4300/comm"), "\\x1b[2J\n").expect("comm");
+    let text = on_fixture(&tmp, &["procs"]);
+    promtool(&text);
+    let samples = parse(&text);
+    let commands: std::collections::BTreeSet<&str> = samples
+        .iter()
+        .filter(|s| s.name == "tcpstat_process_sockets")
+        .map(|s| s.labels["command"].as_str())
+        .collect();
+    assert!(
+        commands.contains("\\x1b[2J") && commands.contains("\\\\x1b[2J"),
+        "the raw ESC as `\\x1b`, the typed text with its backslash doubled: {commands:?}"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "tcpstat_process_sockets",
+            &[("command", "\\x1b[2J"), ("state", "CLOSE_WAIT")]
+        ),
+        3.0,
+        "leakyd's three CLOSE_WAIT sockets, under its own name"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The distinct values of `label` among the samples of `name` with `direction="in"`.
+fn inbound_ports(samples: &[Sample], name: &str) -> std::collections::BTreeSet<String> {
+    samples
+        .iter()
+        .filter(|s| s.name == name && s.labels.get("direction").is_none_or(|d| d == "in"))
+        .map(|s| s.labels["port"].clone())
+        .collect()
+}
+
+/// 300 listening ports (what any local user can open) against the default cap of 50: the
+/// number of series stays bounded, the rest is summed as port="other", and the folded count
+/// says how many ports that is. Nothing is lost: the LISTEN samples still add up to 300.
+fn listeners_beyond_the_cap() {
+    const LISTENERS: usize = 300;
+    const CAP: usize = 50;
+    let _listeners: Vec<TcpListener> = (0..LISTENERS)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let text = exposition(&["ports", "--format", "prometheus"]);
+    promtool(&text);
+    let samples = parse(&text);
+    let ports = inbound_ports(&samples, "tcpstat_port_sockets");
+    assert_eq!(ports.len(), CAP + 1, "{CAP} ports and `other`: {ports:?}");
+    assert!(ports.contains("other"));
+    for family in ["tcpstat_listen_queue", "tcpstat_listen_backlog"] {
+        let ports = inbound_ports(&samples, family);
+        assert!(
+            ports.len() <= CAP + 1,
+            "{family}: {} ports: {ports:?}",
+            ports.len()
+        );
+    }
+    assert_eq!(
+        value(&samples, "tcpstat_ports_folded", &[("direction", "in")]),
+        (LISTENERS - CAP) as f64
+    );
+    let listening: f64 = samples
+        .iter()
+        .filter(|s| s.name == "tcpstat_port_sockets" && s.labels["state"] == "LISTEN")
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(listening, LISTENERS as f64, "every listener counted once");
+    // A series count that does not grow with the listeners: a few families of 11 states.
+    assert!(samples.len() < 1500, "{} samples", samples.len());
+    // serve bounds them the same way.
+    let server = Server::loopback();
+    let r = get(server.addr, "/metrics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let scraped = parse(&r.body);
+    let ports = inbound_ports(&scraped, "tcpstat_port_sockets");
+    assert_eq!(ports.len(), CAP + 1, "serve: {ports:?}");
+}
+
+#[test]
+fn listening_ports_are_capped_and_the_rest_counted_as_folded() {
+    let _serial = serial();
+    match netns_available() {
+        Ok(()) => in_private_netns(listeners_beyond_the_cap),
+        Err(why) => skip(format!("300 listeners in a namespace of their own: {why}")),
+    }
+}
+
+/// Sixteen clients (the default --max-connections) ask for /metrics with a 1 KiB receive
+/// buffer and never read: their responses, much larger than the socket buffers, stall. A
+/// scrape must still be served, by taking the slot of a writer that has made no progress
+/// for a second, not after the 10 s response deadline.
+fn stalled_readers_scenario() {
+    std::fs::write("/proc/sys/net/ipv4/tcp_wmem", "4096 4096 4096").expect("tcp_wmem");
+    let _listeners: Vec<TcpListener> = (0..40)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let server = Server::loopback();
+    let addr = server.addr;
+    let full = get(addr, "/metrics").body.len();
+    assert!(full > 30_000, "the body must dwarf the buffers: {full}");
+    let stalled: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let sock = Sock::new(Family::V4);
+            sock.set_rcvbuf(1024);
+            sock.connect(addr);
+            let mut s = TcpStream::from(sock.into_fd());
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("request");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect();
+    // Every one has been answered as far as its buffers allow (the first bytes are there,
+    // peeked, never read): all sixteen slots are writing.
+    wait_until("the sixteen responses to start", WAIT, || {
+        let waiting = stalled
+            .iter()
+            .filter(|s| s.peek(&mut [0u8; 1]).map_or(true, |n| n == 0))
+            .count();
+        if waiting == 0 {
+            Ok(())
+        } else {
+            Err(format!("{waiting} without data yet"))
+        }
+    });
+    let stalled_at = Instant::now();
+    let served = loop {
+        let r = get(addr, "/metrics");
+        if r.status == 200 {
+            break r;
+        }
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(
+            stalled_at.elapsed() < Duration::from_secs(5),
+            "still refused {:?} after the writers stalled (the response deadline is 10 s): {}",
+            stalled_at.elapsed(),
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        value(&parse(&served.body), "tcpstat_collection_success", &[]),
+        1.0
+    );
+    eprintln!(
+        "served {:?} after the writers stalled",
+        stalled_at.elapsed()
+    );
+    drop(stalled);
+}
+
+#[test]
+fn clients_that_never_read_cannot_lock_scrapes_out() {
+    let _serial = serial();
+    match netns_available() {
+        Ok(()) => in_private_netns(stalled_readers_scenario),
+        Err(why) => skip(format!(
+            "serve stalled-reader test (sets tcp_wmem in a namespace): {why}"
+        )),
+    }
+}
+
+/// Context switches of every thread of `pid` so far.
+fn context_switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
+        let status =
+            std::fs::read_to_string(task.expect("task").path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(n) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += n.trim().parse::<u64>().expect("a number");
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn serve_answers_at_once_and_sleeps_when_idle() {
+    let _serial = serial();
+    let server = Server::loopback();
+    // Latency: accept on readiness, not on a polling tick (50 ms before: 25 ms on average).
+    let mut took: Vec<Duration> = (0..21)
+        .map(|_| {
+            let began = Instant::now();
+            assert_eq!(get(server.addr, "/healthz").status, 200);
+            began.elapsed()
+        })
+        .collect();
+    took.sort();
+    let median = took[took.len() / 2];
+    eprintln!(
+        "/healthz: median {median:?}, slowest {:?}",
+        took[took.len() - 1]
+    );
+    assert!(median < Duration::from_millis(10), "{took:?}");
+    // Idle: no timer ticks. One second with no client: the process is not woken (a polling
+    // loop of 50 ms switched 20 times).
+    let pid = server.child.id();
+    let before = context_switches(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let woken = context_switches(pid) - before;
+    assert!(woken <= 2, "woken {woken} times in an idle second");
 }
