@@ -338,11 +338,22 @@ pub fn processes(
         Kind::Gauge,
         "TCP sockets of the commands not listed in tcpstat_process_sockets, by state.",
     )?;
-    if commands.other.is_empty() {
-        state_samples(out, PROCESS_OTHER, &[], &StateRow::default(), counted)?;
+    // Every namespace read has its `other` series, zero when nothing was folded there.
+    let ownerless = matrix.ownerless();
+    let zero = StateRow::default();
+    let mut others: Vec<(u64, &StateRow)> = commands
+        .other
+        .iter()
+        .map(|(tag, _, row)| (*tag, row))
+        .collect();
+    for rows in ownerless.iter() {
+        if !others.iter().any(|(tag, _)| *tag == rows.netns) {
+            others.push((rows.netns, &zero));
+        }
     }
-    for (tag, _, row) in &commands.other {
-        let label = netns(*tag);
+    others.sort_by_key(|(tag, _)| *tag);
+    for (tag, row) in others {
+        let label = netns(tag);
         state_samples(
             out,
             PROCESS_OTHER,

@@ -59,6 +59,7 @@ pub fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Error",
@@ -246,7 +247,17 @@ pub fn read_head(stream: &TcpStream) -> Result<Vec<u8>, Refusal> {
             {
                 return Err(Refusal(408))
             }
-            Err(_) => return Err(Refusal(400)),
+            // The client is gone: nothing to answer, but a 400 harms no one.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return Err(Refusal(400))
+            }
+            // This end could not read (ENOMEM, ENOBUFS): the request was not at fault.
+            Err(_) => return Err(Refusal(500)),
         }
     }
 }

@@ -163,6 +163,11 @@ impl TestNetns {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
+        TestNetns::named_as(name, layout, processes)
+    }
+
+    /// [`TestNetns::named`] under a name of the caller's (one just deleted, to be reused).
+    fn named_as(name: String, layout: Layout, processes: bool) -> TestNetns {
         let added = Command::new("ip").args(["netns", "add", &name]).status();
         assert!(added.is_ok_and(|s| s.success()), "ip netns add {name}");
         let mut ns = TestNetns {
@@ -697,4 +702,371 @@ fn check_every_namespace_read(tick: &Value, ours: &[TestNetns]) {
         assert!(entry["skipped"].is_null(), "{entry}");
         assert_eq!(entry["states"]["CLOSE_WAIT"], 1, "{entry}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Found by attacking it (issue 14): each of these failed before its fix
+// ---------------------------------------------------------------------------
+
+/// Every series of `--format prometheus` read from another namespace carries its `netns`
+/// label, so that one textfile per namespace never collides in node_exporter; and
+/// `--all-netns` gives one exposition of them all.
+#[test]
+fn prometheus_series_of_other_namespaces_are_labelled_and_never_collide() {
+    use crate::prometheus::{parse, promtool, value};
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
+        return;
+    }
+    let ours = [
+        TestNetns::named(Layout { pairs: 1 }, true),
+        TestNetns::named(Layout { pairs: 2 }, true),
+    ];
+    let mut every_series = std::collections::BTreeSet::new();
+    for ns in &ours {
+        let name = ns.name.as_deref().expect("named");
+        for report in ["summary", "ports", "procs"] {
+            let o = run(&[
+                report,
+                "--format",
+                "prometheus",
+                "--netns",
+                name,
+                "--port",
+                &port_filter(),
+            ]);
+            assert!(o.status.success(), "{report} --netns {name}: {o:?}");
+            let text = String::from_utf8(o.stdout).expect("utf-8");
+            promtool(&text);
+            for s in parse(&text) {
+                assert_eq!(
+                    s.labels.get("netns").map(String::as_str),
+                    Some(name),
+                    "{report}: every series, meta families included: {s:?}"
+                );
+                // Two textfiles (one per namespace) in one node_exporter: no series twice.
+                assert!(
+                    every_series.insert((report, s.name.clone(), s.labels.clone())),
+                    "{report}: {s:?} collides"
+                );
+            }
+        }
+    }
+    let text = String::from_utf8(
+        run(&[
+            "summary",
+            "--format",
+            "prometheus",
+            "--all-netns",
+            "--port",
+            &port_filter(),
+        ])
+        .stdout,
+    )
+    .expect("utf-8");
+    promtool(&text);
+    let samples = parse(&text);
+    for ns in &ours {
+        let name = ns.name.as_deref().expect("named");
+        let established = value(
+            &samples,
+            "tcpstat_sockets",
+            &[
+                ("state", "ESTABLISHED"),
+                ("family", "ipv4"),
+                ("netns", name),
+            ],
+        );
+        assert_eq!(established, 2.0 * ns.layout.pairs as f64, "{name}: {text}");
+    }
+}
+
+/// `tcpstat ARGS` under strace, the `when`th recvfrom(2) failing with ENOMEM (a netlink dump
+/// that fails mid-way: the retry must read the same namespace). `None`: no strace (a skip).
+fn with_failing_recv(when: &str, args: &[&str]) -> Option<std::process::Output> {
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=recvfrom"])
+        .arg("-e")
+        .arg(format!("inject=recvfrom:error=ENOMEM:when={when}"))
+        .arg(env!("CARGO_BIN_EXE_tcpstat"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output();
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            skip("strace is not installed (apt-get install strace)");
+            None
+        }
+        other => Some(other.expect("strace runs")),
+    }
+}
+
+/// A netlink error on a dump in another namespace is retried in that namespace, never in
+/// tcpstat's own: before the fix, the retry's socket was opened on a thread of the host's
+/// namespace and the host's sockets were reported under the namespace's name (0 here, since
+/// nothing on the host uses the port), `complete: true`, no warning.
+#[test]
+fn a_netlink_error_is_retried_in_the_same_namespace() {
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
+        return;
+    }
+    let ns = TestNetns::named(Layout { pairs: 1 }, true);
+    let name = ns.name.clone().expect("named");
+    let port = port_filter();
+    let total = ns.layout.total();
+    let sum = |doc: &Value, rows: &str| -> u64 {
+        doc[rows]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {rows}: {doc}"))
+            .iter()
+            .map(|r| r["total"].as_u64().expect("total"))
+            .sum()
+    };
+    let parse = |text: &str| -> Value { serde_json::from_str(text).expect("JSON") };
+    let cases: [(&str, &[&str]); 6] = [
+        ("summary", &["--json"]),
+        ("ports", &["--json"]),
+        ("procs", &["--json"]),
+        ("list", &["--json"]),
+        ("doctor", &["--json"]),
+        ("check", &["-w", "CLOSE_WAIT=0"]),
+    ];
+    for (sub, extra) in cases {
+        for when in ["1", "2", "3"] {
+            let mut args = vec![sub, "--netns", &name, "--port", &port];
+            args.extend(extra.iter().copied());
+            let Some(o) = with_failing_recv(when, &args) else {
+                return;
+            };
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            let what = format!("{args:?} with recvfrom #{when} failing: {o:?}");
+            match sub {
+                "summary" => {
+                    assert!(o.status.success(), "{what}");
+                    assert_eq!(parse(&stdout)["total"], total, "{what}");
+                }
+                // Rows already streamed cannot be taken back: a failure after the first one
+                // is an error (exit 1, the cause on stderr, no document claiming to be
+                // whole), never a switch to another source or namespace.
+                "list" if !o.status.success() => {
+                    assert_eq!(o.status.code(), Some(1), "{what}");
+                    assert!(
+                        String::from_utf8_lossy(&o.stderr).contains("Cannot allocate memory"),
+                        "{what}"
+                    );
+                    assert!(!stdout.contains("\"complete\":true"), "{what}");
+                }
+                "list" => assert_eq!(parse(&stdout)["total"], total, "{what}"),
+                "ports" => assert_eq!(sum(&parse(&stdout), "ports"), total, "{what}"),
+                "procs" => assert_eq!(sum(&parse(&stdout), "processes"), total, "{what}"),
+                "doctor" => {
+                    let doc = parse(&stdout);
+                    let close_wait = doc["findings"]
+                        .as_array()
+                        .expect("findings")
+                        .iter()
+                        .filter(|f| f["check"] == "close_wait")
+                        .map(|f| f["value"].as_u64().expect("value"))
+                        .max();
+                    assert_eq!(close_wait, Some(1), "{what}");
+                }
+                "check" => assert!(
+                    stdout.starts_with("TCPSTAT WARNING - CLOSE_WAIT 1 (warn 0); 5 sockets"),
+                    "{what}"
+                ),
+                _ => unreachable!(),
+            }
+        }
+    }
+    // --all-netns: the namespace's own count.
+    for when in ["1", "2", "3", "4"] {
+        let Some(o) =
+            with_failing_recv(when, &["summary", "--all-netns", "--port", &port, "--json"])
+        else {
+            return;
+        };
+        let doc = parse(&String::from_utf8_lossy(&o.stdout));
+        let entry = doc["netns"]
+            .as_array()
+            .expect("netns")
+            .iter()
+            .find(|e| e["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} missing: {doc}"))
+            .clone();
+        assert!(
+            entry["total"] == total || !entry["skipped"].is_null(),
+            "recvfrom #{when}: read right or said to be skipped, never another's: {entry}"
+        );
+    }
+    // serve keeps its socket between scrapes too. Its HTTP reads are recvfrom(2) as well,
+    // and strace counts calls per thread: from the second call on, only a collecting thread
+    // makes them. An answered scrape has the namespace's count or says the collection failed.
+    for when in ["2", "3", "4", "5"] {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=recvfrom"])
+            .arg("-e")
+            .arg(format!("inject=recvfrom:error=ENOMEM:when={when}"))
+            .arg(env!("CARGO_BIN_EXE_tcpstat"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--netns", &name])
+            .args(["--port", &port])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        let server = crate::prometheus::Server::spawn(cmd);
+        let mut answered = Vec::new();
+        for _ in 0..4 {
+            let Some(body) = scrape(server.addr) else {
+                continue;
+            };
+            let samples = crate::prometheus::parse(&body);
+            let success = samples
+                .iter()
+                .find(|s| s.name == "tcpstat_collection_success")
+                .map(|s| s.value);
+            let sockets: f64 = samples
+                .iter()
+                .filter(|s| s.name == "tcpstat_sockets")
+                .map(|s| s.value)
+                .sum();
+            assert!(
+                success == Some(0.0) || sockets == total as f64,
+                "recvfrom #{when}: {sockets} sockets, success {success:?}: {body}"
+            );
+            answered.push(sockets);
+        }
+        assert_eq!(
+            answered.last().copied(),
+            Some(total as f64),
+            "recvfrom #{when}: the last scrapes read the namespace again"
+        );
+    }
+    // watch keeps its socket between ticks: a failure on any tick must not move it.
+    for when in ["1", "3", "5"] {
+        let Some(o) = with_failing_recv(
+            when,
+            &[
+                "watch",
+                "--netns",
+                &name,
+                "--port",
+                &port,
+                "--json",
+                "--count",
+                "4",
+                "--interval",
+                "50ms",
+            ],
+        ) else {
+            return;
+        };
+        let ticks: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(parse)
+            .filter(|t| t["type"] == "tick")
+            .collect();
+        assert_eq!(ticks.len(), 4, "{o:?}");
+        for tick in &ticks {
+            assert!(
+                tick["total"] == total || !tick["error"].is_null(),
+                "recvfrom #{when}: every tick reads the namespace: {tick}"
+            );
+        }
+        assert_eq!(ticks[3]["total"], total, "{o:?}");
+    }
+}
+
+/// `watch --netns NAME` across `ip netns del NAME; ip netns add NAME`: the old namespace is
+/// gone, the name is a new one; watch follows it and says so (before: 0 sockets and
+/// `complete: true` for ever, from the namespace it had entered first).
+#[test]
+fn watch_follows_a_namespace_deleted_and_created_again() {
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(why);
+        return;
+    }
+    let first = TestNetns::named(Layout { pairs: 1 }, true);
+    let name = first.name.clone().expect("named");
+    let mut child = tcpstat()
+        .args([
+            "watch",
+            "--netns",
+            &name,
+            "--port",
+            &port_filter(),
+            "--json",
+            "--interval",
+            "100ms",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("watch starts");
+    let (lines, received) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let tick: Value = serde_json::from_str(&line).expect("a JSON line");
+            if lines.send(tick).is_err() {
+                break;
+            }
+        }
+    });
+    let next_with = |want: &dyn Fn(&Value) -> bool, what: &str| -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match received.recv_timeout(left) {
+                Ok(tick) if want(&tick) => return tick,
+                Ok(_) => continue,
+                Err(e) => panic!("no tick with {what} within {WAIT:?}: {e}"),
+            }
+        }
+    };
+    let first_total = first.layout.total();
+    next_with(
+        &|t| t["total"] == first_total,
+        "the first namespace's sockets",
+    );
+    drop(first); // kills its holders, deletes the name
+    let second = TestNetns::named_as(name.clone(), Layout { pairs: 3 }, true);
+    let second_total = second.layout.total();
+    assert_ne!(first_total, second_total);
+    let tick = next_with(
+        &|t| t["total"] == second_total,
+        "the new namespace's sockets",
+    );
+    let warned = tick["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.contains("is not the one read before"))
+        });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    assert!(warned, "the tick that follows says so: {tick}");
+}
+
+/// The body of a `/metrics` answer, `None` when there is none (the server's read of the
+/// request failed and it closed the connection).
+fn scrape(addr: std::net::SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+        .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }

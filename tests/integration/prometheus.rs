@@ -39,7 +39,7 @@ fn exposition(args: &[&str]) -> String {
 // ---------------------------------------------------------------------------
 
 /// Runs `promtool check metrics` on `text`: it must parse and pass the linter.
-fn promtool(text: &str) {
+pub(crate) fn promtool(text: &str) {
     let child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -71,15 +71,15 @@ fn promtool(text: &str) {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// A strict reader of the text format as tcpstat writes it: HELP and TYPE before each
 /// family, a family's samples together, labels with the three escapes, no timestamps.
-fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     let mut samples = Vec::new();
     let mut typed: BTreeMap<String, String> = BTreeMap::new();
     let mut helped: Vec<String> = Vec::new();
@@ -206,7 +206,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// The value of the one sample with these labels.
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     let found: Vec<&Sample> = samples
         .iter()
         .filter(|s| {
@@ -586,9 +586,9 @@ fn ports_and_serve_agree_on_listeners_under_owner_and_address_filters() {
 // ---------------------------------------------------------------------------
 
 /// A running `tcpstat serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
     stderr: BufReader<ChildStderr>,
     first_lines: Vec<String>,
 }
@@ -601,7 +601,7 @@ impl Server {
     }
 
     /// Runs `cmd`, which must start `tcpstat serve`, and reads the address it announces.
-    fn spawn(mut cmd: Command) -> Server {
+    pub(crate) fn spawn(mut cmd: Command) -> Server {
         let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
