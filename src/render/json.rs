@@ -285,8 +285,11 @@ impl serde_json::ser::Formatter for InertFormatter {
         for (at, c) in fragment.char_indices() {
             if is_unsafe_for_terminals(c) {
                 writer.write_all(&fragment.as_bytes()[start..at])?;
-                // Every such character is in the Basic Multilingual Plane: one \u escape.
-                write!(writer, "\\u{:04x}", u32::from(c))?;
+                // JSON escapes are UTF-16 code units: a character beyond the Basic
+                // Multilingual Plane (the tag characters) is a surrogate pair.
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
                 start = at + c.len_utf8();
             }
         }
@@ -560,15 +563,27 @@ mod tests {
 
     #[test]
     fn terminal_controls_are_escaped_and_decode_unchanged() {
-        let raw = "a\u{1b}[2J\u{7}b\u{7f}c\u{9b}d\u{202e}e\u{2066}f\u{61c}g\u{200e}\u{2028}\u{2029}h\u{e9}\u{1f600}";
+        let raw = "a\u{1b}[2J\u{7}b\u{7f}c\u{9b}d\u{202e}e\u{2066}f\u{61c}g\u{200e}\u{2028}\u{2029}h\u{e9}\u{1f600}\u{200b}i\u{e0041}\u{3164}";
         let mut out = Vec::new();
         write_line(&mut out, &serde_json::json!({ raw: [raw] })).expect("writes");
         let text = String::from_utf8(out).expect("utf-8");
         let body = text.strip_suffix('\n').expect("one line");
         assert!(!body.chars().any(is_unsafe_for_terminals), "{body:?}");
         for escaped in [
-            "\\u001b", "\\u0007", "\\u007f", "\\u009b", "\\u202e", "\\u2066", "\\u061c", "\\u200e",
-            "\\u2028", "\\u2029",
+            "\\u001b",
+            "\\u0007",
+            "\\u007f",
+            "\\u009b",
+            "\\u202e",
+            "\\u2066",
+            "\\u061c",
+            "\\u200e",
+            "\\u2028",
+            "\\u2029",
+            "\\u200b",
+            // A tag character, beyond the Basic Multilingual Plane: a surrogate pair.
+            "\\udb40\\udc41",
+            "\\u3164",
         ] {
             assert!(body.contains(escaped), "{escaped} in {body}");
         }

@@ -232,6 +232,77 @@ fn hostile_process_names_are_printed_inert_and_shared_sockets_count_for_each_own
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Format and invisible characters (Unicode Cf: zero-width space, word joiner, byte order
+/// mark, tag characters; and the Hangul fillers) are escaped like control characters: before,
+/// `\u{200b}nginx` displayed as `nginx`, a process passing for another.
+#[test]
+fn invisible_characters_in_names_are_escaped() {
+    let _serial = serial();
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    // Of different lengths: child_holding's directory is named after the length.
+    let names = ["\u{200b}nginx\u{2060}", "\u{feff}\u{e0041}\u{3164}"];
+    let shown = ["\\u{200b}nginx\\u{2060}", "\\u{feff}\\u{e0041}\\u{3164}"];
+    let children: Vec<(Child, PathBuf)> = names
+        .iter()
+        .map(|name| child_holding(&listener, name))
+        .collect();
+    wait_for("the children to hold the listener", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        (v["processes"].as_array().map_or(0, Vec::len) == 3).then_some(())
+    });
+    let raw = |c: char| {
+        matches!(
+            c,
+            '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{e0041}' | '\u{3164}'
+        )
+    };
+    // JSON carries the names as they are, the invisible characters as \u escapes.
+    for args in [
+        vec!["procs", "--port", &port, "--json"],
+        vec![
+            "watch", "--by", "process", "--state", "listen", "--port", &port, "--count", "1",
+        ],
+    ] {
+        let out = text(&args);
+        assert_eq!(
+            out.chars().find(|&c| raw(c)),
+            None,
+            "{args:?}: raw in {out}"
+        );
+        let v: Value = serde_json::from_str(out.trim_end()).expect("one JSON document");
+        let rows = v["processes"]
+            .as_array()
+            .or(v["top"].as_array())
+            .expect("rows");
+        for name in names {
+            assert!(
+                rows.iter().any(|r| r["command"] == name),
+                "{args:?}: {name:?} in {v}"
+            );
+        }
+    }
+    for args in [
+        vec!["procs", "--port", &port],
+        vec!["list", "-p", "--port", &port],
+    ] {
+        let out = text(&args);
+        for (name, shown) in names.iter().zip(shown) {
+            assert!(out.contains(shown), "{args:?}: {name:?} as {shown}: {out}");
+        }
+        assert_eq!(
+            out.chars().find(|&c| raw(c)),
+            None,
+            "{args:?}: raw in {out}"
+        );
+    }
+    for (mut child, dir) in children {
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 #[test]
 fn without_privileges_owners_are_hidden_not_missing() {
     let _serial = serial();
