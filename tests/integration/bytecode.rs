@@ -476,8 +476,9 @@ fn an_impossible_family_sends_nothing() {
     assert!(all.sockets > 0, "the listener is there without the filter");
 }
 
-/// `cargo test --test integration -- --ignored --nocapture bytecode::measure`: dump time for `--dport P` on a
-/// table of a few thousand sockets, with the bytecode and with user-space filtering only.
+/// `cargo test --test integration -- --ignored --nocapture bytecode::measure`: dump time for
+/// `--dport P` on a table of a few thousand sockets, with the bytecode and with user-space
+/// filtering only.
 #[test]
 #[ignore = "a measurement, not a check"]
 fn measure_dport_dump_time() {

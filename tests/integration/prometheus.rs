@@ -49,7 +49,10 @@ pub(crate) fn promtool(text: &str) {
     let mut child = match child {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            skip("promtool check metrics: promtool is not installed (.ci/run installs the prometheus package)");
+            skip(
+                "promtool check metrics: promtool is not installed (.ci/run installs the \
+                 prometheus package)",
+            );
             return;
         }
         Err(e) => panic!("running promtool: {e}"),
