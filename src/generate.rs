@@ -15,6 +15,10 @@
 //! Hidden items (the `generate` subcommand, `--proc-root`) appear nowhere: clap_mangen skips
 //! them itself, clap_complete does not (clap issues #1335 and #2541), so completions are
 //! generated from [`visible_only`].
+//!
+//! Flag values clap_complete cannot list (`--state` and `--pid` as comma lists, running
+//! processes, names under /run/netns, users in bash) are completed by functions of ours that
+//! `generate/shells.rs` adds to the bash, zsh and fish scripts.
 
 use std::collections::HashSet;
 use std::fs;
@@ -28,6 +32,8 @@ use clap_mangen::Man;
 
 use crate::cli::{Cli, GenerateTarget, STATE_NAMES_HELP, WATCH_TRACKING_HELP};
 use crate::error::Error;
+
+mod shells;
 
 /// The binary's name, as completions and man pages know it.
 const BIN: &str = "tcpstat";
@@ -58,15 +64,17 @@ pub fn all() -> io::Result<Vec<Generated>> {
     Ok(files)
 }
 
-/// The completion script for `shell`, without hidden items.
+/// The completion script for `shell`, without hidden items, with our code for the flag
+/// values clap_complete cannot list (`generate/shells.rs`).
 pub fn completion(shell: Shell) -> Generated {
-    let mut cmd = visible_only(&Cli::command());
+    let definition = Cli::command();
+    let mut cmd = shells::with_markers(visible_only(&definition), shell);
     let mut bytes = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut bytes);
     Generated {
         dir: "completions",
         name: shell.file_name(BIN),
-        bytes,
+        bytes: shells::finish(shell, bytes, &definition),
     }
 }
 
