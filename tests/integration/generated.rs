@@ -182,6 +182,18 @@ fn man_pages_have_the_sections_and_format_without_warnings() {
         );
         assert!(text.contains("\n.TH "), "{}", page.name);
     }
+    // Every command's page says what it reads and what changes it, not only tcpstat(1).
+    for page in pages.iter().filter(|p| p.name.ends_with(".1")) {
+        let text = String::from_utf8_lossy(&page.bytes);
+        for section in ["\"EXIT STATUS\"", "ENVIRONMENT", "FILES", "\"SEE ALSO\""] {
+            assert!(
+                text.contains(&format!("\n.SH {section}\n")),
+                "{} lacks {section}",
+                page.name
+            );
+        }
+        assert!(text.contains("/proc/net/tcp6"), "{}", page.name);
+    }
 
     let Ok(version) = Command::new("groff").arg("--version").output() else {
         skip("groff is not installed (apt-get install groff-base)");
@@ -206,6 +218,100 @@ fn man_pages_have_the_sections_and_format_without_warnings() {
         );
     }
     fs::remove_dir_all(&dir).ok();
+}
+
+/// Every page through `mandoc -Tlint -W warning`: no message at all. (Its STYLE level, below
+/// warnings, flags input lines longer than 80 bytes: clap_mangen writes a paragraph per
+/// line, and that is how roff source is meant to be written; it changes nothing rendered.)
+#[test]
+fn man_pages_lint_clean_with_mandoc() {
+    let _serial = serial();
+    let files = generated();
+    if Command::new("mandoc").arg("-V").output().is_err() {
+        skip("mandoc is not installed (apt-get install mandoc)");
+        return;
+    }
+    let dir = tempdir("mandoc-lint");
+    let mut problems = Vec::new();
+    for page in files.iter().filter(|f| f.dir == "man") {
+        let path = dir.join(&page.name);
+        fs::write(&path, &page.bytes).expect("write page");
+        let out = Command::new("mandoc")
+            .args(["-Tlint", "-W", "warning"])
+            .arg(&path)
+            .output()
+            .expect("mandoc runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || !said.is_empty() {
+            problems.push(format!("{} ({}):\n{said}", page.name, out.status));
+        }
+    }
+    fs::remove_dir_all(&dir).ok();
+    assert!(
+        problems.is_empty(),
+        "mandoc -Tlint:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Terminal output without its overstrikes (`X\bX` bold, `_\bX` underlined).
+fn plain(rendered: &[u8]) -> String {
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(rendered).chars() {
+        if c == '\u{8}' {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every page rendered for an 80-column terminal, by mandoc and by groff (as man-db runs
+/// it): no line wider, and no Markdown backtick left from the help texts.
+#[test]
+fn man_pages_render_within_80_columns_without_markdown() {
+    let _serial = serial();
+    let files = generated();
+    let renderers: [(&str, &[&str]); 2] = [
+        ("mandoc", &["-Tutf8", "-O", "width=80"]),
+        ("groff", &["-man", "-Tutf8", "-rLL=80n", "-P-cbou"]),
+    ];
+    let dir = tempdir("man-width");
+    let mut problems = Vec::new();
+    for (program, args) in renderers {
+        if Command::new(program).arg("-V").output().is_err() {
+            skip(format!("{program} is not installed"));
+            continue;
+        }
+        for page in files.iter().filter(|f| f.dir == "man") {
+            let path = dir.join(&page.name);
+            fs::write(&path, &page.bytes).expect("write page");
+            let out = Command::new(program)
+                .args(args)
+                .arg(&path)
+                .output()
+                .expect("renders");
+            assert!(out.status.success(), "{program} {}: {out:?}", page.name);
+            let text = plain(&out.stdout);
+            assert!(text.lines().count() > 20, "{program} {}: {text}", page.name);
+            for line in text.lines() {
+                let width = line.chars().count();
+                if width > 80 {
+                    problems.push(format!("{program} {}: {width} columns: {line}", page.name));
+                }
+                if line.contains('`') {
+                    problems.push(format!("{program} {}: a backtick: {line}", page.name));
+                }
+            }
+        }
+    }
+    fs::remove_dir_all(&dir).ok();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 fn tempdir(what: &str) -> PathBuf {
