@@ -32,6 +32,7 @@ use crate::cli::{Cli, GenerateTarget};
 use crate::error::Error;
 
 mod man;
+mod metrics_page;
 mod shells;
 
 /// The binary's name, as completions and man pages know it.
@@ -153,14 +154,23 @@ pub fn visible_only(cmd: &Command) -> Command {
 
 /// Every man page: `tcpstat.1` and one page per visible subcommand (`tcpstat-summary.1`,
 /// ...), as `clap_mangen::generate_to` names them, each followed by the hand-written
-/// sections.
+/// sections; then `tcpstat-metrics.7`, the Prometheus metrics.
 pub fn man_pages() -> io::Result<Vec<Generated>> {
     // Built once, as clap_mangen does: global arguments reach the subcommands and each
     // subcommand gets its display name (`tcpstat-watch`) and bin name (`tcpstat watch`).
     // No `help` subcommand: it has no page of its own.
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
-    man::command_pages(&root)
+    let mut pages = man::command_pages(&root)?;
+    pages.push(metrics_page::page());
+    Ok(pages)
+}
+
+/// The README's metrics table (section "### Metrics"), generated from the table the
+/// Prometheus exposition is written from; `tests/integration/generated.rs` compares it with
+/// the README.
+pub fn readme_metrics_table() -> String {
+    metrics_page::readme_table()
 }
 
 /// `tcpstat generate TARGET [--dir DIR]`: prints one file to `out`, or writes files into
@@ -269,7 +279,8 @@ mod tests {
                 "tcpstat-watch.1",
                 "tcpstat-doctor.1",
                 "tcpstat-check.1",
-                "tcpstat-serve.1"
+                "tcpstat-serve.1",
+                "tcpstat-metrics.7",
             ]
         );
     }

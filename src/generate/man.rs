@@ -40,6 +40,13 @@ impl Page {
         }
     }
 
+    /// The `.TH` line of a page of our own (clap_mangen writes its pages' own).
+    pub(super) fn title(&mut self, name: &str, section: &str, manual: &str) {
+        let source = format!("{BIN} {}", env!("CARGO_PKG_VERSION"));
+        self.roff
+            .control("TH", [name, section, DATE.1, source.as_str(), manual]);
+    }
+
     pub(super) fn heading(&mut self, name: &str) {
         self.roff.control("SH", [name]);
         self.fresh = true;
@@ -59,6 +66,19 @@ impl Page {
         self.roff.control("TP", []);
         self.roff.text(tag);
         self.roff.text(text);
+        self.fresh = false;
+    }
+
+    /// A tagged paragraph whose text is several lines, each starting on a line of its own.
+    pub(super) fn tagged_lines(&mut self, tag: impl Into<Vec<Inline>>, lines: Vec<Vec<Inline>>) {
+        self.roff.control("TP", []);
+        self.roff.text(tag);
+        for (i, line) in lines.into_iter().enumerate() {
+            if i > 0 {
+                self.roff.control("br", []);
+            }
+            self.roff.text(line);
+        }
         self.fresh = false;
     }
 
@@ -563,6 +583,12 @@ fn see_also(page: &mut Page, subcommand: Option<&str>) {
     let mut pages: Vec<&str> = Vec::new();
     if subcommand.is_some() {
         pages.push("tcpstat(1)");
+    }
+    if matches!(
+        subcommand,
+        None | Some("summary" | "ports" | "procs" | "serve")
+    ) {
+        pages.push("tcpstat-metrics(7)");
     }
     pages.extend([
         "ss(8)",

@@ -87,6 +87,48 @@ fn committed_files_match_the_definition() {
     );
 }
 
+/// The byte range of the Markdown table that follows `heading` in `text`: its lines, each
+/// starting with `|`, up to the first that does not.
+fn table_after(text: &str, heading: &str) -> Option<std::ops::Range<usize>> {
+    let mut at = text.find(&format!("\n{heading}\n"))? + heading.len() + 2;
+    let mut start = None;
+    for line in text[at..].split_inclusive('\n') {
+        match (line.starts_with('|'), start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => return Some(s..at),
+            _ => {}
+        }
+        at += line.len();
+    }
+    start.map(|s| s..at)
+}
+
+/// The README's metrics table (its section "### Metrics") is the one generated from the
+/// table the Prometheus exposition is written from (`src/render/prometheus.rs`), as
+/// tcpstat-metrics(7) is. The README is no generated file, but its table is refreshed like
+/// one, by the same command.
+#[test]
+fn readme_metrics_table_is_the_generated_one() {
+    let path = repo().join("README.md");
+    let readme = fs::read_to_string(&path).expect("README.md");
+    let range = table_after(&readme, "### Metrics").expect("a table under ### Metrics");
+    let want = generate::readme_metrics_table();
+    if readme[range.clone()] == want {
+        return;
+    }
+    if std::env::var_os("TCPSTAT_UPDATE_GENERATED").is_some_and(|v| v == "1") {
+        let mut fresh = readme.clone();
+        fresh.replace_range(range, &want);
+        fs::write(&path, fresh).expect("write README.md");
+        return;
+    }
+    panic!(
+        "README.md's metrics table differs from src/render/prometheus.rs's METRICS:\n\
+         --- README\n{}--- generated\n{want}\nrefresh it with\n  {REFRESH}",
+        &readme[range]
+    );
+}
+
 /// Names of hidden subcommands and the long names of hidden flags, at any depth.
 fn hidden_names(cmd: &clap::Command, out: &mut Vec<String>) {
     for arg in cmd.get_arguments().filter(|a| a.is_hide_set()) {
