@@ -31,6 +31,7 @@ use clap_complete::{Generator, Shell};
 use crate::cli::{Cli, GenerateTarget};
 use crate::error::Error;
 
+mod json_page;
 mod man;
 mod metrics_page;
 mod shells;
@@ -154,7 +155,8 @@ pub fn visible_only(cmd: &Command) -> Command {
 
 /// Every man page: `tcpstat.1` and one page per visible subcommand (`tcpstat-summary.1`,
 /// ...), as `clap_mangen::generate_to` names them, each followed by the hand-written
-/// sections; then `tcpstat-metrics.7`, the Prometheus metrics.
+/// sections; then `tcpstat-json.5`, the JSON documents, and `tcpstat-metrics.7`, the
+/// Prometheus metrics.
 pub fn man_pages() -> io::Result<Vec<Generated>> {
     // Built once, as clap_mangen does: global arguments reach the subcommands and each
     // subcommand gets its display name (`tcpstat-watch`) and bin name (`tcpstat watch`).
@@ -162,6 +164,7 @@ pub fn man_pages() -> io::Result<Vec<Generated>> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
     let mut pages = man::command_pages(&root)?;
+    pages.push(json_page::page());
     pages.push(metrics_page::page());
     Ok(pages)
 }
@@ -280,6 +283,7 @@ mod tests {
                 "tcpstat-doctor.1",
                 "tcpstat-check.1",
                 "tcpstat-serve.1",
+                "tcpstat-json.5",
                 "tcpstat-metrics.7",
             ]
         );

@@ -52,6 +52,11 @@ impl Page {
         self.fresh = true;
     }
 
+    pub(super) fn subheading(&mut self, name: &str) {
+        self.roff.control("SS", [name]);
+        self.fresh = true;
+    }
+
     /// A paragraph: `.PP` unless it opens a section.
     pub(super) fn paragraph(&mut self, text: impl Into<Vec<Inline>>) {
         if !self.fresh {
@@ -268,7 +273,7 @@ const EXAMPLES: &[Example] = &[
     },
     Example {
         subcommand: "summary",
-        about: "JSON into jq (the schema is in the README and docs/schema/, and carries \
+        about: "JSON into jq (tcpstat-json(5) describes every document; each carries \
                 schema_version):",
         lines: &[
             "tcpstat --json | jq .states.CLOSE_WAIT",
@@ -583,6 +588,9 @@ fn see_also(page: &mut Page, subcommand: Option<&str>) {
     let mut pages: Vec<&str> = Vec::new();
     if subcommand.is_some() {
         pages.push("tcpstat(1)");
+    }
+    if subcommand.is_none_or(|s| !matches!(s, "check" | "serve")) {
+        pages.push("tcpstat-json(5)");
     }
     if matches!(
         subcommand,
