@@ -1,9 +1,11 @@
 //! The committed completions (`completions/`) and man pages (`man/`) are exactly what the
-//! current command-line definition generates, hidden items appear in none of them, the man
-//! pages format without a groff warning, and `tcpstat generate` prints and writes the same
-//! bytes.
+//! current command-line definition (and the JSON Schemas, and the table of metrics)
+//! generates, and so is the README's metrics table; hidden items appear in none of them; the
+//! man pages lint clean with mandoc and groff and render within 80 columns, without Markdown;
+//! and `tcpstat generate` prints and writes the same bytes. What the completion scripts offer
+//! is tested in real shells by `completions.rs`.
 //!
-//! After changing a flag or a help text, refresh the files with
+//! After changing a flag, a help text, a schema or a metric, refresh the files with
 //!
 //! ```text
 //! TCPSTAT_UPDATE_GENERATED=1 cargo test --test integration generated
