@@ -1,3 +1,63 @@
+# Values clap_complete cannot list, completed by functions of tcpstat's own:
+# state names and process ids as comma lists, user names, command names of running processes,
+# names under /run/netns. Names from the system are matched here and quoted (printf %q), never
+# given to compgen -W, which would expand them: a process can name itself $(...).
+_tcpstat_value() {
+    local kind="$1" cur="$2" head="" word path
+    COMPREPLY=()
+    if [[ "${kind}" == states || "${kind}" == pids ]] && [[ "${cur}" == *,* ]]; then
+        # A comma list: complete its last entry, after the others.
+        head="${cur%,*},"
+        cur="${cur##*,}"
+    fi
+    case "${kind}" in
+        states)
+            for word in listen syn-sent syn-recv established fin-wait-1 fin-wait-2 close-wait closing last-ack time-wait closed all connected synchronized bucket big; do
+                if [[ "${word}" == "${cur}"* ]]; then
+                    COMPREPLY+=("${head}${word}")
+                fi
+            done
+            ;;
+        pid|pids)
+            for path in /proc/[1-9]*; do
+                word="${path#/proc/}"
+                if [[ "${word}" == "${cur}"* ]]; then
+                    COMPREPLY+=("${head}${word}")
+                fi
+            done
+            ;;
+        users)
+            COMPREPLY=($(compgen -u -- "${cur}"))
+            ;;
+        processes)
+            for path in /proc/[1-9]*/comm; do
+                IFS= read -r word 2>/dev/null <"${path}" || continue
+                if [[ -n "${word}" && "${word}" == "${cur}"* ]]; then
+                    printf -v word '%q' "${word}"
+                    COMPREPLY+=("${word}")
+                fi
+            done
+            ;;
+        netns)
+            # A name under /run/netns; a path when the word looks like one or there is none.
+            if [[ "${cur}" != [/.~]* ]]; then
+                for path in /run/netns/*; do
+                    word="${path##*/}"
+                    if [[ -e "${path}" && "${word}" == "${cur}"* ]]; then
+                        printf -v word '%q' "${word}"
+                        COMPREPLY+=("${word}")
+                    fi
+                done
+            fi
+            if [[ ${#COMPREPLY[@]} -eq 0 ]]; then
+                local IFS=$'\n'
+                COMPREPLY=($(compgen -f -- "${cur}"))
+                compopt -o filenames 2>/dev/null
+            fi
+            ;;
+    esac
+}
+
 _tcpstat() {
     local i cur prev opts cmd
     COMPREPLY=()
@@ -7,6 +67,10 @@ _tcpstat() {
         cur="${COMP_WORDS[COMP_CWORD]}"
     fi
     prev="$3"
+    # `--flag=value`: bash splits the word at `=` (COMP_WORDBREAKS); complete the value.
+    if [[ "${prev}" == "=" && ${COMP_CWORD} -ge 2 ]]; then
+        prev="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
     cmd=""
     opts=""
 
@@ -91,7 +155,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -115,15 +179,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -135,11 +199,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -181,7 +245,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -205,15 +269,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -225,11 +289,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -251,7 +315,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -275,15 +339,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -295,11 +359,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -461,7 +525,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -485,15 +549,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -505,11 +569,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -543,7 +607,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -567,15 +631,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -587,11 +651,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -617,7 +681,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -641,15 +705,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -661,11 +725,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -703,7 +767,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -727,15 +791,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -747,11 +811,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -773,7 +837,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -797,15 +861,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -817,11 +881,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)
@@ -867,7 +931,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value states "${cur}"
                     return 0
                     ;;
                 --port)
@@ -891,15 +955,15 @@ _tcpstat() {
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pids "${cur}"
                     return 0
                     ;;
                 --process)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value users "${cur}"
                     return 0
                     ;;
                 --source)
@@ -911,11 +975,11 @@ _tcpstat() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value netns "${cur}"
                     return 0
                     ;;
                 --netns-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    _tcpstat_value pid "${cur}"
                     return 0
                     ;;
                 *)

@@ -8,7 +8,8 @@ function __fish_tcpstat_needs_command
     set -l cmd (commandline -opc)
     set -e cmd[1]
     argparse -s (__fish_tcpstat_global_optspecs) -- $cmd 2>/dev/null
-    or return
+    # tcpstat: an option waiting for its value (tcpstat --format <Tab>) is no subcommand.
+    or return 0
     if set -q argv[1]
         # Also print the command, so this can be used to figure out what it is.
         echo $argv[1]
@@ -27,23 +28,23 @@ end
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -63,23 +64,23 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "help" -d 'Print thi
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -94,23 +95,23 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top-listening 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -122,23 +123,23 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only t
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -152,23 +153,23 @@ remote\t'Remote address, then port'
 port\t'Local port'
 pid\t'First owning process id (resolves owners)'
 queue\t'Receive + send queue, largest first'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
@@ -185,23 +186,23 @@ remote\t'Remote address, then port'
 port\t'Local port'
 pid\t'First owning process id (resolves owners)'
 queue\t'Receive + send queue, largest first'"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
@@ -219,23 +220,23 @@ process\t'Owning process (walks /proc/*/fd each tick)'
 remote\t'Remote address'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top and age lists (at least 1)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l older-than -d 'Only report sockets that have been in their state at least this long (e.g. 5m)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Also report the sockets that entered or left the watched states since the last tick'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -244,23 +245,23 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l threshold -d 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l json -d 'Print one JSON object instead of text'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -270,23 +271,23 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s V -l version 
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s w -l warn -d 'WARNING when KEY\'s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=100, or 100 for every selected socket. Repeatable' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s c -l crit -d 'CRITICAL when KEY\'s count is outside RANGE: [KEY[:PORT]=]RANGE, e.g. CLOSE_WAIT=500, or 500 for every selected socket. Repeatable' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s t -l timeout -d 'Give up after this long with an UNKNOWN line (before the monitoring system kills the plugin and reports CRITICAL): 10s, 500ms, or seconds' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s v -l verbose -d 'More in the status: -v adds where the numbers came from and every warning; -vv adds one line per measured value after the status line (long output)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -298,35 +299,74 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-listening -d 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-processes -d 'Commands in tcpstat_process_sockets (with --processes): the N busiest' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l max-connections -d 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l sport -d 'Sockets whose local (source) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dport -d 'Sockets whose remote (destination) port matches' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dst -d 'Sockets whose remote address is in this network' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l processes -d 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "list" -d 'One row per socket, streamed as it is read'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help" -f
+
+# Values clap_complete cannot list, completed by functions of tcpstat's own.
+function __fish_tcpstat_value --argument-names kind
+    # The value typed so far, without the `--flag=` fish puts back itself.
+    set -l token (commandline -ct | string replace -r -- '^--[^=]*=' '')
+    set -l head
+    if contains -- $kind states pids
+        # A comma list: complete its last entry, after the others.
+        set head (string match -r -- '^.*,' $token)
+    end
+    switch $kind
+        case states
+            for value in listen\t'LISTEN' syn-sent\t'SYN_SENT' syn-recv\t'SYN_RECV' established\t'ESTABLISHED' fin-wait-1\t'FIN_WAIT_1' fin-wait-2\t'FIN_WAIT_2' close-wait\t'CLOSE_WAIT' closing\t'CLOSING' last-ack\t'LAST_ACK' time-wait\t'TIME_WAIT' closed\t'CLOSED' all\t'all eleven states' connected\t'all but LISTEN and CLOSED (ss: every state except listening and closed)' synchronized\t'connected states except SYN_SENT' bucket\t'SYN_RECV and TIME_WAIT (minisockets without an owner process)' big\t'every state but those in bucket'
+                printf '%s%s\n' "$head" $value
+            end
+        case pid
+            __fish_complete_pids
+        case pids
+            for value in (__fish_complete_pids)
+                printf '%s%s\n' "$head" $value
+            end
+        case processes
+            # Every process's kernel command name, as --process matches it (fish's
+            # __fish_complete_proc drops names with parentheses, taking them for zombies).
+            command cat /proc/*/comm 2>/dev/null | sort -u
+        case netns
+            # A name under /run/netns; a path when the word looks like one or there is none.
+            set -l names
+            if not string match -qr -- '^[/.~]' $token
+                set names /run/netns/*
+            end
+            if set -q names[1]
+                string replace -r -- '^/run/netns/' '' $names
+            else
+                __fish_complete_path $token
+            end
+    end
+end

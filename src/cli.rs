@@ -6,9 +6,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
-use crate::model::{Cidr, PortSet, StateSet};
+use crate::model::state::GROUPS;
+use crate::model::{Cidr, PortSet, StateSet, TcpState};
 
 /// How state names are spelled: in `--help` and, reflowed, in the man pages.
 macro_rules! state_names_help {
@@ -422,7 +424,7 @@ pub struct GlobalArgs {
     /// the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs
     /// CAP_SYS_ADMIN (root).
     #[arg(long, value_name = "NAME|PATH", global = true, conflicts_with_all = ["netns_pid", "all_netns"],
-          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+          value_parser = clap::builder::NonEmptyStringValueParser::new(), value_hint = ValueHint::AnyPath)]
     pub netns: Option<String>,
 
     /// Read the network namespace of process PID (e.g. a container's main process). Entering
@@ -616,7 +618,8 @@ pub struct ListArgs {
 pub struct FilterArgs {
     /// Only these states: names or groups, comma-separated or repeated
     /// (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap.
-    #[arg(long, value_name = "STATES", value_parser = parse_states, action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "STATES", value_parser = StatesParser, hide_possible_values = true,
+          action = clap::ArgAction::Append)]
     pub state: Vec<StateSet>,
 
     /// Only IPv4 sockets.
@@ -661,12 +664,41 @@ pub struct FilterArgs {
     pub process: Vec<String>,
 
     /// Sockets owned by this user (the socket's uid): a name or a numeric uid.
-    #[arg(long, value_name = "USER", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "USER", value_hint = ValueHint::Username, action = clap::ArgAction::Append)]
     pub user: Vec<String>,
 }
 
 fn parse_states(text: &str) -> Result<StateSet, String> {
     StateSet::parse_list(text)
+}
+
+/// `--state`: a comma list parsed by [`parse_states`] (same errors), whose possible values
+/// are the state names as people type them and the groups, for shell completion. Help does
+/// not list them (`hide_possible_values`): it explains the spellings in prose.
+#[derive(Debug, Clone, Copy)]
+struct StatesParser;
+
+impl TypedValueParser for StatesParser {
+    type Value = StateSet;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<StateSet, clap::Error> {
+        parse_states.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let states = TcpState::ALL
+            .into_iter()
+            .map(|s| PossibleValue::new(s.typed_name()).help(s.name()));
+        let groups = GROUPS
+            .into_iter()
+            .map(|(name, members)| PossibleValue::new(name).help(members));
+        Some(Box::new(states.chain(groups)))
+    }
 }
 
 /// `watch --top N`: at least 1 (`--top 0` would print an empty list that looks like

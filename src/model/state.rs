@@ -69,6 +69,25 @@ impl TcpState {
         }
     }
 
+    /// The name as people type it: lower case, words joined by `-` (`close-wait`,
+    /// `fin-wait-1`), as ss(8) and tcpstat's examples spell it. What shell completion offers;
+    /// [`TcpState::parse`] reads it back.
+    pub const fn typed_name(self) -> &'static str {
+        match self {
+            TcpState::Listen => "listen",
+            TcpState::SynSent => "syn-sent",
+            TcpState::SynRecv => "syn-recv",
+            TcpState::Established => "established",
+            TcpState::FinWait1 => "fin-wait-1",
+            TcpState::FinWait2 => "fin-wait-2",
+            TcpState::CloseWait => "close-wait",
+            TcpState::Closing => "closing",
+            TcpState::LastAck => "last-ack",
+            TcpState::TimeWait => "time-wait",
+            TcpState::Closed => "closed",
+        }
+    }
+
     /// Maps a state value reported by the kernel (sock_diag `idiag_state` or the `st` column of
     /// `/proc/net/tcp`) onto a state.
     ///
@@ -382,6 +401,11 @@ mod tests {
         }
         for state in TcpState::ALL {
             assert_eq!(TcpState::parse(state.name()), Some(state));
+            assert_eq!(TcpState::parse(state.typed_name()), Some(state));
+            assert_eq!(
+                state.typed_name(),
+                state.name().to_ascii_lowercase().replace('_', "-")
+            );
         }
         for bad in [
             "",

@@ -52,21 +52,61 @@ pub fn escape_label(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
+/// The type of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     Gauge,
     Counter,
 }
 
-/// Writes one family's HELP and TYPE lines. HELP texts are ours: no escaping needed (they
-/// contain neither backslashes nor line feeds; a test checks).
-fn family(out: &mut dyn Write, name: &str, kind: Kind, help: &str) -> io::Result<()> {
-    let kind = match kind {
-        Kind::Gauge => "gauge",
-        Kind::Counter => "counter",
-    };
-    writeln!(out, "# HELP {name} {help}")?;
-    writeln!(out, "# TYPE {name} {kind}")
+impl Kind {
+    /// As the TYPE line says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        }
+    }
+}
+
+/// A label of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label {
+    pub name: &'static str,
+    /// Its values, when they are a fixed set (empty: any, such as a port or a command).
+    pub values: &'static [&'static str],
+}
+
+impl Label {
+    const fn free(name: &'static str) -> Label {
+        Label { name, values: &[] }
+    }
+
+    const fn of(name: &'static str, values: &'static [&'static str]) -> Label {
+        Label { name, values }
+    }
+}
+
+/// A metric family, as the exposition writes it and the documentation describes it: the one
+/// table ([`METRICS`]) that tcpstat-metrics(7) and the README's metrics table are generated
+/// from (`src/generate`), so they cannot drift from what is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Its labels, besides `netns`, which every series read from another network namespace
+    /// than tcpstat's own carries.
+    pub labels: &'static [Label],
+    /// Which reports write it, and when.
+    pub written: &'static str,
+    /// Its HELP line. Ours: no escaping needed (no backslash, no line feed; a test checks).
+    pub help: &'static str,
+}
+
+/// Writes one family's HELP and TYPE lines.
+fn family(out: &mut dyn Write, metric: &Metric) -> io::Result<()> {
+    writeln!(out, "# HELP {} {}", metric.name, metric.help)?;
+    writeln!(out, "# TYPE {} {}", metric.name, metric.kind.name())
 }
 
 /// Writes one sample. Label names are ours; values are escaped.
@@ -90,24 +130,186 @@ fn sample(
     writeln!(out, " {value}")
 }
 
-pub const SOCKETS: &str = "tcpstat_sockets";
-pub const UNKNOWN_STATE: &str = "tcpstat_unknown_state_sockets";
-pub const PORT_SOCKETS: &str = "tcpstat_port_sockets";
-pub const LISTEN_QUEUE: &str = "tcpstat_listen_queue";
-pub const LISTEN_BACKLOG: &str = "tcpstat_listen_backlog";
-pub const PROCESS_SOCKETS: &str = "tcpstat_process_sockets";
-pub const PROCESS_OTHER: &str = "tcpstat_process_other_sockets";
-pub const COMMANDS_FOLDED: &str = "tcpstat_process_commands_folded";
-pub const PORTS_FOLDED: &str = "tcpstat_ports_folded";
-pub const UNOWNED: &str = "tcpstat_unowned_sockets";
-pub const SOURCE_INFO: &str = "tcpstat_source_info";
-pub const COMPLETE: &str = "tcpstat_collection_complete";
-pub const DURATION: &str = "tcpstat_scrape_duration_seconds";
-pub const SUCCESS: &str = "tcpstat_collection_success";
-pub const ERRORS: &str = "tcpstat_collection_errors_total";
-pub const COLLECTIONS: &str = "tcpstat_collections_total";
-pub const SCRAPES: &str = "tcpstat_scrapes_total";
-pub const BUILD_INFO: &str = "tcpstat_build_info";
+const STATE: Label = Label::free("state");
+const FAMILY: Label = Label::of("family", &["ipv4", "ipv6"]);
+const VALUE: Label = Label::free("value");
+const PORT: Label = Label::free("port");
+const DIRECTION: Label = Label::of("direction", &["in", "out"]);
+const COMMAND: Label = Label::free("command");
+const REASON: Label = Label::of(
+    "reason",
+    &["no_owner", "not_accepted", "hidden", "not_found"],
+);
+const REPORT: Label = Label::of("report", &["summary", "ports", "procs", "serve"]);
+const SOURCE: Label = Label::of("source", &["netlink", "proc"]);
+const VERSION: Label = Label::free("version");
+
+pub const SOCKETS: Metric = Metric {
+    name: "tcpstat_sockets",
+    kind: Kind::Gauge,
+    labels: &[STATE, FAMILY],
+    written: "summary, serve",
+    help: "TCP sockets by state and address family (ipv4, ipv6). States the source cannot see (CLOSED from /proc) or not selected are absent.",
+};
+
+pub const UNKNOWN_STATE: Metric = Metric {
+    name: "tcpstat_unknown_state_sockets",
+    kind: Kind::Gauge,
+    labels: &[VALUE, FAMILY],
+    written: "summary, serve; only when there are such sockets",
+    help: "TCP sockets in a state value tcpstat does not know, by raw kernel value and address family.",
+};
+
+pub const PORT_SOCKETS: Metric = Metric {
+    name: "tcpstat_port_sockets",
+    kind: Kind::Gauge,
+    labels: &[PORT, DIRECTION, STATE],
+    written: "ports, serve",
+    help: "TCP sockets by service port, direction and state: direction in is a port this host listens on, out the peer's port of a connection this host opened. The listening ports with the fullest queues and the busiest other ports, up to a limit; port other for the rest.",
+};
+
+pub const LISTEN_QUEUE: Metric = Metric {
+    name: "tcpstat_listen_queue",
+    kind: Kind::Gauge,
+    labels: &[PORT],
+    written: "ports, serve",
+    help:
+        "Connections waiting to be accepted on a listening port, summed over its listening sockets.",
+};
+
+pub const LISTEN_BACKLOG: Metric = Metric {
+    name: "tcpstat_listen_backlog",
+    kind: Kind::Gauge,
+    labels: &[PORT],
+    written: "ports, serve; only from netlink",
+    help: "Accept-queue limit (listen backlog) of a listening port, summed over its listening sockets; the queue is full above it. Not reported by /proc.",
+};
+
+pub const PROCESS_SOCKETS: Metric = Metric {
+    name: "tcpstat_process_sockets",
+    kind: Kind::Gauge,
+    labels: &[COMMAND, STATE],
+    written: "procs, serve --processes",
+    help: "TCP sockets by owning command name (/proc/PID/comm, summed over its processes) and state, for the busiest commands. A socket shared by several processes counts for each.",
+};
+
+pub const PROCESS_OTHER: Metric = Metric {
+    name: "tcpstat_process_other_sockets",
+    kind: Kind::Gauge,
+    labels: &[STATE],
+    written: "procs, serve --processes",
+    help: "TCP sockets of the commands not listed in tcpstat_process_sockets, by state.",
+};
+
+pub const COMMANDS_FOLDED: Metric = Metric {
+    name: "tcpstat_process_commands_folded",
+    kind: Kind::Gauge,
+    labels: &[],
+    written: "procs, serve --processes; only when commands were folded",
+    help: "Command names summed into tcpstat_process_other_sockets (beyond --top).",
+};
+
+pub const PORTS_FOLDED: Metric = Metric {
+    name: "tcpstat_ports_folded",
+    kind: Kind::Gauge,
+    labels: &[DIRECTION],
+    written: "ports, serve; only when ports were folded",
+    help: "Ports summed into port other (beyond --top and --top-listening), by direction.",
+};
+
+pub const UNOWNED: Metric = Metric {
+    name: "tcpstat_unowned_sockets",
+    kind: Kind::Gauge,
+    labels: &[REASON, STATE],
+    written: "procs, serve --processes",
+    help: "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), not_accepted (completed connections the listening process has not accept()ed), hidden (owner not readable), not_found.",
+};
+
+pub const SOURCE_INFO: Metric = Metric {
+    name: "tcpstat_source_info",
+    kind: Kind::Gauge,
+    labels: &[REPORT, SOURCE],
+    written: "every report (serve: when its collection worked)",
+    help: "Always 1; the source label says what produced the numbers: netlink (sock_diag) or proc (/proc/net/tcp and tcp6, which cannot see CLOSED).",
+};
+
+pub const COMPLETE: Metric = Metric {
+    name: "tcpstat_collection_complete",
+    kind: Kind::Gauge,
+    labels: &[REPORT],
+    written: "every report (serve: when its collection worked)",
+    help: "1 when every socket could be read; 0 when some could not (malformed or changing /proc rows), see tcpstat's warnings.",
+};
+
+pub const DURATION: Metric = Metric {
+    name: "tcpstat_scrape_duration_seconds",
+    kind: Kind::Gauge,
+    labels: &[REPORT],
+    written: "every report",
+    help: "Seconds spent reading the kernel and building this report.",
+};
+
+pub const SUCCESS: Metric = Metric {
+    name: "tcpstat_collection_success",
+    kind: Kind::Gauge,
+    labels: &[],
+    written: "serve",
+    help: "1 when this scrape's collection worked, 0 when it failed (the socket metrics are then absent; the error is on tcpstat serve's stderr).",
+};
+
+pub const ERRORS: Metric = Metric {
+    name: "tcpstat_collection_errors_total",
+    kind: Kind::Counter,
+    labels: &[],
+    written: "serve",
+    help: "Collections that failed since tcpstat serve started.",
+};
+
+pub const COLLECTIONS: Metric = Metric {
+    name: "tcpstat_collections_total",
+    kind: Kind::Counter,
+    labels: &[],
+    written: "serve",
+    help: "Collections made since tcpstat serve started; concurrent scrapes share one.",
+};
+
+pub const SCRAPES: Metric = Metric {
+    name: "tcpstat_scrapes_total",
+    kind: Kind::Counter,
+    labels: &[],
+    written: "serve",
+    help: "Answers to /metrics since tcpstat serve started.",
+};
+
+pub const BUILD_INFO: Metric = Metric {
+    name: "tcpstat_build_info",
+    kind: Kind::Gauge,
+    labels: &[VERSION],
+    written: "serve",
+    help: "Always 1; the version label is tcpstat's version.",
+};
+
+/// Every metric family tcpstat writes, in the order the documentation lists them.
+pub const METRICS: [Metric; 18] = [
+    SOCKETS,
+    UNKNOWN_STATE,
+    PORT_SOCKETS,
+    LISTEN_QUEUE,
+    LISTEN_BACKLOG,
+    PROCESS_SOCKETS,
+    PROCESS_OTHER,
+    COMMANDS_FOLDED,
+    PORTS_FOLDED,
+    UNOWNED,
+    SOURCE_INFO,
+    COMPLETE,
+    DURATION,
+    SUCCESS,
+    ERRORS,
+    COLLECTIONS,
+    SCRAPES,
+    BUILD_INFO,
+];
 
 /// How metrics name the namespace rows are tagged with ([`crate::model::SocketRecord::netns`]):
 /// the value of their `netns` label, or `None` for tcpstat's own namespace, whose series have
@@ -138,19 +340,14 @@ pub fn sockets(
     counted: StateSet,
     families: &[crate::model::Family],
 ) -> io::Result<()> {
-    family(
-        out,
-        SOCKETS,
-        Kind::Gauge,
-        "TCP sockets by state and address family (ipv4, ipv6). States the source cannot see (CLOSED from /proc) or not selected are absent.",
-    )?;
+    family(out, &SOCKETS)?;
     for (netns, counts) in parts {
         for state in counted.iter() {
             for &f in families {
                 let labels = [("state", state.name()), ("family", f.key())];
                 sample(
                     out,
-                    SOCKETS,
+                    SOCKETS.name,
                     &with_netns(&labels, netns.as_deref()),
                     counts.get(f, state),
                 )?;
@@ -158,12 +355,7 @@ pub fn sockets(
         }
     }
     if parts.iter().any(|(_, c)| !c.unknown().is_empty()) {
-        family(
-            out,
-            UNKNOWN_STATE,
-            Kind::Gauge,
-            "TCP sockets in a state value tcpstat does not know, by raw kernel value and address family.",
-        )?;
+        family(out, &UNKNOWN_STATE)?;
         for (netns, counts) in parts {
             for bucket in counts.unknown() {
                 let value = bucket.value.to_string();
@@ -171,7 +363,7 @@ pub fn sockets(
                     let labels = [("value", value.as_str()), ("family", f.key())];
                     sample(
                         out,
-                        UNKNOWN_STATE,
+                        UNKNOWN_STATE.name,
                         &with_netns(&labels, netns.as_deref()),
                         bucket.by_family[f.index()],
                     )?;
@@ -208,19 +400,14 @@ pub fn ports(
     counted: StateSet,
     netns: NetnsLabels<'_>,
 ) -> io::Result<()> {
-    family(
-        out,
-        PORT_SOCKETS,
-        Kind::Gauge,
-        "TCP sockets by service port, direction and state: direction in is a port this host listens on, out the peer's port of a connection this host opened. The listening ports with the fullest queues and the busiest other ports, up to a limit; port other for the rest.",
-    )?;
+    family(out, &PORT_SOCKETS)?;
     for row in &bounded.rows {
         let port = row.port.to_string();
         let label = netns(row.netns);
         let labels = [("port", port.as_str()), ("direction", row.direction.name())];
         state_samples(
             out,
-            PORT_SOCKETS,
+            PORT_SOCKETS.name,
             &with_netns(&labels, label.as_deref()),
             &row.counts,
             counted,
@@ -231,7 +418,7 @@ pub fn ports(
         let labels = [("port", "other"), ("direction", folded.direction.name())];
         state_samples(
             out,
-            PORT_SOCKETS,
+            PORT_SOCKETS.name,
             &with_netns(&labels, label.as_deref()),
             &folded.counts,
             counted,
@@ -249,34 +436,24 @@ pub fn ports(
                 .filter_map(|f| f.listener.map(|q| ("other".to_string(), netns(f.netns), q))),
         )
         .collect();
-    family(
-        out,
-        LISTEN_QUEUE,
-        Kind::Gauge,
-        "Connections waiting to be accepted on a listening port, summed over its listening sockets.",
-    )?;
+    family(out, &LISTEN_QUEUE)?;
     for (port, label, q) in &listening {
         let labels = [("port", port.as_str())];
         sample(
             out,
-            LISTEN_QUEUE,
+            LISTEN_QUEUE.name,
             &with_netns(&labels, label.as_deref()),
             q.queued,
         )?;
     }
     if listening.iter().any(|(_, _, q)| q.backlog.is_some()) {
-        family(
-            out,
-            LISTEN_BACKLOG,
-            Kind::Gauge,
-            "Accept-queue limit (listen backlog) of a listening port, summed over its listening sockets; the queue is full above it. Not reported by /proc.",
-        )?;
+        family(out, &LISTEN_BACKLOG)?;
         for (port, label, q) in &listening {
             if let Some(b) = q.backlog {
                 let labels = [("port", port.as_str())];
                 sample(
                     out,
-                    LISTEN_BACKLOG,
+                    LISTEN_BACKLOG.name,
                     &with_netns(&labels, label.as_deref()),
                     b,
                 )?;
@@ -284,18 +461,13 @@ pub fn ports(
         }
     }
     if !bounded.other.is_empty() {
-        family(
-            out,
-            PORTS_FOLDED,
-            Kind::Gauge,
-            "Ports summed into port other (beyond --top and --top-listening), by direction.",
-        )?;
+        family(out, &PORTS_FOLDED)?;
         for folded in &bounded.other {
             let label = netns(folded.netns);
             let labels = [("direction", folded.direction.name())];
             sample(
                 out,
-                PORTS_FOLDED,
+                PORTS_FOLDED.name,
                 &with_netns(&labels, label.as_deref()),
                 folded.ports,
             )?;
@@ -315,29 +487,19 @@ pub fn processes(
     counted: StateSet,
     netns: NetnsLabels<'_>,
 ) -> io::Result<()> {
-    family(
-        out,
-        PROCESS_SOCKETS,
-        Kind::Gauge,
-        "TCP sockets by owning command name (/proc/PID/comm, summed over its processes) and state, for the busiest commands. A socket shared by several processes counts for each.",
-    )?;
+    family(out, &PROCESS_SOCKETS)?;
     for (tag, command, row) in &commands.commands {
         let label = netns(*tag);
         let labels = [("command", command.as_str())];
         state_samples(
             out,
-            PROCESS_SOCKETS,
+            PROCESS_SOCKETS.name,
             &with_netns(&labels, label.as_deref()),
             row,
             counted,
         )?;
     }
-    family(
-        out,
-        PROCESS_OTHER,
-        Kind::Gauge,
-        "TCP sockets of the commands not listed in tcpstat_process_sockets, by state.",
-    )?;
+    family(out, &PROCESS_OTHER)?;
     // Every namespace read has its `other` series, zero when nothing was folded there.
     let ownerless = matrix.ownerless();
     let zero = StateRow::default();
@@ -356,30 +518,25 @@ pub fn processes(
         let label = netns(tag);
         state_samples(
             out,
-            PROCESS_OTHER,
+            PROCESS_OTHER.name,
             &with_netns(&[], label.as_deref()),
             row,
             counted,
         )?;
     }
     if !commands.other.is_empty() {
-        family(
-            out,
-            COMMANDS_FOLDED,
-            Kind::Gauge,
-            "Command names summed into tcpstat_process_other_sockets (beyond --top).",
-        )?;
+        family(out, &COMMANDS_FOLDED)?;
         for (tag, n, _) in &commands.other {
             let label = netns(*tag);
-            sample(out, COMMANDS_FOLDED, &with_netns(&[], label.as_deref()), n)?;
+            sample(
+                out,
+                COMMANDS_FOLDED.name,
+                &with_netns(&[], label.as_deref()),
+                n,
+            )?;
         }
     }
-    family(
-        out,
-        UNOWNED,
-        Kind::Gauge,
-        "TCP sockets without a process by reason and state: no_owner (TIME_WAIT, SYN_RECV, orphans), not_accepted (completed connections the listening process has not accept()ed), hidden (owner not readable), not_found.",
-    )?;
+    family(out, &UNOWNED)?;
     for rows in matrix.ownerless().iter() {
         let label = netns(rows.netns);
         for (reason, row) in [
@@ -391,7 +548,7 @@ pub fn processes(
             let labels = [("reason", reason)];
             state_samples(
                 out,
-                UNOWNED,
+                UNOWNED.name,
                 &with_netns(&labels, label.as_deref()),
                 row,
                 counted,
@@ -417,34 +574,19 @@ pub struct Meta<'a> {
 pub fn meta(out: &mut dyn Write, meta: &Meta<'_>) -> io::Result<()> {
     let report = with_netns(&[("report", meta.report)], meta.netns.as_deref());
     if let Some(outcome) = meta.outcome {
-        family(
-            out,
-            SOURCE_INFO,
-            Kind::Gauge,
-            "Always 1; the source label says what produced the numbers: netlink (sock_diag) or proc (/proc/net/tcp and tcp6, which cannot see CLOSED).",
-        )?;
+        family(out, &SOURCE_INFO)?;
         let labels = [("report", meta.report), ("source", outcome.source.name())];
         sample(
             out,
-            SOURCE_INFO,
+            SOURCE_INFO.name,
             &with_netns(&labels, meta.netns.as_deref()),
             1,
         )?;
-        family(
-            out,
-            COMPLETE,
-            Kind::Gauge,
-            "1 when every socket could be read; 0 when some could not (malformed or changing /proc rows), see tcpstat's warnings.",
-        )?;
-        sample(out, COMPLETE, &report, u8::from(outcome.complete))?;
+        family(out, &COMPLETE)?;
+        sample(out, COMPLETE.name, &report, u8::from(outcome.complete))?;
     }
-    family(
-        out,
-        DURATION,
-        Kind::Gauge,
-        "Seconds spent reading the kernel and building this report.",
-    )?;
-    sample(out, DURATION, &report, meta.duration.as_secs_f64())
+    family(out, &DURATION)?;
+    sample(out, DURATION.name, &report, meta.duration.as_secs_f64())
 }
 
 /// What `serve` adds: whether this scrape's collection worked and the counters since start.
@@ -461,43 +603,18 @@ pub struct ServeStats {
 }
 
 pub fn serve_stats(out: &mut dyn Write, stats: &ServeStats) -> io::Result<()> {
-    family(
-        out,
-        SUCCESS,
-        Kind::Gauge,
-        "1 when this scrape's collection worked, 0 when it failed (the socket metrics are then absent; the error is on tcpstat serve's stderr).",
-    )?;
-    sample(out, SUCCESS, &[], u8::from(stats.success))?;
-    family(
-        out,
-        ERRORS,
-        Kind::Counter,
-        "Collections that failed since tcpstat serve started.",
-    )?;
-    sample(out, ERRORS, &[], stats.errors)?;
-    family(
-        out,
-        COLLECTIONS,
-        Kind::Counter,
-        "Collections made since tcpstat serve started; concurrent scrapes share one.",
-    )?;
-    sample(out, COLLECTIONS, &[], stats.collections)?;
-    family(
-        out,
-        SCRAPES,
-        Kind::Counter,
-        "Answers to /metrics since tcpstat serve started.",
-    )?;
-    sample(out, SCRAPES, &[], stats.scrapes)?;
-    family(
-        out,
-        BUILD_INFO,
-        Kind::Gauge,
-        "Always 1; the version label is tcpstat's version.",
-    )?;
+    family(out, &SUCCESS)?;
+    sample(out, SUCCESS.name, &[], u8::from(stats.success))?;
+    family(out, &ERRORS)?;
+    sample(out, ERRORS.name, &[], stats.errors)?;
+    family(out, &COLLECTIONS)?;
+    sample(out, COLLECTIONS.name, &[], stats.collections)?;
+    family(out, &SCRAPES)?;
+    sample(out, SCRAPES.name, &[], stats.scrapes)?;
+    family(out, &BUILD_INFO)?;
     sample(
         out,
-        BUILD_INFO,
+        BUILD_INFO.name,
         &[("version", env!("CARGO_PKG_VERSION"))],
         1,
     )
@@ -653,6 +770,109 @@ mod tests {
             t.contains("tcpstat_scrape_duration_seconds{report=\"summary\",netns=\"blue\"} 0\n"),
             "{t}"
         );
+    }
+
+    /// Every family written, from inputs that make each appear (unknown states, a listener
+    /// with a backlog, folded ports and commands, a known source, serve's counters).
+    fn every_family() -> String {
+        let mut all = String::new();
+        let mut c = StateCounts::new();
+        c.add(Family::V4, KernelState::Unknown(42));
+        let counted = StateSet::of(TcpState::Listen);
+        let parts = [(None, &c), (Some("blue".to_owned()), &c)];
+        all += &text(|o| sockets(o, &parts, counted, &Family::ALL));
+        let queue = Some(ListenerQueue {
+            sockets: 1,
+            queued: 0,
+            backlog: Some(4),
+        });
+        let bounded = BoundedPorts {
+            rows: vec![PortRow {
+                netns: 0,
+                port: 80,
+                direction: Direction::In,
+                counts: StateRow::default(),
+                listener: queue,
+            }],
+            other: vec![FoldedPorts {
+                netns: 1,
+                direction: Direction::Out,
+                ports: 2,
+                counts: StateRow::default(),
+                listener: None,
+            }],
+        };
+        let label = |ns: u64| (ns == 1).then(|| "blue".to_owned());
+        all += &text(|o| ports(o, &bounded, counted, &label));
+        let m = ProcMatrix::merge(vec![(0, ProcMatrix::default())]);
+        let commands = CommandRows {
+            commands: vec![(1, "nginx".to_owned(), StateRow::default())],
+            other: vec![(0, 2, StateRow::default())],
+        };
+        all += &text(|o| processes(o, &commands, &m, counted, &label));
+        let outcome = Outcome::new(crate::model::SourceKind::Netlink, StateSet::ALL);
+        let report = Meta {
+            report: "summary",
+            outcome: Some(&outcome),
+            duration: Duration::ZERO,
+            netns: Some("blue".into()),
+        };
+        all += &text(|o| meta(o, &report));
+        all += &text(|o| serve_stats(o, &ServeStats::default()));
+        all
+    }
+
+    #[test]
+    fn the_table_of_metrics_is_what_is_written() {
+        let all = every_family();
+        let mut written: Vec<&str> = Vec::new();
+        let mut netns = false;
+        for line in all.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').expect("name and help");
+                let metric = METRICS.iter().find(|m| m.name == name);
+                let metric = metric.unwrap_or_else(|| panic!("{name} is not in METRICS"));
+                assert_eq!(help, metric.help, "{name}");
+                written.push(name);
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("name and type");
+                let metric = METRICS.iter().find(|m| m.name == name).expect("listed");
+                assert_eq!(kind, metric.kind.name(), "{name}");
+            } else {
+                // name{label="value",...} value: the table's labels, and maybe netns.
+                let name = line.split(['{', ' ']).next().expect("a name");
+                let metric = METRICS.iter().find(|m| m.name == name).expect("listed");
+                let labels: Vec<&str> = line
+                    .split_once('{')
+                    .map(|(_, rest)| rest.split(',').filter_map(|kv| kv.split_once('=')))
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                    .filter(|k| *k != "netns")
+                    .collect();
+                let want: Vec<&str> = metric.labels.iter().map(|l| l.name).collect();
+                assert_eq!(labels, want, "{line}");
+                netns |= line.contains("netns=");
+            }
+        }
+        let listed: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        written.sort_unstable();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            written, sorted,
+            "every family of the table is written, once"
+        );
+        assert!(netns, "the netns label was written: {all}");
+        for metric in METRICS {
+            assert!(
+                !metric.help.contains(['\\', '\n']),
+                "{}: HELP needs no escaping",
+                metric.name
+            );
+            let names: Vec<&str> = metric.labels.iter().map(|l| l.name).collect();
+            assert!(!names.contains(&"netns"), "{}", metric.name);
+        }
     }
 
     #[test]

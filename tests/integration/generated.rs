@@ -1,9 +1,11 @@
 //! The committed completions (`completions/`) and man pages (`man/`) are exactly what the
-//! current command-line definition generates, hidden items appear in none of them, the man
-//! pages format without a groff warning, and `tcpstat generate` prints and writes the same
-//! bytes.
+//! current command-line definition (and the JSON Schemas, and the table of metrics)
+//! generates, and so is the README's metrics table; hidden items appear in none of them; the
+//! man pages lint clean with mandoc and groff and render within 80 columns, without Markdown;
+//! and `tcpstat generate` prints and writes the same bytes. What the completion scripts offer
+//! is tested in real shells by `completions.rs`.
 //!
-//! After changing a flag or a help text, refresh the files with
+//! After changing a flag, a help text, a schema or a metric, refresh the files with
 //!
 //! ```text
 //! TCPSTAT_UPDATE_GENERATED=1 cargo test --test integration generated
@@ -84,6 +86,48 @@ fn committed_files_match_the_definition() {
         "generated files are out of date with src/cli.rs and src/generate.rs:\n  {}\n\
          refresh them with\n  {REFRESH}\nand commit completions/ and man/",
         problems.join("\n  ")
+    );
+}
+
+/// The byte range of the Markdown table that follows `heading` in `text`: its lines, each
+/// starting with `|`, up to the first that does not.
+fn table_after(text: &str, heading: &str) -> Option<std::ops::Range<usize>> {
+    let mut at = text.find(&format!("\n{heading}\n"))? + heading.len() + 2;
+    let mut start = None;
+    for line in text[at..].split_inclusive('\n') {
+        match (line.starts_with('|'), start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => return Some(s..at),
+            _ => {}
+        }
+        at += line.len();
+    }
+    start.map(|s| s..at)
+}
+
+/// The README's metrics table (its section "### Metrics") is the one generated from the
+/// table the Prometheus exposition is written from (`src/render/prometheus.rs`), as
+/// tcpstat-metrics(7) is. The README is no generated file, but its table is refreshed like
+/// one, by the same command.
+#[test]
+fn readme_metrics_table_is_the_generated_one() {
+    let path = repo().join("README.md");
+    let readme = fs::read_to_string(&path).expect("README.md");
+    let range = table_after(&readme, "### Metrics").expect("a table under ### Metrics");
+    let want = generate::readme_metrics_table();
+    if readme[range.clone()] == want {
+        return;
+    }
+    if std::env::var_os("TCPSTAT_UPDATE_GENERATED").is_some_and(|v| v == "1") {
+        let mut fresh = readme.clone();
+        fresh.replace_range(range, &want);
+        fs::write(&path, fresh).expect("write README.md");
+        return;
+    }
+    panic!(
+        "README.md's metrics table differs from src/render/prometheus.rs's METRICS:\n\
+         --- README\n{}--- generated\n{want}\nrefresh it with\n  {REFRESH}",
+        &readme[range]
     );
 }
 
@@ -182,6 +226,18 @@ fn man_pages_have_the_sections_and_format_without_warnings() {
         );
         assert!(text.contains("\n.TH "), "{}", page.name);
     }
+    // Every command's page says what it reads and what changes it, not only tcpstat(1).
+    for page in pages.iter().filter(|p| p.name.ends_with(".1")) {
+        let text = String::from_utf8_lossy(&page.bytes);
+        for section in ["\"EXIT STATUS\"", "ENVIRONMENT", "FILES", "\"SEE ALSO\""] {
+            assert!(
+                text.contains(&format!("\n.SH {section}\n")),
+                "{} lacks {section}",
+                page.name
+            );
+        }
+        assert!(text.contains("/proc/net/tcp6"), "{}", page.name);
+    }
 
     let Ok(version) = Command::new("groff").arg("--version").output() else {
         skip("groff is not installed (apt-get install groff-base)");
@@ -206,6 +262,100 @@ fn man_pages_have_the_sections_and_format_without_warnings() {
         );
     }
     fs::remove_dir_all(&dir).ok();
+}
+
+/// Every page through `mandoc -Tlint -W warning`: no message at all. (Its STYLE level, below
+/// warnings, flags input lines longer than 80 bytes: clap_mangen writes a paragraph per
+/// line, and that is how roff source is meant to be written; it changes nothing rendered.)
+#[test]
+fn man_pages_lint_clean_with_mandoc() {
+    let _serial = serial();
+    let files = generated();
+    if Command::new("mandoc").arg("-V").output().is_err() {
+        skip("mandoc is not installed (apt-get install mandoc)");
+        return;
+    }
+    let dir = tempdir("mandoc-lint");
+    let mut problems = Vec::new();
+    for page in files.iter().filter(|f| f.dir == "man") {
+        let path = dir.join(&page.name);
+        fs::write(&path, &page.bytes).expect("write page");
+        let out = Command::new("mandoc")
+            .args(["-Tlint", "-W", "warning"])
+            .arg(&path)
+            .output()
+            .expect("mandoc runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || !said.is_empty() {
+            problems.push(format!("{} ({}):\n{said}", page.name, out.status));
+        }
+    }
+    fs::remove_dir_all(&dir).ok();
+    assert!(
+        problems.is_empty(),
+        "mandoc -Tlint:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Terminal output without its overstrikes (`X\bX` bold, `_\bX` underlined).
+fn plain(rendered: &[u8]) -> String {
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(rendered).chars() {
+        if c == '\u{8}' {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every page rendered for an 80-column terminal, by mandoc and by groff (as man-db runs
+/// it): no line wider, and no Markdown backtick left from the help texts.
+#[test]
+fn man_pages_render_within_80_columns_without_markdown() {
+    let _serial = serial();
+    let files = generated();
+    let renderers: [(&str, &[&str]); 2] = [
+        ("mandoc", &["-Tutf8", "-O", "width=80"]),
+        ("groff", &["-man", "-Tutf8", "-rLL=80n", "-P-cbou"]),
+    ];
+    let dir = tempdir("man-width");
+    let mut problems = Vec::new();
+    for (program, args) in renderers {
+        if Command::new(program).arg("-V").output().is_err() {
+            skip(format!("{program} is not installed"));
+            continue;
+        }
+        for page in files.iter().filter(|f| f.dir == "man") {
+            let path = dir.join(&page.name);
+            fs::write(&path, &page.bytes).expect("write page");
+            let out = Command::new(program)
+                .args(args)
+                .arg(&path)
+                .output()
+                .expect("renders");
+            assert!(out.status.success(), "{program} {}: {out:?}", page.name);
+            let text = plain(&out.stdout);
+            assert!(text.lines().count() > 20, "{program} {}: {text}", page.name);
+            for line in text.lines() {
+                let width = line.chars().count();
+                if width > 80 {
+                    problems.push(format!("{program} {}: {width} columns: {line}", page.name));
+                }
+                if line.contains('`') {
+                    problems.push(format!("{program} {}: a backtick: {line}", page.name));
+                }
+            }
+        }
+    }
+    fs::remove_dir_all(&dir).ok();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 fn tempdir(what: &str) -> PathBuf {

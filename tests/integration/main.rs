@@ -23,6 +23,7 @@
 //! - `properties`: property tests of every parser of outside input;
 //! - `snapshots`: every renderer on fixed data (`tests/snapshots/`);
 //! - `generated`: the committed completions and man pages are what the CLI generates;
+//! - `completions`: the completion scripts driven in real bash, zsh and fish;
 //! - `architecture`: the layering of `ARCHITECTURE.md`, checked on the source.
 //! - `schemas`: every JSON document of every subcommand validated against its published JSON
 //!   Schema (`docs/schema/`), on fixtures, live sockets and network namespaces.
@@ -33,6 +34,7 @@ mod breakdown;
 mod bytecode;
 mod check;
 mod cli;
+mod completions;
 mod doctor;
 mod generated;
 mod golden;
