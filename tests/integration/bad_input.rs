@@ -77,6 +77,42 @@ rows! {
     ports_by_local_as_prometheus: ["ports", "--by", "local", "--format", "prometheus"] => 2, ["--by local", "ephemeral ports", "label values"];
     ports_by_remote_as_prometheus: ["ports", "--by", "remote", "--format", "prometheus"] => 2, ["--by remote", "ephemeral ports"];
     proc_root_missing: ["--source", "proc", "--proc-root", "/nonexistent-proc"] => 1, ["/nonexistent-proc/net/tcp"];
+    // Near misses are errors, not guesses: a state name is a word, a port is plain decimal.
+    state_name_with_a_space: ["--state", "close wait"] => 2, ["'close wait'", "CLOSE_WAIT"];
+    state_name_with_a_trailing_underscore: ["--state", "time_wait_"] => 2, ["'time_wait_'", "TIME_WAIT"];
+    port_with_a_sign: ["--port", "+80"] => 2, ["'+80'"];
+    port_with_a_leading_zero: ["--port", "080"] => 2, ["'080'", "leading zeros", "write 80"];
+    // Typed values are shown once, escaped once, whole (not cut at the last escape sequence).
+    hostile_typed_value: ["--src", "\u{1b}[2J\u{1b}[31mred"] => 2, ["'\\x1b[2J\\x1b[31mred'", "--src"];
+    // What ss and netstat users type first gets the tcpstat spelling.
+    ss_tanp: ["-tanp"] => 2, ["`-tanp` is how ss / netstat say it", "tcpstat list -p"];
+    ss_listening: ["-l"] => 2, ["tcpstat list --state listen"];
+    ss_state_filter: ["state", "established"] => 2, ["tcpstat list --state established"];
+    ss_port_filter: ["sport", "=", ":80"] => 2, ["tcpstat list --sport 80"];
+    // summary's own options belong after another subcommand (global ones may come first).
+    summary_options_before_a_subcommand: ["--json", "ports"] => 2, ["before the subcommand 'ports'", "put them after it"];
+}
+
+/// What is forgiving, and stays so: blanks around a port (a quoted `" 80"`), global options
+/// (source, namespace, colour) before the subcommand.
+#[test]
+fn forgiving_spellings_are_accepted() {
+    let _serial = serial();
+    for args in [
+        vec!["summary", "--port", " 80", "--json"],
+        vec!["--source", "proc", "ports", "--json"],
+        vec!["--color", "never", "summary", "--json"],
+        vec!["summary", "--state", "Close-Wait", "--json"],
+    ] {
+        let o = run(&args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["schema_version"], 2, "{args:?}");
+    }
 }
 
 // Kernel input through recorded /proc tables: what is read is counted, what is not is said.

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::util::run::hold_as;
 use crate::util::states::fresh_listener;
 use crate::util::{describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for};
 
@@ -114,22 +115,10 @@ fn procs_attributes_sockets_to_this_process_and_time_wait_to_no_owner() {
 /// A child process holding `listener` as its stdin, running `/bin/sleep` under `name` (the
 /// kernel takes the command name from the executable's file name).
 fn child_holding(listener: &TcpListener, name: &str) -> (Child, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "tcpstat-test-{}-{}",
-        std::process::id(),
-        name.len()
-    ));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let exe = dir.join(name);
-    let _ = std::fs::remove_file(&exe);
-    std::os::unix::fs::symlink("/bin/sleep", &exe).expect("symlink");
-    let held = std::os::fd::OwnedFd::from(listener.try_clone().expect("dup"));
-    let child = Command::new(&exe)
-        .arg("600")
-        .stdin(Stdio::from(held))
-        .spawn()
-        .expect("spawn child");
-    (child, dir)
+    hold_as(
+        name,
+        std::os::fd::OwnedFd::from(listener.try_clone().expect("dup")),
+    )
 }
 
 #[test]
@@ -240,7 +229,6 @@ fn invisible_characters_in_names_are_escaped() {
     let _serial = serial();
     let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    // Of different lengths: child_holding's directory is named after the length.
     let names = ["\u{200b}nginx\u{2060}", "\u{feff}\u{e0041}\u{3164}"];
     let shown = ["\\u{200b}nginx\\u{2060}", "\\u{feff}\\u{e0041}\\u{3164}"];
     let children: Vec<(Child, PathBuf)> = names

@@ -8,7 +8,10 @@ use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::util::states::fresh_listener;
-use crate::util::{describe, fixture, run, serial};
+use std::os::unix::process::CommandExt;
+
+use crate::util::run::hold_as;
+use crate::util::{describe, fixture, is_root, run, serial, skip, tcpstat};
 
 /// `check` with `args` on the fixture: (exit status, the one stdout line).
 fn check_fixture(args: &[&str]) -> (i32, String) {
@@ -437,4 +440,128 @@ fn a_collection_that_hangs_is_unknown_within_the_timeout() {
         "{line}"
     );
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
+
+/// Issue 14, item 1: as an unprivileged user (how NRPE and most agents run plugins), with a
+/// socket really in CLOSE_WAIT held by another user's process, `check --process NAME` could
+/// not see it and said `OK - 0 sockets`. A plugin never says OK about what it could not
+/// measure: UNKNOWN, saying why; root sees the WARNING; every JSON says `complete: false`.
+#[test]
+fn an_ok_over_processes_it_could_not_read_is_unknown() {
+    let _serial = serial();
+    if !is_root() {
+        skip("needs root to run tcpstat as an unprivileged user (uid 65534)");
+        return;
+    }
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    client.shutdown(Shutdown::Write).expect("shutdown");
+    // The server end, in CLOSE_WAIT, held only by a root process named `cw-holder`.
+    let (mut holder, dir) = hold_as("cw-holder", std::os::fd::OwnedFd::from(server));
+    let filters = ["--process", "cw-holder", "--port", &port];
+    let as_nobody = |args: &[&str]| {
+        tcpstat()
+            .uid(65534)
+            .gid(65534)
+            .args(args)
+            .output()
+            .expect("tcpstat runs as uid 65534")
+    };
+    let mut args = vec!["check", "--warn", "CLOSE_WAIT=0"];
+    args.extend(filters);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, line) = status_line(&args);
+        if code == 1 {
+            assert!(
+                line.starts_with("TCPSTAT WARNING - CLOSE_WAIT 1 (warn 0)"),
+                "{line}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "root never saw it: {line}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = as_nobody(&args);
+    let line = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{line}");
+    assert!(
+        line.starts_with("TCPSTAT UNKNOWN - 0 sockets; CLOSE_WAIT 0; incomplete: "),
+        "{line}"
+    );
+    assert!(line.contains("could not be read"), "{line}");
+    for report in ["summary", "ports", "procs", "list"] {
+        let mut args = vec![report, "--json"];
+        args.extend(filters);
+        let o = as_nobody(&args);
+        assert!(o.status.success(), "{report}: {o:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["complete"], false, "{report}: {v}");
+        assert!(
+            v["warnings"]
+                .as_array()
+                .expect("warnings")
+                .iter()
+                .any(|w| w.as_str().is_some_and(|w| w.contains("cw-holder"))),
+            "{report}: the warning names the process: {v}"
+        );
+    }
+    holder.kill().expect("kill");
+    holder.wait().expect("reap");
+    let _ = std::fs::remove_dir_all(dir);
+    drop(client);
+}
+
+/// Issue 14, item 4: the options the monitoring-plugins guidelines reserve. `-w`/`-c` with
+/// a bare range judge the total; `-v` says where the numbers came from, `-vv` adds one line
+/// per value; `-V` prints the version on every subcommand; `-t` is tested above.
+#[test]
+fn plugin_options_follow_the_guidelines() {
+    let _serial = serial();
+    let (code, bare) = check_fixture(&["-w", "10", "-c", "100"]);
+    let (_, keyed) = check_fixture(&["--warn", "total=10", "--crit", "total=100"]);
+    assert_eq!(code, 1, "{bare}");
+    assert_eq!(bare, keyed);
+    assert!(
+        bare.starts_with("TCPSTAT WARNING - total 20 (warn 10); 20 sockets |"),
+        "{bare}"
+    );
+    assert_eq!(perf(&bare, "total"), "20;10;100");
+    let (_, quiet) = check_fixture(&["-w", "CLOSE_WAIT=1"]);
+    let (_, verbose) = check_fixture(&["-w", "CLOSE_WAIT=1", "-v"]);
+    assert!(!quiet.contains("source"), "{quiet}");
+    assert!(verbose.contains("; source proc |"), "{verbose}");
+    let root = fixture("proc-doctor");
+    let o = run(&[
+        "check",
+        "--source",
+        "proc",
+        "--proc-root",
+        root.to_str().expect("utf-8"),
+        "-w",
+        "CLOSE_WAIT=1",
+        "-vv",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        lines[0].starts_with("TCPSTAT WARNING - CLOSE_WAIT 3 (warn 1)"),
+        "{out}"
+    );
+    assert!(lines.contains(&"WARNING CLOSE_WAIT 3 (warn 1)"), "{out}");
+    assert!(lines.contains(&"OK total 20"), "{out}");
+    for sub in [
+        "summary", "ports", "procs", "list", "watch", "doctor", "check", "serve",
+    ] {
+        let o = run(&[sub, "-V"]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{sub} -V: {o:?}");
+        assert!(
+            out.trim_end().ends_with(env!("CARGO_PKG_VERSION")),
+            "{sub} -V: {out}"
+        );
+    }
 }

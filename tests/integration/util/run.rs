@@ -98,3 +98,27 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// A `sleep 600` running under the command name `name` (a symlink to /bin/sleep in a fresh
+/// directory, which the caller removes), holding `fd` as its stdin: a socket owned by a
+/// process of a chosen name. Killing the child is the caller's.
+pub fn hold_as(name: &str, fd: std::os::fd::OwnedFd) -> (std::process::Child, PathBuf) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tcpstat-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let exe = dir.join(name);
+    let _ = std::fs::remove_file(&exe);
+    std::os::unix::fs::symlink("/bin/sleep", &exe).expect("symlink");
+    let child = Command::new(&exe)
+        .arg("600")
+        .stdin(Stdio::from(fd))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the holder");
+    (child, dir)
+}
