@@ -1,6 +1,7 @@
 //! `ports`, `procs` and `list` with real sockets held by real processes: attribution to the
 //! right pid and command, (no owner) for TIME_WAIT, inert hostile process names, hidden owners
-//! without privileges, service-port direction, every filter, and closed pipes.
+//! without privileges, user names from NSS (a user nss_wrapper serves), service-port
+//! direction, every filter, and closed pipes.
 //!
 //! Each test uses its own ephemeral ports and filters on them, so it is exact whatever else
 //! runs on the machine.
@@ -15,7 +16,9 @@ use serde_json::Value;
 
 use crate::util::run::hold_as;
 use crate::util::states::fresh_listener;
-use crate::util::{describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for};
+use crate::util::{
+    describe, fixture, is_root, json, run, serial, skip, tcpstat, text, wait_for, wait_until, WAIT,
+};
 
 fn my_comm() -> String {
     std::fs::read_to_string("/proc/self/comm")
@@ -1135,4 +1138,203 @@ fn connections_not_accepted_yet_have_their_own_row_naming_the_listener() {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
     drop((listener, clients));
+}
+
+/// `libnss_wrapper.so` (Debian: libnss-wrapper), which answers the C library's user and
+/// group lookups from files named in the environment instead of the configured NSS sources.
+/// Not in the linker cache (no soname): looked for in the library directories, the
+/// multiarch ones of this architecture included.
+fn nss_wrapper_library() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for base in ["/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib"] {
+        let base = PathBuf::from(base);
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            let mut multiarch: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(std::env::consts::ARCH))
+                })
+                .collect();
+            multiarch.sort();
+            dirs.extend(multiarch);
+        }
+        dirs.push(base);
+    }
+    dirs.into_iter()
+        .map(|d| d.join("libnss_wrapper.so"))
+        .find(|p| p.is_file())
+}
+
+/// User names come from the C library's user database (NSS: `getpwuid_r`, and `getpwnam_r`
+/// for `--user NAME`), not from /etc/passwd alone: a directory user (LDAP, SSSD), here one
+/// that nss_wrapper serves and /etc/passwd does not have, is named in `list`, `procs` and
+/// `--user`. Before, such a user showed as a number and `--user NAME` was unknown.
+#[test]
+fn user_names_come_from_nss_not_only_etc_passwd() {
+    const UID: u32 = 54321;
+    let _serial = serial();
+    if !is_root() {
+        skip(format!("needs root to connect as another user (uid {UID})"));
+        return;
+    }
+    let Some(library) = nss_wrapper_library() else {
+        skip("libnss_wrapper.so is not installed (Debian package libnss-wrapper)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tcpstat-nss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let passwd = dir.join("passwd");
+    let group = dir.join("group");
+    std::fs::write(
+        &passwd,
+        format!("ldapuser:x:{UID}:{UID}:LDAP user:/nonexistent:/bin/false\n"),
+    )
+    .expect("write passwd");
+    std::fs::write(&group, format!("ldapusers:x:{UID}:\n")).expect("write group");
+    // tcpstat with the user database nss_wrapper's files make (and nothing else: root is
+    // not in them).
+    let nss = |args: &[&str]| {
+        let o = tcpstat()
+            .env("LD_PRELOAD", &library)
+            .env("NSS_WRAPPER_PASSWD", &passwd)
+            .env("NSS_WRAPPER_GROUP", &group)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            o.status.success(),
+            "with nss_wrapper: {}",
+            describe(args, &o)
+        );
+        String::from_utf8(o.stdout).expect("utf-8")
+    };
+
+    // The client end of a connection to a listener of ours, made (and held, by sleep) as
+    // uid 54321: the socket's uid and its owner process's are 54321.
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST).expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let mut child = match Command::new("bash")
+        .args([
+            "-c",
+            &format!("exec 3<>/dev/tcp/127.0.0.1/{port} && exec sleep 600"),
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .uid(UID)
+        .gid(UID)
+        .stdin(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => Reaped(child),
+        Err(e) => {
+            skip(format!("no bash to run the client ({e})"));
+            return;
+        }
+    };
+    listener.set_nonblocking(true).expect("nonblocking");
+    let (server, client) = wait_until("the client to connect", WAIT, || {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("the client ended: {status:?}");
+        }
+        listener.accept().map_err(|e| e.to_string())
+    });
+    let client_port = client.port().to_string();
+    let sleep_pid = child.0.id();
+    wait_for("the client to be sleep, holding the socket", || {
+        let v = json(&["procs", "--port", &port, "--json"]);
+        v["processes"]
+            .as_array()?
+            .iter()
+            .any(|p| p["pid"] == sleep_pid && p["command"] == "sleep")
+            .then_some(())
+    });
+
+    // The USER column of `list`: the name NSS gives.
+    let user_of = |table: &str| -> String {
+        let local = format!("127.0.0.1:{client_port}");
+        let row = table
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+            .unwrap_or_else(|| panic!("no row for {local}: {table}"));
+        row.split_whitespace()
+            .nth(5)
+            .expect("USER column")
+            .to_string()
+    };
+    let with = nss(&["list", "--port", &port]);
+    assert!(
+        with.lines().next().is_some_and(|h| h.contains(" USER ")),
+        "{with}"
+    );
+    assert_eq!(user_of(&with), "ldapuser", "{with}");
+    // Without nss_wrapper this machine's user database has no uid 54321: the number, so the
+    // name above came from NSS.
+    let without = text(&["list", "--port", &port]);
+    assert_eq!(user_of(&without), UID.to_string(), "{without}");
+
+    // The process's user in `procs`.
+    let v: Value = serde_json::from_str(&nss(&["procs", "--port", &port, "--json"])).expect("json");
+    let rows = v["processes"].as_array().expect("processes");
+    let sleep = rows
+        .iter()
+        .find(|p| p["pid"] == sleep_pid)
+        .unwrap_or_else(|| panic!("no row for sleep ({sleep_pid}): {v}"));
+    assert_eq!(
+        (&sleep["uid"], &sleep["user"]),
+        (&UID.into(), &"ldapuser".into()),
+        "{v}"
+    );
+    let v = json(&["procs", "--port", &port, "--json"]);
+    let sleep = v["processes"]
+        .as_array()
+        .expect("processes")
+        .iter()
+        .find(|p| p["pid"] == sleep_pid)
+        .unwrap_or_else(|| panic!("no row for sleep ({sleep_pid}): {v}"));
+    assert_eq!(sleep["user"], Value::Null, "no name without NSS: {v}");
+
+    // `--user NAME` resolves the name through NSS, to the same sockets as the uid: the one
+    // client end (the listener and the server end are root's).
+    let total = |v: &str| -> (u64, u64) {
+        let v: Value = serde_json::from_str(v).expect("json");
+        (
+            v["total"].as_u64().expect("total"),
+            v["states"]["ESTABLISHED"].as_u64().expect("count"),
+        )
+    };
+    let by_name = nss(&["summary", "--user", "ldapuser", "--port", &port, "--json"]);
+    assert_eq!(total(&by_name), (1, 1), "{by_name}");
+    let by_uid = nss(&[
+        "summary",
+        "--user",
+        &UID.to_string(),
+        "--port",
+        &port,
+        "--json",
+    ]);
+    assert_eq!(total(&by_uid), (1, 1), "{by_uid}");
+    let args = ["summary", "--user", "ldapuser", "--port", &port, "--json"];
+    let o = run(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "without NSS the name is unknown: {}",
+        describe(&args, &o)
+    );
+
+    drop((child, server, listener));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A child process killed and reaped when dropped, also when an assertion fails first.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -8,7 +8,7 @@
 //! - `bad_input`: one test per row of the README's "Bad input" table;
 //! - `states`: real loopback sockets driven into every TCP state, counted by both sources;
 //! - `breakdown`: `ports`, `procs` and `list` with real processes, hostile names, dropped
-//!   privileges;
+//!   privileges, user names from NSS;
 //! - `netns`: `--netns`, `--netns-pid` and `--all-netns` on namespaces made by the test;
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;

@@ -1,7 +1,8 @@
 //! `tcpstat watch` with real sockets changing state between ticks: deltas, events, growing
 //! ages, NDJSON readable while it runs, exits (count, closed pipe, Ctrl-C), a /proc table that
 //! vanishes mid-run (honest deltas across the failure), and the terminal as a person sees it
-//! (tmux): narrow and short screens, resizes, Ctrl-Z and fg.
+//! (tmux): narrow and short screens, resizes, Ctrl-Z and fg, and the terminal given back on
+//! every signal that ends `watch` (Ctrl-\\, SIGUSR1, SIGTERM, SIGHUP).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::util::states::fresh_listener;
-use crate::util::{is_root, serial, skip, tcpstat, wait_for};
+use rustix::process::{kill_process, Pid, Signal};
+
+use crate::util::{is_root, serial, skip, tcpstat, wait_for, WAIT};
 
 /// A listener whose accepted connections are half-closed by their clients: the server ends
 /// sit in CLOSE_WAIT for as long as this value keeps them.
@@ -1015,4 +1018,116 @@ fn wide_process_names_do_not_wrap_the_screen() {
     let _ = holder.kill();
     let _ = holder.wait();
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// The pid of the process the pane's shell runs in the foreground (its child called
+/// `tcpstat`), from /proc.
+fn watch_pid(tm: &Tmux) -> i32 {
+    let shell: i32 = tm
+        .run(&["display", "-p", "-t", &tm.session, "#{pane_pid}"])
+        .trim()
+        .parse()
+        .expect("the pane's pid");
+    wait_for("watch to start in the pane", || {
+        fs::read_dir("/proc").ok()?.find_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid ...`: the name may hold spaces and parentheses.
+            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+            let ppid: i32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == shell && name == "tcpstat").then_some(pid)
+        })
+    })
+}
+
+/// How a test ends `watch`: a key typed on its terminal or a signal sent to its pid.
+enum Ending {
+    Key(&'static str),
+    Kill(Signal),
+}
+
+/// Every signal that ends `watch` gives the terminal back first: the alternate screen left,
+/// the cursor shown again. Ctrl-\\ (SIGQUIT) and SIGUSR1 then end it with the signal's own
+/// default action, so that the shell sees the signal (131, 138, and says how the job died);
+/// SIGTERM and SIGHUP stop it like Ctrl-C (130). Before, SIGQUIT and SIGUSR1 killed it on
+/// the alternate screen with the cursor hidden.
+#[test]
+fn every_ending_signal_gives_the_terminal_back() {
+    let _serial = serial();
+    let Some(tm) = Tmux::start("signals", 100, 40) else {
+        return;
+    };
+    let mut leak = Leak::new();
+    leak.leak(1);
+    // SIGQUIT's default action dumps core: not into the working directory (a piped
+    // core_pattern may still collect one; the wait below allows for that).
+    tm.type_line("ulimit -c 0");
+    for (name, ending, status, says) in [
+        ("QUIT", Ending::Key("C-\\"), 131, Some("Quit")),
+        (
+            "USR1",
+            Ending::Kill(Signal::USR1),
+            138,
+            Some("User defined signal 1"),
+        ),
+        ("TERM", Ending::Kill(Signal::TERM), 130, None),
+        ("HUP", Ending::Kill(Signal::HUP), 130, None),
+    ] {
+        tm.type_line("clear");
+        tm.type_line(&format!("echo BEFORE-{name}"));
+        tm.pane("the prompt", &|p| {
+            p.lines().any(|l| l == format!("BEFORE-{name}"))
+        });
+        tm.type_line(&format!(
+            "{} watch --state close-wait --port {} --interval 30s; echo {name}-EXIT=$?",
+            env!("CARGO_BIN_EXE_tcpstat"),
+            leak.port()
+        ));
+        tm.pane("the first frame", &|p| {
+            p.contains("HISTORY") && header_tick(p) == Some(1)
+        });
+        assert_eq!(
+            tm.modes(),
+            "1 0",
+            "{name}: alternate screen on, cursor hidden"
+        );
+        match ending {
+            Ending::Key(key) => tm.key(key),
+            Ending::Kill(signal) => {
+                let pid = Pid::from_raw(watch_pid(&tm)).expect("a pid");
+                kill_process(pid, signal).expect("kill");
+            }
+        }
+        // The status line, not the typed command (`...; echo NAME-EXIT=$?`), which shows
+        // first and may wrap.
+        let exit = format!("{name}-EXIT=");
+        let after = tm.pane_within("the shell back", WAIT, &|p| {
+            p.lines().any(|l| {
+                l.strip_prefix(&exit)
+                    .is_some_and(|n| n.parse::<u8>().is_ok())
+            })
+        });
+        assert_eq!(
+            tm.modes(),
+            "0 1",
+            "{name}: alternate screen off, cursor visible:\n{after}"
+        );
+        assert!(
+            after.lines().any(|l| l == format!("{exit}{status}")),
+            "{name}: exit status {status}:\n{after}"
+        );
+        assert!(
+            after.lines().any(|l| l == format!("BEFORE-{name}")),
+            "{name}: the previous screen is restored:\n{after}"
+        );
+        assert!(!after.contains("HISTORY"), "{name}:\n{after}");
+        if let Some(says) = says {
+            // The shell's word for a job killed by the signal (`Quit (core dumped)` where a
+            // core was written): the default action, not an exit with 128 + N.
+            assert!(
+                after.lines().any(|l| l.starts_with(says)),
+                "{name}: killed by the signal, as the shell says:\n{after}"
+            );
+        }
+    }
 }
