@@ -23,6 +23,9 @@
 #                    (default 60): its one run is the result
 #   --v6 PCT         share of IPv6 sockets (default 10)
 #   --only IDS       comma-separated command ids to time (default: all; see COMMANDS below)
+#   --baseline BIN   also time another tcpstat build (an older commit's release binary) on the
+#                    same table, in the same rounds: ids summary@base, list@base, procs@base,
+#                    list-p@base, watch@base (before/after figures of a change)
 #   --out DIR        where results go
 #   --hold N         build the table for one size and keep it (no timing) until Ctrl-C or
 #                    SIGTERM, for profiling: ip netns exec tcpstat-bench-srv perf record ...
@@ -53,6 +56,7 @@ SLOW=60
 SLEEPER=
 V6=10
 ONLY=
+BASELINE=
 OUT=
 CLEANUP_ONLY=
 HOLD=
@@ -73,6 +77,7 @@ while [ $# -gt 0 ]; do
     --slow) SLOW=$2; shift 2 ;;
     --v6) V6=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --baseline) BASELINE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --hold) HOLD=$2; shift 2 ;;
     --cleanup) CLEANUP_ONLY=1; shift ;;
@@ -213,6 +218,17 @@ COMMANDS=(
   "netstat-p|netstat -tanp"
   "lsof|lsof -nP -iTCP"
 )
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || die "--baseline: $BASELINE is not an executable"
+  BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+  COMMANDS+=(
+    "summary@base|$BASELINE summary"
+    "list@base|$BASELINE list"
+    "procs@base|$BASELINE procs"
+    "list-p@base|$BASELINE list -p"
+    "watch@base|$BASELINE watch --state CLOSE_WAIT --count 1"
+  )
+fi
 if [ -n "$ONLY" ]; then
   kept=()
   for c in "${COMMANDS[@]}"; do
