@@ -26,6 +26,9 @@
 #   --baseline BIN   also time another tcpstat build (an older commit's release binary) on the
 #                    same table, in the same rounds: ids summary@base, list@base, procs@base,
 #                    list-p@base, watch@base (before/after figures of a change)
+#   --netns COUNT    afterwards, the many-namespaces case: benches/netns.sh with COUNT namespaces
+#                    of 251 sockets (100 is a container host's scale), with --runs rounds and the
+#                    --baseline build timed the same way; its report is appended to report.md
 #   --out DIR        where results go
 #   --hold N         build the table for one size and keep it (no timing) until Ctrl-C or
 #                    SIGTERM, for profiling: ip netns exec tcpstat-bench-srv perf record ...
@@ -58,6 +61,7 @@ V6=10
 ONLY=
 BASELINE=
 OUT=
+NETNS_COUNT=
 CLEANUP_ONLY=
 HOLD=
 STATE=/run/tcpstat-bench.state
@@ -78,6 +82,7 @@ while [ $# -gt 0 ]; do
     --v6) V6=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --baseline) BASELINE=$2; shift 2 ;;
+    --netns) NETNS_COUNT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --hold) HOLD=$2; shift 2 ;;
     --cleanup) CLEANUP_ONLY=1; shift ;;
@@ -403,5 +408,20 @@ for s in "${size_list[@]}"; do
 done
 
 "$TABLEGEN" report "$RESULTS" >"$OUT/report.md"
+if [ -n "$NETNS_COUNT" ] && [ -z "$HOLD" ]; then
+  say "many namespaces: $NETNS_COUNT x 251 sockets"
+  {
+    echo
+    echo "## $NETNS_COUNT namespaces x 251 sockets (benches/netns.sh)"
+    echo
+    echo '```text'
+    "$ROOT/benches/netns.sh" --count "$NETNS_COUNT" --runs "$RUNS" 2>&1
+    if [ -n "$BASELINE" ]; then
+      echo "# baseline: $BASELINE"
+      "$ROOT/benches/netns.sh" --count "$NETNS_COUNT" --runs "$RUNS" --bin "$BASELINE" 2>&1
+    fi
+    echo '```'
+  } >>"$OUT/report.md"
+fi
 { cat "$OUT/header.txt"; echo; cat "$OUT/report.md"; } >&2
 say "results: $OUT/results.tsv, report: $OUT/report.md"

@@ -52,6 +52,9 @@ const INET_DIAG_MSG_LEN: usize = 72;
 const NLMSG_HDR_LEN: usize = 16;
 /// Size of `struct nlattr`.
 const NLA_HDR_LEN: usize = 4;
+/// `INET_DIAG_CGROUP_ID` (`enum inet_diag_attr`, Linux 5.9+): a u64 the kernel adds to every
+/// full socket's message without being asked (`inet_diag_msg_attrs_fill`).
+pub const INET_DIAG_CGROUP_ID: u16 = 21;
 /// `TCPDIAG_GETSOCK` (`include/uapi/linux/inet_diag.h`): the legacy TCP dump request. The
 /// kernel answers it with messages of the same type.
 pub const TCPDIAG_GETSOCK: u16 = 18;
@@ -577,7 +580,30 @@ pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
         inode: u64::from(read_u32(msg, 68)),
         cookie: u64::from_ne_bytes(cookie),
         netns: 0,
+        cgroup_id: attribute(&msg[INET_DIAG_MSG_LEN..], INET_DIAG_CGROUP_ID)
+            .and_then(|v| Some(u64::from_ne_bytes(v.get(..8)?.try_into().ok()?)))
+            .unwrap_or(0),
     })
+}
+
+/// The payload of the first attribute of type `kind` among the `struct nlattr`s after an
+/// `inet_diag_msg`, or `None` when absent or when the attributes do not fit (a malformed tail
+/// loses the optional data, never the socket).
+pub fn attribute(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
+    while attrs.len() >= NLA_HDR_LEN {
+        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+        // The high bits of nla_type are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER).
+        let ty = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
+        if len < NLA_HDR_LEN || len > attrs.len() {
+            return None;
+        }
+        if ty == kind {
+            return Some(&attrs[NLA_HDR_LEN..len]);
+        }
+        // Attributes are aligned to 4 bytes (NLA_ALIGN); the last one may end unpadded.
+        attrs = attrs.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -633,6 +659,50 @@ mod tests {
         m.extend_from_slice(&inode.to_ne_bytes());
         assert_eq!(m.len(), INET_DIAG_MSG_LEN);
         m
+    }
+
+    /// The attributes after a LISTEN socket's message exactly as Linux 6.18 sent them to
+    /// `ss -tln` (strace): INET_DIAG_SHUTDOWN (5 bytes, padded to 8), INET_DIAG_MARK,
+    /// INET_DIAG_CGROUP_ID and INET_DIAG_SOCKOPT (6 bytes, the message's last, unpadded).
+    fn recorded_attributes(cgroup_id: u64) -> Vec<u8> {
+        let mut a = Vec::new();
+        let mut put = |len: u16, ty: u16, data: &[u8]| {
+            a.extend_from_slice(&len.to_ne_bytes());
+            a.extend_from_slice(&ty.to_ne_bytes());
+            a.extend_from_slice(data);
+        };
+        put(5, 8, &[0, 0, 0, 0]);
+        put(8, 15, &0u32.to_ne_bytes());
+        put(12, INET_DIAG_CGROUP_ID, &cgroup_id.to_ne_bytes());
+        put(6, 22, &[0x07, 0x00]);
+        a
+    }
+
+    #[test]
+    fn the_cgroup_id_is_read_from_the_attributes() {
+        let parse = |m: &[u8]| parse_inet_diag_msg(m).expect("a whole inet_diag_msg");
+        let mut msg = diag_msg(AF_INET, 10, 47123, 0, &[127, 0, 0, 1], &[0; 4], 4_046_209);
+        msg.extend_from_slice(&recorded_attributes(82));
+        let record = parse(&msg);
+        assert_eq!(record.cgroup_id, 82);
+        assert_eq!(record.local_port, 47123);
+        // No attributes (a minisocket), or a cut tail: no cgroup, and the socket stays.
+        let bare = diag_msg(AF_INET, 6, 80, 4000, &[127, 0, 0, 1], &[127, 0, 0, 1], 0);
+        assert_eq!(parse(&bare).cgroup_id, 0);
+        let cut = &msg[..msg.len() - 10];
+        let record = parse(cut);
+        assert_eq!(record.cgroup_id, 0);
+        assert_eq!(record.inode, 4_046_209);
+        // A zero-length attribute cannot loop the walk.
+        let mut looping = diag_msg(AF_INET, 1, 1, 2, &[127, 0, 0, 1], &[127, 0, 0, 1], 9);
+        looping.extend_from_slice(&[0, 0, 21, 0, 0, 0, 0, 0]);
+        assert_eq!(parse(&looping).cgroup_id, 0);
+        // Flag bits in nla_type do not hide the attribute.
+        let mut flagged = diag_msg(AF_INET6, 1, 1, 2, &[0; 16], &[0; 16], 9);
+        flagged.extend_from_slice(&12u16.to_ne_bytes());
+        flagged.extend_from_slice(&(INET_DIAG_CGROUP_ID | 0x4000).to_ne_bytes());
+        flagged.extend_from_slice(&7u64.to_ne_bytes());
+        assert_eq!(parse(&flagged).cgroup_id, 7);
     }
 
     #[test]

@@ -433,6 +433,8 @@ fn parse_line_with(line: &[u8], family: Family, fast: bool) -> Result<SocketReco
         },
         cookie: 0,
         netns: 0,
+        // /proc/net/tcp has no cgroup: owners' /proc/PID/cgroup stand in (workloads).
+        cgroup_id: 0,
     })
 }
 

@@ -93,6 +93,10 @@ pub struct SocketRecord {
     /// which to read (`--netns`, `--netns-pid`, `--all-netns`); 0 for its own by default.
     /// Cookies and inodes are unique across namespaces, 4-tuples are not.
     pub netns: u64,
+    /// The cgroup v2 id of the socket's cgroup (sock_diag's `INET_DIAG_CGROUP_ID`: the inode
+    /// of the cgroup's directory in the cgroup2 mount), 0 when the kernel did not send one:
+    /// minisockets (TIME_WAIT, SYN_RECV requests), kernels before 5.x, the /proc source.
+    pub cgroup_id: u64,
 }
 
 impl SocketRecord {
@@ -143,6 +147,7 @@ impl SocketRecord {
             timer_ms: 0,
             cookie: 0,
             netns: 0,
+            cgroup_id: 0,
         }
     }
 }
