@@ -14,6 +14,7 @@
 //! - [`kernel`]: the sysctls and counters that give socket counts their meaning.
 
 pub mod bytecode;
+pub mod cgroups;
 pub mod host;
 pub mod kernel;
 pub mod netlink;

@@ -19,6 +19,7 @@ pub mod socket;
 pub mod source;
 pub mod state;
 pub mod users;
+pub mod workload;
 
 pub use counts::{StateCounts, StateRow, UnknownBucket};
 pub use filter::{Cidr, Filter, PortSet};
