@@ -305,7 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between collections: 500ms, 2s, 1m, ...')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N ticks')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N ticks')
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group the top list by service port, owning process or remote address')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group the top list by service port, owning process, remote address or workload')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Length of the top and age lists (at least 1)')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only report sockets that have been in their state at least this long (e.g. 5m)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')

@@ -1062,7 +1062,7 @@ _tcpstat() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "port process remote" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "port process remote workload" -- "${cur}"))
                     return 0
                     ;;
                 --top)

@@ -294,7 +294,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --interval 'Time between collections: 500ms, 2s, 1m, ...'
             cand -c 'Stop after N ticks'
             cand --count 'Stop after N ticks'
-            cand --by 'Group the top list by service port, owning process or remote address'
+            cand --by 'Group the top list by service port, owning process, remote address or workload'
             cand --top 'Length of the top and age lists (at least 1)'
             cand --older-than 'Only report sockets that have been in their state at least this long (e.g. 5m)'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'

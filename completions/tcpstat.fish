@@ -309,9 +309,10 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s h -l help -d 'Pri
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s n -l interval -d 'Time between collections: 500ms, 2s, 1m, ...' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s c -l count -d 'Stop after N ticks' -r
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l by -d 'Group the top list by service port, owning process or remote address' -r -f -a "port\t'Service port (as `tcpstat ports`)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l by -d 'Group the top list by service port, owning process, remote address or workload' -r -f -a "port\t'Service port (as `tcpstat ports`)'
 process\t'Owning process (walks /proc/*/fd each tick)'
-remote\t'Remote address'"
+remote\t'Remote address'
+workload\t'Workload: systemd unit, container or pod (as `tcpstat workloads`)'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top and age lists (at least 1)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l older-than -d 'Only report sockets that have been in their state at least this long (e.g. 5m)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"

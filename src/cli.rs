@@ -366,6 +366,8 @@ pub enum WatchByArg {
     Process,
     /// Remote address.
     Remote,
+    /// Workload: systemd unit, container or pod (as `tcpstat workloads`).
+    Workload,
 }
 
 #[derive(Debug, Args, Default)]
@@ -378,7 +380,7 @@ pub struct WatchArgs {
     #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Group the top list by service port, owning process or remote address.
+    /// Group the top list by service port, owning process, remote address or workload.
     #[arg(long, value_enum, default_value_t = WatchByArg::Port)]
     pub by: WatchByArg,
 

@@ -453,6 +453,7 @@ fn watch(args: &WatchArgs, env: &Environment) -> Task {
             WatchByArg::Port => GroupBy::Port,
             WatchByArg::Process => GroupBy::Process,
             WatchByArg::Remote => GroupBy::Remote,
+            WatchByArg::Workload => GroupBy::Workload,
         },
         top: args.top,
         older_than: args.older_than,

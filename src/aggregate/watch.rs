@@ -24,6 +24,8 @@ pub enum GroupBy {
     Process,
     /// Remote address.
     Remote,
+    /// Workload: systemd unit, container, pod (as `tcpstat workloads`).
+    Workload,
 }
 
 impl GroupBy {
@@ -33,6 +35,7 @@ impl GroupBy {
             GroupBy::Port => "port",
             GroupBy::Process => "process",
             GroupBy::Remote => "remote",
+            GroupBy::Workload => "workload",
         }
     }
 }
@@ -71,6 +74,10 @@ pub enum GroupKey {
     /// one of those (as `procs`' hidden row).
     Hidden,
     Remote(IpAddr),
+    /// A workload, by name (raw: renderers escape it).
+    Workload(String),
+    /// A socket no workload claims (as `workloads`' unattributed row).
+    NoWorkload,
 }
 
 /// One line of the top list.
@@ -192,6 +199,8 @@ pub struct Observed {
     pub listening: HashMap<u64, HashSet<u16>>,
     /// With `--by process` or owner filters: the owners of the watched sockets.
     pub owners: Option<OwnerMap>,
+    /// With `--by workload`: the workload of each socket, by [`workload_key`].
+    pub workloads: HashMap<(u64, u64), String>,
     /// `--all-netns`: groups are per namespace.
     pub per_netns: bool,
 }
@@ -257,6 +266,7 @@ impl Watcher {
                 .is_some_and(|m| m.stats().unreadable() > 0),
             per_netns: tick.per_netns,
             ephemeral: spec.ephemeral,
+            workloads: &tick.workloads,
         };
         let (top, top_total) = top_groups(&self.tracker, now, spec, &grouper);
         let (aged, aged_total) = aged_groups(&self.tracker, now, spec, &grouper);
@@ -306,6 +316,19 @@ struct Grouper<'a> {
     per_netns: bool,
     /// `ip_local_port_range` (see [`crate::aggregate::service_group_in`]).
     ephemeral: (u16, u16),
+    workloads: &'a HashMap<(u64, u64), String>,
+}
+
+/// How `--by workload` finds a socket's workload name in [`Observed::workloads`]: by
+/// namespace and cookie (netlink: unique per socket), else by namespace and the 4-tuple's
+/// ports and inode (/proc has no cookies; a socket is the same one while those are).
+pub fn workload_key(r: &SocketRecord) -> (u64, u64) {
+    let id = if r.cookie != 0 {
+        r.cookie
+    } else {
+        (u64::from(r.local_port) << 48) ^ (u64::from(r.remote_port) << 32) ^ r.inode
+    };
+    (r.netns, id)
 }
 
 impl Grouper<'_> {
@@ -331,6 +354,10 @@ impl Grouper<'_> {
                 vec![GroupKey::Port { port, direction }]
             }
             GroupBy::Remote => vec![GroupKey::Remote(r.remote)],
+            GroupBy::Workload => vec![match self.workloads.get(&workload_key(r)) {
+                Some(name) => GroupKey::Workload(name.clone()),
+                None => GroupKey::NoWorkload,
+            }],
             GroupBy::Process => {
                 let owners: Vec<GroupKey> = self
                     .owners

@@ -20,14 +20,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::rfc3339;
 use crate::aggregate::watch::{
-    self as watching, GroupBy, Observed, Sample, Setup, Spec, Tick, Watcher,
+    self as watching, workload_key, GroupBy, Observed, Sample, Setup, Spec, Tick, Watcher,
 };
+use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::aggregate::DEFAULT_EPHEMERAL_PORTS;
 use crate::collect;
+use crate::collect::workloads::Resolver;
 use crate::config::{Config, WatchOptions};
 use crate::error::Error;
 use crate::model::netns::{NetnsView, Scope};
-use crate::model::{Listeners, OwnerWalk, Plan, Snapshot, StateRow};
+use crate::model::{Listeners, OwnerMap, OwnerWalk, Plan, Snapshot, StateRow};
 use crate::pipeline::{self, Collection, Readers};
 use crate::render::text::escape;
 use crate::render::watch as view;
@@ -67,13 +69,15 @@ pub fn run(
     let ephemeral = collect::kernel::local_port_range(&config.proc_root, target)
         .unwrap_or(DEFAULT_EPHEMERAL_PORTS);
     let plan = Plan {
-        listeners: if options.by == GroupBy::Port {
+        listeners: if matches!(options.by, GroupBy::Port | GroupBy::Workload) {
             Listeners::All
         } else {
             Listeners::None
         },
         owners: if options.by == GroupBy::Process {
             OwnerWalk::Every
+        } else if options.by == GroupBy::Workload {
+            OwnerWalk::NoCgroup
         } else {
             OwnerWalk::None
         },
@@ -97,6 +101,10 @@ pub fn run(
         ephemeral,
     });
     let mut last: Option<Collection<StateRow>> = None;
+    // Kept between ticks: a cgroup is looked up once, and the hierarchy walked again only
+    // when a new one turns up.
+    let mut resolver = (options.by == GroupBy::Workload)
+        .then(|| Resolver::new(&config.proc_root, &config.host_root));
     let mut skipped_said: HashSet<u64> = HashSet::new();
     let mut failing = Failing::default();
     let mut fallback_said = false;
@@ -113,7 +121,13 @@ pub fn run(
             return Err(signal.error());
         }
         let began = Instant::now();
-        let collected = collect_tick(&plan, config, &mut followed, &mut readers);
+        let collected = collect_tick(
+            &plan,
+            config,
+            &mut followed,
+            &mut readers,
+            resolver.as_mut(),
+        );
         let now = Instant::now();
         ticks += 1;
         let last_tick = options.count.is_some_and(|n| ticks >= n);
@@ -379,6 +393,7 @@ fn collect_tick(
     config: &Config,
     followed: &mut Option<u64>,
     readers: &mut Readers,
+    resolver: Option<&mut Resolver>,
 ) -> Result<(Observed, Collection<StateRow>), Error> {
     let scope = readers.resolve(&config.netns, &config.proc_root)?;
     // The one namespace asked for is another one now (deleted and created again under its
@@ -401,6 +416,15 @@ fn collect_tick(
     let mut records = Vec::new();
     let mut listening = HashMap::new();
     let owners = collection.owners.clone();
+    let workloads = match resolver {
+        Some(resolver) => {
+            resolver.refresh();
+            let names = workload_names(&collection, owners.as_ref(), resolver);
+            outcome.warnings.extend(resolver.notes());
+            names
+        }
+        None => HashMap::new(),
+    };
     let by_netns = collection.map(|netns, read| {
         listening.insert(Collection::<()>::tag(netns), read.listening.clone());
         let row = StateRow::of(&read.part.0);
@@ -414,9 +438,35 @@ fn collect_tick(
             listening,
             owners,
             per_netns,
+            workloads,
         },
         by_netns,
     ))
+}
+
+/// The workload name of every socket of a tick (`--by workload`), by [`workload_key`].
+fn workload_names(
+    collection: &Collection<Snapshot>,
+    owners: Option<&OwnerMap>,
+    resolver: &mut Resolver,
+) -> HashMap<(u64, u64), String> {
+    let mut names = HashMap::new();
+    for (_, read) in collection.reads() {
+        let by_port = port_claims(&read.listeners);
+        for r in &read.part.0 {
+            let workload = match claim(r, &by_port) {
+                Claim::Cgroup(id) => Some(resolver.of_id(id)),
+                Claim::Owner(inode) => owners
+                    .and_then(|o| o.owner_processes(inode).next())
+                    .and_then(|p| resolver.of_pid(p.pid)),
+                Claim::None => None,
+            };
+            if let Some(w) = workload {
+                names.insert(workload_key(r), w.name());
+            }
+        }
+    }
+    names
 }
 
 /// Says on stderr, once per namespace, that it was skipped (pipes; the screen shows it).

@@ -351,6 +351,18 @@ fn every_document(scope: &[&str]) -> Vec<Vec<String>> {
         &[
             "watch",
             "--count",
+            "2",
+            "--interval",
+            "10ms",
+            "--json",
+            "--by",
+            "workload",
+            "--older-than",
+            "0s",
+        ],
+        &[
+            "watch",
+            "--count",
             "1",
             "--json",
             "--by",

@@ -29,6 +29,8 @@ pub(super) fn group_label(tick: &Tick<'_>, key: &GroupKey) -> String {
         GroupKey::Hidden if tick.sample.owners_as_root => "(hidden: unreadable)".to_string(),
         GroupKey::Hidden => "(hidden: needs root)".to_string(),
         GroupKey::Remote(ip) => ip.to_string(),
+        GroupKey::Workload(name) => escape(name).into_owned(),
+        GroupKey::NoWorkload => "(no workload)".to_string(),
     }
 }
 

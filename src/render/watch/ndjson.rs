@@ -36,6 +36,10 @@ enum GroupJson<'a> {
     Remote {
         remote_address: String,
     },
+    /// `workload: null`: no workload claims the sockets.
+    Workload {
+        workload: Option<&'a str>,
+    },
 }
 
 fn group_json(key: &GroupKey) -> GroupJson<'_> {
@@ -58,6 +62,10 @@ fn group_json(key: &GroupKey) -> GroupJson<'_> {
         GroupKey::Remote(ip) => GroupJson::Remote {
             remote_address: ip.to_string(),
         },
+        GroupKey::Workload(name) => GroupJson::Workload {
+            workload: Some(name),
+        },
+        GroupKey::NoWorkload => GroupJson::Workload { workload: None },
     }
 }
 
