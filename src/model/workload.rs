@@ -94,7 +94,7 @@ pub struct Recognised {
 /// - systemd's part, for every path: the innermost unit (a component ending in `.service`,
 ///   `.scope`, `.slice`, `.socket`, `.mount` or `.swap`) and the uid of the innermost user
 ///   manager (`user@1000.service`) above it;
-/// - then the first entry of [`RECOGNISERS`] that matches says what holds the cgroup:
+/// - then the first entry of the table of recognisers that matches says what holds the cgroup:
 ///   Kubernetes first (a Docker or containerd scope under a pod is the pod's), then the
 ///   container runtimes, then systemd's services and units. The root is [`WorkloadKind::Host`];
 ///   a path nothing matches has no kind (shown as the path).
