@@ -85,6 +85,17 @@ pub enum Command {
     #[command(version, after_help = AFTER_HELP)]
     Procs(ProcsArgs),
 
+    /// Sockets per workload and state: which service, container or pod holds them.
+    ///
+    /// A socket's workload comes from its cgroup (the kernel reports the cgroup id of every
+    /// socket): a systemd unit, a Docker, Podman, LXC or nspawn container, a Kubernetes pod
+    /// (containerd, CRI-O); names from the runtimes' files (see --host-root), else the cgroup
+    /// path. TIME_WAIT and SYN_RECV sockets have no cgroup: one on a port a workload listens
+    /// on counts for it; the others are counted as unattributed. With --source proc (no
+    /// cgroup ids) the owning processes' cgroups are used.
+    #[command(version, visible_alias = "wl", after_help = AFTER_HELP)]
+    Workloads(WorkloadsArgs),
+
     /// One row per socket, streamed as it is read.
     #[command(version, visible_alias = "ls", after_help = AFTER_HELP)]
     List(ListArgs),
@@ -133,6 +144,7 @@ impl Command {
             Command::Summary(_) => "summary",
             Command::Ports(_) => "ports",
             Command::Procs(_) => "procs",
+            Command::Workloads(_) => "workloads",
             Command::List(_) => "list",
             Command::Watch(_) => "watch",
             Command::Generate(_) => "generate",
@@ -439,6 +451,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub all_netns: bool,
 
+    /// Where container runtimes keep their files (the host's `/`; e.g. `/host` in a
+    /// container with the host's root mounted there): names of Docker and Podman containers
+    /// and Kubernetes pods are read under it (var/lib/docker, var/lib/containers,
+    /// run/containerd, run/containers, var/log/pods).
+    #[arg(long, value_name = "DIR", global = true,
+          default_value = "/", value_hint = ValueHint::DirPath)]
+    pub host_root: PathBuf,
+
     /// Root of the proc filesystem used by the /proc source (for recorded fixtures). With
     /// `--source auto`, a root other than /proc selects the /proc source.
     #[arg(
@@ -566,6 +586,52 @@ pub struct ProcsArgs {
     pub filter: FilterArgs,
 }
 
+/// What `workloads` groups sockets by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum WorkloadByArg {
+    /// The most specific of pod container, container, systemd unit, else the cgroup path.
+    #[default]
+    Workload,
+    /// The systemd unit (service, scope, user unit).
+    Unit,
+    /// The container, in a pod or not.
+    Container,
+    /// The Kubernetes pod.
+    Pod,
+    /// The raw cgroup path.
+    Cgroup,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct WorkloadsArgs {
+    /// Group by workload (default), systemd unit, container, pod or raw cgroup path. Sockets
+    /// of workloads that have no such thing (a service is in no pod) share one row.
+    #[arg(long, value_enum, default_value_t = WorkloadByArg::Workload)]
+    pub by: WorkloadByArg,
+
+    /// Show a column for every state, not only those with sockets (or, with --state, those
+    /// selected); states not selected or not visible to the source show `-`.
+    #[arg(long)]
+    pub all_states: bool,
+
+    /// Only the N workloads with the most sockets (N >= 1; the footer and JSON
+    /// `workloads_omitted` say how many were left out). With --format prometheus: the N
+    /// busiest (default 50; 0: none), the rest summed.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Print a JSON object instead of a table; --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Output format: table, json or prometheus.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
 /// Sort keys of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
@@ -592,6 +658,10 @@ pub struct ListArgs {
     /// Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe).
     #[arg(short = 'o', long)]
     pub timers: bool,
+
+    /// Show each socket's workload (systemd unit, container, pod; see `tcpstat workloads`).
+    #[arg(short = 'W', long)]
+    pub workloads: bool,
 
     /// Print one JSON object, its `sockets` array streamed row by row.
     #[arg(long, conflicts_with = "ndjson")]
@@ -666,6 +736,22 @@ pub struct FilterArgs {
     /// Sockets owned by this user (the socket's uid): a name or a numeric uid.
     #[arg(long, value_name = "USER", value_hint = ValueHint::Username, action = clap::ArgAction::Append)]
     pub user: Vec<String>,
+
+    /// Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in
+    /// /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as
+    /// `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count
+    /// when they are on a port the cgroup listens on. Needs the netlink source.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub cgroup: Vec<String>,
+
+    /// Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a
+    /// systemd unit (`nginx.service`), a container's name or id (12 hex digits at least), a
+    /// pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every
+    /// cgroup it names.
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub workload: Vec<String>,
 }
 
 fn parse_states(text: &str) -> Result<StateSet, String> {

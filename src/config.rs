@@ -12,10 +12,13 @@ use crate::check::Threshold;
 use crate::cli::{
     ByArg, CheckArgs, Cli, ColorArg, Command, DoctorArgs, FilterArgs, FormatArg, GenerateArgs,
     GenerateTarget, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg, SourceArg, SummaryArgs,
-    WatchArgs, WatchByArg,
+    WatchArgs, WatchByArg, WorkloadByArg, WorkloadsArgs,
 };
 use crate::diagnose::Thresholds;
-use crate::model::{Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState};
+use crate::model::workload::WorkloadBy;
+use crate::model::{
+    Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState, WorkloadRequest,
+};
 pub use crate::render::list::ListFormat;
 
 /// What to run, resolved.
@@ -25,6 +28,8 @@ pub struct Config {
     pub source: SourceChoice,
     /// Root of the proc filesystem (`--proc-root`, default `/proc`).
     pub proc_root: std::path::PathBuf,
+    /// Where container runtimes' files are read (`--host-root`, default `/`).
+    pub host_root: std::path::PathBuf,
     /// Which network namespaces to read, as asked (finding them is I/O: the pipeline does it).
     pub netns: NetnsRequest,
     pub filter: Filter,
@@ -47,6 +52,7 @@ pub enum Task {
     },
     Ports(PortsOptions),
     Procs(ProcsOptions),
+    Workloads(WorkloadsOptions),
     List(ListOptions),
     Watch(WatchOptions),
     /// Completions or man pages (hidden `generate`): to stdout, or files into `dir`.
@@ -99,6 +105,18 @@ pub struct ProcsOptions {
     pub top: Option<usize>,
     pub format: Format,
 }
+
+/// `workloads`, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadsOptions {
+    pub by: WorkloadBy,
+    pub all_states: bool,
+    pub top: Option<usize>,
+    pub format: Format,
+}
+
+/// `workloads --format prometheus` without `--top`: workloads kept.
+pub const DEFAULT_TOP_WORKLOADS: usize = 50;
 
 /// `check`, resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +179,8 @@ pub struct ListOptions {
     pub format: ListFormat,
     pub processes: bool,
     pub timers: bool,
+    /// `-W`: each socket's workload.
+    pub workloads: bool,
     pub sort: Option<SortArg>,
 }
 
@@ -210,6 +230,7 @@ impl Config {
             Some(Command::Summary(args)) => (summary(&args), args.filter),
             Some(Command::Ports(args)) => (ports(&args)?, args.filter),
             Some(Command::Procs(args)) => (procs(&args)?, args.filter),
+            Some(Command::Workloads(args)) => (workloads(&args)?, args.filter),
             Some(Command::Doctor(args)) => (doctor(&args)?, args.filter),
             Some(Command::Check(args)) => (check(&args)?, args.filter),
             Some(Command::Serve(args)) => (serve(&args), args.filter),
@@ -232,6 +253,7 @@ impl Config {
                 (None, None, false) => NetnsRequest::Own,
             },
             proc_root: global.proc_root,
+            host_root: global.host_root,
             filter: build_filter(&filter, uid_of)?,
             color: !task.machine_output() && use_color(global.color, env),
             task,
@@ -247,6 +269,7 @@ impl Task {
             Task::Summary { format } => *format != Format::Table,
             Task::Ports(o) => o.format != Format::Table,
             Task::Procs(o) => o.format != Format::Table,
+            Task::Workloads(o) => o.format != Format::Table,
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
             Task::Watch(o) => !o.interactive,
             Task::Generate { .. } => true,
@@ -330,6 +353,23 @@ fn procs(args: &ProcsArgs) -> Result<Task, String> {
     }))
 }
 
+fn workloads(args: &WorkloadsArgs) -> Result<Task, String> {
+    let format = Format::of(args.json, args.format);
+    check_top(args.top, format)?;
+    Ok(Task::Workloads(WorkloadsOptions {
+        by: match args.by {
+            WorkloadByArg::Workload => WorkloadBy::Workload,
+            WorkloadByArg::Unit => WorkloadBy::Unit,
+            WorkloadByArg::Container => WorkloadBy::Container,
+            WorkloadByArg::Pod => WorkloadBy::Pod,
+            WorkloadByArg::Cgroup => WorkloadBy::Cgroup,
+        },
+        all_states: args.all_states,
+        top: args.top,
+        format,
+    }))
+}
+
 fn doctor(args: &DoctorArgs) -> Result<Task, String> {
     let mut thresholds = Thresholds::default();
     let mut seen = Vec::new();
@@ -390,6 +430,7 @@ fn list(args: &ListArgs) -> Task {
         format,
         processes: args.processes,
         timers: args.timers,
+        workloads: args.workloads,
         sort: args.sort,
     })
 }
@@ -499,6 +540,11 @@ pub fn build_filter(
         uids,
         pids: args.pid.clone(),
         process_names: args.process.clone(),
+        workloads: WorkloadRequest {
+            cgroup_paths: args.cgroup.clone(),
+            names: args.workload.clone(),
+        },
+        cgroups: None,
     })
 }
 

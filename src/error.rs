@@ -177,6 +177,16 @@ pub enum Error {
     /// a count of 0 would only hide a typo. `filters` is how they were given.
     #[error("no running process matches {filters}")]
     NoMatchingProcess { filters: String },
+    /// A value that could only be checked against the system (a `--cgroup` path that does
+    /// not exist, a `--workload` nobody has): a usage error, exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// `--cgroup`/`--workload` over a source without cgroup ids (/proc/net/tcp has none).
+    #[error("{what} needs the netlink source: /proc/net/tcp has no cgroup ids{}", reason.as_deref().map(|r| format!(" (netlink failed: {r})")).unwrap_or_default())]
+    NeedsCgroupIds {
+        what: &'static str,
+        reason: Option<String>,
+    },
 }
 
 impl Error {
@@ -221,6 +231,8 @@ impl Error {
             ExitCode::Ok
         } else if matches!(self, Error::Interrupted) {
             ExitCode::Interrupted
+        } else if matches!(self, Error::Usage(_)) {
+            ExitCode::Usage
         } else {
             ExitCode::Error
         }

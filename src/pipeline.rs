@@ -13,16 +13,18 @@
 //! caller gives a [`Sink`] per namespace (a census, a port matrix, a snapshot), built from
 //! what the pipeline learned of the namespace first ([`Context`]).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::collect::{self, netns, owners, Reader, Target};
 use crate::error::Error;
 use crate::model::kernel::DEFAULT_EPHEMERAL_PORTS;
 use crate::model::netns::{NetnsEntry, NetnsView, Scope};
 use crate::model::{
-    Filter, KernelFacts, Listeners, Namespace, NetnsRequest, Outcome, OwnerMap, OwnerWalk, Plan,
-    Sink, Snapshot, SocketRecord, SourceKind, StateRow, StateSet, TcpState,
+    CgroupMatch, Filter, KernelFacts, Listeners, Namespace, NetnsRequest, Outcome, OwnerMap,
+    OwnerWalk, Plan, Sink, Snapshot, SocketRecord, SourceKind, StateRow, StateSet, TcpState,
 };
 
 /// What a namespace's sink is built from: what was read before its sockets.
@@ -586,12 +588,19 @@ fn walk_owners<H: Sink>(
         let mut wanted = HashSet::new();
         for read in namespaces.iter().filter_map(|n| n.read.as_ref().ok()) {
             read.part.owners_wanted(&mut wanted);
-            wanted.extend(read.listeners.iter().map(|l| l.inode));
+            let no_cgroup = plan.owners == OwnerWalk::NoCgroup;
+            wanted.extend(
+                read.listeners
+                    .iter()
+                    .filter(|l| !no_cgroup || l.cgroup_id == 0)
+                    .map(|l| l.inode),
+            );
         }
         wanted.remove(&0);
         wanted
     };
-    if plan.owners == OwnerWalk::Wanted && !plan.filter.needs_owners() {
+    if matches!(plan.owners, OwnerWalk::Wanted | OwnerWalk::NoCgroup) && !plan.filter.needs_owners()
+    {
         let namespaces = read_all(readers)?;
         let map = owners::scan(&plan.proc_root, &wanted(&namespaces))?;
         return Ok((namespaces, Some(map)));
@@ -682,7 +691,8 @@ fn read_one<H>(
     let mut choice = plan.source;
     let mut first: Option<Outcome> = None;
     let mut listeners = Vec::new();
-    if plan.listeners != Listeners::None {
+    // A workload filter needs the listeners too: they claim the minisockets on their ports.
+    if plan.listeners != Listeners::None || plan.filter.cgroups.is_some() {
         let listen = Filter {
             states: StateSet::of(TcpState::Listen),
             families: plan.filter.families.clone(),
@@ -704,6 +714,18 @@ fn read_one<H>(
         None => None,
     };
     let ephemeral = port_range.unwrap_or(DEFAULT_EPHEMERAL_PORTS);
+    if let (Some(first), Some(_)) = (&first, &plan.filter.cgroups) {
+        if first.source == SourceKind::Proc {
+            return Err(Error::NeedsCgroupIds {
+                what: "--cgroup/--workload",
+                reason: first.fallback_reason.clone(),
+            });
+        }
+    }
+    let filter = cgroup_scoped(&plan.filter, &listeners);
+    if plan.listeners == Listeners::None {
+        listeners.clear();
+    }
     let listening: HashSet<u16> = listeners.iter().map(|r| r.local_port).collect();
     let ctx = Context {
         netns,
@@ -714,7 +736,7 @@ fn read_one<H>(
         owners: None,
     };
     let (part, mut outcome) = fill(&ctx, &mut |sink, split| {
-        reader.read_from(choice, &plan.filter, sink, split)
+        reader.read_from(choice, &filter, sink, split)
     })?;
     if let Some(first) = first {
         // Said once, by the first pass, which made the choice.
@@ -728,6 +750,26 @@ fn read_one<H>(
         ephemeral,
         port_range,
         facts,
+    })
+}
+
+/// The filter for one namespace: with a workload filter (`--cgroup`, `--workload`), the
+/// ports its cgroups listen on there, which claim the minisockets (no cgroup of their own).
+fn cgroup_scoped<'f>(filter: &'f Filter, listeners: &[SocketRecord]) -> Cow<'f, Filter> {
+    let Some(cgroups) = &filter.cgroups else {
+        return Cow::Borrowed(filter);
+    };
+    let ports = listeners
+        .iter()
+        .filter(|l| cgroups.ids.contains(&l.cgroup_id))
+        .map(|l| l.local_port)
+        .collect();
+    Cow::Owned(Filter {
+        cgroups: Some(CgroupMatch {
+            ids: Arc::clone(&cgroups.ids),
+            ports: Arc::new(ports),
+        }),
+        ..filter.clone()
     })
 }
 

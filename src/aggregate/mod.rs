@@ -6,6 +6,7 @@
 
 pub mod ports;
 pub mod procs;
+pub mod workloads;
 
 pub use ports::{
     bound_ports, service_group, service_group_in, BoundedPorts, Direction, FoldedPorts,

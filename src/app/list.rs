@@ -68,15 +68,22 @@ pub fn run(
         },
         ..config.plan()
     };
-    let collection = pipeline::run(&plan, &scope, &mut readers, |_| Snapshot::default())?;
+    let mut collection = pipeline::run(&plan, &scope, &mut readers, |_| Snapshot::default())?;
     let outcome = collection.outcome();
     report_warnings(&outcome, err)?;
-    let view = collection.view(|records| StateRow::of(&records.0));
-    let records: Vec<SocketRecord> = collection
-        .parts()
-        .flat_map(|records| records.0.iter().copied())
-        .collect();
-    let owners = collection.owners.clone().unwrap_or_default();
+    // The sockets and owners are moved out, not copied (a million records are ~100 MiB).
+    let owners = collection.owners.take().unwrap_or_default();
+    let mut records: Vec<SocketRecord> = Vec::new();
+    let collection = collection.map(|_, read| {
+        let counts = StateRow::of(&read.part.0);
+        if records.is_empty() {
+            records = std::mem::take(&mut read.part.0);
+        } else {
+            records.append(&mut read.part.0);
+        }
+        counts
+    });
+    let view = collection.view(|counts| *counts);
     let end = ListEnd {
         outcome: &outcome,
         netns: &view,

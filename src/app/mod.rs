@@ -13,14 +13,17 @@ mod procs;
 mod serve;
 mod summary;
 pub mod watch;
+mod workloads;
 
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::collect::workloads::Resolver;
 use crate::config::{Config, Task};
 use crate::error::{Error, Exit};
 use crate::model::netns::Scope;
-use crate::model::Outcome;
+use crate::model::{CgroupMatch, Outcome, SourceChoice};
 use crate::pipeline::Readers;
 use crate::render;
 
@@ -30,6 +33,13 @@ pub use ports::port_matrix;
 /// (0, or `doctor`'s and `check`'s own statuses).
 pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Error> {
     let done = |result: Result<(), Error>| result.map(|()| Exit::SUCCESS);
+    let resolved;
+    let config = if config.filter.workloads.is_empty() {
+        config
+    } else {
+        resolved = with_cgroups(config)?;
+        &resolved
+    };
     match &config.task {
         Task::Generate { target, dir } => {
             done(crate::generate::write(*target, dir.as_deref(), out))
@@ -37,12 +47,34 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::Summary { format } => done(summary::run(config, *format, out, err)),
         Task::Ports(options) => done(ports::run(config, options, out, err)),
         Task::Procs(options) => done(procs::run(config, options, out, err)),
+        Task::Workloads(options) => done(workloads::run(config, options, out, err)),
         Task::List(options) => done(list::run(config, options, out, err)),
         Task::Watch(options) => done(watch::run(config, options, out, err)),
         Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
         Task::Check(options) => check::run(config, options, out, err),
         Task::Serve(options) => done(serve::run(config, options, err)),
     }
+}
+
+/// `--cgroup` and `--workload` resolved into the cgroup ids the filter selects (the cgroups
+/// that exist now: `watch` and `serve` do not pick up cgroups made later).
+fn with_cgroups(config: &Config) -> Result<Config, Error> {
+    if config.source == SourceChoice::Proc {
+        return Err(Error::NeedsCgroupIds {
+            what: "--cgroup/--workload",
+            reason: None,
+        });
+    }
+    let mut resolver = Resolver::new(&config.proc_root, &config.host_root);
+    let ids = resolver
+        .select(&config.filter.workloads)
+        .map_err(Error::Usage)?;
+    let mut config = config.clone();
+    config.filter.cgroups = Some(CgroupMatch {
+        ids: Arc::new(ids),
+        ports: Arc::default(),
+    });
+    Ok(config)
 }
 
 /// The namespaces a one-shot run reads, with the readers it reads them through.

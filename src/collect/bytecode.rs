@@ -92,6 +92,13 @@ const S_COND: u8 = 7;
 const D_COND: u8 = 8;
 const S_EQ: u8 = 11;
 const D_EQ: u8 = 12;
+/// `INET_DIAG_BC_CGROUP_COND`: the socket's cgroup v2 id equals the u64 after the op (Linux
+/// 5.9+). Minisockets (TIME_WAIT, SYN_RECV requests) have id 0 here (`inet_diag_bc_sk` reads
+/// it only from full sockets).
+const CGROUP_COND: u8 = 13;
+/// At most this many cgroup ids go into a program (16 bytes each with its JMP); a larger
+/// selection (`--cgroup /` on a big host) is left to user space.
+const MAX_CGROUP_IDS: usize = 256;
 
 /// Size of `struct inet_diag_bc_op`.
 const OP_LEN: usize = 4;
@@ -137,6 +144,7 @@ pub fn compile(filter: &Filter, family: Family) -> Option<Program> {
         ports(&filter.remote_port, Side::Remote),
         networks(&filter.local_addr, Side::Local, family),
         networks(&filter.remote_addr, Side::Remote, family),
+        cgroups(filter),
     ]);
     if matches!(expr, Expr::True) {
         return None;
@@ -172,6 +180,7 @@ enum Cmp {
 enum Test {
     Port { side: Side, cmp: Cmp, port: u16 },
     Host { side: Side, cidr: Cidr },
+    Cgroup(u64),
 }
 
 impl Test {
@@ -180,6 +189,7 @@ impl Test {
             // The op, then a second op whose `no` is the port.
             Test::Port { .. } => 2 * OP_LEN,
             Test::Host { cidr, .. } => OP_LEN + HOSTCOND_LEN + address_len(cidr.network),
+            Test::Cgroup(_) => OP_LEN + 8,
         }
     }
 
@@ -218,6 +228,10 @@ impl Test {
                     IpAddr::V4(v4) => out.extend_from_slice(&v4.octets()),
                     IpAddr::V6(v6) => out.extend_from_slice(&v6.octets()),
                 }
+            }
+            Test::Cgroup(id) => {
+                push_op(out, CGROUP_COND, len, on_false - at);
+                out.extend_from_slice(&id.to_ne_bytes());
             }
         }
     }
@@ -327,6 +341,25 @@ fn push_op(out: &mut Vec<u8>, code: u8, yes: usize, no: usize) {
     out.extend_from_slice(&(no as u16).to_ne_bytes());
 }
 
+/// A workload filter: the socket's cgroup is one of the selected ids, or it has none (a
+/// minisocket: user space decides by its port, see `CgroupMatch`).
+fn cgroups(filter: &Filter) -> Expr {
+    match &filter.cgroups {
+        Some(c) if c.ids.len() <= MAX_CGROUP_IDS => {
+            let mut members: Vec<Expr> = c
+                .ids
+                .iter()
+                .map(|&id| Expr::Test(Test::Cgroup(id)))
+                .collect();
+            if !c.ports.is_empty() {
+                members.push(Expr::Test(Test::Cgroup(0)));
+            }
+            Expr::any(members)
+        }
+        _ => Expr::True,
+    }
+}
+
 fn address_len(ip: IpAddr) -> usize {
     match ip {
         IpAddr::V4(_) => 4,
@@ -400,7 +433,6 @@ mod tests {
     const AUTO: u8 = 6;
     const DEV_COND: u8 = 9;
     const MARK_COND: u8 = 10;
-    const CGROUP_COND: u8 = 13;
 
     /// What `inet_diag_bc_sk` gives `inet_diag_bc_run` for a socket.
     struct Entry {
@@ -409,6 +441,7 @@ mod tests {
         daddr: Vec<u8>,
         sport: u16,
         dport: u16,
+        cgroup_id: u64,
     }
 
     impl Entry {
@@ -426,6 +459,7 @@ mod tests {
                 daddr: bytes(record.remote),
                 sport: record.local_port,
                 dport: record.remote_port,
+                cgroup_id: record.cgroup_id,
             }
         }
     }
@@ -480,6 +514,11 @@ mod tests {
                 D_EQ => entry.dport == port(),
                 D_GE => entry.dport >= port(),
                 D_LE => entry.dport <= port(),
+                CGROUP_COND => {
+                    let mut id = [0; 8];
+                    id.copy_from_slice(&bc[at + OP_LEN..at + OP_LEN + 8]);
+                    entry.cgroup_id == u64::from_ne_bytes(id)
+                }
                 S_COND | D_COND => {
                     let cond = &bc[at + OP_LEN..];
                     let (family, prefix_len) = (cond[0], usize::from(cond[1]));

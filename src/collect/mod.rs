@@ -22,6 +22,7 @@ pub mod netns;
 pub mod owners;
 pub mod procnet;
 pub mod users;
+pub mod workloads;
 
 use std::fs::File;
 use std::io;

@@ -5,7 +5,9 @@
 //! they can into the kernel request (the state mask, the families) and use [`Filter::matches`]
 //! for the rest. No I/O.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::socket::{Family, SocketRecord};
 use super::state::{KernelState, StateSet};
@@ -190,6 +192,47 @@ pub struct Filter {
     pub pids: Vec<u32>,
     /// Owned by a process whose command name matches (`--process`); needs owner resolution.
     pub process_names: Vec<String>,
+    /// `--cgroup PATH` and `--workload NAME` as given; resolved before a run into `cgroups`.
+    pub workloads: WorkloadRequest,
+    /// The cgroups `workloads` selects, once resolved (`None`: no such filter).
+    pub cgroups: Option<CgroupMatch>,
+}
+
+/// `--cgroup PATH` (a cgroup v2 path and everything below it) and `--workload NAME` (a
+/// workload's name at any level: unit, container, pod, `namespace/pod`, container id prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkloadRequest {
+    pub cgroup_paths: Vec<String>,
+    pub names: Vec<String>,
+}
+
+impl WorkloadRequest {
+    pub fn is_empty(&self) -> bool {
+        self.cgroup_paths.is_empty() && self.names.is_empty()
+    }
+}
+
+/// The cgroups a workload filter selects, by id (the inode of the cgroup's directory, what
+/// sock_diag reports per socket).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CgroupMatch {
+    pub ids: Arc<BTreeSet<u64>>,
+    /// The ports where a selected cgroup's sockets listen, in the namespace being read: a
+    /// minisocket (TIME_WAIT, SYN_RECV request: no cgroup of its own) on one of them belongs
+    /// to the workload. Filled per namespace by the pipeline, from its listening sockets.
+    pub ports: Arc<BTreeSet<u16>>,
+}
+
+impl CgroupMatch {
+    /// Whether a socket belongs to a selected cgroup: by its cgroup id, or, for a socket
+    /// without one (a minisocket), by the port it is on.
+    pub fn matches(&self, record: &SocketRecord) -> bool {
+        if record.cgroup_id != 0 {
+            self.ids.contains(&record.cgroup_id)
+        } else {
+            self.ports.contains(&record.local_port)
+        }
+    }
 }
 
 impl Default for Filter {
@@ -205,6 +248,8 @@ impl Default for Filter {
             uids: Vec::new(),
             pids: Vec::new(),
             process_names: Vec::new(),
+            workloads: WorkloadRequest::default(),
+            cgroups: None,
         }
     }
 }
@@ -252,6 +297,7 @@ impl Filter {
             && (self.remote_addr.is_empty()
                 || self.remote_addr.iter().any(|c| c.contains(record.remote)))
             && (self.uids.is_empty() || record.owner_uid().is_some_and(|u| self.uids.contains(&u)))
+            && self.cgroups.as_ref().is_none_or(|c| c.matches(record))
     }
 }
 

@@ -22,7 +22,7 @@ pub mod users;
 pub mod workload;
 
 pub use counts::{StateCounts, StateRow, UnknownBucket};
-pub use filter::{Cidr, Filter, PortSet};
+pub use filter::{CgroupMatch, Cidr, Filter, PortSet, WorkloadRequest};
 pub use kernel::KernelFacts;
 pub use netns::Namespace;
 pub use owners::{OwnerMap, Process, ScanStats};

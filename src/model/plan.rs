@@ -74,6 +74,10 @@ pub enum OwnerWalk {
     Wanted,
     /// Of every socket, walking while the sockets are read (`procs`, `list -p`).
     Every,
+    /// As `Wanted`, for sockets and listeners without a cgroup id only (workloads: the /proc
+    /// source has no ids, so a socket's owner's cgroup stands in). Nothing to walk for with
+    /// netlink.
+    NoCgroup,
 }
 
 /// The network namespaces a run reads, as the flags ask for them.

@@ -355,7 +355,7 @@ pub struct PortsJson<'a> {
     pub footer: Footer<'a>,
 }
 
-fn row_states(row: &StateRow) -> StatesJson {
+pub fn row_states(row: &StateRow) -> StatesJson {
     StatesJson::from_fn(|s| row.get(s))
 }
 

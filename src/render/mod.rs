@@ -12,6 +12,7 @@ pub mod prometheus;
 pub mod table;
 pub mod text;
 pub mod watch;
+pub mod workloads;
 
 use crate::aggregate::{PortGrouping, PortRow, ProcMatrix};
 pub use crate::model::netns::{NetnsEntry, NetnsView};

@@ -15,6 +15,7 @@ use std::fmt::Display;
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::aggregate::workloads::WorkloadMatrix;
 use crate::aggregate::{BoundedPorts, CommandRows, ListenerQueue, ProcMatrix};
 use crate::model::Outcome;
 use crate::model::StateSet;
@@ -140,7 +141,23 @@ const REASON: Label = Label::of(
     "reason",
     &["no_owner", "not_accepted", "hidden", "not_found"],
 );
-const REPORT: Label = Label::of("report", &["summary", "ports", "procs", "serve"]);
+const REPORT: Label = Label::of(
+    "report",
+    &["summary", "ports", "procs", "workloads", "serve"],
+);
+const WORKLOAD: Label = Label::free("workload");
+const KIND: Label = Label::of(
+    "kind",
+    &[
+        "pod",
+        "container",
+        "service",
+        "user-service",
+        "unit",
+        "host",
+        "cgroup",
+    ],
+);
 const SOURCE: Label = Label::of("source", &["netlink", "proc"]);
 const VERSION: Label = Label::free("version");
 
@@ -191,6 +208,38 @@ pub const PROCESS_SOCKETS: Metric = Metric {
     labels: &[COMMAND, STATE],
     written: "procs, serve --processes",
     help: "TCP sockets by owning command name (/proc/PID/comm, summed over its processes) and state, for the busiest commands. A socket shared by several processes counts for each.",
+};
+
+pub const WORKLOAD_SOCKETS: Metric = Metric {
+    name: "tcpstat_workload_sockets",
+    kind: Kind::Gauge,
+    labels: &[WORKLOAD, KIND, STATE],
+    written: "workloads",
+    help: "TCP sockets by workload (systemd unit, container, Kubernetes namespace/pod/container, else cgroup path; from each socket's cgroup) and state, for the busiest workloads. TIME_WAIT and SYN_RECV sockets count for the workload listening on their port.",
+};
+
+pub const WORKLOAD_OTHER: Metric = Metric {
+    name: "tcpstat_workload_other_sockets",
+    kind: Kind::Gauge,
+    labels: &[STATE],
+    written: "workloads",
+    help: "TCP sockets of the workloads not listed in tcpstat_workload_sockets, by state.",
+};
+
+pub const WORKLOADS_FOLDED: Metric = Metric {
+    name: "tcpstat_workloads_folded",
+    kind: Kind::Gauge,
+    labels: &[],
+    written: "workloads",
+    help: "Workloads summed into tcpstat_workload_other_sockets instead of a series of their own (beyond --top).",
+};
+
+pub const UNATTRIBUTED: Metric = Metric {
+    name: "tcpstat_unattributed_sockets",
+    kind: Kind::Gauge,
+    labels: &[STATE],
+    written: "workloads",
+    help: "TCP sockets with no workload: no cgroup id and no listener or owner to attribute them to (a client's TIME_WAIT sockets; with the /proc source, sockets whose owner was not found).",
 };
 
 pub const PROCESS_OTHER: Metric = Metric {
@@ -290,7 +339,7 @@ pub const BUILD_INFO: Metric = Metric {
 };
 
 /// Every metric family tcpstat writes, in the order the documentation lists them.
-pub const METRICS: [Metric; 18] = [
+pub const METRICS: [Metric; 22] = [
     SOCKETS,
     UNKNOWN_STATE,
     PORT_SOCKETS,
@@ -299,6 +348,10 @@ pub const METRICS: [Metric; 18] = [
     PROCESS_SOCKETS,
     PROCESS_OTHER,
     COMMANDS_FOLDED,
+    WORKLOAD_SOCKETS,
+    WORKLOAD_OTHER,
+    WORKLOADS_FOLDED,
+    UNATTRIBUTED,
     PORTS_FOLDED,
     UNOWNED,
     SOURCE_INFO,
@@ -480,6 +533,41 @@ pub fn ports(
 /// `tcpstat_process_other_sockets{state[,netns]}` for the rest (and how many commands that
 /// is), and `tcpstat_unowned_sockets{reason,state[,netns]}` for sockets without a readable
 /// owner, per namespace when `matrix` is merged ([`ProcMatrix::merge`]).
+/// `workloads --format prometheus`: the first `top` rows of `matrix`, the rest summed, and the
+/// sockets without a workload.
+pub fn workloads(
+    out: &mut dyn Write,
+    matrix: &WorkloadMatrix,
+    top: usize,
+    counted: StateSet,
+    netns: NetnsLabels<'_>,
+) -> io::Result<()> {
+    family(out, &WORKLOAD_SOCKETS)?;
+    for row in matrix.rows.iter().take(top) {
+        let label = netns(row.netns);
+        let labels = [
+            ("workload", row.key.as_str()),
+            ("kind", row.workload.kind().key()),
+        ];
+        state_samples(
+            out,
+            WORKLOAD_SOCKETS.name,
+            &with_netns(&labels, label.as_deref()),
+            &row.counts,
+            counted,
+        )?;
+    }
+    let (rest, folded) = matrix.rest(top);
+    family(out, &WORKLOAD_OTHER)?;
+    state_samples(out, WORKLOAD_OTHER.name, &[], &rest, counted)?;
+    family(out, &WORKLOADS_FOLDED)?;
+    sample(out, WORKLOADS_FOLDED.name, &[], folded)?;
+    family(out, &UNATTRIBUTED)?;
+    let mut none = matrix.unattributed;
+    none.merge(&matrix.ungrouped);
+    state_samples(out, UNATTRIBUTED.name, &[], &none, counted)
+}
+
 pub fn processes(
     out: &mut dyn Write,
     commands: &CommandRows,

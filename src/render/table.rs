@@ -12,7 +12,7 @@ use crate::model::StateRow;
 use crate::model::{Family, StateSet, TcpState};
 
 const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
+pub const DIM: &str = "\x1b[2m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const CYAN: &str = "\x1b[36m";
@@ -422,6 +422,51 @@ fn write_source_footer(
         footer.push_str(&format!("  {line}"));
     }
     writeln!(out, "{}", paint.apply(DIM, &footer))
+}
+
+/// A group x state matrix (`workloads`): `rows` are the leading text cells of each row and
+/// its counts; a column per state of `states`, UNKNOWN when some row has unknown states, and
+/// TOTAL. Then the notes on columns that are not measurements.
+pub fn matrix(
+    out: &mut dyn Write,
+    paint: Paint,
+    mut header: Vec<String>,
+    states: &[super::StateColumn],
+    rows: Vec<(Vec<String>, &StateRow)>,
+) -> io::Result<()> {
+    let has_unknown = rows.iter().any(|(_, r)| r.unknown > 0);
+    let leading = header.len();
+    header.extend(states.iter().map(|c| c.state.name().to_string()));
+    if has_unknown {
+        header.push("UNKNOWN".into());
+    }
+    header.push("TOTAL".into());
+    let mut table = matrix_table(paint, header);
+    for (mut cells, row) in rows {
+        cells.extend(states.iter().map(|c| state_cell(paint, c, row)));
+        if has_unknown {
+            cells.push(count(paint, row.unknown));
+        }
+        cells.push(paint.apply(BOLD, &row.total().to_string()));
+        table.add_row(cells);
+    }
+    write_table(out, &mut table, leading)?;
+    writeln!(out)?;
+    write_uncounted(out, &column_notes(states), paint)
+}
+
+/// Legend lines (dimmed), then skipped namespaces, source and namespaces.
+pub fn footer(
+    out: &mut dyn Write,
+    legend: &[String],
+    outcome: &crate::model::Outcome,
+    netns: &super::NetnsView<'_>,
+    paint: Paint,
+) -> io::Result<()> {
+    for line in legend {
+        writeln!(out, "{}", paint.apply(DIM, line))?;
+    }
+    write_source_footer(out, outcome, netns, paint)
 }
 
 /// Listening sockets named in the legend of `(not accepted)`; JSON has them all.
