@@ -1334,3 +1334,114 @@ fn all_netns_labels_a_namespace_with_its_workload() {
         ours[0]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Layouts and other views
+// ---------------------------------------------------------------------------
+
+/// A pure cgroup v2 layout, as most hosts have: in a private mount namespace the hybrid
+/// mounts under `/sys/fs/cgroup` are detached and cgroup2 alone is mounted there. tcpstat
+/// finds it there (`cgroup_mount`) and counts as in the hybrid layout.
+#[test]
+fn a_pure_v2_layout_is_found_at_sys_fs_cgroup() {
+    let _serial = serial();
+    let Some(mount) = setup("a pure v2 layout") else {
+        return;
+    };
+    let root = HostRoot::new();
+    let docker = Naming::Docker.fresh();
+    let name = format!("web-{}", tag());
+    root.docker(docker.container_id.as_deref().expect("id"), &name);
+    let w = Workload::start(&mount, docker, Recipe::SMALL);
+    wait_for_ss_cgroup(w.path(), w.in_cgroup());
+    let ports = ports_arg(&[&w]);
+    let (hr, path, want) = (
+        root.arg(),
+        w.path().to_string(),
+        state_map(w.in_cgroup(), None),
+    );
+    let layout = std::thread::spawn(move || -> Result<Vec<Value>, String> {
+        use nix::mount::{mount as mnt, umount2, MntFlags, MsFlags};
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+        mnt(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("mount --make-rprivate /: {e}"))?;
+        // Whatever is at /sys/fs/cgroup (a tmpfs of v1 hierarchies and the unified one, or
+        // already cgroup2), detached with everything under it.
+        let _ = umount2("/sys/fs/cgroup", MntFlags::MNT_DETACH);
+        mnt(
+            Some("cgroup2"),
+            "/sys/fs/cgroup",
+            Some("cgroup2"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|e| format!("mount -t cgroup2 cgroup2 /sys/fs/cgroup: {e}"))?;
+        let info = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
+        let cgroup_mounts = info.lines().filter(|l| l.contains(" - cgroup")).count();
+        if cgroup_mounts != 1 {
+            return Err(format!("still {cgroup_mounts} cgroup mounts:\n{info}"));
+        }
+        let mut out = Vec::new();
+        for source in ["netlink", "proc"] {
+            out.push(workloads(&[
+                "--host-root",
+                &hr,
+                "--source",
+                source,
+                "--port",
+                &ports,
+            ]));
+        }
+        Ok(out)
+    })
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let docs = match layout {
+        Ok(d) => d,
+        Err(why) => {
+            skip(format!("a pure v2 layout: {why}"));
+            return;
+        }
+    };
+    for v in docs {
+        assert_eq!(v["cgroup_mount"], "/sys/fs/cgroup", "{v:#}");
+        let row = row_by(&v, "cgroup", &path);
+        assert_eq!(row["workload"], name.as_str(), "{v:#}");
+        assert_eq!(states_of(row), want, "{v:#}");
+    }
+}
+
+/// `watch --by workload` names the workload on its screen (lower priority in the issue).
+#[test]
+fn watch_by_workload_names_it() {
+    let _serial = serial();
+    let Some(mount) = setup("watch --by workload") else {
+        return;
+    };
+    let root = HostRoot::new();
+    let docker = Naming::Docker.fresh();
+    let name = format!("web-{}", tag());
+    root.docker(docker.container_id.as_deref().expect("id"), &name);
+    let w = Workload::start(&mount, docker, Recipe::SMALL);
+    wait_for_ss_cgroup(w.path(), w.in_cgroup());
+    let ports = ports_arg(&[&w]);
+    let out = text(&[
+        "watch",
+        "--by",
+        "workload",
+        "--count",
+        "1",
+        "--host-root",
+        &root.arg(),
+        "--port",
+        &ports,
+    ]);
+    assert!(out.contains(&name), "{out}");
+}
