@@ -214,6 +214,7 @@ COMMANDS=(
   "list|$TCPSTAT list"
   "list-ndjson|$TCPSTAT list --ndjson"
   "procs|$TCPSTAT procs"
+  "workloads|$TCPSTAT workloads"
   "list-p|$TCPSTAT list -p"
   "watch|$TCPSTAT watch --state CLOSE_WAIT --count 1"
   "ss|ss -tan"

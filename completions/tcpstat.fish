@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tcpstat_global_optspecs
-    string join \n json format= state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= source= color= netns= netns-pid= all-netns h/help V/version
+    string join \n json format= state= 4/ipv4 6/ipv6 port= sport= dport= src= dst= pid= process= user= cgroup= workload= source= color= netns= netns-pid= all-netns host-root= h/help V/version
 end
 
 function __fish_tcpstat_needs_command
@@ -37,6 +37,8 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -l dst -d 'Sockets whose r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -45,6 +47,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -54,6 +57,8 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -s V -l version -d 'Print 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "wl" -d 'Sockets per workload and state: which service, container or pod holds them'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "list" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ls" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
@@ -73,6 +78,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l dst -d 'Sock
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -81,6 +88,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -104,6 +112,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l dst -d 'Socket
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -112,6 +122,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -132,6 +143,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l dst -d 'Socket
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -140,6 +153,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l json -d 'Print a JSON object instead of a table; --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -147,6 +161,78 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s 6 -l ipv6 -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l by -d 'Group by workload (default), systemd unit, container, pod or raw cgroup path. Sockets of workloads that have no such thing (a service is in no pod) share one row' -r -f -a "workload\t'The most specific of pod container, container, systemd unit, else the cgroup path'
+unit\t'The systemd unit (service, scope, user unit)'
+container\t'The container, in a pod or not'
+pod\t'The Kubernetes pod'
+cgroup\t'The raw cgroup path'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l top -d 'Only the N workloads with the most sockets (N >= 1; the footer and JSON `workloads_omitted` say how many were left out). With --format prometheus: the N busiest (default 50; 0: none), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l json -d 'Print a JSON object instead of a table; --format json'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l by -d 'Group by workload (default), systemd unit, container, pod or raw cgroup path. Sockets of workloads that have no such thing (a service is in no pod) share one row' -r -f -a "workload\t'The most specific of pod container, container, systemd unit, else the cgroup path'
+unit\t'The systemd unit (service, scope, user unit)'
+container\t'The container, in a pod or not'
+pod\t'The Kubernetes pod'
+cgroup\t'The raw cgroup path'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l top -d 'Only the N workloads with the most sockets (N >= 1; the footer and JSON `workloads_omitted` say how many were left out). With --format prometheus: the N busiest (default 50; 0: none), the rest summed' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema in the README); the same as --json'
+prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l all-states -d 'Show a column for every state, not only those with sockets (or, with --state, those selected); states not selected or not visible to the source show `-`'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l json -d 'Print a JSON object instead of a table; --format json'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
 remote\t'Remote address, then port'
@@ -162,6 +248,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l dst -d 'Sockets
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -170,8 +258,10 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l no-header -d 'Do not print the header line'
@@ -195,6 +285,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l dst -d 'Sockets w
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -203,8 +295,10 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l no-header -d 'Do not print the header line'
@@ -229,6 +323,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l dst -d 'Socket
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -237,6 +333,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Also report the sockets that entered or left the watched states since the last tick'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
@@ -254,6 +351,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l dst -d 'Socke
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -262,6 +361,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l json -d 'Print one JSON object instead of text'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -280,6 +380,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l dst -d 'Socket
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -288,6 +390,7 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s v -l verbose -d 'More in the status: -v adds where the numbers came from and every warning; -vv adds one line per measured value after the status line (long output)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -308,6 +411,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l dst -d 'Socket
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -316,21 +421,23 @@ always\t''
 never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l processes -d 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help" -f
 
 # Values clap_complete cannot list, completed by functions of tcpstat's own.

@@ -1096,6 +1096,13 @@ const TARGETS: &[(&str, &str, &str, f64, &[u64])] = &[
     ),
     ("procs <= 0.1x ss -tanp", "procs", "ss-p", 0.1, &[100_000]),
     (
+        "workloads <= 1.15x summary",
+        "workloads",
+        "summary",
+        1.15,
+        &[100_000, 1_000_000],
+    ),
+    (
         "procs <= 0.02x ss -tanp",
         "procs",
         "ss-p",

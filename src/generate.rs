@@ -281,6 +281,7 @@ mod tests {
                 "tcpstat-summary.1",
                 "tcpstat-ports.1",
                 "tcpstat-procs.1",
+                "tcpstat-workloads.1",
                 "tcpstat-list.1",
                 "tcpstat-watch.1",
                 "tcpstat-doctor.1",

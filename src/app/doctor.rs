@@ -1,13 +1,17 @@
 //! `tcpstat doctor`: findings from the sockets, their owners and the kernel's settings.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use super::{report_warnings, scope};
+use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::collect::host;
+use crate::collect::workloads::Resolver;
 use crate::config::Config;
-use crate::diagnose::{self, Census, Severity, Thresholds};
+use crate::diagnose::{self, Census, Severity, Subject, Thresholds, WorkloadEvidence};
 use crate::error::{Error, Exit, ExitCode};
-use crate::model::{KernelFacts, Listeners, OwnerWalk, Plan};
+use crate::model::workload::Workload;
+use crate::model::{KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord};
 use crate::pipeline;
 use crate::render::{self, json, table, DoctorReport};
 
@@ -48,7 +52,7 @@ pub fn run(
     let facts: KernelFacts = read.facts.clone().unwrap_or_default();
     let census = &read.part;
     let reason = |state| outcome.not_counted_reason(state);
-    let diagnosis = diagnose::diagnose(&diagnose::Inputs {
+    let mut diagnosis = diagnose::diagnose(&diagnose::Inputs {
         census,
         listeners: &census.listeners,
         owners: &owners,
@@ -58,6 +62,7 @@ pub fn run(
         not_counted_reason: &reason,
         backlog_known: outcome.source == crate::model::SourceKind::Netlink,
     });
+    name_workloads(config, &mut diagnosis, &read.listeners, &owners, err)?;
     let code = match diagnosis.worst() {
         Severity::Ok | Severity::Info => ExitCode::Ok,
         Severity::Warning => ExitCode::Warning,
@@ -81,4 +86,51 @@ pub fn run(
     }
     out.flush()?;
     Ok(Exit::Code(code))
+}
+
+/// Names the workload (service, container, pod) of each finding about a process or a
+/// listening socket, from the process's cgroup or the listener's cgroup id.
+fn name_workloads(
+    config: &Config,
+    diagnosis: &mut diagnose::Diagnosis,
+    listeners: &[SocketRecord],
+    owners: &OwnerMap,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut resolver = Resolver::new(&config.proc_root, &config.host_root);
+    let by_port = port_claims(listeners);
+    let of_listener = |l: &SocketRecord, resolver: &mut Resolver| -> Option<Arc<Workload>> {
+        match claim(l, &by_port) {
+            Claim::Cgroup(id) => Some(resolver.of_id(id)),
+            Claim::Owner(inode) => resolver.of_pid(owners.owner_processes(inode).next()?.pid),
+            Claim::None => None,
+        }
+    };
+    for f in &mut diagnosis.findings {
+        let workload = match &f.subject {
+            Subject::Process { pid, .. } => resolver.of_pid(*pid),
+            Subject::Listener { address, port } => listeners
+                .iter()
+                .find(|l| l.local == *address && l.local_port == *port)
+                .and_then(|l| of_listener(l, &mut resolver)),
+            Subject::Port(port) => listeners
+                .iter()
+                .find(|l| l.local_port == *port)
+                .and_then(|l| of_listener(l, &mut resolver)),
+            _ => None,
+        };
+        f.evidence.workload = workload.map(|w| WorkloadEvidence {
+            name: w.name(),
+            kind: w.kind().key(),
+            cgroup: w.cgroup.clone(),
+        });
+    }
+    for note in resolver.notes() {
+        writeln!(
+            err,
+            "tcpstat: warning: {}",
+            crate::render::text::escape(&note)
+        )?;
+    }
+    Ok(())
 }

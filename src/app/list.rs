@@ -3,16 +3,21 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use super::{report_warnings, scope};
 use crate::aggregate::is_not_accepted;
+use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::cli::SortArg;
 use crate::collect::host;
 use crate::collect::users::Names;
+use crate::collect::workloads::Resolver;
 use crate::config::{Config, ListOptions};
 use crate::error::Error;
+use crate::model::workload::Workload;
 use crate::model::{
-    KernelState, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow, TcpState,
+    KernelState, Listeners, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow,
+    TcpState,
 };
 use crate::pipeline;
 use crate::render::list::{ListEnd, ListStamp, ListWriter, OwnerRef, Owners};
@@ -32,7 +37,7 @@ pub fn run(
     let (scope, mut readers) = scope(config)?;
     let needs_owners =
         options.processes || options.sort == Some(SortArg::Pid) || config.filter.needs_owners();
-    if !needs_owners && options.sort.is_none() {
+    if !needs_owners && options.sort.is_none() && !options.workloads {
         // Each socket is written as the kernel hands it over. The NETNS column needs every
         // label before the first row; each namespace's counts are known after its last.
         let labels = scope.labels();
@@ -60,11 +65,20 @@ pub fn run(
         report_warnings(&outcome, err)?;
         return Ok(());
     }
+    // -W: the listeners claim the minisockets on their ports; owners stand in for cgroup ids
+    // only where there are none (the /proc source).
     let plan = Plan {
         owners: if needs_owners {
             OwnerWalk::Every
+        } else if options.workloads {
+            OwnerWalk::NoCgroup
         } else {
             OwnerWalk::None
+        },
+        listeners: if options.workloads {
+            Listeners::All
+        } else {
+            Listeners::None
         },
         ..config.plan()
     };
@@ -88,10 +102,55 @@ pub fn run(
         outcome: &outcome,
         netns: &view,
     };
-    write_list(records, &owners, options, stamp, end, &mut users, out)
+    if !options.workloads {
+        return write_list(records, &owners, options, stamp, end, &mut users, None, out);
+    }
+    let mut resolver = Resolver::new(&config.proc_root, &config.host_root);
+    let claims: HashMap<u64, HashMap<u16, &SocketRecord>> = collection
+        .reads()
+        .map(|(netns, read)| {
+            let tag = pipeline::Collection::<()>::tag(netns);
+            (tag, port_claims(&read.listeners))
+        })
+        .collect();
+    let none = HashMap::new();
+    let mut workload_of = |r: &SocketRecord| -> Option<Arc<Workload>> {
+        match claim(r, claims.get(&r.netns).unwrap_or(&none)) {
+            Claim::Cgroup(id) => Some(resolver.of_id(id)),
+            Claim::Owner(inode) => {
+                let pid = owners.owner_processes(inode).next()?.pid;
+                resolver.of_pid(pid)
+            }
+            Claim::None => None,
+        }
+    };
+    write_list(
+        records,
+        &owners,
+        options,
+        stamp,
+        end,
+        &mut users,
+        Some(&mut workload_of),
+        out,
+    )?;
+    // Said after the rows: the notes come from resolving them.
+    for note in resolver.notes() {
+        writeln!(
+            err,
+            "tcpstat: warning: {}",
+            crate::render::text::escape(&note)
+        )?;
+    }
+    Ok(())
 }
 
-/// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`).
+/// A socket's workload, for `-W`.
+type WorkloadOf<'f> = &'f mut dyn FnMut(&SocketRecord) -> Option<Arc<Workload>>;
+
+/// Sorts (with `--sort`) and writes the sockets of `list`, with their owners (with `-p`) and
+/// workloads (with `-W`).
+#[allow(clippy::too_many_arguments)] // each is one column's source; a struct would only rename them
 fn write_list(
     mut records: Vec<SocketRecord>,
     owners: &OwnerMap,
@@ -99,16 +158,18 @@ fn write_list(
     stamp: ListStamp,
     end: ListEnd<'_>,
     users: &mut Names,
+    mut workload_of: Option<WorkloadOf<'_>>,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     if let Some(key) = options.sort {
         sort_records(&mut records, key, owners);
     }
-    let mut writer = ListWriter::new(
+    let mut writer = ListWriter::with_workloads(
         out,
         options.format,
         options.processes,
         options.timers,
+        workload_of.is_some(),
         end.netns,
         stamp,
     );
@@ -132,7 +193,8 @@ fn write_list(
         } else {
             Owners::Found(&refs)
         };
-        writer.row(r, users.name(r.uid), owner_column);
+        let workload = workload_of.as_mut().and_then(|f| f(r));
+        writer.row_of(r, users.name(r.uid), owner_column, workload.as_deref());
     }
     writer.finish(end)?;
     Ok(())

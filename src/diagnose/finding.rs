@@ -198,6 +198,19 @@ pub struct Evidence {
     pub counters: Vec<(&'static str, Option<u64>)>,
     /// Supporting numbers, in the order people read them.
     pub numbers: Vec<(Number, u64)>,
+    /// The workload (service, container, pod) of the process or listener a finding is about.
+    pub workload: Option<WorkloadEvidence>,
+}
+
+/// A workload named in a finding (`tcpstat workloads` names it the same way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadEvidence {
+    /// Raw name (untrusted text: renderers escape it).
+    pub name: String,
+    /// `service`, `container`, `pod`, ... (`WorkloadKind::key`).
+    pub kind: &'static str,
+    /// The cgroup v2 path.
+    pub cgroup: String,
 }
 
 impl Evidence {

@@ -49,7 +49,7 @@ pub use census::Census;
 pub use checks::{Check, CheckSpec, Rule, CHECKS};
 pub use finding::{
     tw_reuse, AddrCount, Evidence, Finding, Number, PortCount, ProcessCount, Setting, Severity,
-    Subject, TwReuse,
+    Subject, TwReuse, WorkloadEvidence,
 };
 pub use rules::TOP;
 pub use thresholds::{parse_threshold, Level, Levels, ThresholdOverride, Thresholds};

@@ -351,6 +351,9 @@ fn wrap(first_prefix: &str, text: &str, indent: usize) -> Vec<String> {
 fn evidence_lines(f: &Finding) -> Vec<(&'static str, String)> {
     let e = &f.evidence;
     let mut out = Vec::new();
+    if let Some(w) = &e.workload {
+        out.push(("workload", format!("{} ({})", escape(&w.name), w.kind)));
+    }
     if !e.processes.is_empty() {
         let v: Vec<String> = e
             .processes
@@ -619,6 +622,16 @@ pub struct EvidenceJson<'a> {
     pub settings: BTreeMap<&'static str, Option<SettingJson>>,
     pub counters: BTreeMap<&'static str, Option<u64>>,
     pub numbers: BTreeMap<&'static str, u64>,
+    /// The workload of the process or listener the finding is about; `null` when none was
+    /// found (or the finding is about no process or listener).
+    pub workload: Option<WorkloadEvidenceJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkloadEvidenceJson<'a> {
+    pub workload: &'a str,
+    pub kind: &'static str,
+    pub cgroup: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -724,6 +737,11 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
                     total: p.sockets,
                 })
                 .collect(),
+            workload: e.workload.as_ref().map(|w| WorkloadEvidenceJson {
+                workload: &w.name,
+                kind: w.kind,
+                cgroup: &w.cgroup,
+            }),
             settings: e
                 .settings
                 .iter()

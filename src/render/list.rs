@@ -20,7 +20,9 @@ use serde::Serialize;
 
 use super::json::{Footer, Header, SCHEMA_VERSION};
 use super::text::escape;
+use super::workloads::WorkloadJson;
 use crate::model::netns::NetnsView;
+use crate::model::workload::Workload;
 use crate::model::{Family, KernelState, Outcome, SocketRecord, TimerKind};
 
 /// Output format of `list`.
@@ -189,6 +191,9 @@ struct SocketJson<'a> {
     /// The label of the socket's network namespace; only with `--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
     netns_label: Option<&'a str>,
+    /// Only with `-W`: the socket's workload, `null` when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workload: Option<Option<WorkloadJson<'a>>>,
 }
 
 /// One `list --ndjson` line for a socket: the row, said to be one, with its schema.
@@ -265,6 +270,8 @@ pub struct ListWriter<'w> {
     format: ListFormat,
     processes: bool,
     timers: bool,
+    /// `-W`: a WORKLOAD column, a `workload` key.
+    workloads: bool,
     /// `--all-netns`: the label of each namespace, by inode (a NETNS column, a `netns` key).
     netns: Option<HashMap<u64, String>>,
     /// Width of the NETNS column: the longest label (all are known before the first row).
@@ -286,11 +293,26 @@ impl<'w> ListWriter<'w> {
         netns: &NetnsView<'_>,
         stamp: ListStamp,
     ) -> ListWriter<'w> {
+        ListWriter::with_workloads(out, format, processes, timers, false, netns, stamp)
+    }
+
+    /// As [`ListWriter::new`], with a WORKLOAD column (`-W`) when `workloads`: rows then come
+    /// through [`ListWriter::row_of`].
+    pub fn with_workloads(
+        out: &'w mut dyn Write,
+        format: ListFormat,
+        processes: bool,
+        timers: bool,
+        workloads: bool,
+        netns: &NetnsView<'_>,
+        stamp: ListStamp,
+    ) -> ListWriter<'w> {
         let mut writer = ListWriter {
             out,
             format,
             processes,
             timers,
+            workloads,
             netns: netns.per_row.then(|| {
                 netns
                     .entries
@@ -361,6 +383,9 @@ impl<'w> ListWriter<'w> {
         if self.processes {
             line.push_str(" PROCESS");
         }
+        if self.workloads {
+            line.push_str(" WORKLOAD");
+        }
         line.push('\n');
         self.emit(&line);
     }
@@ -372,13 +397,24 @@ impl<'w> ListWriter<'w> {
 
     /// Writes one socket. `user` is the name of its uid when known.
     pub fn row(&mut self, record: &SocketRecord, user: Option<&str>, owners: Owners<'_>) {
+        self.row_of(record, user, owners, None);
+    }
+
+    /// Writes one socket with its workload (`-W`; `None`: it has none).
+    pub fn row_of(
+        &mut self,
+        record: &SocketRecord,
+        user: Option<&str>,
+        owners: Owners<'_>,
+        workload: Option<&Workload>,
+    ) {
         if self.error.is_some() {
             return;
         }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         match self.format {
-            ListFormat::Table { .. } => self.table_row(&mut line, record, user, owners),
+            ListFormat::Table { .. } => self.table_row(&mut line, record, user, owners, workload),
             ListFormat::Json | ListFormat::Ndjson => {
                 if self.format == ListFormat::Json && self.rows > 0 {
                     line.push_str(",\n");
@@ -387,6 +423,9 @@ impl<'w> ListWriter<'w> {
                 }
                 let mut socket = socket_json(record, user, owners);
                 socket.netns_label = self.netns_label(record);
+                if self.workloads {
+                    socket.workload = Some(workload.map(WorkloadJson::of));
+                }
                 let text = if self.format == ListFormat::Ndjson {
                     super::json::to_string(&SocketLineJson {
                         kind: "socket",
@@ -427,6 +466,7 @@ impl<'w> ListWriter<'w> {
         r: &SocketRecord,
         user: Option<&str>,
         owners: Owners<'_>,
+        workload: Option<&Workload>,
     ) {
         if let Some(label) = self.netns_label(r) {
             let start = line.len();
@@ -489,6 +529,24 @@ impl<'w> ListWriter<'w> {
                     line.push('/');
                     push_command(line, o.command);
                 }
+            }
+        }
+        if self.workloads {
+            line.push(' ');
+            match workload {
+                // The last column: quoted only when spaces would make it look like two.
+                Some(w) => {
+                    let name = w.name();
+                    let escaped = escape(&name);
+                    if escaped.chars().any(|c| c == '"' || c.is_whitespace()) {
+                        line.push('"');
+                        line.push_str(&escaped.replace('"', "\\\""));
+                        line.push('"');
+                    } else {
+                        line.push_str(&escaped);
+                    }
+                }
+                None => line.push('-'),
             }
         }
         // Trailing padding is noise in a pipe.
@@ -579,6 +637,7 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         },
         owners_hidden: owners == Owners::Hidden,
         netns_label: None,
+        workload: None,
     }
 }
 

@@ -898,6 +898,19 @@ mod tests {
             other: vec![(0, 2, StateRow::default())],
         };
         all += &text(|o| processes(o, &commands, &m, counted, &label));
+        let workload = std::sync::Arc::new(crate::model::workload::Workload::from_path(
+            "/system.slice/nginx.service",
+        ));
+        let w = WorkloadMatrix {
+            rows: vec![crate::aggregate::workloads::WorkloadRow {
+                netns: 1,
+                key: "nginx.service".into(),
+                workload,
+                counts: StateRow::default(),
+            }],
+            ..WorkloadMatrix::default()
+        };
+        all += &text(|o| workloads(o, &w, 1, counted, &label));
         let outcome = Outcome::new(crate::model::SourceKind::Netlink, StateSet::ALL);
         let report = Meta {
             report: "summary",

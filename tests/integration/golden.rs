@@ -993,10 +993,58 @@ fn mask(file: &str, title: &str, text: &str, run: &Run) -> String {
     // doctor: host-wide sockstat numbers (TCP buffer memory in pages, orphans).
     if file.starts_with("doctor--json") {
         t = mask_doctor_json(&t);
+        t = mask_json_workloads(&t);
     } else if file.starts_with("doctor") {
         t = mask_doctor_text(&t, mask_host_wide_summary);
+        t = mask_workload_lines(&t);
     }
     t
+}
+
+/// doctor's `workload` evidence names the cgroup the test's processes run in, which is the
+/// test runner's (a session scope here, anything on CI): `workload  <workload>`, with the
+/// lines a long name wrapped onto.
+fn mask_workload_lines(text: &str) -> String {
+    const LABEL: &str = "          workload  ";
+    const CONTINUED: &str = "                    ";
+    let mut out = String::new();
+    let mut masking = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(LABEL) {
+            out.push_str(LABEL);
+            out.push_str("<workload>\n");
+            masking = true;
+        } else if masking && line.starts_with(CONTINUED) {
+            continue;
+        } else {
+            masking = false;
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The same in JSON: `"workload":{...}` (a finding's evidence) -> `"workload":"<workload>"`.
+fn mask_json_workloads(text: &str) -> String {
+    const KEY: &str = "\"workload\":{";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + KEY.len()..];
+        match after.find('}') {
+            Some(end) => {
+                out.push_str("\"workload\":\"<workload>\"");
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `tcpstat_scrape_duration_seconds{report="ports"} 0.0017` -> `... <seconds>`.

@@ -56,6 +56,7 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
                     ],
                 ),
                 numbers: vec![(Number::DistinctSources, half.sources.len() as u64)],
+                workload: None,
             },
         );
         out.push(f);
