@@ -14,6 +14,9 @@
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
+//! - `workloads`: `tcpstat workloads` and the workload dimension (`--by`, `--cgroup`,
+//!   `--workload`, `list -W`, Prometheus) on real cgroups named as systemd, Docker, Podman
+//!   and Kubernetes name them, and on a real runc container;
 //! - `golden`: every subcommand and format on a fixed socket table, byte for byte
 //!   (`tests/golden/`).
 //!
@@ -47,3 +50,4 @@ mod snapshots;
 mod states;
 mod util;
 mod watch;
+mod workloads;

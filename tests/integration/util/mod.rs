@@ -7,6 +7,9 @@
 //! - [`report`]: `tcpstat summary --json`, checked for what must hold on any run.
 //! - [`netns`]: private network (and mount, pid) namespaces for exact counts.
 //! - [`ss`]: what `ss` says about the same sockets.
+//! - [`cgroup`]: real cgroup v2 directories named as systemd, Docker, Podman and Kubernetes
+//!   name theirs, sockets made and held inside them, runtime files under a `--host-root`.
+//! - [`container`]: a real runc container (busybox rootfs) in a network namespace of its own.
 //! - [`snapshot`]: comparing outputs with committed files (golden outputs, renderer
 //!   snapshots), rewriting them on request.
 //!
@@ -23,6 +26,8 @@
 //! (parsers, renderers on fixed data, the source layering) do not take it. Helpers never take
 //! it themselves (a test takes it once; the lock is not re-entrant).
 
+pub mod cgroup;
+pub mod container;
 pub mod netns;
 pub mod report;
 pub mod run;
