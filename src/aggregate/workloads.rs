@@ -3,7 +3,7 @@
 //! Owns: [`CgroupTally`], the sink that counts sockets by cgroup id while the dump streams
 //! (the id is in every full socket's message: no per-socket filesystem read, no owner walk),
 //! [`WorkloadMatrix`], the rows by workload a report shows, built from a tally and a way to
-//! name ids, and [`answers_to`], which names a workload answers to (`--workload`).
+//! name ids.
 //!
 //! Sockets without a cgroup id are attributed honestly: a minisocket (TIME_WAIT, a SYN_RECV
 //! request) on a port a workload listens on belongs to that workload, as a connection belongs
@@ -227,30 +227,6 @@ pub fn claim(r: &SocketRecord, by_port: &HashMap<u16, &SocketRecord>) -> Claim {
     }
 }
 
-/// Whether `name` names `workload`: its display name, its unit, its container's name or id
-/// (a prefix of 12 hex digits at least), its pod (`POD` or `NAMESPACE/POD`), its machine, or
-/// its cgroup path.
-pub fn answers_to(workload: &Workload, name: &str) -> bool {
-    let r = &workload.recognised;
-    let n = &workload.names;
-    let id_prefix = |id: &String| {
-        name.len() >= 12 && name.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(name)
-    };
-    let pod = match (&n.namespace, &n.pod) {
-        (Some(ns), Some(pod)) => Some(format!("{ns}/{pod}")),
-        _ => None,
-    };
-    workload.name() == name
-        || workload.cgroup == name
-        || r.unit.as_deref() == Some(name)
-        || r.machine.as_deref() == Some(name)
-        || n.container.as_deref() == Some(name)
-        || n.pod.as_deref() == Some(name)
-        || pod.as_deref() == Some(name)
-        || r.container_id.as_ref().is_some_and(id_prefix)
-        || r.pod_uid.as_deref() == Some(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,12 +334,5 @@ mod tests {
         assert_eq!(m.sockets, 2);
         let (rest, n) = m.rest(1);
         assert_eq!((rest.total(), n), (1, 1));
-    }
-
-    #[test]
-    fn names_a_workload_answers_to() {
-        let w = Workload::from_path("/system.slice/nginx.service");
-        assert!(answers_to(&w, "/system.slice/nginx.service"));
-        assert!(!answers_to(&w, "redis.service"));
     }
 }

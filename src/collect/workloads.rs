@@ -125,7 +125,7 @@ impl Resolver {
             for id in all {
                 let workload = self.of_id(id);
                 for (i, name) in request.names.iter().enumerate() {
-                    if crate::aggregate::workloads::answers_to(&workload, name) {
+                    if crate::model::workload::answers_to(&workload, name) {
                         matched[i] = true;
                         ids.insert(id);
                     }

@@ -1016,3 +1016,47 @@ mod tests {
         }
     }
 }
+
+/// Whether `name` names `workload`: its display name, its unit, its container's name or id
+/// (a prefix of 12 hex digits at least), its pod (`POD` or `NAMESPACE/POD`), its machine, or
+/// its cgroup path.
+pub fn answers_to(workload: &Workload, name: &str) -> bool {
+    let r = &workload.recognised;
+    let n = &workload.names;
+    let id_prefix = |id: &String| {
+        name.len() >= 12 && name.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(name)
+    };
+    let pod = match (&n.namespace, &n.pod) {
+        (Some(ns), Some(pod)) => Some(format!("{ns}/{pod}")),
+        _ => None,
+    };
+    workload.name() == name
+        || workload.cgroup == name
+        || r.unit.as_deref() == Some(name)
+        || r.machine.as_deref() == Some(name)
+        || n.container.as_deref() == Some(name)
+        || n.pod.as_deref() == Some(name)
+        || pod.as_deref() == Some(name)
+        || r.container_id.as_ref().is_some_and(id_prefix)
+        || r.pod_uid.as_deref() == Some(name)
+}
+
+#[cfg(test)]
+mod answers_to_tests {
+    use super::*;
+
+    #[test]
+    fn names_a_workload_answers_to() {
+        let w = Workload::from_path("/system.slice/nginx.service");
+        assert!(answers_to(&w, "/system.slice/nginx.service"));
+        assert!(answers_to(&w, "nginx.service"));
+        assert!(!answers_to(&w, "redis.service"));
+        let id = "4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011";
+        let c = Workload::from_path(&format!("/system.slice/docker-{id}.scope"));
+        assert!(answers_to(&c, &id[..12]), "a 12-digit id prefix");
+        assert!(
+            !answers_to(&c, &id[..11]),
+            "shorter prefixes are too ambiguous"
+        );
+    }
+}
