@@ -1348,3 +1348,35 @@ mod tests {
         assert_eq!(cgroups.path(root_id), Some("/"));
     }
 }
+
+/// What a whole walk costs on this machine's hierarchy (not a check: run it by hand, e.g.
+/// after making thousands of cgroups,
+/// `cargo test --release --lib walk_cost -- --ignored --nocapture`).
+#[cfg(test)]
+mod cost {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    #[ignore = "a measurement, printed"]
+    fn walk_cost() {
+        let mut cgroups = Cgroups::open(Path::new("/proc"));
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            cgroups.refresh();
+            let start = std::time::Instant::now();
+            let _ = cgroups.path(u64::MAX);
+            times.push(start.elapsed());
+        }
+        times.sort();
+        let _ = writeln!(
+            io::stderr(),
+            "walk of {} cgroups: min {:?}, median {:?}, max {:?} ({:?})",
+            cgroups.paths.len(),
+            times[0],
+            times[3],
+            times[6],
+            cgroups.problem
+        );
+    }
+}
