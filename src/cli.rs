@@ -457,7 +457,7 @@ pub struct GlobalArgs {
     /// container with the host's root mounted there): names of Docker and Podman containers
     /// and Kubernetes pods are read under it (var/lib/docker, var/lib/containers,
     /// run/containerd, run/containers, var/log/pods).
-    #[arg(long, value_name = "DIR", global = true,
+    #[arg(long, value_name = "DIR", global = true, env = "TCPSTAT_HOST_ROOT",
           default_value = "/", value_hint = ValueHint::DirPath)]
     pub host_root: PathBuf,
 

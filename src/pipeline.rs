@@ -18,10 +18,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::collect::workloads::Resolver;
 use crate::collect::{self, netns, owners, Reader, Target};
 use crate::error::Error;
 use crate::model::kernel::DEFAULT_EPHEMERAL_PORTS;
 use crate::model::netns::{NetnsEntry, NetnsView, Scope};
+use crate::model::workload::WorkloadKind;
 use crate::model::{
     CgroupMatch, Filter, KernelFacts, Listeners, Namespace, NetnsRequest, Outcome, OwnerMap,
     OwnerWalk, Plan, Sink, Snapshot, SocketRecord, SourceKind, StateRow, StateSet, TcpState,
@@ -345,6 +347,9 @@ pub struct Readers {
     /// Short of descriptors (`ulimit -n` below the number of namespaces): keep no socket
     /// between reads.
     transient: bool,
+    /// Names the workload holding each namespace `--all-netns` finds (see
+    /// [`Readers::naming_workloads`]).
+    workloads: Option<Resolver>,
 }
 
 impl Readers {
@@ -352,12 +357,41 @@ impl Readers {
     /// they come and go). Out of descriptors while discovering every namespace, the kept
     /// sockets are closed and it is tried once more.
     pub fn resolve(&mut self, request: &NetnsRequest, proc_root: &Path) -> Result<Scope, Error> {
-        match netns::resolve(request, proc_root) {
+        let mut scope = match netns::resolve(request, proc_root) {
             Err(e) if e.is_out_of_descriptors() && !self.transient => {
                 self.go_transient();
                 netns::resolve(request, proc_root)
             }
             found => found,
+        }?;
+        if let (Scope::All(found), Some(resolver)) = (&mut scope, &mut self.workloads) {
+            resolver.refresh();
+            for ns in &mut found.namespaces {
+                let Some(member) = &ns.process else { continue };
+                ns.workload = resolver
+                    .of_pid(member.pid)
+                    .filter(|w| {
+                        matches!(
+                            w.kind(),
+                            WorkloadKind::Pod
+                                | WorkloadKind::Container
+                                | WorkloadKind::Service
+                                | WorkloadKind::UserService
+                        )
+                    })
+                    .map(|w| w.name());
+                ns.relabel();
+            }
+        }
+        Ok(scope)
+    }
+
+    /// Readers whose `--all-netns` namespaces are labelled with the workload (container,
+    /// pod, service) of a process in them, its names read under `host_root`.
+    pub fn naming_workloads(proc_root: &Path, host_root: &Path) -> Readers {
+        Readers {
+            workloads: Some(Resolver::new(proc_root, host_root)),
+            ..Readers::default()
         }
     }
 
@@ -714,8 +748,8 @@ fn read_one<H>(
         None => None,
     };
     let ephemeral = port_range.unwrap_or(DEFAULT_EPHEMERAL_PORTS);
-    if let (Some(first), Some(_)) = (&first, &plan.filter.cgroups) {
-        if first.source == SourceKind::Proc {
+    if let (Some(first), Some(cgroups)) = (&first, &plan.filter.cgroups) {
+        if first.source == SourceKind::Proc && !cgroups.by_inode {
             return Err(Error::NeedsCgroupIds {
                 what: "--cgroup/--workload",
                 reason: first.fallback_reason.clone(),
@@ -761,13 +795,16 @@ fn cgroup_scoped<'f>(filter: &'f Filter, listeners: &[SocketRecord]) -> Cow<'f, 
     };
     let ports = listeners
         .iter()
-        .filter(|l| cgroups.ids.contains(&l.cgroup_id))
+        .filter(|l| {
+            cgroups.ids.contains(&l.cgroup_id)
+                || (l.cgroup_id == 0 && cgroups.inodes.contains(&l.inode))
+        })
         .map(|l| l.local_port)
         .collect();
     Cow::Owned(Filter {
         cgroups: Some(CgroupMatch {
-            ids: Arc::clone(&cgroups.ids),
             ports: Arc::new(ports),
+            ..cgroups.clone()
         }),
         ..filter.clone()
     })

@@ -59,27 +59,31 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
 /// `--cgroup` and `--workload` resolved into the cgroup ids the filter selects (the cgroups
 /// that exist now: `watch` and `serve` do not pick up cgroups made later).
 fn with_cgroups(config: &Config) -> Result<Config, Error> {
-    if config.source == SourceChoice::Proc {
-        return Err(Error::NeedsCgroupIds {
-            what: "--cgroup/--workload",
-            reason: None,
-        });
-    }
     let mut resolver = Resolver::new(&config.proc_root, &config.host_root);
     let ids = resolver
         .select(&config.filter.workloads)
         .map_err(Error::Usage)?;
+    // /proc/net/tcp has no cgroup ids: a socket is the workload's when a process of its
+    // cgroups holds it (read now, from their cgroup.procs and fds).
+    let by_inode = config.source == SourceChoice::Proc;
+    let inodes = if by_inode {
+        resolver.socket_inodes(&ids)
+    } else {
+        Default::default()
+    };
     let mut config = config.clone();
     config.filter.cgroups = Some(CgroupMatch {
         ids: Arc::new(ids),
         ports: Arc::default(),
+        inodes: Arc::new(inodes),
+        by_inode,
     });
     Ok(config)
 }
 
 /// The namespaces a one-shot run reads, with the readers it reads them through.
 fn scope(config: &Config) -> Result<(Scope, Readers), Error> {
-    let mut readers = Readers::default();
+    let mut readers = Readers::naming_workloads(&config.proc_root, &config.host_root);
     let scope = readers.resolve(&config.netns, &config.proc_root)?;
     Ok((scope, readers))
 }

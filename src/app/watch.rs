@@ -51,7 +51,7 @@ pub fn run(
     let stop = term::stop_flag();
     // Signals are taken only while the loop sleeps (no thread has started yet).
     term::defer_signals()?;
-    let mut readers = Readers::default();
+    let mut readers = Readers::naming_workloads(&config.proc_root, &config.host_root);
     // The namespaces are found before the first tick (one that does not exist is an error at
     // once), then again every tick: containers come and go, and a named namespace can be
     // deleted and created again under its name.

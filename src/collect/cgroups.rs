@@ -431,19 +431,23 @@ impl RuntimeFiles {
             let runtime = r.runtime;
             let maybe = |wanted: Runtime| runtime.is_none() || runtime == Some(wanted);
             if maybe(Runtime::Containerd) {
-                fill(&mut names, self.containerd(id, in_pod));
+                fill(
+                    &mut names,
+                    self.containerd(id, in_pod),
+                    Some(Runtime::Containerd),
+                );
             }
             if maybe(Runtime::CriO) && in_pod {
-                fill(&mut names, self.crio(id));
+                fill(&mut names, self.crio(id), Some(Runtime::CriO));
             }
             if maybe(Runtime::Docker) {
-                fill(&mut names, self.docker(id, r.user));
+                fill(&mut names, self.docker(id, r.user), Some(Runtime::Docker));
             }
             if runtime == Some(Runtime::Podman) {
-                fill(&mut names, self.podman(id, r.user));
+                fill(&mut names, self.podman(id, r.user), Some(Runtime::Podman));
             }
             if in_pod && (names.container.is_none() || names.pod.is_none()) {
-                fill(&mut names, self.container_log(id));
+                fill(&mut names, self.container_log(id), None);
             }
         }
         if let (Some(uid), true) = (&r.pod_uid, names.pod.is_none()) {
@@ -625,8 +629,13 @@ impl RuntimeFiles {
 }
 
 /// Fills what `names` lacks from `more`.
-fn fill(names: &mut Names, more: Option<Names>) {
+/// Fills what `names` lacks from `more`, found in `runtime`'s files (`None`: files every
+/// runtime writes, such as the kubelet's logs).
+fn fill(names: &mut Names, more: Option<Names>, runtime: Option<Runtime>) {
     let Some(more) = more else { return };
+    if names.runtime.is_none() {
+        names.runtime = runtime;
+    }
     if names.container.is_none() {
         names.container = more.container;
     }
@@ -734,6 +743,7 @@ fn parse_oci_annotations(bytes: &[u8]) -> Result<Names, String> {
             "io.kubernetes.pod.name",
             "io.kubernetes.pod.namespace",
         )),
+        None,
     );
     if names.container.is_none() {
         names.container = a.get("nerdctl/name").filter(|n| !n.is_empty()).cloned();
@@ -752,6 +762,7 @@ fn kubernetes_names(
         container: get(container),
         pod: get(pod),
         namespace: get(namespace),
+        runtime: None,
     }
 }
 
@@ -783,6 +794,7 @@ fn parse_container_log_name(name: &str) -> Option<(String, Names)> {
             container: Some(container.to_string()),
             pod: Some(pod.to_string()),
             namespace: Some(namespace.to_string()),
+            runtime: None,
         },
     ))
 }
@@ -1055,6 +1067,7 @@ mod tests {
                 container: Some("nginx".into()),
                 pod: Some("web-7d4b9c-x2x8q".into()),
                 namespace: Some("shop".into()),
+                runtime: None,
             }
         );
         let sandbox =

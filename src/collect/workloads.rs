@@ -143,6 +143,42 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// The socket inodes held by the processes of cgroups `ids` (their `cgroup.procs`, then
+    /// each one's `/proc/PID/fd`): what the /proc source has instead of cgroup ids. Processes
+    /// that exit meanwhile or cannot be read are skipped.
+    pub fn socket_inodes(&mut self, ids: &BTreeSet<u64>) -> BTreeSet<u64> {
+        let Some(mount) = self.cgroups.mount.clone() else {
+            return BTreeSet::new();
+        };
+        let mut pids = BTreeSet::new();
+        for &id in ids {
+            let Some(path) = self.cgroups.path(id) else {
+                continue;
+            };
+            let procs = mount
+                .join(path.trim_start_matches('/'))
+                .join("cgroup.procs");
+            if let Ok(text) = std::fs::read_to_string(procs) {
+                pids.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+            }
+        }
+        let mut inodes = BTreeSet::new();
+        for pid in pids {
+            let Ok(fds) = std::fs::read_dir(self.proc_root.join(pid.to_string()).join("fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                if let Ok(target) = std::fs::read_link(fd.path()) {
+                    let target = target.as_os_str().as_encoded_bytes();
+                    inodes.extend(super::owners::socket_inode(target));
+                }
+            }
+        }
+        inodes
+    }
+}
+
 /// How a socket whose cgroup was removed is shown: `(removed cgroup ID)`.
 pub const REMOVED: &str = "(removed cgroup ";
 

@@ -221,6 +221,11 @@ pub struct CgroupMatch {
     /// minisocket (TIME_WAIT, SYN_RECV request: no cgroup of its own) on one of them belongs
     /// to the workload. Filled per namespace by the pipeline, from its listening sockets.
     pub ports: Arc<BTreeSet<u16>>,
+    /// With the /proc source (no cgroup ids): the socket inodes the selected cgroups'
+    /// processes hold, read when the filter was resolved. Empty with netlink.
+    pub inodes: Arc<BTreeSet<u64>>,
+    /// Whether `inodes` was read: the filter was made for the /proc source.
+    pub by_inode: bool,
 }
 
 impl CgroupMatch {
@@ -229,6 +234,8 @@ impl CgroupMatch {
     pub fn matches(&self, record: &SocketRecord) -> bool {
         if record.cgroup_id != 0 {
             self.ids.contains(&record.cgroup_id)
+        } else if record.inode != 0 {
+            self.inodes.contains(&record.inode)
         } else {
             self.ports.contains(&record.local_port)
         }

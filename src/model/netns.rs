@@ -33,8 +33,12 @@ pub struct Namespace {
     pub process: Option<Member>,
     /// tcpstat's own namespace: read without entering it.
     pub current: bool,
+    /// The workload (container, pod, service) of `process`, when it has one (`--all-netns`):
+    /// the label names it.
+    pub workload: Option<String>,
     /// How outputs name it: the /run/netns name; else the path the user gave; else
-    /// `ns:[INODE] (COMMAND)` after a process in it; else `ns:[INODE]`. Raw text (a command
+    /// `ns:[INODE] (WORKLOAD: COMMAND)` or `ns:[INODE] (COMMAND)` after a process in it;
+    /// else `ns:[INODE]`. Raw text (a command
     /// name comes from another user): renderers escape it.
     pub label: String,
 }
@@ -47,6 +51,7 @@ impl Namespace {
             name: None,
             process: None,
             current,
+            workload: None,
             label: String::new(),
         };
         ns.relabel();
@@ -72,7 +77,10 @@ impl Namespace {
             (None, Some(p)) if self.inode == UNKNOWN_INODE => {
                 format!("netns of pid {} ({})", p.pid, p.command)
             }
-            (None, Some(p)) => format!("ns:[{}] ({})", self.inode, p.command),
+            (None, Some(p)) => match &self.workload {
+                Some(w) => format!("ns:[{}] ({w}: {})", self.inode, p.command),
+                None => format!("ns:[{}] ({})", self.inode, p.command),
+            },
             (None, None) => format!("ns:[{}]", self.inode),
         };
     }

@@ -453,6 +453,9 @@ pub struct Names {
     /// The Kubernetes pod's name and namespace.
     pub pod: Option<String>,
     pub namespace: Option<String>,
+    /// The runtime whose files gave the names, when the path did not say (a container under
+    /// the cgroupfs driver is a bare id).
+    pub runtime: Option<Runtime>,
 }
 
 /// One workload: a cgroup path, what it says, and the names found for it.
@@ -903,6 +906,7 @@ mod tests {
             container: s("nginx"),
             pod: s("web-7d4b9c-x2x8q"),
             namespace: s("shop"),
+            runtime: None,
         };
         assert_eq!(
             keys(&path, names.clone()),

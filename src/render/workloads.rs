@@ -60,7 +60,7 @@ impl<'a> WorkloadJson<'a> {
             kind: w.kind().key(),
             cgroup: &w.cgroup,
             unit: r.unit.as_deref(),
-            runtime: r.runtime.map(|r| r.key()),
+            runtime: r.runtime.or(n.runtime).map(|r| r.key()),
             container_id: r.container_id.as_deref(),
             container: n.container.as_deref().or(r.machine.as_deref()),
             pod: n.pod.as_deref(),

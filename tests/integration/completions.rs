@@ -47,8 +47,17 @@ const STATES: [&str; 16] = [
     "big",
 ];
 
-const SUBCOMMANDS: [&str; 9] = [
-    "summary", "ports", "procs", "list", "watch", "doctor", "check", "serve", "help",
+const SUBCOMMANDS: [&str; 10] = [
+    "summary",
+    "ports",
+    "procs",
+    "workloads",
+    "list",
+    "watch",
+    "doctor",
+    "check",
+    "serve",
+    "help",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -398,7 +407,7 @@ fn cases(shell: Shell, processes: &[Named; 2], netns: Option<&str>) -> Vec<(Stri
         ),
         (
             "tcpstat --source proc watch --by ".to_owned(),
-            Want::Exactly(strings(&["port", "process", "remote"])),
+            Want::Exactly(strings(&["port", "process", "remote", "workload"])),
         ),
         (
             "tcpstat --user ro".to_owned(),

@@ -718,7 +718,6 @@ fn cgroup_and_workload_filters_select_a_workloads_sockets_everywhere() {
         (vec!["--workload", &pod], vec![&api]),
         (vec!["--workload", &ns_pod], vec![&api]),
         (vec!["--workload", &ns_pod_api], vec![&api]),
-        (vec!["--workload", "no-such-workload-anywhere"], vec![]),
     ];
     for (filter, want) in &cases {
         let expected: u64 = want.iter().map(|w| w.in_cgroup().total()).sum();
@@ -808,13 +807,38 @@ fn cgroup_and_workload_filters_select_a_workloads_sockets_everywhere() {
         );
     }
 
-    // A path that does not exist is a usage error (exit 2), not an empty answer.
-    for sub in ["summary", "workloads", "list", "ports", "procs"] {
-        let args = [
-            sub,
+    // A path that does not exist, or a name no workload has, is a usage error (exit 2), not
+    // an empty answer that a typo would also give.
+    for (sub, flag, value) in [
+        (
+            "summary",
             "--cgroup",
             "/no-such-slice.slice/tcpstat-nothing.service",
-        ];
+        ),
+        (
+            "workloads",
+            "--cgroup",
+            "/no-such-slice.slice/tcpstat-nothing.service",
+        ),
+        (
+            "list",
+            "--cgroup",
+            "/no-such-slice.slice/tcpstat-nothing.service",
+        ),
+        (
+            "ports",
+            "--cgroup",
+            "/no-such-slice.slice/tcpstat-nothing.service",
+        ),
+        (
+            "procs",
+            "--cgroup",
+            "/no-such-slice.slice/tcpstat-nothing.service",
+        ),
+        ("summary", "--workload", "no-such-slice-workload"),
+        ("list", "--workload", "no-such-slice-workload"),
+    ] {
+        let args = [sub, flag, value];
         let o = run(&args);
         assert_eq!(o.status.code(), Some(2), "{}", describe(&args, &o));
         assert!(
