@@ -13,6 +13,7 @@
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
+//! - `exporter`: `serve`'s gzip, process metrics and build information;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `golden`: every subcommand and format on a fixed socket table, byte for byte
 //!   (`tests/golden/`).
@@ -36,6 +37,7 @@ mod check;
 mod cli;
 mod completions;
 mod doctor;
+mod exporter;
 mod generated;
 mod golden;
 mod netns;
