@@ -14,6 +14,7 @@
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
+//! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `golden`: every subcommand and format on a fixed socket table, byte for byte
 //!   (`tests/golden/`).
@@ -42,6 +43,7 @@ mod generated;
 mod golden;
 mod netns;
 mod owners;
+mod packaging;
 mod prometheus;
 mod properties;
 mod schemas;
