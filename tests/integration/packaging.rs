@@ -179,3 +179,85 @@ fn the_units_capabilities_are_what_owner_lookup_needs() {
     }
     drop(listener);
 }
+
+/// The documents of `packaging/kubernetes/daemonset.yaml`, as JSON.
+fn manifests() -> Vec<Value> {
+    use serde::Deserialize;
+    let text = fs::read_to_string(repo().join("packaging/kubernetes/daemonset.yaml"))
+        .expect("the manifest");
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("YAML"))
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_manifest_has_the_apis_field_names_and_our_settings() {
+    // No schema-checking tool for Kubernetes is packaged in Debian (kubeconform is not;
+    // kubectl validates against a live API server): the fields used are checked against a
+    // closed subset of the API's schema, so a misspelt or misplaced field fails here.
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(repo().join("tests/schemas/kubernetes-subset.json")).expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let docs = manifests();
+    assert_eq!(docs.len(), 2, "a namespace and the DaemonSet");
+    for doc in &docs {
+        let errors: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", doc["kind"]);
+    }
+    // A typo the schema must catch: the check is not vacuous.
+    let mut typo = docs[1].clone();
+    typo["spec"]["template"]["spec"]["hostPid"] = Value::Bool(true);
+    assert!(!validator.is_valid(&typo));
+
+    let ds = &docs[1];
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(ds["metadata"]["namespace"], docs[0]["metadata"]["name"]);
+    assert_eq!(
+        ds["spec"]["selector"]["matchLabels"],
+        ds["spec"]["template"]["metadata"]["labels"]
+    );
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(pod["hostPID"], true);
+    let c = &pod["containers"][0];
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string"))
+        .collect();
+    assert_eq!(args[..2], ["serve", "--all-netns"]);
+    // The arguments parse: the same ones against this build (the address made concrete).
+    let concrete: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("$(HOST_IP)", "127.0.0.1"))
+        .chain(["--help".to_string()])
+        .collect();
+    let o = crate::util::run(&concrete);
+    assert!(o.status.success(), "{concrete:?}: {o:?}");
+    let port = c["ports"][0]["containerPort"].as_u64().expect("port");
+    assert!(args.contains(&format!("--listen=$(HOST_IP):{port}").as_str()));
+    let annotations = &ds["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], port.to_string());
+    let sc = &c["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    // The unit's two, and setns for --all-netns.
+    let unit = unit();
+    let mut wanted: Vec<String> = settings(&unit, "AmbientCapabilities")
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(|c| c.trim_start_matches("CAP_").to_string())
+        .collect();
+    wanted.push("SYS_ADMIN".into());
+    assert_eq!(sc["capabilities"]["add"], serde_json::json!(wanted));
+    for limit in ["cpu", "memory"] {
+        assert!(c["resources"]["limits"][limit].is_string(), "{limit} limit");
+    }
+}
