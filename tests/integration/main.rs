@@ -15,6 +15,7 @@
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
 //! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
+//! - `mixin`: alerts and rules through promtool and their unit tests; metric names exist;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `golden`: every subcommand and format on a fixed socket table, byte for byte
 //!   (`tests/golden/`).
@@ -41,6 +42,7 @@ mod doctor;
 mod exporter;
 mod generated;
 mod golden;
+mod mixin;
 mod netns;
 mod owners;
 mod packaging;
