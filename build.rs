@@ -40,8 +40,10 @@ fn git_revision() -> Option<String> {
         out.status.success().then(|| text.trim().to_string())
     };
     let revision = git(&["rev-parse", "--short=12", "HEAD"])?;
-    // A worktree's HEAD and refs live elsewhere than `.git/`: ask git where.
-    for path in ["HEAD", "packed-refs"] {
+    // A worktree's HEAD and refs live elsewhere than `.git/`: ask git where. The reflog
+    // (logs/HEAD) changes with every commit, checkout and reset, also when the branch's ref
+    // is only in packed-refs and no loose ref file exists yet to watch.
+    for path in ["HEAD", "logs/HEAD", "packed-refs"] {
         if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
             if Path::new(&p).exists() {
                 println!("cargo:rerun-if-changed={p}");
