@@ -76,7 +76,7 @@ impl ScanStats {
         if self.as_root {
             "not readable even as root: processes of a more privileged context"
         } else {
-            "permission denied; run as root to see every owner"
+            "permission denied; run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, to see every owner"
         }
     }
 }

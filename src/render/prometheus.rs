@@ -21,6 +21,9 @@ use crate::model::Outcome;
 use crate::model::StateSet;
 use crate::model::{StateCounts, StateRow};
 
+mod process;
+pub use process::{process_stats, ProcessStats};
+
 /// The content type of this format, for HTTP.
 use crate::render::text::escape;
 
@@ -160,6 +163,7 @@ const KIND: Label = Label::of(
 );
 const SOURCE: Label = Label::of("source", &["netlink", "proc"]);
 const VERSION: Label = Label::free("version");
+const REVISION: Label = Label::free("revision");
 
 pub const SOCKETS: Metric = Metric {
     name: "tcpstat_sockets",
@@ -333,13 +337,13 @@ pub const SCRAPES: Metric = Metric {
 pub const BUILD_INFO: Metric = Metric {
     name: "tcpstat_build_info",
     kind: Kind::Gauge,
-    labels: &[VERSION],
+    labels: &[VERSION, REVISION],
     written: "serve",
-    help: "Always 1; the version label is tcpstat's version.",
+    help: "Always 1; the version label is tcpstat's version, revision the git commit it was built from (unknown when built from a source tarball).",
 };
 
 /// Every metric family tcpstat writes, in the order the documentation lists them.
-pub const METRICS: [Metric; 22] = [
+pub const METRICS: [Metric; 28] = [
     SOCKETS,
     UNKNOWN_STATE,
     PORT_SOCKETS,
@@ -362,6 +366,12 @@ pub const METRICS: [Metric; 22] = [
     COLLECTIONS,
     SCRAPES,
     BUILD_INFO,
+    process::CPU_SECONDS,
+    process::OPEN_FDS,
+    process::MAX_FDS,
+    process::VIRTUAL_MEMORY,
+    process::RESIDENT_MEMORY,
+    process::START_TIME,
 ];
 
 /// How metrics name the namespace rows are tagged with ([`crate::model::SocketRecord::netns`]):
@@ -703,7 +713,11 @@ pub fn serve_stats(out: &mut dyn Write, stats: &ServeStats) -> io::Result<()> {
     sample(
         out,
         BUILD_INFO.name,
-        &[("version", env!("CARGO_PKG_VERSION"))],
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            // Set by build.rs: the git commit, or `unknown`.
+            ("revision", env!("TCPSTAT_REVISION")),
+        ],
         1,
     )
 }
@@ -920,6 +934,15 @@ mod tests {
         };
         all += &text(|o| meta(o, &report));
         all += &text(|o| serve_stats(o, &ServeStats::default()));
+        let every = ProcessStats {
+            cpu_seconds: Some(0.5),
+            resident_bytes: Some(1),
+            virtual_bytes: Some(2),
+            open_fds: Some(3),
+            max_fds: Some(4),
+            start_time_seconds: Some(5.0),
+        };
+        all += &text(|o| process_stats(o, &every));
         all
     }
 
@@ -1006,6 +1029,15 @@ mod tests {
         };
         all += &text(|o| processes(o, &commands, &m, StateSet::ALL, &|_| None));
         all += &text(|o| serve_stats(o, &ServeStats::default()));
+        let every = ProcessStats {
+            cpu_seconds: Some(0.0),
+            resident_bytes: Some(0),
+            virtual_bytes: Some(0),
+            open_fds: Some(0),
+            max_fds: Some(0),
+            start_time_seconds: Some(0.0),
+        };
+        all += &text(|o| process_stats(o, &every));
         let mut names = Vec::new();
         for line in all.lines().filter(|l| l.starts_with("# HELP ")) {
             assert!(!line.contains('\\'), "{line}");

@@ -58,6 +58,7 @@ use std::time::{Duration, Instant};
 pub mod accept;
 pub mod flights;
 pub mod http;
+pub mod process_metrics;
 pub mod slots;
 
 use crate::error::Error;
@@ -384,7 +385,11 @@ impl Shared {
         };
         let mut body = export.body;
         // Writing to memory cannot fail; an empty body would still parse.
-        if prometheus::serve_stats(&mut body, &stats).is_err() {
+        let process = process_metrics::read();
+        if prometheus::serve_stats(&mut body, &stats)
+            .and_then(|()| prometheus::process_stats(&mut body, &process))
+            .is_err()
+        {
             body.clear();
         }
         body
@@ -398,11 +403,20 @@ fn route(request: &Request, shared: &Shared) -> Response {
             Some(body) if body.is_empty() => {
                 Response::text(503, "the collection failed; see the server's log\n")
             }
+            // Compressed per scrape: concurrent scrapes share the body, not its encoding.
+            Some(body) if request.gzip => Response {
+                status: 200,
+                content_type: prometheus::CONTENT_TYPE,
+                body: Arc::new(http::gzip(&body)),
+                allow: false,
+                gzip: true,
+            },
             Some(body) => Response {
                 status: 200,
                 content_type: prometheus::CONTENT_TYPE,
                 body,
                 allow: false,
+                gzip: false,
             },
             None => Response::text(503, "a collection is taking too long\n"),
         },
@@ -412,6 +426,7 @@ fn route(request: &Request, shared: &Shared) -> Response {
             content_type: "text/html; charset=utf-8",
             body: Arc::new(INDEX.as_bytes().to_vec()),
             allow: false,
+            gzip: false,
         },
         _ => Response::text(404, "not found: try /metrics\n"),
     }

@@ -983,6 +983,9 @@ fn mask(file: &str, title: &str, text: &str, run: &Run) -> String {
     t = json_numbers(&t, "elapsed_s", |_| Some("<seconds>".into()));
     t = json_numbers(&t, "oldest_s", |_| Some("<seconds>".into()));
     t = t.split_inclusive('\n').map(mask_scrape_duration).collect();
+    // serve's own process (`process_*`: memory, CPU time, descriptors, start time) and the
+    // git revision it was built from.
+    t = t.split_inclusive('\n').map(mask_own_process).collect();
     // The holders' pids as the host sees them (in `--netns-pid` output; inside their pid
     // namespace they are always 1 and 2).
     for pid in run.host_pids {
@@ -1059,6 +1062,24 @@ fn mask_scrape_duration(line: &str) -> String {
         }
         _ => line.to_string(),
     }
+}
+
+/// `process_open_fds 9` -> `process_open_fds <value>`;
+/// `tcpstat_build_info{version="0.1.0",revision="3e81db6f4eeb"} 1` -> `revision="<revision>"`.
+fn mask_own_process(line: &str) -> String {
+    if line.starts_with("process_") {
+        if let Some((sample, _)) = line.trim_end().rsplit_once(' ') {
+            return format!("{sample} <value>\n");
+        }
+    }
+    if let Some(rest) = line.strip_prefix("tcpstat_build_info{") {
+        if let Some((before, after)) = rest.split_once("revision=\"") {
+            if let Some((_, tail)) = after.split_once('"') {
+                return format!("tcpstat_build_info{{{before}revision=\"<revision>\"{tail}");
+            }
+        }
+    }
+    line.to_string()
 }
 
 fn mask_content_length(response: &str) -> String {

@@ -13,6 +13,9 @@
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
+//! - `exporter`: `serve`'s gzip, process metrics and build information;
+//! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
+//! - `mixin`: alerts and rules through promtool and their unit tests; metric names exist;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `workloads`: `tcpstat workloads` and the workload dimension (`--by`, `--cgroup`,
 //!   `--workload`, `list -W`, Prometheus) on real cgroups named as systemd, Docker, Podman
@@ -39,10 +42,13 @@ mod check;
 mod cli;
 mod completions;
 mod doctor;
+mod exporter;
 mod generated;
 mod golden;
+mod mixin;
 mod netns;
 mod owners;
+mod packaging;
 mod prometheus;
 mod properties;
 mod schemas;
