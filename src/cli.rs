@@ -293,6 +293,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top_processes: usize,
 
+    /// Also export tcpstat_workload_sockets{workload,kind,state} (systemd units, containers,
+    /// pods; from each socket's cgroup id, so no walk of /proc/*/fd; new cgroups are looked up
+    /// as they appear).
+    #[arg(long)]
+    pub workloads: bool,
+
+    /// Workloads in tcpstat_workload_sockets (with --workloads): the N busiest; the rest are
+    /// summed in tcpstat_workload_other_sockets.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_TOP_WORKLOADS)]
+    pub top_workloads: usize,
+
     /// Connections served at once. When all are taken, a new one takes the slot of the oldest
     /// connection still sending its request (answered 503), else of the one that has been
     /// taking its response for more than a second (reset: a client that does not read); when

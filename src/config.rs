@@ -137,6 +137,8 @@ pub struct ServeOptions {
     pub top_ports: usize,
     pub top_listening: usize,
     pub top_processes: usize,
+    pub workloads: bool,
+    pub top_workloads: usize,
     pub max_connections: usize,
 }
 
@@ -412,6 +414,8 @@ fn serve(args: &ServeArgs) -> Task {
         top_ports: args.top_ports,
         top_listening: args.top_listening,
         top_processes: args.top_processes,
+        workloads: args.workloads,
+        top_workloads: args.top_workloads,
         max_connections: usize::from(args.max_connections),
     })
 }

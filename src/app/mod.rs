@@ -13,7 +13,7 @@ mod procs;
 mod serve;
 mod summary;
 pub mod watch;
-mod workloads;
+pub(crate) mod workloads;
 
 use std::io::{self, Write};
 use std::sync::Arc;

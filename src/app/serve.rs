@@ -5,16 +5,20 @@
 //! ([`port_matrix`]), so a scrape and `ports --format prometheus` cannot disagree on a
 //! listener. The readers (one netlink socket per namespace) are kept between scrapes.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::time::Instant;
 
 use super::ports::{merged_rows, port_matrix};
+use crate::aggregate::workloads::{CgroupTally, WorkloadMatrix};
 use crate::aggregate::{
     bound_ports, BoundedPorts, CommandRows, PortBudget, PortGrouping, PortMatrix, ProcMatrix,
 };
+use crate::collect::workloads::Resolver;
 use crate::config::{Config, ServeOptions};
 use crate::error::Error;
+use crate::model::workload::WorkloadBy;
 use crate::model::{
     Listeners, Outcome, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateCounts,
     StateSet,
@@ -33,6 +37,9 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
         config: config.clone(),
         options: options.clone(),
         readers: Readers::default(),
+        resolver: options
+            .workloads
+            .then(|| RefCell::new(Resolver::new(&config.proc_root, &config.host_root))),
     };
     serve::run(&settings, exporter, err)
 }
@@ -43,12 +50,20 @@ struct MetricsExporter {
     options: ServeOptions,
     /// Kept between scrapes: one netlink socket per namespace read.
     readers: Readers,
+    /// With `--workloads`, kept between scrapes: each cgroup is looked up once, and the
+    /// hierarchy walked again only when an unknown id turns up.
+    resolver: Option<RefCell<Resolver>>,
 }
 
 impl Exporter for MetricsExporter {
     fn export(&mut self) -> Export {
         let began = Instant::now();
-        let result = collect(&self.config, &self.options, &mut self.readers);
+        let result = collect(
+            &self.config,
+            &self.options,
+            &mut self.readers,
+            self.resolver.as_ref(),
+        );
         let duration = began.elapsed();
         let mut body = Vec::with_capacity(16 * 1024);
         let written = write_body(&mut body, &self.config, &result, duration);
@@ -111,6 +126,9 @@ fn write_body(
     if let Some((commands, matrix)) = &m.processes {
         prometheus::processes(body, commands, matrix, m.counted, &label)?;
     }
+    if let Some((matrix, top)) = &m.workloads {
+        prometheus::workloads(body, matrix, *top, m.counted, &label)?;
+    }
     prometheus::meta(
         body,
         &Meta {
@@ -134,6 +152,8 @@ struct Metrics {
     ports: BoundedPorts,
     /// With `--processes`.
     processes: Option<(CommandRows, ProcMatrix)>,
+    /// With `--workloads`: the matrix and how many workloads get series.
+    workloads: Option<(WorkloadMatrix, usize)>,
     /// States counted: selected and visible to the source.
     counted: StateSet,
     outcome: Outcome,
@@ -145,6 +165,8 @@ struct Scrape {
     counts: StateCounts,
     ports: PortMatrix,
     records: Option<Snapshot>,
+    /// With `--workloads`.
+    cgroups: Option<CgroupTally>,
 }
 
 impl Sink for Scrape {
@@ -154,15 +176,24 @@ impl Sink for Scrape {
         if let Some(records) = &mut self.records {
             records.record(record);
         }
+        if let Some(cgroups) = &mut self.cgroups {
+            cgroups.record(record);
+        }
     }
 
     fn reset(&mut self) -> bool {
-        self.counts.reset() & self.ports.reset() & self.records.as_mut().is_none_or(Snapshot::reset)
+        self.counts.reset()
+            & self.ports.reset()
+            & self.records.as_mut().is_none_or(Snapshot::reset)
+            & self.cgroups.as_mut().is_none_or(CgroupTally::reset)
     }
 
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
         if let Some(records) = &self.records {
             records.owners_wanted(wanted);
+        }
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.owners_wanted(wanted);
         }
     }
 }
@@ -172,12 +203,16 @@ fn collect(
     config: &Config,
     options: &ServeOptions,
     readers: &mut Readers,
+    resolver: Option<&RefCell<Resolver>>,
 ) -> Result<Metrics, Error> {
     let plan = Plan {
         listeners: Listeners::All,
         port_range: true,
         owners: if options.processes {
             OwnerWalk::Every
+        } else if options.workloads {
+            // Only sockets without a cgroup id (the /proc source) need their owners.
+            OwnerWalk::NoCgroup
         } else {
             OwnerWalk::None
         },
@@ -188,8 +223,9 @@ fn collect(
         counts: StateCounts::new(),
         ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
         records: options.processes.then(Snapshot::default),
+        cgroups: options.workloads.then(CgroupTally::default),
     })?;
-    let outcome = collection.outcome();
+    let mut outcome = collection.outcome();
     let owners: OwnerMap = collection.owners.clone().unwrap_or_default();
     let counts = collection
         .reads()
@@ -208,6 +244,19 @@ fn collect(
         let matrix = ProcMatrix::merge(parts);
         (matrix.by_command(options.top_processes), matrix)
     });
+    let workloads = resolver.map(|resolver| {
+        resolver.borrow_mut().refresh();
+        let matrix = super::workloads::matrix(
+            &collection,
+            |scrape| scrape.cgroups.as_ref(),
+            resolver,
+            WorkloadBy::Workload,
+        );
+        (matrix, options.top_workloads)
+    });
+    if let Some(resolver) = resolver {
+        outcome.warnings.extend(resolver.borrow().notes());
+    }
     let budget = PortBudget {
         listening: options.top_listening,
         others: options.top_ports,
@@ -219,6 +268,7 @@ fn collect(
         one_label: collection.one_metric_label(),
         ports: bound_ports(&rows, budget),
         processes,
+        workloads,
         outcome,
     })
 }

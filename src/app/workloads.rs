@@ -33,7 +33,7 @@ pub fn run(
     let (scope, mut readers) = scope(config)?;
     let collection = pipeline::run(&plan, &scope, &mut readers, |_| CgroupTally::default())?;
     let resolver = RefCell::new(Resolver::new(&config.proc_root, &config.host_root));
-    let matrix = matrix(&collection, &resolver, options.by);
+    let matrix = matrix(&collection, |tally| Some(tally), &resolver, options.by);
     let mut outcome = collection.outcome();
     let resolver = resolver.into_inner();
     outcome.warnings.extend(resolver.notes());
@@ -92,9 +92,11 @@ pub fn run(
     Ok(())
 }
 
-/// Every namespace's tally grouped under `by`, merged (rows keep their namespace).
-pub fn matrix(
-    collection: &Collection<CgroupTally>,
+/// Every namespace's tally (`tally` finds it in the namespace's part) grouped under `by`,
+/// merged (rows keep their namespace).
+pub fn matrix<P>(
+    collection: &Collection<P>,
+    tally: impl Fn(&P) -> Option<&CgroupTally>,
     resolver: &RefCell<Resolver>,
     by: crate::model::workload::WorkloadBy,
 ) -> WorkloadMatrix {
@@ -102,10 +104,11 @@ pub fn matrix(
     let owners = collection.owners.as_ref().unwrap_or(&none);
     let parts: Vec<WorkloadMatrix> = collection
         .reads()
-        .map(|(netns, read)| {
+        .filter_map(|(netns, read)| Some((netns, read, tally(&read.part)?)))
+        .map(|(netns, read, tally)| {
             WorkloadMatrix::build(
                 Collection::<()>::tag(netns),
-                &read.part,
+                tally,
                 &read.listeners,
                 by,
                 &mut |id| resolver.borrow_mut().of_id(id),

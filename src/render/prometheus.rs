@@ -218,7 +218,7 @@ pub const WORKLOAD_SOCKETS: Metric = Metric {
     name: "tcpstat_workload_sockets",
     kind: Kind::Gauge,
     labels: &[WORKLOAD, KIND, STATE],
-    written: "workloads",
+    written: "workloads, serve --workloads",
     help: "TCP sockets by workload (systemd unit, container, Kubernetes namespace/pod/container, else cgroup path; from each socket's cgroup) and state, for the busiest workloads. TIME_WAIT and SYN_RECV sockets count for the workload listening on their port.",
 };
 
@@ -226,7 +226,7 @@ pub const WORKLOAD_OTHER: Metric = Metric {
     name: "tcpstat_workload_other_sockets",
     kind: Kind::Gauge,
     labels: &[STATE],
-    written: "workloads",
+    written: "workloads, serve --workloads",
     help: "TCP sockets of the workloads not listed in tcpstat_workload_sockets, by state.",
 };
 
@@ -234,7 +234,7 @@ pub const WORKLOADS_FOLDED: Metric = Metric {
     name: "tcpstat_workloads_folded",
     kind: Kind::Gauge,
     labels: &[],
-    written: "workloads",
+    written: "workloads, serve --workloads",
     help: "Workloads summed into tcpstat_workload_other_sockets instead of a series of their own (beyond --top).",
 };
 
@@ -242,7 +242,7 @@ pub const UNATTRIBUTED: Metric = Metric {
     name: "tcpstat_unattributed_sockets",
     kind: Kind::Gauge,
     labels: &[STATE],
-    written: "workloads",
+    written: "workloads, serve --workloads",
     help: "TCP sockets with no workload: no cgroup id and no listener or owner to attribute them to (a client's TIME_WAIT sockets; with the /proc source, sockets whose owner was not found).",
 };
 

@@ -641,10 +641,10 @@ impl Drop for Server {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
@@ -692,7 +692,7 @@ fn read_reply(s: &mut TcpStream) -> Reply {
     }
 }
 
-fn get(addr: SocketAddr, path: &str) -> Reply {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> Reply {
     exchange(
         addr,
         format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes(),

@@ -849,6 +849,53 @@ fn cgroup_and_workload_filters_select_a_workloads_sockets_everywhere() {
     }
 }
 
+/// `serve --workloads` exports the same series on every scrape, from a resolver it keeps:
+/// a workload whose cgroup is made after the server started is found on the next scrape
+/// (the hierarchy is walked again when an unknown cgroup id turns up).
+#[test]
+fn serve_exports_workloads_and_finds_new_cgroups() {
+    let _serial = serial();
+    let Some(mount) = setup("serve --workloads") else {
+        return;
+    };
+    let root = HostRoot::new();
+    let mut cmd = tcpstat();
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workloads",
+        "--host-root",
+        &root.arg(),
+    ]);
+    let server = crate::prometheus::Server::spawn(cmd);
+    let first = crate::prometheus::get(server.addr, "/metrics");
+    assert_eq!(first.status, 200, "{}", first.body);
+    crate::prometheus::promtool(&first.body);
+    // Made after the first scrape: its cgroup id is new to the server.
+    let docker = Naming::Docker.fresh();
+    let name = format!("late-{}", tag());
+    root.docker(docker.container_id.as_deref().expect("id"), &name);
+    let w = Workload::start(&mount, docker, Recipe::SMALL);
+    wait_for_ss_cgroup(w.path(), w.in_cgroup());
+    let body = crate::prometheus::get(server.addr, "/metrics").body;
+    let samples = crate::prometheus::parse(&body);
+    for (state, n) in state_map(w.in_cgroup(), None) {
+        let got = crate::prometheus::value(
+            &samples,
+            "tcpstat_workload_sockets",
+            &[
+                ("workload", &name),
+                ("kind", "container"),
+                ("state", &state),
+            ],
+        );
+        // Other sockets may share nothing with this fresh cgroup: the count is exact.
+        assert_eq!(got, n as f64, "{state} of {name}:\n{body}");
+    }
+    crate::prometheus::promtool(&body);
+}
+
 // ---------------------------------------------------------------------------
 // list -W, Prometheus
 // ---------------------------------------------------------------------------
