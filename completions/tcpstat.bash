@@ -582,7 +582,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__list)
-            opts="-p -o -W -4 -6 -h -V --processes --timers --workloads --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-p -o -i -m -W -4 -6 -h -V --processes --timers --info --memory --workloads --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -261,6 +261,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'R
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s i -l info -d 'Show the kernel\'s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer\'s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s m -l memory -d 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
@@ -298,6 +300,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Rea
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s i -l info -d 'Show the kernel\'s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer\'s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s m -l memory -d 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'

@@ -661,6 +661,17 @@ pub struct ListArgs {
     #[arg(short = 'o', long)]
     pub timers: bool,
 
+    /// Show the kernel's tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments,
+    /// the peer's window, congestion control; JSON has every field (`tcp_info`). Asked from
+    /// the kernel only with this flag; the /proc source has none.
+    #[arg(short = 'i', long)]
+    pub info: bool,
+
+    /// Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and
+    /// sizes, drops; JSON: `memory`.
+    #[arg(short = 'm', long)]
+    pub memory: bool,
+
     /// Show each socket's workload (systemd unit, container, pod; see `tcpstat workloads`).
     #[arg(short = 'W', long)]
     pub workloads: bool,
@@ -824,6 +835,8 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
     let mut list = false;
     let mut processes = false;
     let mut timers = false;
+    let mut info = false;
+    let mut memory = false;
     let mut states: Vec<String> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     let mut other_protocols = false;
@@ -833,13 +846,17 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
         let word = words[i].as_str();
         // A cluster of ss / netstat one-letter options (`-tanp`, `-tulpn`, `-s`).
         if let Some(letters) = word.strip_prefix('-').filter(|l| {
-            !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| "tuanplsoewxr46".contains(c))
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.chars().all(|c| "tuanplsoewxr46im".contains(c))
         }) {
             for c in letters.chars() {
                 match c {
                     'p' => processes = true,
                     'l' => states.push("listen".into()),
                     'o' | 'e' => timers = true,
+                    'i' => info = true,
+                    'm' => memory = true,
                     's' => summary = true,
                     'u' | 'w' | 'x' | 'r' => other_protocols = true,
                     _ => {}
@@ -887,6 +904,12 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
         }
         if timers {
             spelled.push("-o".into());
+        }
+        if info {
+            spelled.push("-i".into());
+        }
+        if memory {
+            spelled.push("-m".into());
         }
     }
     if !states.is_empty() {

@@ -17,7 +17,8 @@ use crate::cli::{
 use crate::diagnose::Thresholds;
 use crate::model::workload::WorkloadBy;
 use crate::model::{
-    Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState, WorkloadRequest,
+    Extensions, Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState,
+    WorkloadRequest,
 };
 pub use crate::render::list::ListFormat;
 
@@ -179,6 +180,8 @@ pub struct ListOptions {
     pub format: ListFormat,
     pub processes: bool,
     pub timers: bool,
+    /// `-i`, `-m`: tcp_info and socket memory of each socket.
+    pub detail: Extensions,
     /// `-W`: each socket's workload.
     pub workloads: bool,
     pub sort: Option<SortArg>,
@@ -430,6 +433,10 @@ fn list(args: &ListArgs) -> Task {
         format,
         processes: args.processes,
         timers: args.timers,
+        detail: Extensions {
+            info: args.info,
+            memory: args.memory,
+        },
         workloads: args.workloads,
         sort: args.sort,
     })

@@ -4,6 +4,7 @@
 //! plugin and doctor renderers, and the escaping of untrusted text. Colour and width arrive
 //! decided (see `config`).
 
+pub mod detail;
 pub mod doctor;
 pub mod json;
 pub mod list;
