@@ -96,6 +96,18 @@ pub enum Command {
     #[command(version, visible_alias = "wl", after_help = AFTER_HELP)]
     Workloads(WorkloadsArgs),
 
+    /// Connection health per service port or peer, from the kernel's tcp_info.
+    ///
+    /// For each group of connections (listening sockets and TIME_WAIT/SYN_RECV minisockets
+    /// are not connections): RTT p50/p90/p99/max (nearest rank), segments retransmitted,
+    /// connections with retransmits in flight, lost segments, zero windows (the peer
+    /// advertises no room while data is queued, or is being probed), stalled connections
+    /// (data queued, nothing acknowledged for --stall), bytes in receive and send queues.
+    /// Needs sock_diag netlink: the /proc source has no tcp_info (the numbers are then shown
+    /// as `-`/null, never 0). Per socket: `tcpstat list -i`.
+    #[command(version, after_help = AFTER_HELP)]
+    Health(HealthArgs),
+
     /// One row per socket, streamed as it is read.
     #[command(version, visible_alias = "ls", after_help = AFTER_HELP)]
     List(ListArgs),
@@ -145,6 +157,7 @@ impl Command {
             Command::Ports(_) => "ports",
             Command::Procs(_) => "procs",
             Command::Workloads(_) => "workloads",
+            Command::Health(_) => "health",
             Command::List(_) => "list",
             Command::Watch(_) => "watch",
             Command::Generate(_) => "generate",
@@ -629,6 +642,41 @@ pub struct WorkloadsArgs {
     /// Output format: table, json or prometheus.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<FormatArg>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// What `health` groups connections by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum HealthByArg {
+    /// The service port and direction (as `ports`).
+    #[default]
+    Service,
+    /// The remote address.
+    Peer,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct HealthArgs {
+    /// Group by service port (default) or by peer address.
+    #[arg(long, value_enum, default_value_t = HealthByArg::Service)]
+    pub by: HealthByArg,
+
+    /// A connection with data queued and nothing acknowledged for this long is stalled
+    /// (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse,
+          default_value = "5s")]
+    pub stall: std::time::Duration,
+
+    /// Only the N groups that retransmit most (then the busiest); JSON `groups_omitted`
+    /// says how many were left out.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: Option<u64>,
+
+    /// Print a JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -6,6 +6,7 @@
 
 pub mod detail;
 pub mod doctor;
+pub mod health;
 pub mod json;
 pub mod list;
 pub mod plugin;
