@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('procs', 'procs', [CompletionResultType]::ParameterValue, 'Sockets per owning process and state: which process holds them')
             [CompletionResult]::new('workloads', 'workloads', [CompletionResultType]::ParameterValue, 'Sockets per workload and state: which service, container or pod holds them')
             [CompletionResult]::new('wl', 'wl', [CompletionResultType]::ParameterValue, 'Sockets per workload and state: which service, container or pod holds them')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Connection health per service port or peer, from the kernel''s tcp_info')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval')
@@ -224,6 +225,38 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tcpstat;health' {
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by service port (default) or by peer address')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Sockets whose remote (destination) port matches')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Sockets whose remote address is in this network')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Sockets owned by this user (the socket''s uid): a name or a numeric uid')
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source')
+            [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container''s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('--netns-pid', '--netns-pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON object instead of a table')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
+            [CompletionResult]::new('--all-netns', '--all-netns', [CompletionResultType]::ParameterName, 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tcpstat;list' {
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort rows (this reads the whole table before printing)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
@@ -246,6 +279,10 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
             [CompletionResult]::new('--timers', '--timers', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`')
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)')
             [CompletionResult]::new('--workloads', '--workloads', [CompletionResultType]::ParameterName, 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object, its `sockets` array streamed row by row')
@@ -284,6 +321,10 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'Show the owning processes (pid/command); walks /proc/*/fd once')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
             [CompletionResult]::new('--timers', '--timers', [CompletionResultType]::ParameterName, 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`')
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)')
             [CompletionResult]::new('--workloads', '--workloads', [CompletionResultType]::ParameterName, 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object, its `sockets` array streamed row by row')
@@ -444,6 +485,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('ports', 'ports', [CompletionResultType]::ParameterValue, 'Sockets per port and state: which service has the CLOSE_WAITs')
             [CompletionResult]::new('procs', 'procs', [CompletionResultType]::ParameterValue, 'Sockets per owning process and state: which process holds them')
             [CompletionResult]::new('workloads', 'workloads', [CompletionResultType]::ParameterValue, 'Sockets per workload and state: which service, container or pod holds them')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Connection health per service port or peer, from the kernel''s tcp_info')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, streamed as it is read')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects')
@@ -462,6 +504,9 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;help;workloads' {
+            break
+        }
+        'tcpstat;help;health' {
             break
         }
         'tcpstat;help;list' {

@@ -86,6 +86,9 @@ _tcpstat() {
             tcpstat,doctor)
                 cmd="tcpstat__subcmd__doctor"
                 ;;
+            tcpstat,health)
+                cmd="tcpstat__subcmd__health"
+                ;;
             tcpstat,help)
                 cmd="tcpstat__subcmd__help"
                 ;;
@@ -122,6 +125,9 @@ _tcpstat() {
             tcpstat__subcmd__help,doctor)
                 cmd="tcpstat__subcmd__help__subcmd__doctor"
                 ;;
+            tcpstat__subcmd__help,health)
+                cmd="tcpstat__subcmd__help__subcmd__health"
+                ;;
             tcpstat__subcmd__help,help)
                 cmd="tcpstat__subcmd__help__subcmd__help"
                 ;;
@@ -153,7 +159,7 @@ _tcpstat() {
 
     case "${cmd}" in
         tcpstat)
-            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version summary ports procs workloads wl list ls watch doctor check serve help"
+            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version summary ports procs workloads wl health list ls watch doctor check serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,8 +433,101 @@ _tcpstat() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tcpstat__subcmd__health)
+            opts="-4 -6 -h -V --by --stall --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --by)
+                    COMPREPLY=($(compgen -W "service peer" -- "${cur}"))
+                    return 0
+                    ;;
+                --stall)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    _tcpstat_value states "${cur}"
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    _tcpstat_value pids "${cur}"
+                    return 0
+                    ;;
+                --process)
+                    _tcpstat_value processes "${cur}"
+                    return 0
+                    ;;
+                --user)
+                    _tcpstat_value users "${cur}"
+                    return 0
+                    ;;
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    _tcpstat_value netns "${cur}"
+                    return 0
+                    ;;
+                --netns-pid)
+                    _tcpstat_value pid "${cur}"
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tcpstat__subcmd__help)
-            opts="summary ports procs workloads list watch doctor check serve help"
+            opts="summary ports procs workloads health list watch doctor check serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +555,20 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__help__subcmd__health)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -582,7 +695,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__list)
-            opts="-p -o -W -4 -6 -h -V --processes --timers --workloads --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-p -o -i -m -W -4 -6 -h -V --processes --timers --info --memory --workloads --json --ndjson --sort --no-header --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -50,6 +50,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand procs 'Sockets per owning process and state: which process holds them'
             cand workloads 'Sockets per workload and state: which service, container or pod holds them'
             cand wl 'Sockets per workload and state: which service, container or pod holds them'
+            cand health 'Connection health per service port or peer, from the kernel''s tcp_info'
             cand list 'One row per socket, streamed as it is read'
             cand ls 'One row per socket, streamed as it is read'
             cand watch 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
@@ -215,6 +216,37 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tcpstat;health'= {
+            cand --by 'Group by service port (default) or by peer address'
+            cand --stall 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)'
+            cand --top 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out'
+            cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
+            cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
+            cand --sport 'Sockets whose local (source) port matches'
+            cand --dport 'Sockets whose remote (destination) port matches'
+            cand --src 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses'
+            cand --dst 'Sockets whose remote address is in this network'
+            cand --pid 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners'
+            cand --process 'Sockets owned by a process with this command name: exact match on the kernel''s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners'
+            cand --user 'Sockets owned by this user (the socket''s uid): a name or a numeric uid'
+            cand --cgroup 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source'
+            cand --workload 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container''s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand --host-root 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)'
+            cand --json 'Print a JSON object instead of a table'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --ipv6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tcpstat;list'= {
             cand --sort 'Sort rows (this reads the whole table before printing)'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
@@ -237,6 +269,10 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --processes 'Show the owning processes (pid/command); walks /proc/*/fd once'
             cand -o 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
             cand --timers 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+            cand -i 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+            cand --info 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+            cand -m 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
+            cand --memory 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
             cand -W 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)'
             cand --workloads 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)'
             cand --json 'Print one JSON object, its `sockets` array streamed row by row'
@@ -274,6 +310,10 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --processes 'Show the owning processes (pid/command); walks /proc/*/fd once'
             cand -o 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
             cand --timers 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+            cand -i 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+            cand --info 'Show the kernel''s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer''s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+            cand -m 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
+            cand --memory 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
             cand -W 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)'
             cand --workloads 'Show each socket''s workload (systemd unit, container, pod; see `tcpstat workloads`)'
             cand --json 'Print one JSON object, its `sockets` array streamed row by row'
@@ -429,6 +469,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand ports 'Sockets per port and state: which service has the CLOSE_WAITs'
             cand procs 'Sockets per owning process and state: which process holds them'
             cand workloads 'Sockets per workload and state: which service, container or pod holds them'
+            cand health 'Connection health per service port or peer, from the kernel''s tcp_info'
             cand list 'One row per socket, streamed as it is read'
             cand watch 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
             cand doctor 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
@@ -443,6 +484,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         &'tcpstat;help;procs'= {
         }
         &'tcpstat;help;workloads'= {
+        }
+        &'tcpstat;help;health'= {
         }
         &'tcpstat;help;list'= {
         }

@@ -59,6 +59,7 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ports" -d 'Sockets 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "wl" -d 'Sockets per workload and state: which service, container or pod holds them'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "health" -d 'Connection health per service port or peer, from the kernel\'s tcp_info'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "list" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "ls" -d 'One row per socket, streamed as it is read'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
@@ -233,6 +234,36 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s 6 -l ipv6 -d 'Onl
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l by -d 'Group by service port (default) or by peer address' -r -f -a "service\t'The service port and direction (as `ports`)'
+peer\t'The remote address'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l stall -d 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l top -d 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l sport -d 'Sockets whose local (source) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l dport -d 'Sockets whose remote (destination) port matches' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l src -d 'Sockets whose local address is in this network: an address or CIDR, IPv4 or IPv6 (`10.0.0.0/8`, `::1`). IPv4 networks also match IPv4-mapped IPv6 addresses' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l dst -d 'Sockets whose remote address is in this network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l pid -d 'Sockets owned by this process (comma list or repeated; 1 or more). Resolves owners' -r -f -a "(__fish_tcpstat_value pids)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l process -d 'Sockets owned by a process with this command name: exact match on the kernel\'s command name (/proc/PID/comm, 15 bytes; a longer NAME matches on its first 15 bytes). Resolves owners' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l user -d 'Sockets owned by this user (the socket\'s uid): a name or a numeric uid' -r -f -a "(__fish_complete_users)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l cgroup -d 'Sockets of this cgroup and every cgroup below it: a cgroup v2 path as in /proc/PID/cgroup (`/system.slice/nginx.service`). The kernel filters by cgroup id, as `ss cgroup PATH` does; TIME_WAIT and SYN_RECV sockets, which have no cgroup, count when they are on a port the cgroup listens on. Needs the netlink source' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l workload -d 'Sockets of a workload, by any of its names (as `tcpstat workloads` shows them): a systemd unit (`nginx.service`), a container\'s name or id (12 hex digits at least), a pod (`NAME` or `NAMESPACE/NAME`), `NAMESPACE/POD/CONTAINER`. As --cgroup, for every cgroup it names' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l json -d 'Print a JSON object instead of a table'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l sort -d 'Sort rows (this reads the whole table before printing)' -r -f -a "state\t'Lifecycle order of the state'
 local\t'Local address, then port'
 remote\t'Remote address, then port'
@@ -261,6 +292,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l netns-pid -d 'R
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s i -l info -d 'Show the kernel\'s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer\'s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s m -l memory -d 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand list" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
@@ -298,6 +331,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l netns-pid -d 'Rea
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s p -l processes -d 'Show the owning processes (pid/command); walks /proc/*/fd once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s o -l timers -d 'Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s i -l info -d 'Show the kernel\'s tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments, the peer\'s window, congestion control; JSON has every field (`tcp_info`). Asked from the kernel only with this flag; the /proc source has none'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s m -l memory -d 'Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and sizes, drops; JSON: `memory`'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -s W -l workloads -d 'Show each socket\'s workload (systemd unit, container, pod; see `tcpstat workloads`)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l json -d 'Print one JSON object, its `sockets` array streamed row by row'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ls" -l ndjson -d 'Print one JSON object per socket per line (streamed), then an `end` line'
@@ -431,16 +466,17 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "health" -d 'Connection health per service port or peer, from the kernel\'s tcp_info'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help" -f
 
 # Values clap_complete cannot list, completed by functions of tcpstat's own.

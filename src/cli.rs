@@ -96,6 +96,18 @@ pub enum Command {
     #[command(version, visible_alias = "wl", after_help = AFTER_HELP)]
     Workloads(WorkloadsArgs),
 
+    /// Connection health per service port or peer, from the kernel's tcp_info.
+    ///
+    /// For each group of connections (listening sockets and TIME_WAIT/SYN_RECV minisockets
+    /// are not connections): RTT p50/p90/p99/max (nearest rank), segments retransmitted,
+    /// connections with retransmits in flight, lost segments, zero windows (the peer
+    /// advertises no room while data is queued, or is being probed), stalled connections
+    /// (data queued, nothing acknowledged for --stall), bytes in receive and send queues.
+    /// Needs sock_diag netlink: the /proc source has no tcp_info (the numbers are then shown
+    /// as `-`/null, never 0). Per socket: `tcpstat list -i`.
+    #[command(version, after_help = AFTER_HELP)]
+    Health(HealthArgs),
+
     /// One row per socket, streamed as it is read.
     #[command(version, visible_alias = "ls", after_help = AFTER_HELP)]
     List(ListArgs),
@@ -145,6 +157,7 @@ impl Command {
             Command::Ports(_) => "ports",
             Command::Procs(_) => "procs",
             Command::Workloads(_) => "workloads",
+            Command::Health(_) => "health",
             Command::List(_) => "list",
             Command::Watch(_) => "watch",
             Command::Generate(_) => "generate",
@@ -645,6 +658,41 @@ pub struct WorkloadsArgs {
     pub filter: FilterArgs,
 }
 
+/// What `health` groups connections by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum HealthByArg {
+    /// The service port and direction (as `ports`).
+    #[default]
+    Service,
+    /// The remote address.
+    Peer,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct HealthArgs {
+    /// Group by service port (default) or by peer address.
+    #[arg(long, value_enum, default_value_t = HealthByArg::Service)]
+    pub by: HealthByArg,
+
+    /// A connection with data queued and nothing acknowledged for this long is stalled
+    /// (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse,
+          default_value = "5s")]
+    pub stall: std::time::Duration,
+
+    /// Only the N groups that retransmit most (then the busiest); JSON `groups_omitted`
+    /// says how many were left out.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: Option<u64>,
+
+    /// Print a JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
 /// Sort keys of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
@@ -671,6 +719,17 @@ pub struct ListArgs {
     /// Show the active timer (TIME_WAIT remaining, retransmit, keepalive, probe).
     #[arg(short = 'o', long)]
     pub timers: bool,
+
+    /// Show the kernel's tcp_info (as `ss -i`): RTT, cwnd, retransmits, unacked segments,
+    /// the peer's window, congestion control; JSON has every field (`tcp_info`). Asked from
+    /// the kernel only with this flag; the /proc source has none.
+    #[arg(short = 'i', long)]
+    pub info: bool,
+
+    /// Show socket memory (as `ss -m`, INET_DIAG_SKMEMINFO): receive/send buffer use and
+    /// sizes, drops; JSON: `memory`.
+    #[arg(short = 'm', long)]
+    pub memory: bool,
 
     /// Show each socket's workload (systemd unit, container, pod; see `tcpstat workloads`).
     #[arg(short = 'W', long)]
@@ -835,6 +894,8 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
     let mut list = false;
     let mut processes = false;
     let mut timers = false;
+    let mut info = false;
+    let mut memory = false;
     let mut states: Vec<String> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     let mut other_protocols = false;
@@ -844,13 +905,17 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
         let word = words[i].as_str();
         // A cluster of ss / netstat one-letter options (`-tanp`, `-tulpn`, `-s`).
         if let Some(letters) = word.strip_prefix('-').filter(|l| {
-            !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| "tuanplsoewxr46".contains(c))
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.chars().all(|c| "tuanplsoewxr46im".contains(c))
         }) {
             for c in letters.chars() {
                 match c {
                     'p' => processes = true,
                     'l' => states.push("listen".into()),
                     'o' | 'e' => timers = true,
+                    'i' => info = true,
+                    'm' => memory = true,
                     's' => summary = true,
                     'u' | 'w' | 'x' | 'r' => other_protocols = true,
                     _ => {}
@@ -898,6 +963,12 @@ pub fn habit_hint(args: &[std::ffi::OsString]) -> Option<String> {
         }
         if timers {
             spelled.push("-o".into());
+        }
+        if info {
+            spelled.push("-i".into());
+        }
+        if memory {
+            spelled.push("-m".into());
         }
     }
     if !states.is_empty() {

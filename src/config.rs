@@ -6,18 +6,20 @@
 
 use std::io::IsTerminal;
 
+use crate::aggregate::health::HealthBy;
 use crate::aggregate::watch::GroupBy;
 use crate::aggregate::PortGrouping;
 use crate::check::Threshold;
 use crate::cli::{
     ByArg, CheckArgs, Cli, ColorArg, Command, DoctorArgs, FilterArgs, FormatArg, GenerateArgs,
-    GenerateTarget, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg, SourceArg, SummaryArgs,
-    WatchArgs, WatchByArg, WorkloadByArg, WorkloadsArgs,
+    GenerateTarget, HealthArgs, HealthByArg, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg,
+    SourceArg, SummaryArgs, WatchArgs, WatchByArg, WorkloadByArg, WorkloadsArgs,
 };
 use crate::diagnose::Thresholds;
 use crate::model::workload::WorkloadBy;
 use crate::model::{
-    Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState, WorkloadRequest,
+    Extensions, Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState,
+    WorkloadRequest,
 };
 pub use crate::render::list::ListFormat;
 
@@ -54,6 +56,7 @@ pub enum Task {
     Procs(ProcsOptions),
     Workloads(WorkloadsOptions),
     List(ListOptions),
+    Health(HealthOptions),
     Watch(WatchOptions),
     /// Completions or man pages (hidden `generate`): to stdout, or files into `dir`.
     Generate {
@@ -96,6 +99,16 @@ pub struct PortsOptions {
     /// `--format prometheus`: listening ports kept (`--top-listening`).
     pub top_listening: usize,
     pub format: Format,
+}
+
+/// `health`, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthOptions {
+    pub by: HealthBy,
+    /// `--stall`, milliseconds.
+    pub stall_ms: u32,
+    pub top: Option<usize>,
+    pub json: bool,
 }
 
 /// `procs`, resolved.
@@ -181,6 +194,8 @@ pub struct ListOptions {
     pub format: ListFormat,
     pub processes: bool,
     pub timers: bool,
+    /// `-i`, `-m`: tcp_info and socket memory of each socket.
+    pub detail: Extensions,
     /// `-W`: each socket's workload.
     pub workloads: bool,
     pub sort: Option<SortArg>,
@@ -237,6 +252,7 @@ impl Config {
             Some(Command::Check(args)) => (check(&args)?, args.filter),
             Some(Command::Serve(args)) => (serve(&args), args.filter),
             Some(Command::List(args)) => (list(&args), args.filter),
+            Some(Command::Health(args)) => (health(&args), args.filter),
             Some(Command::Watch(args)) => (watch(&args, env), args.filter),
             Some(Command::Generate(GenerateArgs { target, dir })) => {
                 (Task::Generate { target, dir }, FilterArgs::default())
@@ -273,6 +289,7 @@ impl Task {
             Task::Procs(o) => o.format != Format::Table,
             Task::Workloads(o) => o.format != Format::Table,
             Task::List(o) => !matches!(o.format, ListFormat::Table { .. }),
+            Task::Health(o) => o.json,
             Task::Watch(o) => !o.interactive,
             Task::Generate { .. } => true,
             Task::Doctor { json, .. } => *json,
@@ -343,6 +360,18 @@ fn ports(args: &PortsArgs) -> Result<Task, String> {
         top_listening: args.top_listening,
         format,
     }))
+}
+
+fn health(args: &HealthArgs) -> Task {
+    Task::Health(HealthOptions {
+        by: match args.by {
+            HealthByArg::Service => HealthBy::Service,
+            HealthByArg::Peer => HealthBy::Peer,
+        },
+        stall_ms: u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX),
+        top: args.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        json: args.json,
+    })
 }
 
 fn procs(args: &ProcsArgs) -> Result<Task, String> {
@@ -434,6 +463,10 @@ fn list(args: &ListArgs) -> Task {
         format,
         processes: args.processes,
         timers: args.timers,
+        detail: Extensions {
+            info: args.info,
+            memory: args.memory,
+        },
         workloads: args.workloads,
         sort: args.sort,
     })

@@ -282,6 +282,7 @@ mod tests {
                 "tcpstat-ports.1",
                 "tcpstat-procs.1",
                 "tcpstat-workloads.1",
+                "tcpstat-health.1",
                 "tcpstat-list.1",
                 "tcpstat-watch.1",
                 "tcpstat-doctor.1",

@@ -25,8 +25,9 @@ use crate::model::kernel::DEFAULT_EPHEMERAL_PORTS;
 use crate::model::netns::{NetnsEntry, NetnsView, Scope};
 use crate::model::workload::WorkloadKind;
 use crate::model::{
-    CgroupMatch, Filter, KernelFacts, Listeners, Namespace, NetnsRequest, Outcome, OwnerMap,
-    OwnerWalk, Plan, Sink, Snapshot, SocketRecord, SourceKind, StateRow, StateSet, TcpState,
+    CgroupMatch, Detailed, Filter, KernelFacts, Listeners, Namespace, NetnsRequest, Outcome,
+    OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketDetail, SocketRecord, SourceKind, StateRow,
+    StateSet, TcpState,
 };
 
 /// What a namespace's sink is built from: what was read before its sockets.
@@ -449,7 +450,7 @@ pub fn run<P: Sink>(
     let mut read_all = |readers: &mut Readers| {
         read_each(plan, scope, readers, |ctx, read| {
             if filtering {
-                let mut held = Held::Snapshot(Snapshot::default());
+                let mut held = Held::Snapshot(Detailed::default());
                 read(&mut held, false).map(|outcome| (held, outcome))
             } else {
                 let mut part = make_part(&mut make, ctx);
@@ -502,8 +503,14 @@ pub fn run<P: Sink>(
                     };
                     let mut part = make(&ctx);
                     let owners = collection.owners.as_ref();
-                    for r in records.0.iter().filter(|r| owned(&plan.filter, owners, r)) {
-                        part.record(r);
+                    for (r, detail) in records.records.iter().zip(&records.details) {
+                        if !owned(&plan.filter, owners, r) {
+                            continue;
+                        }
+                        match detail {
+                            Some(detail) => part.record_detail(r, detail),
+                            None => part.record(r),
+                        }
                     }
                     part
                 }
@@ -572,7 +579,8 @@ fn missing(scope: &Scope) -> Vec<String> {
 /// A namespace's sink, or its sockets held until the owner walk (owner filters).
 enum Held<P> {
     Part(P),
-    Snapshot(Snapshot),
+    /// With the details the plan asked for, if any, to hand over with each socket.
+    Snapshot(Detailed),
 }
 
 impl<P: Sink> Sink for Held<P> {
@@ -580,6 +588,13 @@ impl<P: Sink> Sink for Held<P> {
         match self {
             Held::Part(p) => p.record(record),
             Held::Snapshot(s) => s.record(record),
+        }
+    }
+
+    fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
+        match self {
+            Held::Part(p) => p.record_detail(record, detail),
+            Held::Snapshot(s) => s.record_detail(record, detail),
         }
     }
 
@@ -770,7 +785,7 @@ fn read_one<H>(
         owners: None,
     };
     let (part, mut outcome) = fill(&ctx, &mut |sink, split| {
-        reader.read_from(choice, &filter, sink, split)
+        reader.read_from(choice, &filter, plan.extensions, sink, split)
     })?;
     if let Some(first) = first {
         // Said once, by the first pass, which made the choice.

@@ -3,9 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tcpstat::collect::netlink::{parse_datagram, parse_inet_diag_msg, DumpStats};
+use tcpstat::collect::netlink::{parse_datagram, parse_datagram_with, parse_inet_diag_msg, DumpStats};
+use tcpstat::collect::tcpinfo::{parse_detail, parse_skmeminfo, parse_tcp_info};
 use tcpstat::model::Sink;
-use tcpstat::model::{Family, Filter, SocketRecord};
+use tcpstat::model::{Extensions, Family, Filter, SocketRecord};
 
 struct Count(u64);
 impl Sink for Count {
@@ -24,4 +25,17 @@ fuzz_target!(|data: &[u8]| {
     let mut stats = DumpStats::default();
     let _ = parse_datagram(data, Family::V4, seq, &Filter::default(), &mut sink, &mut stats);
     assert!(sink.0 <= stats.sockets);
+    // The same bytes as a dump that asked for tcp_info and memory, and as the attributes
+    // and payloads themselves: lengths of every kind, never a panic.
+    let all = Extensions { info: true, memory: true };
+    let mut sink = Count(0);
+    let mut stats = DumpStats::default();
+    let _ = parse_datagram_with(data, Family::V4, seq, &Filter::default(), all, &mut sink, &mut stats);
+    assert!(sink.0 <= stats.sockets);
+    let _ = parse_detail(data, all);
+    if let Some(info) = parse_tcp_info(data) {
+        assert_eq!(usize::from(info.length), data.len().min(usize::from(u16::MAX)));
+        assert_eq!(info.snd_wnd.is_some(), data.len() >= 232);
+    }
+    let _ = parse_skmeminfo(data);
 });

@@ -16,8 +16,8 @@ use crate::config::{Config, ListOptions};
 use crate::error::Error;
 use crate::model::workload::Workload;
 use crate::model::{
-    KernelState, Listeners, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateRow,
-    TcpState,
+    Detailed, KernelState, Listeners, OwnerMap, OwnerWalk, Plan, Sink, SocketDetail, SocketRecord,
+    StateRow, TcpState,
 };
 use crate::pipeline;
 use crate::render::list::{ListEnd, ListStamp, ListWriter, OwnerRef, Owners};
@@ -41,10 +41,22 @@ pub fn run(
         // Each socket is written as the kernel hands it over. The NETNS column needs every
         // label before the first row; each namespace's counts are known after its last.
         let labels = scope.labels();
-        let mut writer =
-            ListWriter::new(out, options.format, false, options.timers, &labels, stamp);
+        let mut writer = ListWriter::with_detail(
+            out,
+            options.format,
+            false,
+            options.timers,
+            false,
+            options.detail,
+            &labels,
+            stamp,
+        );
         let mut counted: HashMap<u64, StateRow> = HashMap::new();
-        let collection = pipeline::stream(&config.plan(), &scope, &mut readers, |ctx, read| {
+        let plan = Plan {
+            extensions: options.detail,
+            ..config.plan()
+        };
+        let collection = pipeline::stream(&plan, &scope, &mut readers, |ctx, read| {
             let mut sink = ListSink::new(&mut writer, &mut users);
             let outcome = read(&mut sink);
             let tag = pipeline::Collection::<()>::tag(ctx.netns);
@@ -80,20 +92,22 @@ pub fn run(
         } else {
             Listeners::None
         },
+        extensions: options.detail,
         ..config.plan()
     };
-    let mut collection = pipeline::run(&plan, &scope, &mut readers, |_| Snapshot::default())?;
+    let mut collection = pipeline::run(&plan, &scope, &mut readers, |_| Detailed::default())?;
     let outcome = collection.outcome();
     report_warnings(&outcome, err)?;
     // The sockets and owners are moved out, not copied (a million records are ~100 MiB).
     let owners = collection.owners.take().unwrap_or_default();
-    let mut records: Vec<SocketRecord> = Vec::new();
+    let mut records = Detailed::default();
     let collection = collection.map(|_, read| {
-        let counts = StateRow::of(&read.part.0);
-        if records.is_empty() {
-            records = std::mem::take(&mut read.part.0);
+        let counts = StateRow::of(&read.part.records);
+        if records.records.is_empty() {
+            records = std::mem::take(&mut read.part);
         } else {
-            records.append(&mut read.part.0);
+            records.records.append(&mut read.part.records);
+            records.details.append(&mut read.part.details);
         }
         counts
     });
@@ -152,7 +166,7 @@ type WorkloadOf<'f> = &'f mut dyn FnMut(&SocketRecord) -> Option<Arc<Workload>>;
 /// workloads (with `-W`).
 #[allow(clippy::too_many_arguments)] // each is one column's source; a struct would only rename them
 fn write_list(
-    mut records: Vec<SocketRecord>,
+    records: Detailed,
     owners: &OwnerMap,
     options: &ListOptions,
     stamp: ListStamp,
@@ -161,21 +175,26 @@ fn write_list(
     mut workload_of: Option<WorkloadOf<'_>>,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    // Sorted by index, so each record keeps its detail.
+    let Detailed { records, details } = records;
+    let mut order: Vec<usize> = (0..records.len()).collect();
     if let Some(key) = options.sort {
-        sort_records(&mut records, key, owners);
+        sort_records(&records, &mut order, key, owners);
     }
-    let mut writer = ListWriter::with_workloads(
+    let mut writer = ListWriter::with_detail(
         out,
         options.format,
         options.processes,
         options.timers,
         workload_of.is_some(),
+        options.detail,
         end.netns,
         stamp,
     );
     let hidden_possible = owners.stats().unreadable() > 0;
     let mut refs: Vec<OwnerRef<'_>> = Vec::new();
-    for r in &records {
+    for i in order {
+        let r = &records[i];
         if writer.failed() {
             break;
         }
@@ -194,7 +213,14 @@ fn write_list(
             Owners::Found(&refs)
         };
         let workload = workload_of.as_mut().and_then(|f| f(r));
-        writer.row_of(r, users.name(r.uid), owner_column, workload.as_deref());
+        let detail = details.get(i).and_then(|d| d.as_deref());
+        writer.row_detailed(
+            r,
+            users.name(r.uid),
+            owner_column,
+            workload.as_deref(),
+            detail,
+        );
     }
     writer.finish(end)?;
     Ok(())
@@ -229,6 +255,17 @@ impl Sink for ListSink<'_, '_> {
             .row(record, self.users.name(record.uid), Owners::NotResolved);
     }
 
+    fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
+        self.counts.add(record.state);
+        self.writer.row_detailed(
+            record,
+            self.users.name(record.uid),
+            Owners::NotResolved,
+            None,
+            Some(detail),
+        );
+    }
+
     fn reset(&mut self) -> bool {
         // Rows already written cannot be taken back: no fallback after the first row.
         let nothing_written = self.writer.rows() == self.before;
@@ -239,19 +276,32 @@ impl Sink for ListSink<'_, '_> {
     }
 }
 
-fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
+/// Orders `order` (indexes into `records`) by `key`.
+fn sort_records(records: &[SocketRecord], order: &mut [usize], key: SortArg, owners: &OwnerMap) {
     let state_key = |r: &SocketRecord| match r.state {
         KernelState::Known(s) => s.index() as u16,
         KernelState::Unknown(v) => 100 + u16::from(v),
     };
+    let at = |i: usize| &records[i];
     match key {
-        SortArg::State => records.sort_by_key(|r| (state_key(r), r.local, r.local_port)),
-        SortArg::Local => records.sort_by_key(|r| (r.local, r.local_port, r.remote, r.remote_port)),
-        SortArg::Remote => {
-            records.sort_by_key(|r| (r.remote, r.remote_port, r.local, r.local_port))
-        }
-        SortArg::Port => records.sort_by_key(|r| (r.local_port, r.local, r.remote, r.remote_port)),
-        SortArg::Pid => records.sort_by_key(|r| {
+        SortArg::State => order.sort_by_key(|&i| {
+            let r = at(i);
+            (state_key(r), r.local, r.local_port)
+        }),
+        SortArg::Local => order.sort_by_key(|&i| {
+            let r = at(i);
+            (r.local, r.local_port, r.remote, r.remote_port)
+        }),
+        SortArg::Remote => order.sort_by_key(|&i| {
+            let r = at(i);
+            (r.remote, r.remote_port, r.local, r.local_port)
+        }),
+        SortArg::Port => order.sort_by_key(|&i| {
+            let r = at(i);
+            (r.local_port, r.local, r.remote, r.remote_port)
+        }),
+        SortArg::Pid => order.sort_by_key(|&i| {
+            let r = at(i);
             // Sockets without an owner last.
             let pid = owners
                 .owner_processes(r.inode)
@@ -259,7 +309,8 @@ fn sort_records(records: &mut [SocketRecord], key: SortArg, owners: &OwnerMap) {
                 .map_or(u32::MAX, |p| p.pid);
             (pid, r.local_port)
         }),
-        SortArg::Queue => records.sort_by_key(|r| {
+        SortArg::Queue => order.sort_by_key(|&i| {
+            let r = at(i);
             // A listener's send_q is its configured backlog, not queued data.
             let listening = r.state == KernelState::Known(TcpState::Listen);
             let send = if listening { 0 } else { u64::from(r.send_q) };

@@ -7,6 +7,7 @@
 
 mod check;
 mod doctor;
+pub mod health;
 mod list;
 mod ports;
 mod procs;
@@ -49,6 +50,7 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::Procs(options) => done(procs::run(config, options, out, err)),
         Task::Workloads(options) => done(workloads::run(config, options, out, err)),
         Task::List(options) => done(list::run(config, options, out, err)),
+        Task::Health(options) => done(health::run(config, options, out, err)),
         Task::Watch(options) => done(watch::run(config, options, out, err)),
         Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
         Task::Check(options) => check::run(config, options, out, err),

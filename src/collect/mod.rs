@@ -21,6 +21,7 @@ pub mod netlink;
 pub mod netns;
 pub mod owners;
 pub mod procnet;
+pub mod tcpinfo;
 pub mod users;
 pub mod workloads;
 
@@ -30,8 +31,8 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::model::{
-    Family, Filter, Namespace, Outcome, Sink, SocketRecord, SourceChoice, StateCounts, StateSet,
-    TcpState,
+    Extensions, Family, Filter, Namespace, Outcome, Sink, SocketDetail, SocketRecord, SourceChoice,
+    SourceKind, StateCounts, StateSet, TcpState,
 };
 
 /// Where one namespace is read from.
@@ -101,6 +102,16 @@ impl Sink for Tagged<'_> {
         }
     }
 
+    fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
+        if self.netns == 0 {
+            self.inner.record_detail(record, detail);
+        } else {
+            let mut tagged = *record;
+            tagged.netns = self.netns;
+            self.inner.record_detail(&tagged, detail);
+        }
+    }
+
     fn reset(&mut self) -> bool {
         self.inner.reset()
     }
@@ -155,15 +166,17 @@ impl Reader {
         split: bool,
     ) -> Result<Outcome, Error> {
         let choice = self.target.choice;
-        self.read_from(choice, filter, sink, split)
+        self.read_from(choice, filter, Extensions::NONE, sink, split)
     }
 
     /// [`Reader::read`] from `choice` rather than the target's own choice (a second pass
-    /// reads the source the first one read).
+    /// reads the source the first one read), with the `extensions` asked of the kernel (the
+    /// sink gets them through [`Sink::record_detail`]; /proc has none, and says so).
     pub fn read_from(
         &mut self,
         choice: SourceChoice,
         filter: &Filter,
+        extensions: Extensions,
         sink: &mut dyn Sink,
         split: bool,
     ) -> Result<Outcome, Error> {
@@ -185,7 +198,7 @@ impl Reader {
                     Some(counts) if split && split_closed(filter).is_some() => {
                         read_closed_aside(target, source, filter, counts)
                     }
-                    _ => netlink::collect_on(source, filter, sink),
+                    _ => netlink::collect_on(source, filter, extensions, sink),
                 };
                 if result.is_err() {
                     *netlink = None;
@@ -195,6 +208,7 @@ impl Reader {
             |sink| target.collect_proc(filter, sink),
         )
         .map(|outcome| warn_about_blind_spots(outcome, filter))
+        .map(|outcome| warn_about_missing_detail(outcome, extensions))
     }
 }
 
@@ -235,16 +249,21 @@ fn read_closed_aside(
     counts: &mut StateCounts,
 ) -> Result<Outcome, Error> {
     let Some((rest, closed)) = split_closed(filter) else {
-        return netlink::collect_on(source, filter, counts);
+        return netlink::collect_on(source, filter, Extensions::NONE, counts);
     };
     let mut side = StateCounts::new();
     let (main, other) = std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .name("tcpstat-closed".into())
             .spawn_scoped(scope, || {
-                netlink::collect_on(&mut target.open_netlink()?, &closed, &mut side)
+                netlink::collect_on(
+                    &mut target.open_netlink()?,
+                    &closed,
+                    Extensions::NONE,
+                    &mut side,
+                )
             });
-        let main = netlink::collect_on(source, &rest, counts);
+        let main = netlink::collect_on(source, &rest, Extensions::NONE, counts);
         let other = match helper {
             Ok(handle) => handle
                 .join()
@@ -276,6 +295,25 @@ fn warn_about_blind_spots(mut outcome: Outcome, filter: &Filter) -> Outcome {
             names.join(", "),
             outcome.source.name(),
             outcome.source.blind_spot()
+        ));
+    }
+    outcome
+}
+
+/// Says when `tcp_info` or socket memory was asked for and the source has none (/proc): the
+/// columns are then empty (null in JSON), not zero.
+fn warn_about_missing_detail(mut outcome: Outcome, extensions: Extensions) -> Outcome {
+    if outcome.source == SourceKind::Proc && extensions.any() {
+        let mut what = Vec::new();
+        if extensions.info {
+            what.push("tcp_info (RTT, retransmits, windows, congestion control)");
+        }
+        if extensions.memory {
+            what.push("socket memory");
+        }
+        outcome.warnings.push(format!(
+            "{} not shown: the /proc source does not report it (only sock_diag netlink does)",
+            what.join(" and ")
         ));
     }
     outcome

@@ -1,7 +1,7 @@
 //! sock_diag netlink: the primary socket source.
 //!
-//! Owns: the dump requests (the state filter in the kernel's `idiag_states` mask, no
-//! extensions), the receive loop, and a pure parser of the kernel's datagrams
+//! Owns: the dump requests (the state filter in the kernel's `idiag_states` mask, the
+//! `idiag_ext` extensions a plan asks for, none by default), the receive loop, and a pure parser of the kernel's datagrams
 //! ([`parse_datagram`]) that reads each 72-byte `inet_diag_msg` in place and hands a
 //! [`SocketRecord`] to the sink: nothing is allocated per socket.
 //!
@@ -33,10 +33,11 @@ use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
 use super::bytecode::{self, Program, INET_DIAG_REQ_BYTECODE};
+use super::tcpinfo;
 use crate::error::Error;
 use crate::model::{
-    Family, Filter, Namespace, Outcome, Sink, SocketRecord, SourceKind, StateSet, TcpState,
-    TimerKind,
+    Extensions, Family, Filter, Namespace, Outcome, Sink, SocketRecord, SourceKind, StateSet,
+    TcpState, TimerKind,
 };
 
 /// The kernel never sends dump datagrams larger than 32 KiB (`netlink_recvmsg` caps
@@ -126,28 +127,50 @@ impl NetlinkSource {
         filter: &Filter,
         sink: &mut dyn Sink,
     ) -> Result<DumpStats, Error> {
+        self.dump_with(family, filter, Extensions::NONE, sink)
+    }
+
+    /// [`NetlinkSource::dump`] asking the kernel for `extensions` too (handed to the sink
+    /// through [`Sink::record_detail`]).
+    pub fn dump_with(
+        &mut self,
+        family: Family,
+        filter: &Filter,
+        extensions: Extensions,
+        sink: &mut dyn Sink,
+    ) -> Result<DumpStats, Error> {
         self.seq = self.seq.wrapping_add(1);
         // Ports and addresses are filtered in the kernel too; `parse_datagram` still applies
         // the whole filter to what comes back.
         let program = bytecode::compile(filter, family);
-        let request = build_request(
+        let mut request = build_request(
             family,
             filter.states.kernel_mask(),
             self.seq,
             program.as_ref(),
         );
-        self.exchange(&request, family, filter, sink)
+        // idiag_ext, the third byte of inet_diag_req_v2.
+        request[NLMSG_HDR_LEN + 2] = tcpinfo::ext_bits(extensions);
+        self.exchange(&request, family, filter, extensions, sink)
     }
 
     /// Dumps both families with one `TCPDIAG_GETSOCK` request: one walk of the kernel's tables
     /// instead of two. Errors are labelled with IPv4, the first family the dump covers; callers
     /// normally fall back to [`NetlinkSource::dump`] instead of reporting them (see
     /// [`NetlinkSource::dump_families`]).
-    pub fn dump_both(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<DumpStats, Error> {
+    pub fn dump_both(
+        &mut self,
+        filter: &Filter,
+        extensions: Extensions,
+        sink: &mut dyn Sink,
+    ) -> Result<DumpStats, Error> {
         self.seq = self.seq.wrapping_add(1);
         let program = bytecode::compile(filter, Family::V4);
-        let request = build_compat_request(filter.states.kernel_mask(), self.seq, program.as_ref());
-        self.exchange(&request, Family::V4, filter, sink)
+        let mut request =
+            build_compat_request(filter.states.kernel_mask(), self.seq, program.as_ref());
+        // idiag_ext, the fourth byte of the legacy inet_diag_req.
+        request[NLMSG_HDR_LEN + 3] = tcpinfo::ext_bits(extensions);
+        self.exchange(&request, Family::V4, filter, extensions, sink)
     }
 
     /// Dumps every family of the filter into `sink`: in one pass when both are wanted and the
@@ -157,11 +180,12 @@ impl NetlinkSource {
     pub fn dump_families(
         &mut self,
         filter: &Filter,
+        extensions: Extensions,
         sink: &mut dyn Sink,
     ) -> Result<Vec<(DumpScope, DumpStats)>, Error> {
         let both = filter.families.contains(&Family::V4) && filter.families.contains(&Family::V6);
         if both && bytecode::compile(filter, Family::V4) == bytecode::compile(filter, Family::V6) {
-            match self.dump_both(filter, sink) {
+            match self.dump_both(filter, extensions, sink) {
                 Ok(stats) => return Ok(vec![(DumpScope::Both, stats)]),
                 Err(e) => {
                     if !self.compat_failed_cleanly(sink) {
@@ -172,7 +196,7 @@ impl NetlinkSource {
         }
         let mut all = Vec::with_capacity(filter.families.len());
         for &family in &filter.families {
-            let stats = self.dump(family, filter, sink)?;
+            let stats = self.dump_with(family, filter, extensions, sink)?;
             all.push((DumpScope::Family(family), stats));
         }
         Ok(all)
@@ -201,6 +225,7 @@ impl NetlinkSource {
         request: &[u8],
         family: Family,
         filter: &Filter,
+        extensions: Extensions,
         sink: &mut dyn Sink,
     ) -> Result<DumpStats, Error> {
         let kernel = SocketAddr::new(0, 0);
@@ -241,8 +266,15 @@ impl NetlinkSource {
                     ),
                 });
             }
-            let done =
-                parse_datagram(&self.buf[..len], family, self.seq, filter, sink, &mut stats)?;
+            let done = parse_datagram_with(
+                &self.buf[..len],
+                family,
+                self.seq,
+                filter,
+                extensions,
+                sink,
+                &mut stats,
+            )?;
             if done {
                 return Ok(stats);
             }
@@ -273,10 +305,11 @@ pub fn covers() -> StateSet {
 pub fn collect_on(
     source: &mut NetlinkSource,
     filter: &Filter,
+    extensions: Extensions,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::new(SourceKind::Netlink, covers());
-    for (scope, stats) in source.dump_families(filter, sink)? {
+    for (scope, stats) in source.dump_families(filter, extensions, sink)? {
         if stats.interrupted {
             outcome.complete = false;
             outcome.warnings.push(format!(
@@ -444,6 +477,20 @@ pub fn parse_datagram(
     sink: &mut dyn Sink,
     stats: &mut DumpStats,
 ) -> Result<bool, Error> {
+    parse_datagram_with(data, family, seq, filter, Extensions::NONE, sink, stats)
+}
+
+/// [`parse_datagram`] for a dump that asked for `extensions`: each socket's detail (read from
+/// its attributes, `collect::tcpinfo`) goes to [`Sink::record_detail`] with it.
+pub fn parse_datagram_with(
+    data: &[u8],
+    family: Family,
+    seq: u32,
+    filter: &Filter,
+    extensions: Extensions,
+    sink: &mut dyn Sink,
+    stats: &mut DumpStats,
+) -> Result<bool, Error> {
     let malformed = |detail: String| Error::NetlinkMalformed { family, detail };
     let mut offset = 0;
     while offset < data.len() {
@@ -501,7 +548,13 @@ pub fn parse_datagram(
                     })?;
                     stats.sockets += 1;
                     if filter.matches(&record) {
-                        sink.record(&record);
+                        if extensions.any() {
+                            let attrs = payload.get(INET_DIAG_MSG_LEN..).unwrap_or(&[]);
+                            let detail = tcpinfo::parse_detail(attrs, extensions);
+                            sink.record_detail(&record, &detail);
+                        } else {
+                            sink.record(&record);
+                        }
                     }
                 }
                 other => {
@@ -609,7 +662,7 @@ pub fn attribute(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{KernelState, StateSet};
+    use crate::model::{Detailed, KernelState, StateSet};
 
     /// The sink that keeps every record: the same one `list --sort` uses.
     use crate::model::Snapshot as Collect;
@@ -703,6 +756,103 @@ mod tests {
         flagged.extend_from_slice(&(INET_DIAG_CGROUP_ID | 0x4000).to_ne_bytes());
         flagged.extend_from_slice(&7u64.to_ne_bytes());
         assert_eq!(parse(&flagged).cgroup_id, 7);
+    }
+
+    #[test]
+    fn health_attributes_reach_the_sink_only_when_asked() {
+        use crate::collect::tcpinfo::tests::{recorded_skmeminfo, RECORDED_6_18};
+        use crate::model::{Detailed, SocketDetail};
+        let mut msg = diag_msg(
+            AF_INET,
+            1,
+            39999,
+            48436,
+            &[127, 0, 0, 1],
+            &[127, 0, 0, 1],
+            5,
+        );
+        msg.extend_from_slice(&recorded_attributes(1));
+        // The recorded tail ends unpadded (it was the message's last attribute).
+        msg.resize(msg.len().next_multiple_of(4), 0);
+        let mut put = |ty: u16, data: &[u8]| {
+            msg.extend_from_slice(&((NLA_HDR_LEN + data.len()) as u16).to_ne_bytes());
+            msg.extend_from_slice(&ty.to_ne_bytes());
+            msg.extend_from_slice(data);
+            msg.resize(msg.len().next_multiple_of(4), 0);
+        };
+        put(tcpinfo::INET_DIAG_SKMEMINFO, &recorded_skmeminfo());
+        put(tcpinfo::INET_DIAG_INFO, RECORDED_6_18);
+        put(tcpinfo::INET_DIAG_CONG, b"bbr\0");
+        let mut data = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 1, &msg);
+        data.extend(nlmsg(NLMSG_DONE, 2, 1, &0i32.to_ne_bytes()));
+        let run = |extensions: Extensions| {
+            let mut sink = Detailed::default();
+            let mut stats = DumpStats::default();
+            let done = parse_datagram_with(
+                &data,
+                Family::V4,
+                1,
+                &Filter::default(),
+                extensions,
+                &mut sink,
+                &mut stats,
+            )
+            .expect("parses");
+            assert!(done);
+            assert_eq!(sink.records.len(), 1);
+            assert_eq!(sink.records[0].cgroup_id, 1);
+            sink.details.pop().expect("one")
+        };
+        assert_eq!(run(Extensions::NONE), None, "a plain dump hands no detail");
+        let both = run(Extensions {
+            info: true,
+            memory: true,
+        })
+        .expect("detail");
+        let info = both.info.expect("tcp_info");
+        assert_eq!((info.rtt_us, info.length), (Some(19), 280));
+        assert_eq!(
+            both.congestion.map(|c| c.as_str().to_owned()),
+            Some("bbr".into())
+        );
+        assert_eq!(both.memory.and_then(|m| m.rcvbuf), Some(131_072));
+        let memory_only: SocketDetail = *run(Extensions {
+            info: false,
+            memory: true,
+        })
+        .expect("detail");
+        assert_eq!(memory_only.info, None, "not asked: not parsed");
+        assert!(memory_only.memory.is_some());
+        // A minisocket (no attributes) asked for both: a detail of nothing, no zeros.
+        let bare = diag_msg(AF_INET, 6, 80, 4000, &[127, 0, 0, 1], &[127, 0, 0, 1], 0);
+        let detail = tcpinfo::parse_detail(
+            &bare[INET_DIAG_MSG_LEN..],
+            Extensions {
+                info: true,
+                memory: true,
+            },
+        );
+        assert_eq!(detail, SocketDetail::default());
+    }
+
+    #[test]
+    fn extension_bits_land_in_the_request() {
+        let mut source = NetlinkSource::open().expect("sock_diag opens unprivileged");
+        // Through the kernel: a dump with both extensions parses (the answer is checked by
+        // the integration tests against ss).
+        let mut sink = Detailed::default();
+        source
+            .dump_with(
+                Family::V4,
+                &Filter::default(),
+                Extensions {
+                    info: true,
+                    memory: true,
+                },
+                &mut sink,
+            )
+            .expect("dumps");
+        assert_eq!(sink.records.len(), sink.details.len());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod sink;
 pub mod socket;
 pub mod source;
 pub mod state;
+pub mod tcpinfo;
 pub mod users;
 pub mod workload;
 
@@ -28,8 +29,9 @@ pub use netns::Namespace;
 pub use owners::{OwnerMap, Process, ScanStats};
 pub use plan::{Listeners, NetnsRequest, OwnerWalk, Plan};
 pub use range::Range;
-pub use sink::{Sink, Snapshot};
+pub use sink::{Detailed, Sink, Snapshot};
 pub use socket::{Family, SocketRecord, TimerKind};
 pub use source::{Outcome, SourceChoice, SourceKind};
 pub use state::{KernelState, StateSet, TcpState};
+pub use tcpinfo::{Congestion, Extensions, SkMemInfo, SocketDetail, TcpInfo};
 pub use users::Users;

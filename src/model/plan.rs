@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::{Filter, SourceChoice};
+use super::{Extensions, Filter, SourceChoice};
 
 /// What to collect, per network namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub struct Plan {
     pub port_range: bool,
     /// Read the kernel's TCP settings and counters (`doctor`).
     pub kernel_facts: bool,
+    /// What to read about each socket beyond its message (`tcp_info`, memory): asked from
+    /// the kernel only when set, since it makes every message of the dump larger.
+    pub extensions: Extensions,
 }
 
 impl Plan {
@@ -40,6 +43,7 @@ impl Plan {
             owners: OwnerWalk::None,
             port_range: false,
             kernel_facts: false,
+            extensions: Extensions::NONE,
         }
     }
 

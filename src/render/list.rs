@@ -18,12 +18,15 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::detail::{self, MemoryJson, TcpInfoJson};
 use super::json::{Footer, Header, SCHEMA_VERSION};
 use super::text::escape;
 use super::workloads::WorkloadJson;
 use crate::model::netns::NetnsView;
 use crate::model::workload::Workload;
-use crate::model::{Family, KernelState, Outcome, SocketRecord, TimerKind};
+use crate::model::{
+    Extensions, Family, KernelState, Outcome, SocketDetail, SocketRecord, TimerKind,
+};
 
 /// Output format of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +197,13 @@ struct SocketJson<'a> {
     /// Only with `-W`: the socket's workload, `null` when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     workload: Option<Option<WorkloadJson<'a>>>,
+    /// Only with `-i`: the kernel's `tcp_info`, `null` when it sent none (minisockets, the
+    /// /proc source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp_info: Option<Option<TcpInfoJson>>,
+    /// Only with `-m`: the socket's memory, `null` when the kernel sent none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<Option<MemoryJson>>,
 }
 
 /// One `list --ndjson` line for a socket: the row, said to be one, with its schema.
@@ -272,6 +282,8 @@ pub struct ListWriter<'w> {
     timers: bool,
     /// `-W`: a WORKLOAD column, a `workload` key.
     workloads: bool,
+    /// `-i`, `-m`: health columns and keys.
+    detail: Extensions,
     /// `--all-netns`: the label of each namespace, by inode (a NETNS column, a `netns` key).
     netns: Option<HashMap<u64, String>>,
     /// Width of the NETNS column: the longest label (all are known before the first row).
@@ -307,12 +319,38 @@ impl<'w> ListWriter<'w> {
         netns: &NetnsView<'_>,
         stamp: ListStamp,
     ) -> ListWriter<'w> {
+        ListWriter::with_detail(
+            out,
+            format,
+            processes,
+            timers,
+            workloads,
+            Extensions::NONE,
+            netns,
+            stamp,
+        )
+    }
+
+    /// As [`ListWriter::with_workloads`], with the health columns and keys `detail` asks for
+    /// (`-i`, `-m`): rows then come through [`ListWriter::row_detailed`].
+    #[allow(clippy::too_many_arguments)] // the constructors' flags, plus one
+    pub fn with_detail(
+        out: &'w mut dyn Write,
+        format: ListFormat,
+        processes: bool,
+        timers: bool,
+        workloads: bool,
+        detail: Extensions,
+        netns: &NetnsView<'_>,
+        stamp: ListStamp,
+    ) -> ListWriter<'w> {
         let mut writer = ListWriter {
             out,
             format,
             processes,
             timers,
             workloads,
+            detail,
             netns: netns.per_row.then(|| {
                 netns
                     .entries
@@ -332,12 +370,16 @@ impl<'w> ListWriter<'w> {
             rows: 0,
             error: None,
         };
-        match format {
-            ListFormat::Table { header: true } => writer.header(),
-            ListFormat::Json => writer.open_document(),
+        writer.start();
+        writer
+    }
+
+    fn start(&mut self) {
+        match self.format {
+            ListFormat::Table { header: true } => self.header(),
+            ListFormat::Json => self.open_document(),
             _ => {}
         }
-        writer
     }
 
     /// `{"schema_version":..,"timestamp":..,"hostname":..,"sockets":[`: the header object
@@ -380,6 +422,12 @@ impl<'w> ListWriter<'w> {
         if self.timers {
             line.push_str(" TIMER");
         }
+        if self.detail.info {
+            line.push_str(detail::INFO_HEADINGS);
+        }
+        if self.detail.memory {
+            line.push_str(detail::MEMORY_HEADINGS);
+        }
         if self.processes {
             line.push_str(" PROCESS");
         }
@@ -408,13 +456,28 @@ impl<'w> ListWriter<'w> {
         owners: Owners<'_>,
         workload: Option<&Workload>,
     ) {
+        self.row_detailed(record, user, owners, workload, None);
+    }
+
+    /// Writes one socket with its workload and its health detail (`-i`, `-m`; `None`: the
+    /// kernel sent none, or the source has none).
+    pub fn row_detailed(
+        &mut self,
+        record: &SocketRecord,
+        user: Option<&str>,
+        owners: Owners<'_>,
+        workload: Option<&Workload>,
+        detail: Option<&SocketDetail>,
+    ) {
         if self.error.is_some() {
             return;
         }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         match self.format {
-            ListFormat::Table { .. } => self.table_row(&mut line, record, user, owners, workload),
+            ListFormat::Table { .. } => {
+                self.table_row(&mut line, record, user, owners, workload, detail)
+            }
             ListFormat::Json | ListFormat::Ndjson => {
                 if self.format == ListFormat::Json && self.rows > 0 {
                     line.push_str(",\n");
@@ -425,6 +488,14 @@ impl<'w> ListWriter<'w> {
                 socket.netns_label = self.netns_label(record);
                 if self.workloads {
                     socket.workload = Some(workload.map(WorkloadJson::of));
+                }
+                if self.detail.info {
+                    socket.tcp_info =
+                        Some(detail.and_then(|d| Some(TcpInfoJson::of(d.info.as_ref()?, d))));
+                }
+                if self.detail.memory {
+                    socket.memory =
+                        Some(detail.and_then(|d| Some(MemoryJson::of(d.memory.as_ref()?))));
                 }
                 let text = if self.format == ListFormat::Ndjson {
                     super::json::to_string(&SocketLineJson {
@@ -467,6 +538,7 @@ impl<'w> ListWriter<'w> {
         user: Option<&str>,
         owners: Owners<'_>,
         workload: Option<&Workload>,
+        detail: Option<&SocketDetail>,
     ) {
         if let Some(label) = self.netns_label(r) {
             let start = line.len();
@@ -513,6 +585,12 @@ impl<'w> ListWriter<'w> {
         if self.timers {
             line.push(' ');
             write_timer(line, r);
+        }
+        if self.detail.info {
+            detail::push_info_cells(line, detail);
+        }
+        if self.detail.memory {
+            detail::push_memory_cells(line, detail);
         }
         match owners {
             Owners::NotResolved => {}
@@ -638,6 +716,8 @@ fn socket_json<'a>(r: &SocketRecord, user: Option<&'a str>, owners: Owners<'a>) 
         owners_hidden: owners == Owners::Hidden,
         netns_label: None,
         workload: None,
+        tcp_info: None,
+        memory: None,
     }
 }
 

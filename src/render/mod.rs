@@ -4,7 +4,9 @@
 //! plugin and doctor renderers, and the escaping of untrusted text. Colour and width arrive
 //! decided (see `config`).
 
+pub mod detail;
 pub mod doctor;
+pub mod health;
 pub mod json;
 pub mod list;
 pub mod plugin;

@@ -325,6 +325,8 @@ fn every_document(scope: &[&str]) -> Vec<Vec<String>> {
         &["list", "--json", "-W"],
         &["list", "--ndjson", "-W", "-p"],
         &["list", "--json", "-p", "-o", "--sort", "state"],
+        &["list", "--json", "-i", "-m"],
+        &["list", "--ndjson", "-i", "-m", "-p", "--sort", "queue"],
         &["list", "--ndjson"],
         &["list", "--ndjson", "-p", "-o"],
         &[

@@ -1,0 +1,77 @@
+//! `tcpstat health`: connection health (RTT percentiles, retransmits, zero windows, stalls,
+//! queued bytes) by service port or peer, from each connection's `tcp_info`.
+
+use std::io::Write;
+
+use super::{report_warnings, scope};
+use crate::aggregate::health::{HealthRow, HealthTally};
+use crate::collect::host;
+use crate::config::{Config, HealthOptions};
+use crate::error::Error;
+use crate::model::Extensions;
+use crate::pipeline;
+use crate::render::health::{write_json, write_table, HealthReport};
+
+pub fn run(
+    config: &Config,
+    options: &HealthOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    // The listeners and the ephemeral range decide the service side (as `ports`); tcp_info
+    // is asked from the kernel for this dump only.
+    let plan = crate::model::Plan {
+        extensions: Extensions {
+            info: true,
+            memory: false,
+        },
+        ..super::ports::port_plan(config)
+    };
+    let (scope, mut readers) = scope(config)?;
+    let collection = pipeline::run(&plan, &scope, &mut readers, |ctx| {
+        HealthTally::new(
+            options.by,
+            ctx.listening.clone(),
+            ctx.ephemeral,
+            options.stall_ms,
+        )
+    })?;
+    let outcome = collection.outcome();
+    report_warnings(&outcome, err)?;
+    let mut rows: Vec<HealthRow> = Vec::new();
+    for (_, read) in collection.reads() {
+        rows.extend(read.part.rows());
+    }
+    rows.sort_by(|a, b| {
+        b.retransmitted_segments
+            .cmp(&a.retransmitted_segments)
+            .then(b.sockets.cmp(&a.sockets))
+            .then(a.key.cmp(&b.key))
+    });
+    let omitted = match options.top {
+        Some(top) if rows.len() > top => {
+            let omitted = rows.len() - top;
+            rows.truncate(top);
+            omitted
+        }
+        _ => 0,
+    };
+    let view = collection.view(|_| crate::model::StateRow::default());
+    let timestamp = super::now_rfc3339();
+    let hostname = host::hostname(&config.proc_root);
+    let report = HealthReport {
+        rows: &rows,
+        omitted,
+        stall_ms: options.stall_ms,
+        outcome: &outcome,
+        netns: &view,
+        timestamp: &timestamp,
+        hostname: hostname.as_deref(),
+    };
+    if options.json {
+        write_json(out, &report)?;
+    } else {
+        write_table(out, &report)?;
+    }
+    Ok(())
+}
