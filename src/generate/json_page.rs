@@ -17,11 +17,12 @@ use super::man::Page;
 use super::Generated;
 
 /// The schemas, in the order the page lists the documents.
-const SCHEMAS: [&str; 11] = [
+const SCHEMAS: [&str; 12] = [
     include_str!("../../docs/schema/summary.schema.json"),
     include_str!("../../docs/schema/ports.schema.json"),
     include_str!("../../docs/schema/procs.schema.json"),
     include_str!("../../docs/schema/workloads.schema.json"),
+    include_str!("../../docs/schema/health.schema.json"),
     include_str!("../../docs/schema/list.schema.json"),
     include_str!("../../docs/schema/list-row.schema.json"),
     include_str!("../../docs/schema/list-end.schema.json"),
@@ -37,11 +38,12 @@ const TAG_WIDTH: usize = 73;
 
 /// The file names of [`SCHEMAS`], for the test that every schema is on the page.
 #[cfg(test)]
-const SCHEMA_FILES: [&str; 11] = [
+const SCHEMA_FILES: [&str; 12] = [
     "summary",
     "ports",
     "procs",
     "workloads",
+    "health",
     "list",
     "list-row",
     "list-end",
@@ -52,7 +54,7 @@ const SCHEMA_FILES: [&str; 11] = [
 ];
 
 const DESCRIPTION: &[&str] = &[
-    "With --json (or --format json), tcpstat summary, ports, procs, workloads, list and doctor print one \
+    "With --json (or --format json), tcpstat summary, ports, procs, workloads, health, list and doctor print one \
      JSON object. tcpstat list --ndjson prints one object per line instead, one per socket, \
      then an end line; tcpstat watch --json prints one object per tick (NDJSON), with \
      --events one more per socket that entered or left a watched state, and an error line \

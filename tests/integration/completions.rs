@@ -47,11 +47,12 @@ const STATES: [&str; 16] = [
     "big",
 ];
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "summary",
     "ports",
     "procs",
     "workloads",
+    "health",
     "list",
     "watch",
     "doctor",
