@@ -1095,6 +1095,14 @@ const TARGETS: &[(&str, &str, &str, f64, &[u64])] = &[
         &[],
     ),
     ("procs <= 0.1x ss -tanp", "procs", "ss-p", 0.1, &[100_000]),
+    ("list -i <= 1.0x ss -tin", "list-i", "ss-i", 1.0, &[100_000]),
+    (
+        "health <= 1.5x summary",
+        "health",
+        "summary",
+        1.5,
+        &[1_000_000],
+    ),
     (
         "workloads <= 1.15x summary",
         "workloads",
