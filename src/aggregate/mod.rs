@@ -4,6 +4,7 @@
 //! pipeline hands over (as [`crate::model::Sink`]s, so a census streams) and from owners it
 //! found. No I/O; nothing here reads the kernel or formats text.
 
+pub mod history;
 pub mod ports;
 pub mod procs;
 pub mod workloads;

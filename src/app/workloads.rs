@@ -98,6 +98,16 @@ pub fn matrix(
     resolver: &RefCell<Resolver>,
     by: crate::model::workload::WorkloadBy,
 ) -> WorkloadMatrix {
+    matrix_of(collection, |tally| tally, resolver, by)
+}
+
+/// [`matrix`] of a collection whose sinks hold a tally among other things (`record`).
+pub fn matrix_of<P>(
+    collection: &Collection<P>,
+    tally: impl Fn(&P) -> &CgroupTally,
+    resolver: &RefCell<Resolver>,
+    by: crate::model::workload::WorkloadBy,
+) -> WorkloadMatrix {
     let none = OwnerMap::default();
     let owners = collection.owners.as_ref().unwrap_or(&none);
     let parts: Vec<WorkloadMatrix> = collection
@@ -105,7 +115,7 @@ pub fn matrix(
         .map(|(netns, read)| {
             WorkloadMatrix::build(
                 Collection::<()>::tag(netns),
-                &read.part,
+                tally(&read.part),
                 &read.listeners,
                 by,
                 &mut |id| resolver.borrow_mut().of_id(id),

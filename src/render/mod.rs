@@ -5,6 +5,7 @@
 //! decided (see `config`).
 
 pub mod doctor;
+pub mod history;
 pub mod json;
 pub mod list;
 pub mod plugin;
