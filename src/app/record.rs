@@ -94,7 +94,11 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
     let mut failing: Option<(u32, Duration)> = None;
     loop {
         if stop.get().is_some() {
-            recorder.close()?;
+            // Every sample is committed already: a checkpoint that fails (the disk still
+            // full) leaves them in the WAL, where the next open finds them. Said, not fatal.
+            if let Err(e) = recorder.close() {
+                writeln!(err, "tcpstat: warning: {}", e.report())?;
+            }
             writeln!(err, "tcpstat: stopped; {written} samples written")?;
             return Ok(());
         }

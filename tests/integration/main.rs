@@ -41,6 +41,7 @@ mod completions;
 mod doctor;
 mod generated;
 mod golden;
+mod history;
 mod netns;
 mod owners;
 mod prometheus;
