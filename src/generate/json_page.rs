@@ -17,7 +17,7 @@ use super::man::Page;
 use super::Generated;
 
 /// The schemas, in the order the page lists the documents.
-const SCHEMAS: [&str; 11] = [
+const SCHEMAS: [&str; 13] = [
     include_str!("../../docs/schema/summary.schema.json"),
     include_str!("../../docs/schema/ports.schema.json"),
     include_str!("../../docs/schema/procs.schema.json"),
@@ -29,6 +29,8 @@ const SCHEMAS: [&str; 11] = [
     include_str!("../../docs/schema/watch-event.schema.json"),
     include_str!("../../docs/schema/watch-error.schema.json"),
     include_str!("../../docs/schema/doctor.schema.json"),
+    include_str!("../../docs/schema/history.schema.json"),
+    include_str!("../../docs/schema/history-at.schema.json"),
 ];
 
 /// The widest tag (key and type) of a tagged paragraph that fits on its line: 80 columns
@@ -37,7 +39,7 @@ const TAG_WIDTH: usize = 73;
 
 /// The file names of [`SCHEMAS`], for the test that every schema is on the page.
 #[cfg(test)]
-const SCHEMA_FILES: [&str; 11] = [
+const SCHEMA_FILES: [&str; 13] = [
     "summary",
     "ports",
     "procs",
@@ -49,10 +51,12 @@ const SCHEMA_FILES: [&str; 11] = [
     "watch-event",
     "watch-error",
     "doctor",
+    "history",
+    "history-at",
 ];
 
 const DESCRIPTION: &[&str] = &[
-    "With --json (or --format json), tcpstat summary, ports, procs, workloads, list and doctor print one \
+    "With --json (or --format json), tcpstat summary, ports, procs, workloads, list, doctor and history print one \
      JSON object. tcpstat list --ndjson prints one object per line instead, one per socket, \
      then an end line; tcpstat watch --json prints one object per tick (NDJSON), with \
      --events one more per socket that entered or left a watched state, and an error line \

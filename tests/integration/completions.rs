@@ -47,8 +47,9 @@ const STATES: [&str; 16] = [
     "big",
 ];
 
-const SUBCOMMANDS: [&str; 9] = [
-    "summary", "ports", "procs", "list", "watch", "doctor", "check", "serve", "help",
+const SUBCOMMANDS: [&str; 11] = [
+    "summary", "ports", "procs", "list", "watch", "doctor", "check", "serve", "record", "history",
+    "help",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
