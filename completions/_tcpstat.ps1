@@ -60,6 +60,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record the socket table into a history database every --interval, until stopped')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -480,6 +482,50 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tcpstat;record' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The history database (created with its directory if missing)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Time between samples: 10s by default (see below); 200ms to 1h')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between samples: 10s by default (see below); 200ms to 1h')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Delete samples older than this')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N samples')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N samples')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('--netns-pid', '--netns-pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)')
+            [CompletionResult]::new('--all-netns', '--all-netns', [CompletionResultType]::ParameterName, 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tcpstat;history' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The history database `tcpstat record` writes')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Start of the period (see TIMES below)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'End of the period')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'One recorded moment instead of a period: the last sample at or before TIME, with its ports, workloads and counter rates')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only the sockets of these service ports (as recorded: the top ports of each sample)')
+            [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('--netns-pid', '--netns-pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)')
+            [CompletionResult]::new('--onset', '--onset', [CompletionResultType]::ParameterName, 'When did it start: for each state shown (the stuck states by default), the first sample above its normal band, and who held that state then')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print CSV: one line per sample, counts per state, then counter rates')
+            [CompletionResult]::new('--all-netns', '--all-netns', [CompletionResultType]::ParameterName, 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tcpstat;help' {
             [CompletionResult]::new('summary', 'summary', [CompletionResultType]::ParameterValue, 'Count sockets per TCP state, per address family (the default command)')
             [CompletionResult]::new('ports', 'ports', [CompletionResultType]::ParameterValue, 'Sockets per port and state: which service has the CLOSE_WAITs')
@@ -491,6 +537,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record the socket table into a history database every --interval, until stopped')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -522,6 +570,12 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;help;serve' {
+            break
+        }
+        'tcpstat;help;record' {
+            break
+        }
+        'tcpstat;help;history' {
             break
         }
         'tcpstat;help;help' {

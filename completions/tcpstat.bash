@@ -92,6 +92,9 @@ _tcpstat() {
             tcpstat,help)
                 cmd="tcpstat__subcmd__help"
                 ;;
+            tcpstat,history)
+                cmd="tcpstat__subcmd__history"
+                ;;
             tcpstat,list)
                 cmd="tcpstat__subcmd__list"
                 ;;
@@ -103,6 +106,9 @@ _tcpstat() {
                 ;;
             tcpstat,procs)
                 cmd="tcpstat__subcmd__procs"
+                ;;
+            tcpstat,record)
+                cmd="tcpstat__subcmd__record"
                 ;;
             tcpstat,serve)
                 cmd="tcpstat__subcmd__serve"
@@ -131,6 +137,9 @@ _tcpstat() {
             tcpstat__subcmd__help,help)
                 cmd="tcpstat__subcmd__help__subcmd__help"
                 ;;
+            tcpstat__subcmd__help,history)
+                cmd="tcpstat__subcmd__help__subcmd__history"
+                ;;
             tcpstat__subcmd__help,list)
                 cmd="tcpstat__subcmd__help__subcmd__list"
                 ;;
@@ -139,6 +148,9 @@ _tcpstat() {
                 ;;
             tcpstat__subcmd__help,procs)
                 cmd="tcpstat__subcmd__help__subcmd__procs"
+                ;;
+            tcpstat__subcmd__help,record)
+                cmd="tcpstat__subcmd__help__subcmd__record"
                 ;;
             tcpstat__subcmd__help,serve)
                 cmd="tcpstat__subcmd__help__subcmd__serve"
@@ -159,7 +171,7 @@ _tcpstat() {
 
     case "${cmd}" in
         tcpstat)
-            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version summary ports procs workloads wl health list ls watch doctor check serve help"
+            opts="-4 -6 -h -V --json --format --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version summary ports procs workloads wl health list ls watch doctor check serve record history help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,7 +539,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__help)
-            opts="summary ports procs workloads health list watch doctor check serve help"
+            opts="summary ports procs workloads health list watch doctor check serve record history help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -596,6 +608,20 @@ _tcpstat() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tcpstat__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tcpstat__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -625,6 +651,20 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__help__subcmd__procs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__help__subcmd__record)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -687,6 +727,82 @@ _tcpstat() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__history)
+            opts="-h -V --db --since --until --at --state --port --workload --onset --json --csv --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    _tcpstat_value states "${cur}"
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    _tcpstat_value netns "${cur}"
+                    return 0
+                    ;;
+                --netns-pid)
+                    _tcpstat_value pid "${cur}"
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -932,6 +1048,86 @@ _tcpstat() {
                     return 0
                     ;;
                 --workload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    _tcpstat_value netns "${cur}"
+                    return 0
+                    ;;
+                --netns-pid)
+                    _tcpstat_value pid "${cur}"
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tcpstat__subcmd__record)
+            opts="-n -c -h -V --db --interval --keep --max-size --top --count --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -57,6 +57,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand doctor 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
             cand check 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand serve 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+            cand record 'Record the socket table into a history database every --interval, until stopped'
+            cand history 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tcpstat;summary'= {
@@ -464,6 +466,48 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tcpstat;record'= {
+            cand --db 'The history database (created with its directory if missing)'
+            cand -n 'Time between samples: 10s by default (see below); 200ms to 1h'
+            cand --interval 'Time between samples: 10s by default (see below); 200ms to 1h'
+            cand --keep 'Delete samples older than this'
+            cand --max-size 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)'
+            cand --top 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"'
+            cand -c 'Stop after N samples'
+            cand --count 'Stop after N samples'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand --host-root 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tcpstat;history'= {
+            cand --db 'The history database `tcpstat record` writes'
+            cand --since 'Start of the period (see TIMES below)'
+            cand --until 'End of the period'
+            cand --at 'One recorded moment instead of a period: the last sample at or before TIME, with its ports, workloads and counter rates'
+            cand --state 'Only these states: names or groups, comma-separated or repeated'
+            cand --port 'Only the sockets of these service ports (as recorded: the top ports of each sample)'
+            cand --workload 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them'
+            cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
+            cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
+            cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'
+            cand --netns-pid 'Read the network namespace of process PID (e.g. a container''s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering'
+            cand --host-root 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)'
+            cand --onset 'When did it start: for each state shown (the stuck states by default), the first sample above its normal band, and who held that state then'
+            cand --json 'Print JSON'
+            cand --csv 'Print CSV: one line per sample, counts per state, then counter rates'
+            cand --all-netns 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tcpstat;help'= {
             cand summary 'Count sockets per TCP state, per address family (the default command)'
             cand ports 'Sockets per port and state: which service has the CLOSE_WAITs'
@@ -475,6 +519,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand doctor 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
             cand check 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand serve 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+            cand record 'Record the socket table into a history database every --interval, until stopped'
+            cand history 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tcpstat;help;summary'= {
@@ -496,6 +542,10 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         &'tcpstat;help;check'= {
         }
         &'tcpstat;help;serve'= {
+        }
+        &'tcpstat;help;record'= {
+        }
+        &'tcpstat;help;history'= {
         }
         &'tcpstat;help;help'= {
         }

@@ -66,6 +66,8 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "watch" -d 'A live v
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "record" -d 'Record the socket table into a history database every --interval, until stopped'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "history" -d 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
 json\t'One JSON object (schema in the README); the same as --json'
@@ -466,17 +468,59 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "health" -d 'Connection health per service port or peer, from the kernel\'s tcp_info'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "list" -d 'One row per socket, streamed as it is read'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l db -d 'The history database (created with its directory if missing)' -r -F
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s n -l interval -d 'Time between samples: 10s by default (see below); 200ms to 1h' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l keep -d 'Delete samples older than this' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l max-size -d 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top -d 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s c -l count -d 'Stop after N samples' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l db -d 'The history database `tcpstat record` writes' -r -F
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l since -d 'Start of the period (see TIMES below)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l until -d 'End of the period' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l at -d 'One recorded moment instead of a period: the last sample at or before TIME, with its ports, workloads and counter rates' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l state -d 'Only these states: names or groups, comma-separated or repeated' -r -f -a "(__fish_tcpstat_value states)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l port -d 'Only the sockets of these service ports (as recorded: the top ports of each sample)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l workload -d 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l color -d 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l onset -d 'When did it start: for each state shown (the stuck states by default), the first sample above its normal band, and who held that state then'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l json -d 'Print JSON'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l csv -d 'Print CSV: one line per sample, counts per state, then counter rates'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -s h -l help -d 'Print help'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -s V -l version -d 'Print version'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "summary" -d 'Count sockets per TCP state, per address family (the default command)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "ports" -d 'Sockets per port and state: which service has the CLOSE_WAITs'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "procs" -d 'Sockets per owning process and state: which process holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "workloads" -d 'Sockets per workload and state: which service, container or pod holds them'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "health" -d 'Connection health per service port or peer, from the kernel\'s tcp_info'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "list" -d 'One row per socket, streamed as it is read'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "watch" -d 'A live view: counts, changes, rates, history, top groups and how long sockets have been stuck, every --interval'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "doctor" -d 'Explain what is wrong: CLOSE_WAIT leaks per process, full accept queues, SYN floods, TIME_WAIT and ephemeral-port pressure, stuck closes, orphans, TCP memory, unanswered connects'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "check" -d 'A monitoring plugin (Nagios, Icinga, Sensu): one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics (a fresh collection per scrape), /healthz and a short index page at /'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "record" -d 'Record the socket table into a history database every --interval, until stopped'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "history" -d 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand help; and not __fish_seen_subcommand_from summary ports procs workloads health list watch doctor check serve record history" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand help" -f
 
 # Values clap_complete cannot list, completed by functions of tcpstat's own.

@@ -147,6 +147,24 @@ pub enum Command {
     /// and a short index page at /.
     #[command(version, after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+
+    /// Record the socket table into a history database every --interval, until stopped.
+    ///
+    /// Each sample holds the sockets per state, per service port and state (listening ports
+    /// with their accept queues), per workload and state (the top ones by stuck states) and
+    /// the kernel's TCP counters (/proc/net/snmp Tcp, /proc/net/netstat TcpExt). One SQLite
+    /// file in WAL mode (readable with the sqlite3 shell while recording; schema in
+    /// docs/history.md), one transaction per sample, one recorder per file. SIGTERM, SIGINT
+    /// and SIGHUP finish the sample being written and exit 0. For a service manager: runs in
+    /// the foreground and logs to stderr.
+    #[command(version, after_help = RECORD_AFTER_HELP)]
+    Record(RecordArgs),
+
+    /// Look back at what `tcpstat record` stored: sockets per state over a period (min, avg,
+    /// max and a chart), one recorded moment (--at), when a state left its normal band
+    /// (--onset), as a table, JSON or CSV.
+    #[command(version, after_help = HISTORY_AFTER_HELP)]
+    History(HistoryArgs),
 }
 
 impl Command {
@@ -164,6 +182,8 @@ impl Command {
             Command::Doctor(_) => "doctor",
             Command::Check(_) => "check",
             Command::Serve(_) => "serve",
+            Command::Record(_) => "record",
+            Command::History(_) => "history",
         }
     }
 }
@@ -326,6 +346,120 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+const RECORD_AFTER_HELP: &str = "\
+The default interval, 10s, catches what a minute-long incident does (a CLOSE_WAIT climb, an
+accept queue filling) with several samples, where sar's 10 minutes sees one or none, and it
+costs little: one netlink dump (no owner walk) per sample, and about 3 KiB of database per
+sample with 20 ports and workloads kept (about 25 MiB a day; docs/history.md has the figures).
+
+Exit status: 0 stopped by a signal or after --count samples, 1 the database cannot be used
+(another recorder holds it, not a tcpstat database, cannot be created). A write that fails
+(disk full, read-only file system) is reported and tried again after a back-off that doubles
+up to 5 minutes.";
+
+const HISTORY_AFTER_HELP: &str = "\
+Times (--since, --until, --at): relative (3h, 90m, 2d, 3h ago), now, RFC 3339 with an offset
+(2024-06-19T14:30:00Z, 2024-06-19T14:30:00+02:00), or local wall-clock time (2024-06-19 14:30,
+2024-06-19, 14:30: today's, or yesterday's if it is still to come). A local time skipped by a
+daylight-saving change counts as after it; one that happens twice is the first.
+
+Counters are shown as rates per second between samples. --onset: for each state shown, the
+first sample whose count is above its normal band: the median of the 30 samples before it
+plus max(5 x MAD, 10% of the median, 3), MAD being the median absolute deviation; with the
+ports and workloads that hold most of that state then.
+
+Exit status: 0 ok, 1 the database cannot be read or holds no sample in the period, 2 usage.";
+
+/// `record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The history database (created with its directory if missing).
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/tcpstat/history.db",
+          value_hint = ValueHint::FilePath)]
+    pub db: PathBuf,
+
+    /// Time between samples: 10s by default (see below); 200ms to 1h.
+    #[arg(long, short = 'n', value_name = "DURATION", default_value = "10s", value_parser = parse_record_interval)]
+    pub interval: std::time::Duration,
+
+    /// Delete samples older than this.
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = crate::model::duration::parse)]
+    pub keep: std::time::Duration,
+
+    /// Keep the database file under this size, deleting the oldest samples first (the WAL
+    /// beside it adds up to 4 MiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = crate::model::history::parse_size)]
+    pub max_size: u64,
+
+    /// Ports (listening ones by fullest accept queue, the others by sockets) and workloads
+    /// (by sockets in stuck states) kept per sample; the rest are summed as port 0 and
+    /// "(other)".
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
+    pub top: usize,
+
+    /// Stop after N samples.
+    #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+}
+
+fn parse_record_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::model::duration::parse(text)?;
+    if d < std::time::Duration::from_millis(200) || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("interval {text:?} is out of range (200ms to 1h)"));
+    }
+    Ok(d)
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history database `tcpstat record` writes.
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/tcpstat/history.db",
+          value_hint = ValueHint::FilePath)]
+    pub db: PathBuf,
+
+    /// Start of the period (see TIMES below).
+    #[arg(long, value_name = "TIME", default_value = "1h", value_parser = crate::model::history::parse_when)]
+    pub since: crate::model::history::When,
+
+    /// End of the period.
+    #[arg(long, value_name = "TIME", default_value = "now", value_parser = crate::model::history::parse_when)]
+    pub until: crate::model::history::When,
+
+    /// One recorded moment instead of a period: the last sample at or before TIME, with its
+    /// ports, workloads and counter rates.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::history::parse_when,
+          conflicts_with_all = ["onset"])]
+    pub at: Option<crate::model::history::When>,
+
+    /// Only these states: names or groups, comma-separated or repeated.
+    #[arg(long, value_name = "STATES", value_parser = StatesParser, hide_possible_values = true,
+          action = clap::ArgAction::Append)]
+    pub state: Vec<StateSet>,
+
+    /// Only the sockets of these service ports (as recorded: the top ports of each sample).
+    #[arg(long, value_name = "PORT", value_delimiter = ',', action = clap::ArgAction::Append,
+          conflicts_with = "workload")]
+    pub port: Vec<u16>,
+
+    /// Only the sockets of these workloads, by the name `tcpstat workloads` gives them.
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub workload: Vec<String>,
+
+    /// When did it start: for each state shown (the stuck states by default), the first
+    /// sample above its normal band, and who held that state then.
+    #[arg(long)]
+    pub onset: bool,
+
+    /// Print JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV: one line per sample, counts per state, then counter rates.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// What `generate` produces.

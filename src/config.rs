@@ -12,10 +12,12 @@ use crate::aggregate::PortGrouping;
 use crate::check::Threshold;
 use crate::cli::{
     ByArg, CheckArgs, Cli, ColorArg, Command, DoctorArgs, FilterArgs, FormatArg, GenerateArgs,
-    GenerateTarget, HealthArgs, HealthByArg, ListArgs, PortsArgs, ProcsArgs, ServeArgs, SortArg,
-    SourceArg, SummaryArgs, WatchArgs, WatchByArg, WorkloadByArg, WorkloadsArgs,
+    GenerateTarget, HealthArgs, HealthByArg, HistoryArgs, ListArgs, PortsArgs, ProcsArgs,
+    RecordArgs, ServeArgs, SortArg, SourceArg, SummaryArgs, WatchArgs, WatchByArg, WorkloadByArg,
+    WorkloadsArgs,
 };
 use crate::diagnose::Thresholds;
+use crate::model::history::When;
 use crate::model::workload::WorkloadBy;
 use crate::model::{
     Extensions, Family, Filter, NetnsRequest, Plan, PortSet, SourceChoice, StateSet, TcpState,
@@ -69,6 +71,42 @@ pub enum Task {
     },
     Check(CheckOptions),
     Serve(ServeOptions),
+    Record(RecordOptions),
+    History(HistoryOptions),
+}
+
+/// `record`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOptions {
+    pub db: std::path::PathBuf,
+    pub interval: std::time::Duration,
+    pub keep: std::time::Duration,
+    pub max_size: u64,
+    pub top: usize,
+    pub count: Option<u64>,
+}
+
+/// How `history` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// `history`, resolved (times are resolved against the clock and the time zone when it runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryOptions {
+    pub db: std::path::PathBuf,
+    pub since: When,
+    pub until: When,
+    pub at: Option<When>,
+    /// Empty: every state (the stuck states with `--onset`).
+    pub states: StateSet,
+    pub ports: Vec<u16>,
+    pub workloads: Vec<String>,
+    pub onset: bool,
+    pub format: HistoryFormat,
 }
 
 /// Output format of `summary`, `ports` and `procs`.
@@ -254,6 +292,8 @@ impl Config {
             Some(Command::List(args)) => (list(&args), args.filter),
             Some(Command::Health(args)) => (health(&args), args.filter),
             Some(Command::Watch(args)) => (watch(&args, env), args.filter),
+            Some(Command::Record(args)) => (record(&args), FilterArgs::default()),
+            Some(Command::History(args)) => (history(&args), FilterArgs::default()),
             Some(Command::Generate(GenerateArgs { target, dir })) => {
                 (Task::Generate { target, dir }, FilterArgs::default())
             }
@@ -293,7 +333,8 @@ impl Task {
             Task::Watch(o) => !o.interactive,
             Task::Generate { .. } => true,
             Task::Doctor { json, .. } => *json,
-            Task::Check(_) | Task::Serve(_) => true,
+            Task::Check(_) | Task::Serve(_) | Task::Record(_) => true,
+            Task::History(o) => o.format != HistoryFormat::Table,
         }
     }
 }
@@ -446,6 +487,37 @@ fn serve(args: &ServeArgs) -> Task {
         workloads: args.workloads,
         top_workloads: args.top_workloads,
         max_connections: usize::from(args.max_connections),
+    })
+}
+
+fn record(args: &RecordArgs) -> Task {
+    Task::Record(RecordOptions {
+        db: args.db.clone(),
+        interval: args.interval,
+        keep: args.keep,
+        max_size: args.max_size,
+        top: args.top,
+        count: args.count,
+    })
+}
+
+fn history(args: &HistoryArgs) -> Task {
+    Task::History(HistoryOptions {
+        db: args.db.clone(),
+        since: args.since,
+        until: args.until,
+        at: args.at,
+        states: args.state.iter().fold(StateSet::EMPTY, |a, s| a.union(*s)),
+        ports: args.port.clone(),
+        workloads: args.workload.clone(),
+        onset: args.onset,
+        format: if args.json {
+            HistoryFormat::Json
+        } else if args.csv {
+            HistoryFormat::Csv
+        } else {
+            HistoryFormat::Table
+        },
     })
 }
 

@@ -181,6 +181,15 @@ pub enum Error {
     /// not exist, a `--workload` nobody has): a usage error, exit 2.
     #[error("{0}")]
     Usage(String),
+    /// The history database (`record`, `history`) could not be opened, read or written, or
+    /// is not one tcpstat can use. `what` says which, in tcpstat's words.
+    #[error("history database {}: {what}", path.display())]
+    Store {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: Option<rusqlite::Error>,
+    },
     /// `--cgroup`/`--workload` over a source without cgroup ids (/proc/net/tcp has none).
     #[error("{what} needs the netlink source: /proc/net/tcp has no cgroup ids{}", reason.as_deref().map(|r| format!(" (netlink failed: {r})")).unwrap_or_default())]
     NeedsCgroupIds {

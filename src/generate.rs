@@ -288,6 +288,8 @@ mod tests {
                 "tcpstat-doctor.1",
                 "tcpstat-check.1",
                 "tcpstat-serve.1",
+                "tcpstat-record.1",
+                "tcpstat-history.1",
                 "tcpstat-json.5",
                 "tcpstat-metrics.7",
             ]

@@ -37,6 +37,7 @@ pub mod model;
 pub mod pipeline;
 pub mod render;
 pub mod serve;
+pub mod store;
 pub mod term;
 
 pub use app::run;

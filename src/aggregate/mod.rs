@@ -5,6 +5,7 @@
 //! found. No I/O; nothing here reads the kernel or formats text.
 
 pub mod health;
+pub mod history;
 pub mod ports;
 pub mod procs;
 pub mod workloads;

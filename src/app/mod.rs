@@ -8,9 +8,11 @@
 mod check;
 mod doctor;
 pub mod health;
+mod history;
 mod list;
 mod ports;
 mod procs;
+mod record;
 mod serve;
 mod summary;
 pub mod watch;
@@ -55,6 +57,8 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
         Task::Check(options) => check::run(config, options, out, err),
         Task::Serve(options) => done(serve::run(config, options, err)),
+        Task::Record(options) => done(record::run(config, options, err)),
+        Task::History(options) => done(history::run(config, options, out, err)),
     }
 }
 

@@ -158,6 +158,35 @@ fn read_at(sys_root: &Path, net_root: &Path) -> KernelFacts {
     }
 }
 
+/// The kernel's TCP counters of tcpstat's namespace, as `record` stores them: every
+/// [`crate::model::history::COUNTERS`] entry from `/proc/net/snmp` (`Tcp:`) and
+/// `/proc/net/netstat` (`TcpExt:`), `None` where the kernel does not show it; and the files
+/// that could not be read. Two reads, no sysctl.
+pub fn tcp_counters(proc_root: &Path) -> (Vec<Option<u64>>, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut section =
+        |file: &str, name: &str| match std::fs::read_to_string(proc_root.join("net").join(file)) {
+            Ok(text) => parse_netstat(&text, name),
+            Err(e) => {
+                missing.push(format!("/proc/net/{file} ({e})"));
+                BTreeMap::new()
+            }
+        };
+    let tcp = section("snmp", "Tcp");
+    let ext = section("netstat", "TcpExt");
+    let values = crate::model::history::COUNTERS
+        .iter()
+        .map(|&(sec, name)| {
+            if sec == "Tcp" {
+                tcp.get(name).copied()
+            } else {
+                ext.get(name).copied()
+            }
+        })
+        .collect();
+    (values, missing)
+}
+
 fn read_sysctl(proc_root: &Path, path: &str) -> io::Result<String> {
     std::fs::read_to_string(proc_root.join(SYSCTL_DIR).join(path))
 }

@@ -17,7 +17,7 @@ use super::man::Page;
 use super::Generated;
 
 /// The schemas, in the order the page lists the documents.
-const SCHEMAS: [&str; 12] = [
+const SCHEMAS: [&str; 14] = [
     include_str!("../../docs/schema/summary.schema.json"),
     include_str!("../../docs/schema/ports.schema.json"),
     include_str!("../../docs/schema/procs.schema.json"),
@@ -30,6 +30,8 @@ const SCHEMAS: [&str; 12] = [
     include_str!("../../docs/schema/watch-event.schema.json"),
     include_str!("../../docs/schema/watch-error.schema.json"),
     include_str!("../../docs/schema/doctor.schema.json"),
+    include_str!("../../docs/schema/history.schema.json"),
+    include_str!("../../docs/schema/history-at.schema.json"),
 ];
 
 /// The widest tag (key and type) of a tagged paragraph that fits on its line: 80 columns
@@ -38,7 +40,7 @@ const TAG_WIDTH: usize = 73;
 
 /// The file names of [`SCHEMAS`], for the test that every schema is on the page.
 #[cfg(test)]
-const SCHEMA_FILES: [&str; 12] = [
+const SCHEMA_FILES: [&str; 14] = [
     "summary",
     "ports",
     "procs",
@@ -51,10 +53,12 @@ const SCHEMA_FILES: [&str; 12] = [
     "watch-event",
     "watch-error",
     "doctor",
+    "history",
+    "history-at",
 ];
 
 const DESCRIPTION: &[&str] = &[
-    "With --json (or --format json), tcpstat summary, ports, procs, workloads, health, list and doctor print one \
+    "With --json (or --format json), tcpstat summary, ports, procs, workloads, health, list, doctor and history print one \
      JSON object. tcpstat list --ndjson prints one object per line instead, one per socket, \
      then an end line; tcpstat watch --json prints one object per tick (NDJSON), with \
      --events one more per socket that entered or left a watched state, and an error line \

@@ -9,6 +9,7 @@
 pub mod counts;
 pub mod duration;
 pub mod filter;
+pub mod history;
 pub mod kernel;
 pub mod netns;
 pub mod owners;

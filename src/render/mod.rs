@@ -7,6 +7,7 @@
 pub mod detail;
 pub mod doctor;
 pub mod health;
+pub mod history;
 pub mod json;
 pub mod list;
 pub mod plugin;

@@ -60,7 +60,7 @@ fn layers_import_only_downwards() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     // What each layer must never name.
     let pure = [
-        "collect", "pipeline", "app", "config", "cli", "term", "serve", "generate",
+        "collect", "pipeline", "app", "config", "cli", "term", "serve", "generate", "store",
     ];
     let rules: &[(&str, &[&str])] = &[
         (
@@ -117,6 +117,25 @@ fn layers_import_only_downwards() {
             ],
         ),
         ("serve", &["app", "config", "cli", "pipeline", "collect"]),
+        // The history database: samples in and out as model data; it neither collects,
+        // aggregates nor formats.
+        (
+            "store",
+            &[
+                "collect",
+                "pipeline",
+                "app",
+                "config",
+                "cli",
+                "term",
+                "serve",
+                "generate",
+                "aggregate",
+                "render",
+                "diagnose",
+                "check",
+            ],
+        ),
         (
             "error",
             &[

@@ -47,7 +47,7 @@ const STATES: [&str; 16] = [
     "big",
 ];
 
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 13] = [
     "summary",
     "ports",
     "procs",
@@ -58,6 +58,8 @@ const SUBCOMMANDS: [&str; 11] = [
     "doctor",
     "check",
     "serve",
+    "record",
+    "history",
     "help",
 ];
 

@@ -45,6 +45,7 @@ mod doctor;
 mod exporter;
 mod generated;
 mod golden;
+mod history;
 mod mixin;
 mod netns;
 mod owners;

@@ -51,6 +51,8 @@ const DOCUMENTS: &[&str] = &[
     "watch-event",
     "watch-error",
     "doctor",
+    "history",
+    "history-at",
 ];
 
 /// How long a wait on a child or on the kernel may take.

@@ -1,0 +1,353 @@
+//! `tcpstat history`: what `tcpstat record` stored, over a period or at one moment.
+//!
+//! Owns: resolving the times (the clock and the system's time zone), the queries of a run
+//! (through [`crate::store::Reader`]), the statistics and onsets (`aggregate::history`) and
+//! the choice of renderer. Reads no socket.
+
+use std::io::Write;
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use crate::aggregate::history::{onset, rates, stats, BAND_WINDOW};
+use crate::config::{Config, HistoryFormat, HistoryOptions};
+use crate::error::Error;
+use crate::model::history::{resolve_when, PortSample, WorkloadSample, COUNTERS, STUCK};
+use crate::model::{StateRow, StateSet, TcpState};
+use crate::render::history::{
+    self as view, CounterSeries, MomentReport, OnsetReport, PeriodReport, Selection, StateSeries,
+};
+use crate::store::{Point, Reader};
+
+/// Columns of the charts.
+const CHART_WIDTH: usize = 48;
+/// Ports and workloads named at an onset.
+const ONSET_TOP: usize = 5;
+
+pub fn run(
+    _config: &Config,
+    options: &HistoryOptions,
+    out: &mut dyn Write,
+    _err: &mut dyn Write,
+) -> Result<(), Error> {
+    let tz = TimeZone::system();
+    let now = Timestamp::now();
+    let resolve = |when| resolve_when(when, now, &tz).map_err(Error::Usage);
+    let reader = Reader::open(&options.db)?;
+    let hostname = reader.meta("hostname")?.unwrap_or_default();
+    let db = options.db.display().to_string();
+    let shown: Vec<TcpState> = if options.states.is_empty() {
+        if options.onset {
+            STUCK.to_vec()
+        } else {
+            TcpState::ALL.to_vec()
+        }
+    } else {
+        options.states.iter().collect()
+    };
+    let selection = Selection {
+        ports: options.ports.clone(),
+        workloads: options.workloads.clone(),
+    };
+    if let Some(at) = options.at {
+        let asked = resolve(at)?;
+        return moment(
+            &reader, &hostname, &db, asked, &tz, &shown, &selection, options, out,
+        );
+    }
+    let from = resolve(options.since)?;
+    let until = resolve(options.until)?;
+    if from > until {
+        return Err(Error::Usage(format!(
+            "--since ({}) is after --until ({})",
+            view::local(from, &tz),
+            view::local(until, &tz)
+        )));
+    }
+    let before = if options.onset { BAND_WINDOW } else { 1 };
+    let mut points = reader.points(from, until, before)?;
+    let lead = points.iter().take_while(|p| p.t_ms < from).count();
+    if points.len() == lead {
+        return Err(no_samples(&reader, &options.db, from, until, &tz)?);
+    }
+    let (first, last) = (points[0].id, points[points.len() - 1].id);
+    select(&reader, &mut points, first, last, &selection)?;
+    let times: Vec<i64> = points.iter().map(|p| p.t_ms).collect();
+    let counters = reader.counters(first, last)?;
+    let counter_series: Vec<CounterSeries> = (0..COUNTERS.len())
+        .map(|i| {
+            let values: Vec<Option<u64>> = points
+                .iter()
+                .map(|p| {
+                    counters
+                        .iter()
+                        .find(|(id, _)| *id == p.id)
+                        .and_then(|(_, v)| v[i])
+                })
+                .collect();
+            let r = rates(&times, &values);
+            CounterSeries {
+                name: COUNTERS[i].1,
+                rates: r[lead..].to_vec(),
+            }
+        })
+        .collect();
+    let series =
+        |state: TcpState| -> Vec<u64> { points.iter().map(|p| p.counts.get(state)).collect() };
+    let states: Vec<StateSeries> = shown
+        .iter()
+        .filter_map(|&state| {
+            let values = series(state)[lead..].to_vec();
+            let s = stats(&values)?;
+            Some(StateSeries {
+                state,
+                values,
+                stats: s,
+            })
+        })
+        // Without --state, states that were always 0 are left out of the table.
+        .filter(|s| !options.states.is_empty() || options.onset || s.stats.max > 0)
+        .collect();
+    let onsets = if options.onset {
+        let mut found = Vec::new();
+        for &state in &shown {
+            let values = series(state);
+            let Some(o) = onset(&values, lead) else {
+                continue;
+            };
+            let at = points[o.index].id;
+            let previous = points[o.index - 1].id;
+            let (ports, workloads) = reader.detail(at)?;
+            let (ports_before, workloads_before) = reader.detail(previous)?;
+            found.push(OnsetReport {
+                state,
+                t_ms: points[o.index].t_ms,
+                onset: o,
+                ports: top_ports(&ports, &ports_before, state),
+                workloads: top_workloads(&workloads, &workloads_before, state),
+            });
+        }
+        found.sort_by_key(|o| o.t_ms);
+        Some(found)
+    } else {
+        None
+    };
+    let report = PeriodReport {
+        hostname: &hostname,
+        db: &db,
+        from_ms: from,
+        until_ms: until,
+        tz: &tz,
+        selection: &selection,
+        partial: points[lead..].iter().filter(|p| p.partial).count(),
+        times: times[lead..].to_vec(),
+        states,
+        counters: counter_series,
+        onsets,
+    };
+    match options.format {
+        HistoryFormat::Json => view::period_json(out, &report)?,
+        HistoryFormat::Csv => view::period_csv(out, &report)?,
+        HistoryFormat::Table => view::period_table(out, &report, CHART_WIDTH)?,
+    }
+    Ok(())
+}
+
+/// Replaces each point's counts with those of the selected ports or workloads.
+fn select(
+    reader: &Reader,
+    points: &mut [Point],
+    first: i64,
+    last: i64,
+    selection: &Selection,
+) -> Result<(), Error> {
+    let rows = if !selection.ports.is_empty() {
+        reader.port_counts(first, last, &selection.ports)?
+    } else if !selection.workloads.is_empty() {
+        let rows = reader.workload_counts(first, last, &selection.workloads)?;
+        if rows.is_empty() {
+            let names = reader.workload_names(first, last)?;
+            return Err(Error::Usage(format!(
+                "no workload named {} was recorded in the period; recorded: {}",
+                selection.workloads.join(", "),
+                names.join(", ")
+            )));
+        }
+        rows
+    } else {
+        return Ok(());
+    };
+    for p in points.iter_mut() {
+        p.counts = rows
+            .iter()
+            .find(|(id, _)| *id == p.id)
+            .map_or_else(StateRow::default, |(_, row)| *row);
+    }
+    Ok(())
+}
+
+fn top_ports(now: &[PortSample], before: &[PortSample], state: TcpState) -> Vec<(PortSample, i64)> {
+    let mut rows: Vec<(PortSample, i64)> = now
+        .iter()
+        .filter(|p| p.counts.get(state) > 0)
+        .map(|p| {
+            let was = before
+                .iter()
+                .find(|b| b.port == p.port && b.outgoing == p.outgoing)
+                .map_or(0, |b| b.counts.get(state));
+            (*p, p.counts.get(state) as i64 - was as i64)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.counts
+            .get(state)
+            .cmp(&a.0.counts.get(state))
+            .then(b.1.cmp(&a.1))
+    });
+    rows.truncate(ONSET_TOP);
+    rows
+}
+
+fn top_workloads(
+    now: &[WorkloadSample],
+    before: &[WorkloadSample],
+    state: TcpState,
+) -> Vec<(WorkloadSample, i64)> {
+    let mut rows: Vec<(WorkloadSample, i64)> = now
+        .iter()
+        .filter(|w| w.counts.get(state) > 0)
+        .map(|w| {
+            let was = before
+                .iter()
+                .find(|b| b.name == w.name)
+                .map_or(0, |b| b.counts.get(state));
+            (w.clone(), w.counts.get(state) as i64 - was as i64)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.counts
+            .get(state)
+            .cmp(&a.0.counts.get(state))
+            .then(b.1.cmp(&a.1))
+    });
+    rows.truncate(ONSET_TOP);
+    rows
+}
+
+/// Says what the database does hold when the period has no sample.
+fn no_samples(
+    reader: &Reader,
+    path: &std::path::Path,
+    from: i64,
+    until: i64,
+    tz: &TimeZone,
+) -> Result<Error, Error> {
+    let held = match reader.span()? {
+        Some((a, b)) => format!(
+            "it holds samples from {} to {}",
+            view::local(a, tz),
+            view::local(b, tz)
+        ),
+        None => "it holds no sample yet".to_string(),
+    };
+    Ok(Error::Store {
+        path: path.to_path_buf(),
+        what: format!(
+            "no sample from {} to {} ({held})",
+            view::local(from, tz),
+            view::local(until, tz)
+        ),
+        source: None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn moment(
+    reader: &Reader,
+    hostname: &str,
+    db: &str,
+    asked: i64,
+    tz: &TimeZone,
+    shown: &[TcpState],
+    selection: &Selection,
+    options: &HistoryOptions,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let points = reader.points(asked + 1, asked, 2)?;
+    let Some(point) = points.last() else {
+        return Err(no_samples(reader, &options.db, asked, asked, tz)?);
+    };
+    let (mut ports, mut workloads) = reader.detail(point.id)?;
+    if !selection.ports.is_empty() {
+        ports.retain(|p| selection.ports.contains(&p.port));
+    }
+    if !selection.workloads.is_empty() {
+        workloads.retain(|w| selection.workloads.contains(&w.name));
+    }
+    let selected = shown
+        .iter()
+        .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)));
+    let busy = |c: &StateRow| selected.iter().any(|s| c.get(s) > 0);
+    ports.retain(|p| busy(&p.counts) || p.listeners > 0);
+    ports.sort_by(|a, b| {
+        b.queued
+            .cmp(&a.queued)
+            .then(b.counts.total().cmp(&a.counts.total()))
+            .then(a.port.cmp(&b.port))
+    });
+    workloads.retain(|w| busy(&w.counts));
+    let rates_now: Vec<(&'static str, Option<f64>)> = if points.len() == 2 {
+        let counters = reader.counters(points[0].id, point.id)?;
+        let times = [points[0].t_ms, point.t_ms];
+        (0..COUNTERS.len())
+            .map(|i| {
+                let values: Vec<Option<u64>> = [points[0].id, point.id]
+                    .iter()
+                    .map(|id| {
+                        counters
+                            .iter()
+                            .find(|(c, _)| c == id)
+                            .and_then(|(_, v)| v[i])
+                    })
+                    .collect();
+                (COUNTERS[i].1, rates(&times, &values)[1])
+            })
+            .collect()
+    } else {
+        COUNTERS.iter().map(|&(_, name)| (name, None)).collect()
+    };
+    let report = MomentReport {
+        hostname,
+        db,
+        asked_ms: asked,
+        t_ms: point.t_ms,
+        tz,
+        states: shown.iter().map(|&s| (s, point.counts.get(s))).collect(),
+        ports,
+        workloads,
+        rates: rates_now,
+    };
+    match options.format {
+        HistoryFormat::Json => view::moment_json(out, &report)?,
+        // One line of counts per state, as the period's CSV has per sample.
+        HistoryFormat::Csv => {
+            let names: Vec<&str> = shown.iter().map(|s| s.name()).collect();
+            writeln!(out, "time,{}", names.join(","))?;
+            let values: Vec<String> = shown
+                .iter()
+                .map(|&s| point.counts.get(s).to_string())
+                .collect();
+            writeln!(
+                out,
+                "{},{}",
+                crate::app::rfc3339(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::from_millis(point.t_ms.max(0) as u64)
+                ),
+                values.join(",")
+            )?;
+        }
+        HistoryFormat::Table => view::moment_table(out, &report)?,
+    }
+    Ok(())
+}

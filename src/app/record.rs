@@ -1,0 +1,290 @@
+//! `tcpstat record`: the pipeline run every `--interval`, each run stored as one sample in
+//! the history database ([`crate::store`]).
+//!
+//! Owns: the plan of a sample and the sink its sockets go into ([`Tick`]: per-state counts,
+//! the port matrix `ports` builds, the cgroup tally `workloads` builds, in one pass), turning
+//! a collection into a [`Sample`] (ports and workloads capped, the rest folded), and the loop:
+//! ticks on a fixed grid, SIGTERM/SIGINT/SIGHUP end it cleanly (exit 0), a failed write is
+//! retried with a back-off, never in a spin.
+//!
+//! No owner walk: it costs more than the whole dump on a busy host, and workloads come free
+//! from the cgroup id netlink reports for every socket. (With the /proc source, which has no
+//! cgroup ids, the owners of the sockets are walked for their cgroups, as `workloads` does.)
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::ports::{merged_rows, port_matrix};
+use super::workloads::matrix;
+use crate::aggregate::workloads::CgroupTally;
+use crate::aggregate::{bound_ports, Direction, PortBudget, PortGrouping, PortMatrix};
+use crate::collect;
+use crate::collect::workloads::Resolver;
+use crate::config::{Config, RecordOptions};
+use crate::error::Error;
+use crate::model::history::{PortSample, Sample, WorkloadSample, OTHER_WORKLOADS, UNATTRIBUTED};
+use crate::model::workload::WorkloadBy;
+use crate::model::{Listeners, OwnerWalk, Plan, Sink, SocketRecord, StateCounts, StateRow};
+use crate::pipeline::{self, Readers};
+use crate::store::{self, Recorder, Retention};
+use crate::term;
+
+/// The longest pause between two tries of a failing write.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// One namespace's sockets counted per state, per service port and per cgroup in one pass.
+struct Tick {
+    counts: StateCounts,
+    ports: PortMatrix,
+    tally: CgroupTally,
+}
+
+impl Sink for Tick {
+    fn record(&mut self, record: &SocketRecord) {
+        self.counts.record(record);
+        self.ports.record(record);
+        self.tally.record(record);
+    }
+
+    fn reset(&mut self) -> bool {
+        self.counts.reset() & self.ports.reset() & self.tally.reset()
+    }
+
+    fn counts_mut(&mut self) -> Option<&mut StateCounts> {
+        None
+    }
+
+    fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
+        self.tally.owners_wanted(wanted);
+    }
+}
+
+/// Records until a stop signal (exit 0) or `--count` samples.
+pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Result<(), Error> {
+    let stop = term::stop_flag();
+    // Signals are taken only while the loop sleeps: a sample is never cut in half.
+    term::defer_signals()?;
+    let hostname = collect::host::hostname(&config.proc_root).unwrap_or_default();
+    let mut recorder = Recorder::open(&options.db, &hostname, options.interval)?;
+    let retention = Retention {
+        keep: options.keep,
+        max_size: options.max_size,
+    };
+    writeln!(
+        err,
+        "tcpstat: recording every {} into {} (keeping {} and at most {} bytes)",
+        crate::model::duration::format_age(options.interval),
+        options.db.display(),
+        crate::model::duration::format_age(options.keep),
+        options.max_size
+    )?;
+    err.flush()?;
+    let plan = Plan {
+        listeners: Listeners::All,
+        port_range: true,
+        owners: OwnerWalk::NoCgroup,
+        ..config.plan()
+    };
+    let mut readers = Readers::default();
+    let resolver = RefCell::new(Resolver::new(&config.proc_root, &config.host_root));
+    let mut next = Instant::now();
+    let mut written: u64 = 0;
+    let mut failing: Option<(u32, Duration)> = None;
+    loop {
+        if stop.get().is_some() {
+            // Every sample is committed already: a checkpoint that fails (the disk still
+            // full) leaves them in the WAL, where the next open finds them. Said, not fatal.
+            if let Err(e) = recorder.close() {
+                writeln!(err, "tcpstat: warning: {}", e.report())?;
+            }
+            writeln!(err, "tcpstat: stopped; {written} samples written")?;
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now < next {
+            // Asleep until the next tick or a signal.
+            stop.wait(None, Some(next - now))?;
+            continue;
+        }
+        // On a fixed grid (no drift); a tick missed (a slow write) is skipped, not caught up.
+        next += options.interval;
+        if next <= now {
+            next = now + options.interval;
+        }
+        let result = sample(config, &plan, &mut readers, &resolver, options.top)
+            .and_then(|s| recorder.write(&s, retention));
+        match result {
+            Ok(_) => {
+                written += 1;
+                if let Some((times, _)) = failing.take() {
+                    writeln!(err, "tcpstat: recording again after {times} failed samples")?;
+                }
+                if options.count.is_some_and(|n| written >= n) {
+                    recorder.close()?;
+                    return Ok(());
+                }
+            }
+            Err(e) if store::is_transient(&e) || !matches!(e, Error::Store { .. }) => {
+                // A full disk, a read-only remount, a collection that failed: said, and tried
+                // again after a pause that doubles up to MAX_BACKOFF (the samples meanwhile
+                // are lost; the database is as it was after the last good one).
+                let (times, pause) = match failing {
+                    None => (1, options.interval.max(Duration::from_secs(1))),
+                    Some((times, pause)) => (times + 1, (pause * 2).min(MAX_BACKOFF)),
+                };
+                failing = Some((times, pause));
+                writeln!(
+                    err,
+                    "tcpstat: cannot record a sample: {}; trying again in {}",
+                    e.report(),
+                    crate::model::duration::format_age(pause)
+                )?;
+                err.flush()?;
+                next = Instant::now() + pause;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One collection, as a sample.
+fn sample(
+    config: &Config,
+    plan: &Plan,
+    readers: &mut Readers,
+    resolver: &RefCell<Resolver>,
+    top: usize,
+) -> Result<Sample, Error> {
+    let t_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64;
+    let began = Instant::now();
+    resolver.borrow_mut().refresh();
+    let scope = readers.resolve(&config.netns, &config.proc_root)?;
+    let collection = pipeline::run(plan, &scope, readers, |ctx| Tick {
+        counts: StateCounts::new(),
+        ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
+        tally: CgroupTally::default(),
+    })?;
+    let outcome = collection.outcome();
+    let mut states = StateRow::default();
+    for part in collection.parts() {
+        states.merge(&part.counts.row());
+    }
+    let rows = merged_rows(&collection, |tick| &tick.ports);
+    let bounded = bound_ports(
+        &rows,
+        PortBudget {
+            listening: top,
+            others: top,
+        },
+    );
+    let mut ports: Vec<PortSample> = Vec::new();
+    let mut add_port = |port: u16, outgoing: bool, counts: &StateRow, q: Option<_>| {
+        let q: Option<crate::aggregate::ListenerQueue> = q;
+        // Namespaces merged: the same port in two namespaces is one row.
+        let at = match ports
+            .iter()
+            .position(|p| p.port == port && p.outgoing == outgoing)
+        {
+            Some(at) => at,
+            None => {
+                ports.push(PortSample {
+                    port,
+                    outgoing,
+                    backlog: Some(0),
+                    ..PortSample::default()
+                });
+                ports.len() - 1
+            }
+        };
+        let p = &mut ports[at];
+        p.counts.merge(counts);
+        if let Some(q) = q {
+            p.listeners += q.sockets;
+            p.queued += q.queued;
+            p.backlog = p.backlog.zip(q.backlog).map(|(a, b)| a + b);
+        }
+    };
+    for row in &bounded.rows {
+        add_port(
+            row.port,
+            row.direction == Direction::Out,
+            &row.counts,
+            row.listener,
+        );
+    }
+    for folded in &bounded.other {
+        add_port(
+            0,
+            folded.direction == Direction::Out,
+            &folded.counts,
+            folded.listener,
+        );
+    }
+    for p in &mut ports {
+        if p.listeners == 0 {
+            p.backlog = None;
+        }
+    }
+    let matrix = matrix(
+        &collection,
+        |tick| Some(&tick.tally),
+        resolver,
+        WorkloadBy::Workload,
+    );
+    let mut rows = matrix.rows;
+    // Namespaces merged: one row per name.
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    rows.dedup_by(|b, a| {
+        if a.key == b.key {
+            a.counts.merge(&b.counts);
+            true
+        } else {
+            false
+        }
+    });
+    rows.sort_by(|a, b| {
+        b.counts
+            .stuck()
+            .cmp(&a.counts.stuck())
+            .then(b.counts.total().cmp(&a.counts.total()))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut workloads: Vec<WorkloadSample> = Vec::new();
+    let mut other = StateRow::default();
+    for (i, row) in rows.iter().enumerate() {
+        if i < top {
+            workloads.push(WorkloadSample {
+                name: row.key.clone(),
+                counts: row.counts,
+            });
+        } else {
+            other.merge(&row.counts);
+        }
+    }
+    let mut unattributed = matrix.unattributed;
+    unattributed.merge(&matrix.ungrouped);
+    for (name, counts) in [(OTHER_WORKLOADS, other), (UNATTRIBUTED, unattributed)] {
+        if counts.total() > 0 {
+            workloads.push(WorkloadSample {
+                name: name.to_string(),
+                counts,
+            });
+        }
+    }
+    let (counters, _missing) = collect::kernel::tcp_counters(&config.proc_root);
+    Ok(Sample {
+        t_ms,
+        source: outcome.source.name().to_string(),
+        partial: !outcome.complete,
+        states,
+        ports,
+        workloads,
+        counters,
+        collect_us: began.elapsed().as_micros() as u64,
+    })
+}
