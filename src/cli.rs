@@ -651,7 +651,7 @@ pub enum FormatArg {
     /// A table for people.
     #[default]
     Table,
-    /// One JSON object (schema in the README); the same as --json.
+    /// One JSON object (schema: man tcpstat-json); the same as --json.
     Json,
     /// Prometheus text exposition, e.g. for node_exporter's textfile collector.
     Prometheus,
@@ -659,7 +659,7 @@ pub enum FormatArg {
 
 #[derive(Debug, Args, Default, PartialEq)]
 pub struct SummaryArgs {
-    /// Print one JSON object instead of a table (schema in the README); --format json.
+    /// Print one JSON object instead of a table (schema: man tcpstat-json); --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::model::Family;
 
-/// Process exit status (documented in the README and the man page).
+/// Process exit status (documented in docs/GUIDE.md and the man page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     /// Success (also: the reader closed the pipe).

@@ -4,13 +4,13 @@
 //! Owns: turning [`Cli::command`] into completion scripts (bash, zsh, fish, elvish,
 //! PowerShell) and roff man pages (`tcpstat.1` plus one page per visible subcommand, with the
 //! sections clap cannot know: `generate/man.rs`), tcpstat-json(5) from the JSON Schemas of
-//! `docs/schema/` (`generate/json_page.rs`), tcpstat-metrics(7) and the README's metrics
+//! `docs/schema/` (`generate/json_page.rs`), tcpstat-metrics(7) and the user guide's metrics
 //! table from the exposition's table of metrics (`generate/metrics_page.rs`), and writing
 //! them out for the hidden `tcpstat generate`. It must not define a flag (`cli` is the one
 //! source of truth) and never reads the kernel.
 //!
 //! The same bytes are committed under `completions/` and `man/`;
-//! `tests/integration/generated.rs` fails when they (or the README's metrics table) drift and
+//! `tests/integration/generated.rs` fails when they (or the user guide's metrics table) drift and
 //! refreshes them with `TCPSTAT_UPDATE_GENERATED=1`. Output depends on
 //! nothing but the definition, the crate version and the date set with it (`generate/man.rs`:
 //! no day of generation, no paths), so it is reproducible.
@@ -172,9 +172,9 @@ pub fn man_pages() -> io::Result<Vec<Generated>> {
     Ok(pages)
 }
 
-/// The README's metrics table (section "### Metrics"), generated from the table the
+/// The user guide's metrics table (section "### Metrics"), generated from the table the
 /// Prometheus exposition is written from; `tests/integration/generated.rs` compares it with
-/// the README.
+/// docs/GUIDE.md.
 pub fn readme_metrics_table() -> String {
     metrics_page::readme_table()
 }

@@ -612,6 +612,19 @@ impl<P: Sink> Sink for Held<P> {
         }
     }
 
+    fn aside(&self) -> Option<Box<dyn crate::model::sink::AsideSink>> {
+        match self {
+            Held::Part(p) => p.aside(),
+            Held::Snapshot(_) => None,
+        }
+    }
+
+    fn absorb(&mut self, aside: Box<dyn crate::model::sink::AsideSink>) {
+        if let Held::Part(p) = self {
+            p.absorb(aside);
+        }
+    }
+
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
         match self {
             Held::Part(p) => p.owners_wanted(wanted),

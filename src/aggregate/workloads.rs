@@ -12,18 +12,52 @@
 //! dropped or guessed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::model::sink::AsideSink;
 use crate::model::workload::{Workload, WorkloadBy};
-use crate::model::{Sink, SocketRecord, StateRow};
+use crate::model::{KernelState, Sink, SocketRecord, StateRow, TcpState};
+
+/// A hasher for keys that are small integers (cgroup ids, ports): one multiplication
+/// (Fibonacci hashing) instead of SipHash, for the two lookups of every socket of a dump.
+/// The keys come from the kernel, not from a network peer: no flooding to defend against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u16(&mut self, key: u16) {
+        self.write_u64(u64::from(key));
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by cgroup id or port, hashed by [`IdHasher`].
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Sockets of one namespace counted by cgroup id, and those without one.
 #[derive(Debug, Clone, Default)]
 pub struct CgroupTally {
     /// Full sockets, by the cgroup id the kernel reported.
-    pub by_id: HashMap<u64, StateRow>,
+    pub by_id: IdMap<u64, StateRow>,
     /// Minisockets without a cgroup, by local port.
-    pub minisockets: HashMap<u16, StateRow>,
+    pub minisockets: IdMap<u16, StateRow>,
+    /// The listening sockets of the dump (they claim the minisockets on their ports), kept
+    /// so that a run whose filter keeps every listener needs no listener pass of its own.
+    pub listeners: Vec<SocketRecord>,
     /// Full sockets without a cgroup id (the /proc source; kernels before 4.19 with no
     /// `INET_DIAG_CGROUP_ID`): inode and state, to be attributed through their owners.
     pub no_id: Vec<(u64, crate::model::KernelState)>,
@@ -33,6 +67,9 @@ pub struct CgroupTally {
 impl Sink for CgroupTally {
     fn record(&mut self, r: &SocketRecord) {
         self.sockets += 1;
+        if r.state == KernelState::Known(TcpState::Listen) {
+            self.listeners.push(*r);
+        }
         if r.cgroup_id != 0 {
             self.by_id.entry(r.cgroup_id).or_default().add(r.state);
         } else if r.inode != 0 {
@@ -54,6 +91,27 @@ impl Sink for CgroupTally {
 
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
         wanted.extend(self.no_id.iter().map(|&(inode, _)| inode));
+    }
+
+    // Counts by id and port add up whatever the order: the bound-only sockets can be dumped
+    // on another thread, as `summary` does.
+    fn aside(&self) -> Option<Box<dyn AsideSink>> {
+        Some(Box::new(CgroupTally::default()))
+    }
+
+    fn absorb(&mut self, aside: Box<dyn AsideSink>) {
+        let Ok(other) = aside.into_any().downcast::<CgroupTally>() else {
+            return;
+        };
+        for (id, row) in &other.by_id {
+            self.by_id.entry(*id).or_default().merge(row);
+        }
+        for (port, row) in &other.minisockets {
+            self.minisockets.entry(*port).or_default().merge(row);
+        }
+        self.no_id.extend(other.no_id.iter().copied());
+        self.listeners.extend(other.listeners.iter().copied());
+        self.sockets += other.sockets;
     }
 }
 

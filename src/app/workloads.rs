@@ -25,8 +25,13 @@ pub fn run(
     let began = Instant::now();
     // Counted by cgroup id as the dump streams; the listening sockets claim the minisockets
     // on their ports. Owners only for sockets without an id (the /proc source).
+    // The dump holds every listener when the filter keeps them all: no listener pass then.
     let plan = Plan {
-        listeners: Listeners::All,
+        listeners: if config.filter.keeps_every_listener() {
+            Listeners::None
+        } else {
+            Listeners::All
+        },
         owners: OwnerWalk::NoCgroup,
         ..config.plan()
     };
@@ -106,10 +111,16 @@ pub fn matrix<P>(
         .reads()
         .filter_map(|(netns, read)| Some((netns, read, tally(&read.part)?)))
         .map(|(netns, read, tally)| {
+            // Without a listener pass, the dump's own listeners (it held them all).
+            let listeners = if read.listeners.is_empty() {
+                &tally.listeners
+            } else {
+                &read.listeners
+            };
             WorkloadMatrix::build(
                 Collection::<()>::tag(netns),
                 tally,
-                &read.listeners,
+                listeners,
                 by,
                 &mut |id| resolver.borrow_mut().of_id(id),
                 &mut |inode| {

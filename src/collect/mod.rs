@@ -30,6 +30,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::error::Error;
+use crate::model::sink::AsideSink;
 use crate::model::{
     Extensions, Family, Filter, Namespace, Outcome, Sink, SocketDetail, SocketRecord, SourceChoice,
     SourceKind, StateCounts, StateSet, TcpState,
@@ -120,6 +121,14 @@ impl Sink for Tagged<'_> {
         // Counts carry no namespace: nothing to tag.
         self.inner.counts_mut()
     }
+
+    fn aside(&self) -> Option<Box<dyn AsideSink>> {
+        self.inner.aside()
+    }
+
+    fn absorb(&mut self, aside: Box<dyn AsideSink>) {
+        self.inner.absorb(aside);
+    }
 }
 
 /// Reads one namespace, once or again and again (`watch`, `serve`), keeping one netlink
@@ -194,11 +203,12 @@ impl Reader {
                     Some(source) => source,
                     None => netlink.insert(target.open_netlink()?),
                 };
-                let result = match sink.counts_mut() {
-                    Some(counts) if split && split_closed(filter).is_some() => {
-                        read_closed_aside(target, source, filter, counts)
-                    }
-                    _ => netlink::collect_on(source, filter, extensions, sink),
+                let aside = (split && extensions == Extensions::NONE)
+                    .then(|| split_closed(filter).and(sink.aside()))
+                    .flatten();
+                let result = match aside {
+                    Some(side) => read_closed_aside(target, source, filter, sink, side),
+                    None => netlink::collect_on(source, filter, extensions, sink),
                 };
                 if result.is_err() {
                     *netlink = None;
@@ -246,24 +256,30 @@ fn read_closed_aside(
     target: &Target,
     source: &mut netlink::NetlinkSource,
     filter: &Filter,
-    counts: &mut StateCounts,
+    sink: &mut dyn Sink,
+    mut side: Box<dyn AsideSink>,
 ) -> Result<Outcome, Error> {
     let Some((rest, closed)) = split_closed(filter) else {
-        return netlink::collect_on(source, filter, Extensions::NONE, counts);
+        return netlink::collect_on(source, filter, Extensions::NONE, sink);
     };
-    let mut side = StateCounts::new();
+    let netns = target.tag();
     let (main, other) = std::thread::scope(|scope| {
+        let side = &mut side;
         let helper = std::thread::Builder::new()
             .name("tcpstat-closed".into())
-            .spawn_scoped(scope, || {
+            .spawn_scoped(scope, move || {
+                let mut tagged = Tagged {
+                    netns,
+                    inner: &mut **side,
+                };
                 netlink::collect_on(
                     &mut target.open_netlink()?,
                     &closed,
                     Extensions::NONE,
-                    &mut side,
+                    &mut tagged,
                 )
             });
-        let main = netlink::collect_on(source, &rest, Extensions::NONE, counts);
+        let main = netlink::collect_on(source, &rest, Extensions::NONE, sink);
         let other = match helper {
             Ok(handle) => handle
                 .join()
@@ -277,7 +293,7 @@ fn read_closed_aside(
     });
     let mut outcome = main?;
     let other = other?;
-    counts.merge(&side);
+    sink.absorb(side);
     outcome.complete &= other.complete;
     outcome.warnings.extend(other.warnings);
     Ok(outcome)

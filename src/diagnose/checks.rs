@@ -51,7 +51,7 @@ pub struct CheckSpec {
     pub measures: &'static str,
     /// What a percentage level is a percentage of; `None`: counts only.
     pub limit_name: Option<&'static str>,
-    /// The documented defaults (README, `doctor --help`).
+    /// The documented defaults (docs/GUIDE.md, `doctor --help`).
     pub default_levels: Levels,
     /// The states whose sockets the check reads; when none of them was counted (`--state`)
     /// the check is not run. Empty: the check reads listeners or kernel totals only.
@@ -336,7 +336,7 @@ impl Check {
         self.spec().limit_name
     }
 
-    /// The documented defaults (README, `doctor --help`).
+    /// The documented defaults (docs/GUIDE.md, `doctor --help`).
     pub const fn default_levels(self) -> Levels {
         self.spec().default_levels
     }

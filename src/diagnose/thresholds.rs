@@ -86,7 +86,7 @@ pub struct Levels {
 }
 
 impl Levels {
-    /// A check's documented defaults (README, `doctor --help`): the critical level stands.
+    /// A check's documented defaults (docs/GUIDE.md, `doctor --help`): the critical level stands.
     pub const fn default_of(warning: Level, critical: Level) -> Levels {
         Levels {
             warning,

@@ -1,4 +1,4 @@
-//! tcpstat-metrics(7), and the README's metrics table: both generated from the table the
+//! tcpstat-metrics(7), and the user guide's metrics table: both generated from the table the
 //! exposition itself is written from ([`METRICS`]), so neither can drift from what
 //! `--format prometheus` and `tcpstat serve` write.
 
@@ -99,7 +99,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
-/// The README's metrics table (section "### Metrics"), in Markdown.
+/// The user guide's metrics table (section "### Metrics"), in Markdown.
 pub fn readme_table() -> String {
     let mut out =
         String::from("| metric | type | labels | written by | meaning |\n|---|---|---|---|---|\n");

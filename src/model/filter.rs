@@ -266,6 +266,22 @@ impl Filter {
         self.families.contains(&family)
     }
 
+    /// True when every listening socket of the families read passes: LISTEN is selected and
+    /// nothing else narrows (ports, addresses, users, owners, workloads). A dump with this
+    /// filter then holds every listener, and needs no listener pass of its own.
+    pub fn keeps_every_listener(&self) -> bool {
+        self.states.contains(super::state::TcpState::Listen)
+            && self.any_port.is_empty()
+            && self.local_port.is_empty()
+            && self.remote_port.is_empty()
+            && self.local_addr.is_empty()
+            && self.remote_addr.is_empty()
+            && self.uids.is_empty()
+            && !self.needs_owners()
+            && self.workloads.is_empty()
+            && self.cgroups.is_none()
+    }
+
     /// True when only owner resolution can decide (`--pid`, `--process`).
     pub fn needs_owners(&self) -> bool {
         !self.pids.is_empty() || !self.process_names.is_empty()

@@ -5,6 +5,7 @@
 //! sinks from one collection). [`StateCounts`] is a sink too: the one a collector may split
 //! across threads.
 
+use std::any::Any;
 use std::collections::HashSet;
 
 use super::{SocketDetail, SocketRecord, StateCounts};
@@ -32,9 +33,31 @@ pub trait Sink {
         None
     }
 
+    /// A fresh, empty sink of the same kind that another thread can fill with part of the
+    /// table (the bound-only sockets, dumped aside) before [`Sink::absorb`] adds it to this
+    /// one; `None` (the default) for sinks whose result depends on the order of sockets.
+    fn aside(&self) -> Option<Box<dyn AsideSink>> {
+        None
+    }
+
+    /// Adds what a sink made by [`Sink::aside`] recorded.
+    fn absorb(&mut self, _aside: Box<dyn AsideSink>) {}
+
     /// Adds the inodes of the sockets whose owners this sink needs to `wanted` (the pipeline
     /// walks once for every namespace's sinks). None by default.
     fn owners_wanted(&self, _wanted: &mut HashSet<u64>) {}
+}
+
+/// A sink filled on another thread and handed back whole ([`Sink::aside`]).
+pub trait AsideSink: Sink + Send {
+    /// For [`Sink::absorb`], which knows the concrete type it made.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<T: Sink + Send + 'static> AsideSink for T {
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
 }
 
 impl Sink for StateCounts {
@@ -49,6 +72,16 @@ impl Sink for StateCounts {
 
     fn counts_mut(&mut self) -> Option<&mut StateCounts> {
         Some(self)
+    }
+
+    fn aside(&self) -> Option<Box<dyn AsideSink>> {
+        Some(Box::new(StateCounts::new()))
+    }
+
+    fn absorb(&mut self, aside: Box<dyn AsideSink>) {
+        if let Ok(counts) = aside.into_any().downcast::<StateCounts>() {
+            self.merge(&counts);
+        }
     }
 }
 

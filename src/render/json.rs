@@ -8,7 +8,7 @@
 //! states tcpstat does not know and every socket of an object; `netns` for the namespaces
 //! read, `netns_label` for a row's namespace; `<array>_omitted` for what `--top` left out.
 //! Bump [`SCHEMA_VERSION`] on any change that could break a reader. The schema is described
-//! in the README and published as JSON Schema in `docs/schema/`.
+//! in docs/GUIDE.md and published as JSON Schema in `docs/schema/`.
 
 use std::io::{self, Write};
 
@@ -21,7 +21,7 @@ use crate::model::{Family, Outcome, StateSet, TcpState};
 use crate::model::{StateCounts, StateRow};
 
 /// Version of every JSON document tcpstat prints (each JSON document, each NDJSON line).
-/// 2: one vocabulary across documents (see the README's list of changes from 1).
+/// 2: one vocabulary across documents (see docs/GUIDE.md's list of changes from 1).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The keys every document starts with: which schema, when, where.

@@ -168,7 +168,7 @@ struct OwnerJson<'a> {
     command: &'a str,
 }
 
-/// One socket in `list --json`'s `sockets` (schema in the README and `docs/schema/`).
+/// One socket in `list --json`'s `sockets` (schema in `docs/schema/`).
 #[derive(Serialize)]
 struct SocketJson<'a> {
     state: String,

@@ -92,7 +92,7 @@ impl Label {
 }
 
 /// A metric family, as the exposition writes it and the documentation describes it: the one
-/// table ([`METRICS`]) that tcpstat-metrics(7) and the README's metrics table are generated
+/// table ([`METRICS`]) that tcpstat-metrics(7) and the user guide's metrics table are generated
 /// from (`src/generate`), so they cannot drift from what is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metric {

@@ -1,4 +1,4 @@
-//! One test per row of the README's "Bad input" table: every user input and every kernel
+//! One test per row of the user guide's "Bad input" table: every user input and every kernel
 //! input tcpstat takes, what it does with a bad one, and that it does exactly that: a clear
 //! message naming the problem, the documented exit status, and nothing half-written on
 //! stdout. Kernel-side rows that need crafted bytes are unit tests next to their parsers

@@ -1,6 +1,6 @@
 //! The committed completions (`completions/`) and man pages (`man/`) are exactly what the
 //! current command-line definition (and the JSON Schemas, and the table of metrics)
-//! generates, and so is the README's metrics table; hidden items appear in none of them; the
+//! generates, and so is the user guide's metrics table; hidden items appear in none of them; the
 //! man pages lint clean with mandoc and groff and render within 80 columns, without Markdown;
 //! and `tcpstat generate` prints and writes the same bytes. What the completion scripts offer
 //! is tested in real shells by `completions.rs`.
@@ -105,14 +105,14 @@ fn table_after(text: &str, heading: &str) -> Option<std::ops::Range<usize>> {
     start.map(|s| s..at)
 }
 
-/// The README's metrics table (its section "### Metrics") is the one generated from the
+/// The user guide's metrics table (its section "### Metrics") is the one generated from the
 /// table the Prometheus exposition is written from (`src/render/prometheus.rs`), as
-/// tcpstat-metrics(7) is. The README is no generated file, but its table is refreshed like
+/// tcpstat-metrics(7) is. The guide is no generated file, but its table is refreshed like
 /// one, by the same command.
 #[test]
-fn readme_metrics_table_is_the_generated_one() {
-    let path = repo().join("README.md");
-    let readme = fs::read_to_string(&path).expect("README.md");
+fn guide_metrics_table_is_the_generated_one() {
+    let path = repo().join("docs/GUIDE.md");
+    let readme = fs::read_to_string(&path).expect("docs/GUIDE.md");
     let range = table_after(&readme, "### Metrics").expect("a table under ### Metrics");
     let want = generate::readme_metrics_table();
     if readme[range.clone()] == want {
@@ -121,12 +121,12 @@ fn readme_metrics_table_is_the_generated_one() {
     if std::env::var_os("TCPSTAT_UPDATE_GENERATED").is_some_and(|v| v == "1") {
         let mut fresh = readme.clone();
         fresh.replace_range(range, &want);
-        fs::write(&path, fresh).expect("write README.md");
+        fs::write(&path, fresh).expect("write docs/GUIDE.md");
         return;
     }
     panic!(
-        "README.md's metrics table differs from src/render/prometheus.rs's METRICS:\n\
-         --- README\n{}--- generated\n{want}\nrefresh it with\n  {REFRESH}",
+        "docs/GUIDE.md's metrics table differs from src/render/prometheus.rs's METRICS:\n\
+         --- guide\n{}--- generated\n{want}\nrefresh it with\n  {REFRESH}",
         &readme[range]
     );
 }

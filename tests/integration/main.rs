@@ -5,7 +5,7 @@
 //!
 //! The binary on recorded fixtures and on the live kernel:
 //! - `cli`: JSON contract, warnings, errors, exit codes, colour and pipes;
-//! - `bad_input`: one test per row of the README's "Bad input" table;
+//! - `bad_input`: one test per row of the user guide's "Bad input" table;
 //! - `states`: real loopback sockets driven into every TCP state, counted by both sources;
 //! - `breakdown`: `ports`, `procs` and `list` with real processes, hostile names, dropped
 //!   privileges, user names from NSS;

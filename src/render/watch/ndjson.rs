@@ -140,7 +140,7 @@ impl DeltasJson {
     }
 }
 
-/// One NDJSON tick (schema in the README and `docs/schema/`).
+/// One NDJSON tick (schema in `docs/schema/`).
 #[derive(Serialize)]
 struct TickJson<'a> {
     #[serde(rename = "type")]
