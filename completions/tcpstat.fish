@@ -26,7 +26,7 @@ function __fish_tcpstat_using_subcommand
 end
 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -48,7 +48,7 @@ never\t''"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
-complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
+complete -c tcpstat -n "__fish_tcpstat_needs_command" -l json -d 'Print one JSON object instead of a table (schema: man tcpstat-json); --format json'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -70,7 +70,7 @@ complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "record" -d 'Record 
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "history" -d 'Look back at what `tcpstat record` stored: sockets per state over a period (min, avg, max and a chart), one recorded moment (--at), when a state left its normal band (--onset), as a table, JSON or CSV'
 complete -c tcpstat -n "__fish_tcpstat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -92,7 +92,7 @@ never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema in the README); --format json'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l json -d 'Print one JSON object instead of a table (schema: man tcpstat-json); --format json'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand summary" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -104,7 +104,7 @@ remote\t'Always the remote port'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top -d 'Only the N groups with the most sockets (N >= 1; the footer and JSON `ports_omitted` say how many were left out). With --format prometheus: the N busiest ports that are not listened on (default 10; 0: none), the rest summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l top-listening -d 'With --format prometheus: the listening ports kept, those with the fullest accept queues first (then the busiest); the rest are summed as port="other", so that the number of series is bounded whatever the host does' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -135,7 +135,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s h -l help -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand ports" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l top -d 'Only the N processes with the most sockets (N >= 1; the footer and JSON `processes_omitted` say how many were left out; the rows of sockets without a process are always shown). With --format prometheus: the N busiest command names (default 20; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand procs" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -171,7 +171,7 @@ pod\t'The Kubernetes pod'
 cgroup\t'The raw cgroup path'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l top -d 'Only the N workloads with the most sockets (N >= 1; the footer and JSON `workloads_omitted` say how many were left out). With --format prometheus: the N busiest (default 50; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand workloads" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -207,7 +207,7 @@ pod\t'The Kubernetes pod'
 cgroup\t'The raw cgroup path'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l top -d 'Only the N workloads with the most sockets (N >= 1; the footer and JSON `workloads_omitted` say how many were left out). With --format prometheus: the N busiest (default 50; 0: none), the rest summed' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l format -d 'Output format: table, json or prometheus' -r -f -a "table\t'A table for people'
-json\t'One JSON object (schema in the README); the same as --json'
+json\t'One JSON object (schema: man tcpstat-json); the same as --json'
 prometheus\t'Prometheus text exposition, e.g. for node_exporter\'s textfile collector'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
