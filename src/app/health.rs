@@ -8,7 +8,7 @@ use crate::aggregate::health::{HealthRow, HealthTally};
 use crate::collect::host;
 use crate::config::{Config, HealthOptions};
 use crate::error::Error;
-use crate::model::Extensions;
+use crate::model::{Extensions, StateSet, TcpState};
 use crate::pipeline;
 use crate::render::health::{write_json, write_table, HealthReport};
 
@@ -20,13 +20,21 @@ pub fn run(
 ) -> Result<(), Error> {
     // The listeners and the ephemeral range decide the service side (as `ports`); tcp_info
     // is asked from the kernel for this dump only.
-    let plan = crate::model::Plan {
+    let mut plan = crate::model::Plan {
         extensions: Extensions {
             info: true,
             memory: false,
         },
         ..super::ports::port_plan(config)
     };
+    // Health leaves out listeners, TIME_WAIT and bound-only sockets (no peer, no tcp_info
+    // worth reading): the kernel need not send them. TIME_WAIT is a quarter of a busy table,
+    // and CLOSED a walk of the bind hash of its own. (The listeners still come from the
+    // listener pass: they decide the service side.)
+    let left_out = StateSet::of(TcpState::Listen)
+        .union(StateSet::of(TcpState::TimeWait))
+        .union(StateSet::of(TcpState::Closed));
+    plan.filter.states = plan.filter.states.without(left_out);
     let (scope, mut readers) = scope(config)?;
     let collection = pipeline::run(&plan, &scope, &mut readers, |ctx| {
         HealthTally::new(
