@@ -334,7 +334,7 @@ pub struct ServeArgs {
 
     /// Workloads in tcpstat_workload_sockets (with --workloads): the N busiest; the rest are
     /// summed in tcpstat_workload_other_sockets.
-    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_TOP_WORKLOADS)]
+    #[arg(long, value_name = "N", default_value_t = crate::aggregate::workloads::DEFAULT_TOP_WORKLOADS)]
     pub top_workloads: usize,
 
     /// Connections served at once. When all are taken, a new one takes the slot of the oldest

@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 
 use crate::aggregate::health::HealthBy;
 use crate::aggregate::watch::GroupBy;
+pub use crate::aggregate::workloads::DEFAULT_TOP_WORKLOADS;
 use crate::aggregate::PortGrouping;
 use crate::check::Threshold;
 use crate::cli::{
@@ -165,9 +166,6 @@ pub struct WorkloadsOptions {
     pub top: Option<usize>,
     pub format: Format,
 }
-
-/// `workloads --format prometheus` without `--top`: workloads kept.
-pub const DEFAULT_TOP_WORKLOADS: usize = 50;
 
 /// `check`, resolved.
 #[derive(Debug, Clone, PartialEq)]

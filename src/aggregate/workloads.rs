@@ -48,6 +48,10 @@ impl Hasher for IdHasher {
 /// A map keyed by cgroup id or port, hashed by [`IdHasher`].
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+/// Workloads with series of their own in Prometheus text without `--top`
+/// (`workloads --format prometheus`, `serve --workloads`); the rest are summed.
+pub const DEFAULT_TOP_WORKLOADS: usize = 50;
+
 /// Sockets of one namespace counted by cgroup id, and those without one.
 #[derive(Debug, Clone, Default)]
 pub struct CgroupTally {

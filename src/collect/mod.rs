@@ -19,6 +19,7 @@ pub mod host;
 pub mod kernel;
 pub mod netlink;
 pub mod netns;
+pub mod nlattr;
 pub mod owners;
 pub mod procnet;
 pub mod tcpinfo;

@@ -33,6 +33,8 @@ use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
 use super::bytecode::{self, Program, INET_DIAG_REQ_BYTECODE};
+use super::nlattr::attribute;
+use super::nlattr::NLA_HDR_LEN;
 use super::tcpinfo;
 use crate::error::Error;
 use crate::model::{
@@ -51,8 +53,6 @@ const EINTR: i32 = 4;
 const INET_DIAG_MSG_LEN: usize = 72;
 /// Size of `struct nlmsghdr`.
 const NLMSG_HDR_LEN: usize = 16;
-/// Size of `struct nlattr`.
-const NLA_HDR_LEN: usize = 4;
 /// `INET_DIAG_CGROUP_ID` (`enum inet_diag_attr`, Linux 5.9+): a u64 the kernel adds to every
 /// full socket's message without being asked (`inet_diag_msg_attrs_fill`).
 pub const INET_DIAG_CGROUP_ID: u16 = 21;
@@ -637,26 +637,6 @@ pub fn parse_inet_diag_msg(msg: &[u8]) -> Option<SocketRecord> {
             .and_then(|v| Some(u64::from_ne_bytes(v.get(..8)?.try_into().ok()?)))
             .unwrap_or(0),
     })
-}
-
-/// The payload of the first attribute of type `kind` among the `struct nlattr`s after an
-/// `inet_diag_msg`, or `None` when absent or when the attributes do not fit (a malformed tail
-/// loses the optional data, never the socket).
-pub fn attribute(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
-    while attrs.len() >= NLA_HDR_LEN {
-        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
-        // The high bits of nla_type are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER).
-        let ty = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
-        if len < NLA_HDR_LEN || len > attrs.len() {
-            return None;
-        }
-        if ty == kind {
-            return Some(&attrs[NLA_HDR_LEN..len]);
-        }
-        // Attributes are aligned to 4 bytes (NLA_ALIGN); the last one may end unpadded.
-        attrs = attrs.get((len + 3) & !3..).unwrap_or(&[]);
-    }
-    None
 }
 
 #[cfg(test)]

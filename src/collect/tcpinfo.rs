@@ -31,11 +31,11 @@ pub const fn ext_bits(extensions: Extensions) -> u8 {
     bits
 }
 
-/// The detail in the attributes after an `inet_diag_msg` (see `netlink::attribute`), for the
+/// The detail in the attributes after an `inet_diag_msg` (see `nlattr::attribute`), for the
 /// parts `extensions` asked for. A part the kernel did not send (minisockets send none) is
 /// `None`.
 pub fn parse_detail(attrs: &[u8], extensions: Extensions) -> SocketDetail {
-    use super::netlink::attribute;
+    use super::nlattr::attribute;
     SocketDetail {
         info: if extensions.info {
             attribute(attrs, INET_DIAG_INFO).and_then(parse_tcp_info)

@@ -9,12 +9,12 @@
 //! severity), and `--threshold` accepts every key of the table. Must not judge (the rules
 //! do) nor format findings (`render::doctor`).
 
+use super::levels::Level::{Count, Percent};
+use super::levels::Levels;
 use super::rules::{
     accept_queue, close_wait, closing, ephemeral_ports, orphans, syn_recv, syn_sent, tcp_memory,
     time_wait,
 };
-use super::thresholds::Level::{Count, Percent};
-use super::thresholds::Levels;
 use super::{Finding, Inputs};
 use crate::model::{StateSet, TcpState};
 

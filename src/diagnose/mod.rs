@@ -42,6 +42,7 @@ mod checks;
 mod finding;
 #[cfg(test)]
 mod fixtures;
+mod levels;
 mod rules;
 mod thresholds;
 
@@ -51,8 +52,9 @@ pub use finding::{
     tw_reuse, AddrCount, Evidence, Finding, Number, PortCount, ProcessCount, Setting, Severity,
     Subject, TwReuse, WorkloadEvidence,
 };
+pub use levels::{Level, Levels};
 pub use rules::TOP;
-pub use thresholds::{parse_threshold, Level, Levels, ThresholdOverride, Thresholds};
+pub use thresholds::{parse_threshold, ThresholdOverride, Thresholds};
 
 use crate::model::kernel::KernelFacts;
 use crate::model::{OwnerMap, SocketRecord, StateSet, TcpState};

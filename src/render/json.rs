@@ -14,6 +14,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::model::workload::Workload;
+
 use super::text::is_unsafe_for_terminals;
 use super::{NetnsView, PortsReport, ProcsReport, SummaryReport};
 use crate::aggregate::PortGrouping;
@@ -554,6 +556,43 @@ pub fn procs<'a>(report: &'a ProcsReport<'a>) -> ProcsJson<'a> {
             processes_failed: stats.processes_failed,
         },
         footer: Footer::new(report.outcome, report.netns),
+    }
+}
+
+/// A workload's identity, as JSON: every key present, `null` when unknown.
+#[derive(Debug, Serialize)]
+pub struct WorkloadJson<'a> {
+    /// The display name (see `Workload::name`).
+    pub workload: String,
+    /// `pod`, `container`, `service`, `user-service`, `unit`, `host` or `cgroup`.
+    pub kind: &'static str,
+    /// The cgroup v2 path.
+    pub cgroup: &'a str,
+    pub unit: Option<&'a str>,
+    pub runtime: Option<&'static str>,
+    pub container_id: Option<&'a str>,
+    pub container: Option<&'a str>,
+    pub pod: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub pod_uid: Option<&'a str>,
+}
+
+impl<'a> WorkloadJson<'a> {
+    pub fn of(w: &'a Workload) -> WorkloadJson<'a> {
+        let r = &w.recognised;
+        let n = &w.names;
+        WorkloadJson {
+            workload: w.name(),
+            kind: w.kind().key(),
+            cgroup: &w.cgroup,
+            unit: r.unit.as_deref(),
+            runtime: r.runtime.or(n.runtime).map(|r| r.key()),
+            container_id: r.container_id.as_deref(),
+            container: n.container.as_deref().or(r.machine.as_deref()),
+            pod: n.pod.as_deref(),
+            namespace: n.namespace.as_deref(),
+            pod_uid: r.pod_uid.as_deref(),
+        }
     }
 }
 

@@ -19,9 +19,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::detail::{self, MemoryJson, TcpInfoJson};
+use super::json::WorkloadJson;
 use super::json::{Footer, Header, SCHEMA_VERSION};
 use super::text::escape;
-use super::workloads::WorkloadJson;
 use crate::model::netns::NetnsView;
 use crate::model::workload::Workload;
 use crate::model::{

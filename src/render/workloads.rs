@@ -1,19 +1,22 @@
-//! `tcpstat workloads` as a table or JSON, and a workload as `list -W` shows it.
+//! `tcpstat workloads` as a table or JSON.
 //!
-//! Owns: [`WorkloadsReport`], [`WorkloadJson`] (the workload keys shared by `workloads` rows
-//! and `list --json -W` rows), the table. Names are untrusted text (cgroup paths, container
-//! and pod names): escaped in the table, made inert in JSON by the JSON writer.
+//! Owns: [`WorkloadsReport`], the JSON rows of `workloads` and the table (the workload keys
+//! shared with `list --json -W` rows are `json::WorkloadJson`). Names are untrusted text
+//! (cgroup paths, container and pod names): escaped in the table, made inert in JSON by the
+//! JSON writer.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::{row_netns, row_states, Footer, Header, SpecialRowJson, StatesJson};
+use super::json::{
+    row_netns, row_states, Footer, Header, SpecialRowJson, StatesJson, WorkloadJson,
+};
 use super::table::Paint;
 use super::text::escape;
 use super::{NetnsView, TopCut};
 use crate::aggregate::workloads::{WorkloadMatrix, WorkloadRow};
-use crate::model::workload::{Workload, WorkloadBy, WorkloadKind};
+use crate::model::workload::{WorkloadBy, WorkloadKind};
 use crate::model::{Filter, Outcome, StateRow, TcpState};
 
 /// What `workloads` shows.
@@ -33,65 +36,28 @@ pub struct WorkloadsReport<'a> {
     pub timestamp: String,
 }
 
-/// A workload's identity, as JSON: every key present, `null` when unknown.
-#[derive(Debug, Serialize)]
-pub struct WorkloadJson<'a> {
-    /// The display name (see `Workload::name`).
-    pub workload: String,
-    /// `pod`, `container`, `service`, `user-service`, `unit`, `host` or `cgroup`.
-    pub kind: &'static str,
-    /// The cgroup v2 path.
-    pub cgroup: &'a str,
-    pub unit: Option<&'a str>,
-    pub runtime: Option<&'static str>,
-    pub container_id: Option<&'a str>,
-    pub container: Option<&'a str>,
-    pub pod: Option<&'a str>,
-    pub namespace: Option<&'a str>,
-    pub pod_uid: Option<&'a str>,
-}
-
-impl<'a> WorkloadJson<'a> {
-    pub fn of(w: &'a Workload) -> WorkloadJson<'a> {
-        let r = &w.recognised;
-        let n = &w.names;
-        WorkloadJson {
-            workload: w.name(),
-            kind: w.kind().key(),
-            cgroup: &w.cgroup,
-            unit: r.unit.as_deref(),
-            runtime: r.runtime.or(n.runtime).map(|r| r.key()),
-            container_id: r.container_id.as_deref(),
-            container: n.container.as_deref().or(r.machine.as_deref()),
-            pod: n.pod.as_deref(),
-            namespace: n.namespace.as_deref(),
-            pod_uid: r.pod_uid.as_deref(),
+/// A row's workload as a row grouped under `by` shows it: the group's name, and no finer
+/// identity than the group has (a pod row names no container).
+fn grouped(row: &WorkloadRow, by: WorkloadBy) -> WorkloadJson<'_> {
+    let mut json = WorkloadJson::of(&row.workload);
+    json.workload = row.key.clone();
+    match by {
+        WorkloadBy::Pod => {
+            json.kind = WorkloadKind::Pod.key();
+            json.container = None;
+            json.container_id = None;
+            json.unit = None;
+            json.runtime = None;
         }
-    }
-
-    /// As a row grouped under `by` shows it: the group's name, and no finer identity than
-    /// the group has (a pod row names no container).
-    fn grouped(row: &'a WorkloadRow, by: WorkloadBy) -> WorkloadJson<'a> {
-        let mut json = WorkloadJson::of(&row.workload);
-        json.workload = row.key.clone();
-        match by {
-            WorkloadBy::Pod => {
-                json.kind = WorkloadKind::Pod.key();
-                json.container = None;
-                json.container_id = None;
-                json.unit = None;
-                json.runtime = None;
-            }
-            WorkloadBy::Unit => {
-                json.container = None;
-                json.pod = None;
-                json.namespace = None;
-                json.pod_uid = None;
-            }
-            WorkloadBy::Workload | WorkloadBy::Container | WorkloadBy::Cgroup => {}
+        WorkloadBy::Unit => {
+            json.container = None;
+            json.pod = None;
+            json.namespace = None;
+            json.pod_uid = None;
         }
-        json
+        WorkloadBy::Workload | WorkloadBy::Container | WorkloadBy::Cgroup => {}
     }
+    json
 }
 
 /// One row of `workloads --json`.
@@ -163,7 +129,7 @@ pub fn json<'a>(report: &'a WorkloadsReport<'a>) -> WorkloadsJson<'a> {
             .iter()
             .map(|row| WorkloadRowJson {
                 netns_label: row_netns(report.netns, row.netns),
-                workload: WorkloadJson::grouped(row, report.by),
+                workload: grouped(row, report.by),
                 states: row_states(&row.counts),
                 unknown: row.counts.unknown,
                 total: row.counts.total(),
