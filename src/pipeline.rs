@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::collect::workloads::Resolver;
@@ -348,8 +348,10 @@ pub struct Readers {
     /// Short of descriptors (`ulimit -n` below the number of namespaces): keep no socket
     /// between reads.
     transient: bool,
-    /// Names the workload holding each namespace `--all-netns` finds (see
-    /// [`Readers::naming_workloads`]).
+    /// Where to name the workload holding each namespace `--all-netns` finds: the proc and
+    /// host roots (see [`Readers::naming_workloads`]), and the resolver, made at the first
+    /// such run (a run of one namespace never reads the cgroup hierarchy for it).
+    workload_roots: Option<(PathBuf, PathBuf)>,
     workloads: Option<Resolver>,
 }
 
@@ -365,7 +367,12 @@ impl Readers {
             }
             found => found,
         }?;
-        if let (Scope::All(found), Some(resolver)) = (&mut scope, &mut self.workloads) {
+        if let (Scope::All(found), Some((proc_root, host_root))) =
+            (&mut scope, &self.workload_roots)
+        {
+            let resolver = self
+                .workloads
+                .get_or_insert_with(|| Resolver::new(proc_root, host_root));
             resolver.refresh();
             for ns in &mut found.namespaces {
                 let Some(member) = &ns.process else { continue };
@@ -391,7 +398,7 @@ impl Readers {
     /// pod, service) of a process in them, its names read under `host_root`.
     pub fn naming_workloads(proc_root: &Path, host_root: &Path) -> Readers {
         Readers {
-            workloads: Some(Resolver::new(proc_root, host_root)),
+            workload_roots: Some((proc_root.to_path_buf(), host_root.to_path_buf())),
             ..Readers::default()
         }
     }

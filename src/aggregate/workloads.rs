@@ -16,7 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::model::sink::AsideSink;
-use crate::model::workload::{Workload, WorkloadBy};
+use crate::model::workload::{port_claims, Workload, WorkloadBy};
 use crate::model::{KernelState, Sink, SocketRecord, StateRow, TcpState};
 
 /// A hasher for keys that are small integers (cgroup ids, ports): one multiplication
@@ -244,48 +244,6 @@ impl WorkloadMatrix {
             sum.merge(&row.counts);
         }
         (sum, self.rows.len().saturating_sub(top))
-    }
-}
-
-/// Which listener claims the minisockets of each port: the lowest cgroup id among the port's
-/// listeners (several cgroups on one port, with SO_REUSEPORT or other addresses, are rare;
-/// the choice is stable).
-pub fn port_claims(listeners: &[SocketRecord]) -> HashMap<u16, &SocketRecord> {
-    let mut by_port: HashMap<u16, &SocketRecord> = HashMap::new();
-    for l in listeners {
-        by_port
-            .entry(l.local_port)
-            .and_modify(|e| {
-                if (l.cgroup_id, l.inode) < (e.cgroup_id, e.inode) {
-                    *e = l;
-                }
-            })
-            .or_insert(l);
-    }
-    by_port
-}
-
-/// What decides a socket's workload: its cgroup id; else, for a socket with a file (the
-/// /proc source), its owner (by inode); else the listener of its port (its id, or its owner).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    Cgroup(u64),
-    Owner(u64),
-    None,
-}
-
-/// The [`Claim`] on one socket, `by_port` from [`port_claims`] of its namespace.
-pub fn claim(r: &SocketRecord, by_port: &HashMap<u16, &SocketRecord>) -> Claim {
-    if r.cgroup_id != 0 {
-        return Claim::Cgroup(r.cgroup_id);
-    }
-    if r.inode != 0 {
-        return Claim::Owner(r.inode);
-    }
-    match by_port.get(&r.local_port) {
-        Some(l) if l.cgroup_id != 0 => Claim::Cgroup(l.cgroup_id),
-        Some(l) if l.inode != 0 => Claim::Owner(l.inode),
-        _ => Claim::None,
     }
 }
 

@@ -4,13 +4,12 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{report_warnings, scope};
-use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::collect::host;
 use crate::collect::workloads::Resolver;
 use crate::config::Config;
 use crate::diagnose::{self, Census, Severity, Subject, Thresholds, WorkloadEvidence};
 use crate::error::{Error, Exit, ExitCode};
-use crate::model::workload::Workload;
+use crate::model::workload::{claim, port_claims, Workload};
 use crate::model::{KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord};
 use crate::pipeline;
 use crate::render::{self, json, table, DoctorReport};
@@ -100,11 +99,7 @@ fn name_workloads(
     let mut resolver = Resolver::new(&config.proc_root, &config.host_root);
     let by_port = port_claims(listeners);
     let of_listener = |l: &SocketRecord, resolver: &mut Resolver| -> Option<Arc<Workload>> {
-        match claim(l, &by_port) {
-            Claim::Cgroup(id) => Some(resolver.of_id(id)),
-            Claim::Owner(inode) => resolver.of_pid(owners.owner_processes(inode).next()?.pid),
-            Claim::None => None,
-        }
+        resolver.of_claim(claim(l, &by_port), Some(owners))
     };
     for f in &mut diagnosis.findings {
         let workload = match &f.subject {

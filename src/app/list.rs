@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use super::{report_warnings, scope};
 use crate::aggregate::is_not_accepted;
-use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::cli::SortArg;
 use crate::collect::host;
 use crate::collect::users::Names;
 use crate::collect::workloads::Resolver;
 use crate::config::{Config, ListOptions};
 use crate::error::Error;
-use crate::model::workload::Workload;
+use crate::model::workload::{claim, port_claims, Workload};
 use crate::model::{
     Detailed, KernelState, Listeners, OwnerMap, OwnerWalk, Plan, Sink, SocketDetail, SocketRecord,
     StateRow, TcpState,
@@ -129,14 +128,8 @@ pub fn run(
         .collect();
     let none = HashMap::new();
     let mut workload_of = |r: &SocketRecord| -> Option<Arc<Workload>> {
-        match claim(r, claims.get(&r.netns).unwrap_or(&none)) {
-            Claim::Cgroup(id) => Some(resolver.of_id(id)),
-            Claim::Owner(inode) => {
-                let pid = owners.owner_processes(inode).next()?.pid;
-                resolver.of_pid(pid)
-            }
-            Claim::None => None,
-        }
+        let claim = claim(r, claims.get(&r.netns).unwrap_or(&none));
+        resolver.of_claim(claim, Some(&owners))
     };
     write_list(
         records,

@@ -22,13 +22,13 @@ use super::rfc3339;
 use crate::aggregate::watch::{
     self as watching, workload_key, GroupBy, Observed, Sample, Setup, Spec, Tick, Watcher,
 };
-use crate::aggregate::workloads::{claim, port_claims, Claim};
 use crate::aggregate::DEFAULT_EPHEMERAL_PORTS;
 use crate::collect;
 use crate::collect::workloads::Resolver;
 use crate::config::{Config, WatchOptions};
 use crate::error::Error;
 use crate::model::netns::{NetnsView, Scope};
+use crate::model::workload::{claim, port_claims};
 use crate::model::{Listeners, OwnerMap, OwnerWalk, Plan, Snapshot, StateRow};
 use crate::pipeline::{self, Collection, Readers};
 use crate::render::text::escape;
@@ -454,13 +454,7 @@ fn workload_names(
     for (_, read) in collection.reads() {
         let by_port = port_claims(&read.listeners);
         for r in &read.part.0 {
-            let workload = match claim(r, &by_port) {
-                Claim::Cgroup(id) => Some(resolver.of_id(id)),
-                Claim::Owner(inode) => owners
-                    .and_then(|o| o.owner_processes(inode).next())
-                    .and_then(|p| resolver.of_pid(p.pid)),
-                Claim::None => None,
-            };
+            let workload = resolver.of_claim(claim(r, &by_port), owners);
             if let Some(w) = workload {
                 names.insert(workload_key(r), w.name());
             }

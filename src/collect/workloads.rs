@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::cgroups::{self, Cgroups, RuntimeFiles};
-use crate::model::workload::Workload;
+use crate::model::workload::{Claim, Workload};
+use crate::model::OwnerMap;
 use crate::model::WorkloadRequest;
 
 /// Cgroup ids and pids to workloads, cached.
@@ -70,6 +71,19 @@ impl Resolver {
         };
         self.by_id.insert(id, Arc::clone(&workload));
         workload
+    }
+
+    /// The workload a [`Claim`] names: a cgroup id's, or the cgroup of the first process
+    /// holding the socket (`owners`: the owner walk's, where there was one).
+    pub fn of_claim(&mut self, claim: Claim, owners: Option<&OwnerMap>) -> Option<Arc<Workload>> {
+        match claim {
+            Claim::Cgroup(id) => Some(self.of_id(id)),
+            Claim::Owner(inode) => {
+                let pid = owners?.owner_processes(inode).next()?.pid;
+                self.of_pid(pid)
+            }
+            Claim::None => None,
+        }
     }
 
     /// The workload of process `pid` (its cgroup in /proc/PID/cgroup), `None` when that

@@ -7,7 +7,10 @@
 //! the path) and [`WorkloadBy`] (the grouping a report asks for). No I/O: `collect::cgroups`
 //! maps socket cgroup ids to paths and reads the names.
 
+use std::collections::HashMap;
 use std::fmt;
+
+use super::SocketRecord;
 
 /// What holds a cgroup, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1018,6 +1021,48 @@ mod tests {
             let w = Workload::from_path(&path);
             prop_assert!(!w.name().chars().any(char::is_control), "{:?}", w.name());
         }
+    }
+}
+
+/// Which listener claims the minisockets of each port: the lowest cgroup id among the port's
+/// listeners (several cgroups on one port, with SO_REUSEPORT or other addresses, are rare;
+/// the choice is stable).
+pub fn port_claims(listeners: &[SocketRecord]) -> HashMap<u16, &SocketRecord> {
+    let mut by_port: HashMap<u16, &SocketRecord> = HashMap::new();
+    for l in listeners {
+        by_port
+            .entry(l.local_port)
+            .and_modify(|e| {
+                if (l.cgroup_id, l.inode) < (e.cgroup_id, e.inode) {
+                    *e = l;
+                }
+            })
+            .or_insert(l);
+    }
+    by_port
+}
+
+/// What decides a socket's workload: its cgroup id; else, for a socket with a file (the
+/// /proc source), its owner (by inode); else the listener of its port (its id, or its owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Cgroup(u64),
+    Owner(u64),
+    None,
+}
+
+/// The [`Claim`] on one socket, `by_port` from [`port_claims`] of its namespace.
+pub fn claim(r: &SocketRecord, by_port: &HashMap<u16, &SocketRecord>) -> Claim {
+    if r.cgroup_id != 0 {
+        return Claim::Cgroup(r.cgroup_id);
+    }
+    if r.inode != 0 {
+        return Claim::Owner(r.inode);
+    }
+    match by_port.get(&r.local_port) {
+        Some(l) if l.cgroup_id != 0 => Claim::Cgroup(l.cgroup_id),
+        Some(l) if l.inode != 0 => Claim::Owner(l.inode),
+        _ => Claim::None,
     }
 }
 
