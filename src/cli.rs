@@ -337,6 +337,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::aggregate::workloads::DEFAULT_TOP_WORKLOADS)]
     pub top_workloads: usize,
 
+    /// Also export connection health per service port: an RTT histogram, retransmitted
+    /// segments (a counter), connections retransmitting, facing a zero window or stalled, and
+    /// queued bytes (asks the kernel for every connection's tcp_info; netlink only). The first
+    /// --top-listening plus --top-ports ports seen keep series for the life of the process.
+    #[arg(long)]
+    pub health: bool,
+
+    /// With --health: a connection with data queued and nothing acknowledged for this long
+    /// is stalled (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse,
+          default_value = "5s", requires = "health")]
+    pub stall: std::time::Duration,
+
     /// Connections served at once. When all are taken, a new one takes the slot of the oldest
     /// connection still sending its request (answered 503), else of the one that has been
     /// taking its response for more than a second (reset: a client that does not read); when

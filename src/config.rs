@@ -188,6 +188,8 @@ pub struct ServeOptions {
     pub top_processes: usize,
     pub workloads: bool,
     pub top_workloads: usize,
+    /// With `--health`: the stall time in milliseconds.
+    pub health: Option<u32>,
     pub max_connections: usize,
 }
 
@@ -484,6 +486,9 @@ fn serve(args: &ServeArgs) -> Task {
         top_processes: args.top_processes,
         workloads: args.workloads,
         top_workloads: args.top_workloads,
+        health: args
+            .health
+            .then(|| u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX)),
         max_connections: usize::from(args.max_connections),
     })
 }
