@@ -228,7 +228,9 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;health' {
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by service port (default) or by peer address')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by service port (default), peer address, peer network, process or workload')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'With --by prefix: the length of an IPv4 peer''s network')
+            [CompletionResult]::new('--prefix6', '--prefix6', [CompletionResultType]::ParameterName, 'With --by prefix: the length of an IPv6 peer''s network')
             [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')

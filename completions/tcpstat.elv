@@ -219,7 +219,9 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --version 'Print version'
         }
         &'tcpstat;health'= {
-            cand --by 'Group by service port (default) or by peer address'
+            cand --by 'Group by service port (default), peer address, peer network, process or workload'
+            cand --prefix 'With --by prefix: the length of an IPv4 peer''s network'
+            cand --prefix6 'With --by prefix: the length of an IPv6 peer''s network'
             cand --stall 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)'
             cand --top 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'

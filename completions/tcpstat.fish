@@ -236,8 +236,13 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s 6 -l ipv6 -d 'Onl
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l by -d 'Group by service port (default) or by peer address' -r -f -a "service\t'The service port and direction (as `ports`)'
-peer\t'The remote address'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l by -d 'Group by service port (default), peer address, peer network, process or workload' -r -f -a "service\t'The service port and direction (as `ports`)'
+peer\t'The remote address'
+prefix\t'The remote address\'s network (--prefix, --prefix6)'
+process\t'The owning process (walks /proc/*/fd; a socket shared by several processes counts for each)'
+workload\t'The workload of the socket\'s cgroup: systemd unit, container, pod (as `workloads`)'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l prefix -d 'With --by prefix: the length of an IPv4 peer\'s network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l prefix6 -d 'With --by prefix: the length of an IPv6 peer\'s network' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l stall -d 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l top -d 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"

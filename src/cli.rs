@@ -813,13 +813,30 @@ pub enum HealthByArg {
     Service,
     /// The remote address.
     Peer,
+    /// The remote address's network (--prefix, --prefix6).
+    Prefix,
+    /// The owning process (walks /proc/*/fd; a socket shared by several processes counts
+    /// for each).
+    Process,
+    /// The workload of the socket's cgroup: systemd unit, container, pod (as `workloads`).
+    Workload,
 }
 
 #[derive(Debug, Args, Default)]
 pub struct HealthArgs {
-    /// Group by service port (default) or by peer address.
+    /// Group by service port (default), peer address, peer network, process or workload.
     #[arg(long, value_enum, default_value_t = HealthByArg::Service)]
     pub by: HealthByArg,
+
+    /// With --by prefix: the length of an IPv4 peer's network.
+    #[arg(long, value_name = "BITS", default_value_t = 24,
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub prefix: u8,
+
+    /// With --by prefix: the length of an IPv6 peer's network.
+    #[arg(long, value_name = "BITS", default_value_t = 64,
+          value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub prefix6: u8,
 
     /// A connection with data queued and nothing acknowledged for this long is stalled
     /// (e.g. 5s, 500ms).

@@ -408,6 +408,12 @@ fn health(args: &HealthArgs) -> Task {
         by: match args.by {
             HealthByArg::Service => HealthBy::Service,
             HealthByArg::Peer => HealthBy::Peer,
+            HealthByArg::Prefix => HealthBy::Prefix {
+                v4: args.prefix,
+                v6: args.prefix6,
+            },
+            HealthByArg::Process => HealthBy::Process,
+            HealthByArg::Workload => HealthBy::Workload,
         },
         stall_ms: u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX),
         top: args.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
