@@ -51,6 +51,7 @@ mod netns;
 mod owners;
 mod packaging;
 mod prometheus;
+mod prometheus_server;
 mod properties;
 mod schemas;
 mod snapshots;
