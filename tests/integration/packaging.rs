@@ -263,45 +263,36 @@ fn allowed_syscalls(filters: &[String]) -> BTreeSet<String> {
     allowed
 }
 
-/// `tcpstat record` run as the unit runs it: an unprivileged user (uid 65534) with exactly
-/// the unit's ambient capabilities, writing into a directory of its own (the state
-/// directory), under strace: it records, and every system call and socket family it uses
-/// passes the unit's `SystemCallFilter=` and `RestrictAddressFamilies=` (a call the filter
-/// refuses would fail with EPERM, a family with EAFNOSUPPORT, only on a real host).
-#[test]
-fn the_record_unit_lets_record_do_its_work() {
+/// Whether this test can run a unit's command as the unit would (as root, with setpriv,
+/// strace and systemd-analyze); says a [`skip`] when not.
+fn can_trace_as_a_unit() -> bool {
     if !is_root() {
         skip("needs root (setpriv to drop to uid 65534 with capabilities)");
-        return;
+        return false;
     }
     if systemd_analyze().is_none() {
-        return;
+        return false;
     }
     for tool in ["setpriv", "strace"] {
         if Command::new(tool).arg("--version").output().is_err() {
             skip(format!("{tool} is not installed (.ci/run installs it)"));
-            return;
+            return false;
         }
     }
-    let _serial = serial();
-    let unit = unit_named("tcpstat-record");
-    let caps: Vec<String> = words(&unit, "AmbientCapabilities")
+    true
+}
+
+/// `tcpstat args` as the unit's user would run it (uid 65534, exactly the unit's ambient
+/// capabilities), under `strace -f` writing to `trace`.
+fn traced_as_unit(unit: &str, trace: &Path, args: &[&str]) -> Command {
+    let caps: Vec<String> = words(unit, "AmbientCapabilities")
         .iter()
         .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
         .collect();
     let caps = caps.join(",");
-    let dir = std::env::temp_dir().join(format!("tcpstat-record-unit-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    let state = dir.join("state");
-    fs::create_dir_all(&state).expect("state dir");
-    chown(&state, Some(65534), Some(65534)).expect("chown the state dir");
-    let trace = dir.join("strace.out");
-    let db = state.join("history.db");
-    let o = Command::new("strace")
-        .arg("-f")
-        .arg("-qq")
-        .arg("-o")
-        .arg(&trace)
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(trace)
         .args([
             "setpriv",
             "--reuid=65534",
@@ -310,43 +301,118 @@ fn the_record_unit_lets_record_do_its_work() {
         ])
         .arg(format!("--inh-caps={caps}"))
         .arg(format!("--ambient-caps={caps}"))
-        .args([BIN, "record", "--count", "3", "--interval", "200ms", "--db"])
-        .arg(&db)
+        .arg(BIN)
+        .args(args)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .expect("strace setpriv tcpstat record");
-    assert!(o.status.success(), "{o:?}");
-    let db = db.to_str().expect("a UTF-8 temp dir");
-    let history = crate::util::json(&["history", "--db", db, "--since", "1h", "--json"]);
-    assert_eq!(history["samples"], 3, "three samples recorded: {history}");
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
 
-    let trace = fs::read_to_string(&trace).expect("the trace");
+/// Every system call and socket family in `trace` (from tcpstat's exec on) passes the
+/// unit's `SystemCallFilter=` and `RestrictAddressFamilies=` (a call the filter refuses
+/// would fail with EPERM, a family with EAFNOSUPPORT, only on a real host); `expected` calls
+/// must be among them (the trace covers the work).
+fn passes_the_units_filters(unit: &str, trace: &Path, expected: &[&str]) {
+    let trace = fs::read_to_string(trace).expect("the trace");
     let lines = after_exec(&trace, BIN);
     let used = syscalls(&lines);
-    assert!(
-        used.contains("sendto") && used.contains("fsync") && used.contains("flock"),
-        "the trace covers the collection and the writes: {used:?}"
-    );
-    let allowed = allowed_syscalls(&settings(&unit, "SystemCallFilter"));
+    for call in expected {
+        assert!(used.contains(*call), "no {call} in the trace: {used:?}");
+    }
+    let allowed = allowed_syscalls(&settings(unit, "SystemCallFilter"));
     assert!(allowed.len() > 100, "{allowed:?}");
     let refused: Vec<&String> = used.difference(&allowed).collect();
     assert!(
         refused.is_empty(),
-        "tcpstat record makes system calls the unit refuses: {refused:?}"
+        "tcpstat makes system calls the unit refuses: {refused:?}"
     );
     let families: BTreeSet<String> = lines
         .iter()
         .filter_map(|l| l.split_once(" socket(")?.1.split(',').next())
         .map(str::to_string)
         .collect();
-    let permitted: BTreeSet<String> = words(&unit, "RestrictAddressFamilies")
-        .into_iter()
-        .collect();
+    let permitted: BTreeSet<String> = words(unit, "RestrictAddressFamilies").into_iter().collect();
     assert!(
         families.is_subset(&permitted) && families.contains("AF_NETLINK"),
         "socket families {families:?}, the unit permits {permitted:?}"
     );
+}
+
+/// `tcpstat record` run as the unit runs it, writing into a directory of its own (the
+/// state directory): it records, within the unit's filters.
+#[test]
+fn the_record_unit_lets_record_do_its_work() {
+    if !can_trace_as_a_unit() {
+        return;
+    }
+    let _serial = serial();
+    let unit = unit_named("tcpstat-record");
+    let dir = std::env::temp_dir().join(format!("tcpstat-record-unit-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let state = dir.join("state");
+    fs::create_dir_all(&state).expect("state dir");
+    chown(&state, Some(65534), Some(65534)).expect("chown the state dir");
+    let trace = dir.join("strace.out");
+    let db = state.join("history.db");
+    let db = db.to_str().expect("a UTF-8 temp dir");
+    let args = ["record", "--count", "3", "--interval", "200ms", "--db", db];
+    let o = traced_as_unit(&unit, &trace, &args)
+        .output()
+        .expect("strace setpriv tcpstat record");
+    assert!(o.status.success(), "{o:?}");
+    let history = crate::util::json(&["history", "--db", db, "--since", "1h", "--json"]);
+    assert_eq!(history["samples"], 3, "three samples recorded: {history}");
+    passes_the_units_filters(&unit, &trace, &["sendto", "fsync", "flock"]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `tcpstat serve --processes` run as its unit runs it: scraped (gzip and plain) and stopped
+/// with SIGTERM (exit 0), within the unit's filters.
+#[test]
+fn the_serve_unit_lets_serve_do_its_work() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+    if !can_trace_as_a_unit() {
+        return;
+    }
+    let _serial = serial();
+    let unit = unit();
+    let dir = std::env::temp_dir().join(format!("tcpstat-serve-unit-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("strace.out");
+    let args = ["serve", "--listen", "127.0.0.1:0", "--processes"];
+    let mut strace = traced_as_unit(&unit, &trace, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strace setpriv tcpstat serve");
+    let mut stderr = BufReader::new(strace.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("serve's first line");
+    let addr = line
+        .trim_end()
+        .strip_prefix("tcpstat: serving metrics on http://")
+        .and_then(|s| s.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    for headers in ["Accept-Encoding: gzip\r\n", ""] {
+        let mut s = TcpStream::connect(&addr).expect("connect");
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: test\r\n{headers}\r\n").expect("send");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).expect("read");
+        assert!(answer.starts_with(b"HTTP/1.1 200 "), "{headers:?}");
+    }
+    // setpriv exec'd tcpstat: the one child of strace.
+    let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id()))
+        .expect("strace's children");
+    let pid: i32 = children.trim().parse().expect("one child");
+    let pid = rustix::process::Pid::from_raw(pid).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    let status = strace.wait().expect("wait");
+    assert!(status.success(), "serve after SIGTERM: {status:?}");
+    passes_the_units_filters(&unit, &trace, &["sendto", "accept4", "readlinkat"]);
     let _ = fs::remove_dir_all(&dir);
 }
 
