@@ -565,3 +565,99 @@ fn the_kubernetes_manifest_has_the_apis_field_names_and_our_settings() {
         assert!(c["resources"]["limits"][limit].is_string(), "{limit} limit");
     }
 }
+
+/// ESTABLISHED sockets per workload name in the one sample `tcpstat record --source proc`
+/// takes when run as uid 65534 with `caps` (e.g. `CAP_SYS_PTRACE`) as its ambient
+/// capabilities, in the calling thread's network namespace.
+fn established_by_workload(caps: &[String], dir: &Path) -> Vec<(String, u64)> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).expect("state dir");
+    chown(dir, Some(65534), Some(65534)).expect("chown the state dir");
+    let db = dir.join("history.db");
+    let db = db.to_str().expect("a UTF-8 temp dir");
+    let list: Vec<String> = caps
+        .iter()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    if !list.is_empty() {
+        let list = list.join(",");
+        cmd.arg(format!("--inh-caps={list}"))
+            .arg(format!("--ambient-caps={list}"));
+    }
+    let o = cmd
+        .args([
+            BIN, "record", "--source", "proc", "--count", "1", "--db", db,
+        ])
+        .env_clear()
+        .output()
+        .expect("setpriv tcpstat record");
+    assert!(o.status.success(), "{caps:?}: {o:?}");
+    let h = crate::util::json(&["history", "--db", db, "--at", "now", "--json"]);
+    h["workloads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no workloads: {h}"))
+        .iter()
+        .map(|w| {
+            let name = w["name"].as_str().expect("name").to_string();
+            (name, w["counts"]["ESTABLISHED"].as_u64().expect("count"))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Why the record unit has serve's two capabilities: with the /proc source (no netlink, no
+/// cgroup ids) a socket's workload is its owner's, and finding root's sockets among
+/// `/proc/PID/fd/*` needs both, as for serve's owner walk. Checked in a private network
+/// namespace with one connection held by this (root) process.
+#[test]
+fn the_record_units_capabilities_are_what_workload_lookup_needs() {
+    if !is_root() {
+        skip("needs root (a root-held socket, and setpriv to drop to uid 65534)");
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        skip("setpriv (util-linux) is not installed");
+        return;
+    }
+    if let Err(why) = crate::util::netns::netns_available() {
+        skip(format!(
+            "record's capabilities in a private network namespace: {why}"
+        ));
+        return;
+    }
+    let _serial = serial();
+    let caps = words(&unit_named("tcpstat-record"), "AmbientCapabilities");
+    assert_eq!(caps, ["CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"]);
+    let dir = std::env::temp_dir().join(format!("tcpstat-record-caps-{}", std::process::id()));
+    let in_netns = dir.clone();
+    crate::util::netns::in_private_netns(move || {
+        let dir = in_netns;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let unattributed = |seen: &[(String, u64)]| {
+            seen.iter()
+                .filter(|(name, _)| name == "(unattributed)")
+                .map(|(_, n)| *n)
+                .sum::<u64>()
+        };
+        let with_both = established_by_workload(&caps, &dir);
+        assert_eq!(unattributed(&with_both), 0, "{with_both:?}");
+        assert_eq!(
+            with_both.iter().map(|(_, n)| n).sum::<u64>(),
+            2,
+            "{with_both:?}"
+        );
+        for i in 0..caps.len() {
+            let mut fewer = caps.clone();
+            fewer.remove(i);
+            let seen = established_by_workload(&fewer, &dir);
+            assert_eq!(unattributed(&seen), 2, "{fewer:?}: {seen:?}");
+        }
+        drop((client, server, listener));
+    });
+    let _ = fs::remove_dir_all(&dir);
+}
