@@ -14,8 +14,11 @@
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
-//! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
+//! - `packaging`: the systemd units (systemd-analyze, their capabilities run for real, the
+//!   system calls of serve and record under strace against the units' filters);
 //! - `mixin`: alerts and rules through promtool and their unit tests; metric names exist;
+//! - `prometheus_server`: a real Prometheus scraping a real `serve` with the mixin loaded,
+//!   while CLOSE_WAIT sockets leak: series, alerts pending, every dashboard query;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `workloads`: `tcpstat workloads` and the workload dimension (`--by`, `--cgroup`,
 //!   `--workload`, `list -W`, Prometheus) on real cgroups named as systemd, Docker, Podman
@@ -51,6 +54,7 @@ mod netns;
 mod owners;
 mod packaging;
 mod prometheus;
+mod prometheus_server;
 mod properties;
 mod schemas;
 mod snapshots;
