@@ -39,6 +39,7 @@
 
 mod census;
 mod checks;
+mod connections;
 mod finding;
 #[cfg(test)]
 mod fixtures;
@@ -48,6 +49,7 @@ mod thresholds;
 
 pub use census::Census;
 pub use checks::{Check, CheckSpec, Rule, CHECKS};
+pub use connections::{ConnHealth, PeerTally, STALL_MS, WAITING_STATES};
 pub use finding::{
     tw_reuse, AddrCount, Evidence, Finding, Number, PortCount, ProcessCount, Setting, Severity,
     Subject, TwReuse, WorkloadEvidence,
@@ -74,7 +76,14 @@ pub struct Inputs<'a> {
     pub not_counted_reason: &'a dyn Fn(TcpState) -> &'static str,
     /// Whether listener backlogs are known (netlink).
     pub backlog_known: bool,
+    /// What the connections' `tcp_info` says; `None` when the source has none (/proc, a
+    /// recorded sample): the checks that need it are then not judged ([`NOT_JUDGED`]).
+    pub health: Option<&'a ConnHealth>,
 }
+
+/// Why a check that reads `tcp_info` was not run when there is none.
+pub const NOT_JUDGED: &str = "not judged: it needs each connection's tcp_info, which only the \
+                              netlink source (sock_diag) reports";
 
 /// Everything `doctor` concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +114,10 @@ pub fn diagnose(inputs: &Inputs<'_>) -> Diagnosis {
     let mut not_checked = Vec::new();
     for spec in &CHECKS {
         let needs = spec.needs;
+        if spec.needs_tcp_info && inputs.health.is_none() {
+            not_checked.push((spec.check, NOT_JUDGED.to_string()));
+            continue;
+        }
         if !needs.is_empty() && needs.intersect(inputs.counted).is_empty() {
             let why: Vec<String> = needs
                 .iter()
@@ -206,6 +219,7 @@ mod tests {
             counted: StateSet::of(TcpState::FinWait2),
             not_counted_reason: &|_| "not selected by --state",
             backlog_known: true,
+            health: None,
         });
         let unchecked: Vec<Check> = d.not_checked.iter().map(|(c, _)| *c).collect();
         assert!(unchecked.contains(&Check::CloseWait));
