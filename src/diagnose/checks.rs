@@ -407,7 +407,7 @@ pub static CHECKS: [CheckSpec; 18] = [
     },
     CheckSpec {
         check: Check::RttOutlier,
-        key: "RTT",
+        key: "RTT_OUTLIER",
         id: "rtt_outlier",
         measures: "a peer's median round-trip time (at least 3 peers measured, and at least \
                    10 ms above the host's median)",
@@ -421,7 +421,7 @@ pub static CHECKS: [CheckSpec; 18] = [
                   delays its acknowledgements). Every request to it waits that much longer.",
         action: "if the peer should be near (same data centre), look for congestion or a \
                  detour on the path (traceroute, interface queues) or a loaded peer; if it is \
-                 far by design, nothing to do: raise the levels with --threshold RTT=.",
+                 far by design, nothing to do: raise the levels with --threshold RTT_OUTLIER=.",
         rule: rtt::examine,
     },
 ];
@@ -527,6 +527,7 @@ impl Check {
         match squashed.as_str() {
             "orphan" => return Some(Check::Orphans),
             "tcpmem" | "memory" => return Some(Check::TcpMemory),
+            "rtt" => return Some(Check::RttOutlier),
             _ => {}
         }
         match TcpState::parse(name)? {
@@ -561,6 +562,7 @@ mod tests {
             ("memory", Check::TcpMemory),
             ("syn-rcvd", Check::SynRecv),
             ("timewait", Check::TimeWait),
+            ("rtt", Check::RttOutlier),
         ] {
             assert_eq!(Check::parse_key(name), Some(check), "{name}");
         }

@@ -123,9 +123,7 @@ impl ConnHealth {
         }
         if info.stalled(r, STALL_MS) == Some(true) {
             p.stalled.push(*r);
-            p.stalled_longest_ms = p
-                .stalled_longest_ms
-                .max(info.last_ack_recv_ms.unwrap_or(0));
+            p.stalled_longest_ms = p.stalled_longest_ms.max(info.last_ack_recv_ms.unwrap_or(0));
         }
         if r.recv_q > 0 {
             match (info.rcv_wnd, info.rcv_mss) {

@@ -245,16 +245,13 @@ fn recv_queue(f: &Finding) -> String {
 fn rtt_outlier(f: &Finding) -> String {
     let Some(peer) = peer(f) else {
         let peers = f.evidence.number(Number::Peers).unwrap_or(0);
-        return match f.evidence.number(Number::HostMedianRttUs) {
-            Some(host) => format!(
-                "no RTT outliers among {} (host median {})",
-                plural(peers, "peer", "peers"),
-                ms(host)
-            ),
-            None => format!(
+        return if peers >= 3 {
+            format!("no RTT outliers among {}", plural(peers, "peer", "peers"))
+        } else {
+            format!(
                 "RTT outliers not judged: {} measured, at least 3 needed",
                 plural(peers, "peer", "peers")
-            ),
+            )
         };
     };
     let host = f.limit.unwrap_or(0);
@@ -642,9 +639,27 @@ pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io:
         }
     }
     writeln!(out)?;
-    for (check, why) in &d.not_checked {
-        let line = format!("not checked: {} ({why})", check.key());
-        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    // Checks not run for the same reason share a line (the tcp_info checks under /proc).
+    let mut i = 0;
+    while i < d.not_checked.len() {
+        let why = &d.not_checked[i].1;
+        let same = d.not_checked[i..]
+            .iter()
+            .take_while(|(_, w)| w == why)
+            .count();
+        let keys: Vec<&str> = d.not_checked[i..i + same]
+            .iter()
+            .map(|(c, _)| c.key())
+            .collect();
+        let prefix = "not checked: ";
+        for line in wrap(
+            prefix,
+            &format!("{} ({why})", keys.join(", ")),
+            prefix.len(),
+        ) {
+            writeln!(out, "{}", paint.apply(DIM, &line))?;
+        }
+        i += same;
     }
     if !report.facts.missing.is_empty() {
         for line in wrap(

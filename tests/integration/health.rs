@@ -128,9 +128,7 @@ fn ss_info(peer: Ipv4Addr) -> BTreeMap<u16, SsInfo> {
 }
 
 fn number(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} in {v}"))
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
 /// Connections from this side to `to`, accepted on the peer's side: (ours, theirs).
@@ -155,8 +153,7 @@ fn keep_writing(socks: Vec<Arc<Sock>>, stop: &Arc<AtomicBool>) -> Vec<thread::Jo
             thread::spawn(move || {
                 let buf = [0x5au8; 16384];
                 while !stop.load(Ordering::Relaxed) {
-                    let sent =
-                        rustix::net::send(&*s, &buf, rustix::net::SendFlags::NOSIGNAL);
+                    let sent = rustix::net::send(&*s, &buf, rustix::net::SendFlags::NOSIGNAL);
                     if sent.is_err_and(|e| e != rustix::io::Errno::INTR) {
                         return;
                     }
@@ -311,8 +308,7 @@ fn scenario() {
     let mut silent_theirs = Vec::new();
     for (i, (ours, theirs)) in silent.into_iter().enumerate() {
         ours.set_nonblocking();
-        rustix::net::send(&ours, &[2u8; 8192], rustix::net::SendFlags::NOSIGNAL)
-            .expect("queued");
+        rustix::net::send(&ours, &[2u8; 8192], rustix::net::SendFlags::NOSIGNAL).expect("queued");
         silent_theirs.push(theirs);
         if i == 0 {
             silent_ours.push(ours);
@@ -333,7 +329,10 @@ fn scenario() {
     //    are bracketed by ss's just before and just after.
     let lossy_total = wait_until("retransmits on the lossy peer's sockets", LONG, || {
         let ours = our_info(LOSSY);
-        let total: u64 = ours.values().map(|i| number(i, "total_retrans_segments")).sum();
+        let total: u64 = ours
+            .values()
+            .map(|i| number(i, "total_retrans_segments"))
+            .sum();
         if ours.len() == 2 && total >= 20 {
             Ok(total)
         } else {
@@ -381,15 +380,19 @@ fn scenario() {
 
     // 2. health --by peer: the lossy peer retransmits, the slow one has a zero window, the
     //    silent one stalls (after 5 s without an acknowledgement).
-    let health = wait_until("health --by peer to see every kind of trouble", LONG, || {
-        let doc = tcpstat_json(&["health", "--by", "peer", "--json"]);
-        let row = |p| health_row(&doc, p).ok_or(format!("no row for {p}: {doc}"));
-        let (lossy, clean, slow, silent) = (row(LOSSY)?, row(CLEAN)?, row(SLOW)?, row(SILENT)?);
-        if number(&silent, "stalled_sockets") == 0 {
-            return Err(format!("{SILENT} not stalled yet: {silent}"));
-        }
-        Ok((lossy, clean, slow, silent))
-    });
+    let health = wait_until(
+        "health --by peer to see every kind of trouble",
+        LONG,
+        || {
+            let doc = tcpstat_json(&["health", "--by", "peer", "--json"]);
+            let row = |p| health_row(&doc, p).ok_or(format!("no row for {p}: {doc}"));
+            let (lossy, clean, slow, silent) = (row(LOSSY)?, row(CLEAN)?, row(SLOW)?, row(SILENT)?);
+            if number(&silent, "stalled_sockets") == 0 {
+                return Err(format!("{SILENT} not stalled yet: {silent}"));
+            }
+            Ok((lossy, clean, slow, silent))
+        },
+    );
     let (lossy, clean, slow, _) = health;
     assert!(number(&lossy, "retransmitted_segments") >= lossy_total);
     assert!(
@@ -470,23 +473,34 @@ fn scenario() {
     }
 
     // 4. From the peer's side: the process not reading its full receive queue is named.
-    let theirs_doc = peer.run(|| {
-        tcpstat_json(&["doctor", "--json", "--threshold", "RECV_QUEUE=1"])
-    });
+    let theirs_doc =
+        peer.run(|| tcpstat_json(&["doctor", "--json", "--threshold", "RECV_QUEUE=1"]));
     let recv = findings(&theirs_doc, "recv_queue");
     let named = recv
         .iter()
         .find(|f| f["subject"]["kind"] == "process" && f["subject"]["pid"] == me)
         .unwrap_or_else(|| panic!("pid {me} named for not reading: {recv:?}"));
     assert_eq!(named["severity"], "warning");
-    assert_eq!(named["evidence"]["remotes"][0]["remote_address"], HERE.to_string());
+    assert_eq!(
+        named["evidence"]["remotes"][0]["remote_address"],
+        HERE.to_string()
+    );
     assert!(number(&named["evidence"]["numbers"], "recv_queue_bytes") > 0);
 
     // 5. /proc has no tcp_info: those checks are not judged, never ok.
     let proc_doc = tcpstat_json(&["doctor", "--json", "--source", "proc"]);
-    for check in ["retransmits", "unanswered", "zero_window", "stalled", "recv_queue", "rtt_outlier"]
-    {
-        assert!(findings(&proc_doc, check).is_empty(), "{check} judged from /proc");
+    for check in [
+        "retransmits",
+        "unanswered",
+        "zero_window",
+        "stalled",
+        "recv_queue",
+        "rtt_outlier",
+    ] {
+        assert!(
+            findings(&proc_doc, check).is_empty(),
+            "{check} judged from /proc"
+        );
         let why = proc_doc["not_checked"]
             .as_array()
             .expect("not_checked")
@@ -494,7 +508,9 @@ fn scenario() {
             .find(|n| n["check"] == check)
             .unwrap_or_else(|| panic!("{check} not listed as not checked"));
         assert!(
-            why["reason"].as_str().is_some_and(|r| r.contains("not judged")),
+            why["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("not judged")),
             "{why}"
         );
     }
@@ -507,7 +523,14 @@ fn scenario() {
     for t in threads {
         let _ = t.join();
     }
-    drop((slow_ours, slow_theirs, silent_ours, silent_theirs, syn_sent, keep));
+    drop((
+        slow_ours,
+        slow_theirs,
+        silent_ours,
+        silent_theirs,
+        syn_sent,
+        keep,
+    ));
     // The orphans toward SILENT have no descriptor to abort: destroy them (SOCK_DESTROY).
     let _ = Command::new("ss")
         .args(["-K", "-tan", "dst", &SILENT.to_string()])

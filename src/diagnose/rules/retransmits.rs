@@ -118,6 +118,9 @@ mod tests {
         let d = run(&census, &[], &Thresholds::default());
         let f = of(&d, Check::Retransmits);
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].severity, &f[0].subject), (Severity::Ok, &Subject::Host));
+        assert_eq!(
+            (f[0].severity, &f[0].subject),
+            (Severity::Ok, &Subject::Host)
+        );
     }
 }

@@ -78,9 +78,18 @@ mod tests {
             }),
             ..SocketDetail::default()
         };
-        census.record_detail(&sock(TcpState::Established, (1, 40000), (6, 22)), &detail(61_000));
-        census.record_detail(&sock(TcpState::FinWait1, (1, 40001), (6, 22)), &detail(7_000));
-        census.record_detail(&sock(TcpState::Established, (1, 40002), (7, 22)), &detail(100));
+        census.record_detail(
+            &sock(TcpState::Established, (1, 40000), (6, 22)),
+            &detail(61_000),
+        );
+        census.record_detail(
+            &sock(TcpState::FinWait1, (1, 40001), (6, 22)),
+            &detail(7_000),
+        );
+        census.record_detail(
+            &sock(TcpState::Established, (1, 40002), (7, 22)),
+            &detail(100),
+        );
         let mut t = Thresholds::default();
         t.apply(&parse_threshold("STALLED=2").expect("valid"));
         let d = run(&census, &[], &t);

@@ -20,7 +20,9 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
         return Vec::new();
     };
     let census = inputs.census;
-    let ephemeral = census.ephemeral.unwrap_or(crate::aggregate::DEFAULT_EPHEMERAL_PORTS);
+    let ephemeral = census
+        .ephemeral
+        .unwrap_or(crate::aggregate::DEFAULT_EPHEMERAL_PORTS);
     let peers: BTreeMap<_, _> = health.peers.iter().collect();
     let mut out = Vec::new();
     for (address, p) in &peers {
@@ -98,10 +100,16 @@ mod tests {
             ..SocketDetail::default()
         };
         for i in 0..4 {
-            census.record_detail(&sock(TcpState::SynSent, (1, 41000 + i), (7, 443)), &detail(2));
+            census.record_detail(
+                &sock(TcpState::SynSent, (1, 41000 + i), (7, 443)),
+                &detail(2),
+            );
         }
         for i in 0..2 {
-            census.record_detail(&sock(TcpState::FinWait1, (1, 42000 + i), (7, 443)), &detail(1));
+            census.record_detail(
+                &sock(TcpState::FinWait1, (1, 42000 + i), (7, 443)),
+                &detail(1),
+            );
         }
         // Answered so far: not counted.
         census.record_detail(&sock(TcpState::SynSent, (1, 43000), (8, 443)), &detail(0));

@@ -79,7 +79,11 @@ mod tests {
         census.record_detail(&sock(TcpState::Established, (1, 40001), (5, 5000)), &detail);
         let d = run(&census, &[], &Thresholds::default());
         let f = of(&d, Check::ZeroWindow);
-        assert_eq!(f.len(), 1, "nothing queued toward .5: no zero window to speak of");
+        assert_eq!(
+            f.len(),
+            1,
+            "nothing queued toward .5: no zero window to speak of"
+        );
         assert_eq!(
             (&f[0].subject, f[0].severity),
             (&Subject::Peer(ip(4)), Severity::Info)

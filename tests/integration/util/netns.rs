@@ -260,7 +260,16 @@ pub fn ip(args: &[&str]) {
 pub fn veth(peer: &PeerNetns, local: std::net::Ipv4Addr, remote: &[std::net::Ipv4Addr]) {
     let tid = peer.tid.to_string();
     ip(&[
-        "link", "add", "veth-here", "type", "veth", "peer", "name", "veth-there", "netns", &tid,
+        "link",
+        "add",
+        "veth-here",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "veth-there",
+        "netns",
+        &tid,
     ]);
     ip(&["addr", "add", &format!("{local}/24"), "dev", "veth-here"]);
     ip(&["link", "set", "veth-here", "up"]);
