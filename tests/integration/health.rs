@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::schemas::schema_errors;
 use crate::util::netns::{self, PeerNetns};
 use crate::util::sockets::{Family, Sock};
 use crate::util::ss::ss_for;
@@ -48,11 +49,15 @@ fn nft_installed() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// A tcpstat run's JSON document (any exit status: doctor exits 3 or 4 on findings).
+/// A tcpstat run's JSON document (any exit status: doctor exits 3 or 4 on findings),
+/// valid by its subcommand's published schema.
 fn tcpstat_json(args: &[&str]) -> Value {
     let o = run(args);
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", describe(args, &o)))
+    let doc = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", describe(args, &o)));
+    let errors = schema_errors(args[0], &doc);
+    assert!(errors.is_empty(), "{args:?}: {errors:#?}\n{doc}");
+    doc
 }
 
 /// `list -i --ndjson` rows toward `peer`, by local port: the tcp_info object of each.
