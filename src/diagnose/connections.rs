@@ -83,7 +83,7 @@ pub struct ConnHealth {
     /// advertises is closed (less than one segment: `tcpi_rcv_wnd` < `tcpi_rcv_mss`).
     pub recv_full: Vec<SocketRecord>,
     /// Connections with unread data whose advertised window the kernel did not report (a
-    /// kernel before 6.8 sends no `tcpi_rcv_wnd`): not judged.
+    /// kernel before 6.2 sends no `tcpi_rcv_wnd`): not judged.
     pub recv_unknown: u64,
 }
 

@@ -4,7 +4,9 @@
 //! Owns: the checks (one table, `checks.rs`: a [`CheckSpec`] per [`Check`]), their
 //! thresholds (`thresholds.rs`: keys, documented defaults, `--threshold` overrides),
 //! [`Census`] (`census.rs`: a [`Sink`](crate::model::Sink) that keeps only what the checks
-//! need, so a host with a million ESTABLISHED sockets costs a few counters), the finding
+//! need, so a host with a million ESTABLISHED sockets costs a few counters), what the
+//! connections' `tcp_info` says per peer ([`ConnHealth`], `connections.rs`: the checks that
+//! read it are not judged without it, [`NOT_JUDGED`]), the finding
 //! types with their typed evidence (`finding.rs`), and one rule per check (`rules/`). Here:
 //! [`diagnose`], which runs each check of the table whose states were counted, and caps how
 //! many findings one check lists. Pure: it must not read the kernel (`app::doctor` gathers
@@ -32,6 +34,12 @@
 //!   CLOSING, LAST_ACK with no file) beyond `tcp_max_orphans` are reset
 //!   (`tcp_too_many_orphans`, `TCPAbortOnMemory`); orphaned FIN_WAIT_2 sockets live
 //!   `tcp_fin_timeout` seconds.
+//! - `tcp_info` (`tcp_get_info`, net/ipv4/tcp.c): `tcpi_retransmits` counts consecutive
+//!   retransmission timeouts of the head segment (a SYN or FIN included), `tcpi_total_retrans`
+//!   and `tcpi_segs_out` the connection's retransmitted and sent segments, `tcpi_snd_wnd` the
+//!   window the peer last advertised, `tcpi_rcv_wnd` the one this side advertised (Linux 6.2+),
+//!   `tcpi_last_ack_recv` the time since any ACK arrived (from the clock's origin when none
+//!   ever did: a SYN_SENT socket). TIME_WAIT and SYN_RECV minisockets have none.
 //! - Memory for socket buffers is host-wide and bounded by `tcp_mem` (pages): above its
 //!   `pressure` value the kernel shrinks buffers (`tcp_enter_memory_pressure`,
 //!   `TCPMemoryPressures`), at `max` it refuses them and drops or resets
