@@ -11,7 +11,8 @@ use crate::diagnose::{self, Census, Severity, Subject, Thresholds, WorkloadEvide
 use crate::error::{Error, Exit, ExitCode};
 use crate::model::workload::{claim, port_claims, Workload};
 use crate::model::{
-    Extensions, KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord, SourceKind,
+    Extensions, KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord, SourceChoice,
+    SourceKind,
 };
 use crate::pipeline;
 use crate::render::{self, json, table, DoctorReport};
@@ -28,16 +29,18 @@ pub fn run(
     // kernel's settings and counters, and the owners of what a finding names a process for.
     // tcp_info too (retransmits, windows, stalls, RTTs): the kernel sends it only for full
     // sockets, so the TIME_WAIT and SYN_RECV minisockets of a busy table cost nothing more,
-    // and the census keeps per-peer sums, not the sockets.
+    // and the census keeps per-peer sums, not the sockets. Not asked of /proc, which has none
+    // (its checks are then "not checked", which says why; a fallback to /proc also warns).
+    let base = config.plan();
     let plan = Plan {
         listeners: Listeners::All,
         owners: OwnerWalk::Wanted,
         kernel_facts: true,
         extensions: Extensions {
-            info: true,
+            info: base.source != SourceChoice::Proc,
             memory: false,
         },
-        ..config.plan()
+        ..base
     };
     let (scope, mut readers) = scope(config)?;
     let collection = pipeline::run(&plan, &scope, &mut readers, |ctx| {
