@@ -239,6 +239,43 @@ mod tests {
     }
 
     #[test]
+    fn without_tcp_info_its_checks_are_not_judged_never_ok() {
+        let census = Census::new(HashSet::new(), None, Vec::new());
+        let owners = OwnerMap::default();
+        let facts = facts();
+        let d = diagnose(&Inputs {
+            census: &census,
+            listeners: &[],
+            owners: &owners,
+            facts: &facts,
+            thresholds: &Thresholds::default(),
+            counted: StateSet::ALL,
+            not_counted_reason: &|_| "not counted",
+            backlog_known: false,
+            health: None,
+        });
+        let needing: Vec<Check> = CHECKS
+            .iter()
+            .filter(|s| s.needs_tcp_info)
+            .map(|s| s.check)
+            .collect();
+        assert_eq!(needing.len(), 6);
+        for check in needing {
+            assert!(
+                of(&d, check).is_empty(),
+                "{check:?} judged without tcp_info"
+            );
+            assert!(
+                d.not_checked
+                    .iter()
+                    .any(|(c, why)| *c == check && why.as_str() == NOT_JUDGED),
+                "{check:?} not listed as not judged"
+            );
+        }
+        assert_eq!(of(&d, Check::CloseWait).len(), 1, "the others still run");
+    }
+
+    #[test]
     fn many_subjects_over_the_level_are_capped() {
         let mut census = Census::new(HashSet::new(), None, Vec::new());
         for dest in 0..(MAX_LISTED as u8 + 3) {
