@@ -90,8 +90,8 @@ pub struct Inputs<'a> {
 }
 
 /// Why a check that reads `tcp_info` was not run when there is none.
-pub const NOT_JUDGED: &str = "not judged: it needs each connection's tcp_info, which only the \
-                              netlink source (sock_diag) reports";
+pub const NOT_JUDGED: &str = "not judged: it needs each connection's tcp_info, which only a live \
+                              netlink (sock_diag) read has: not /proc, not a recorded sample";
 
 /// Everything `doctor` concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
