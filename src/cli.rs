@@ -208,6 +208,19 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
   ORPHANS          orphaned sockets, % of net.ipv4.tcp_max_orphans          50% / 90%
   TCP_MEMORY       pages of TCP buffer memory (host-wide), % of the
                    pressure value of net.ipv4.tcp_mem                      80% / 100%
+From each connection's tcp_info (netlink only; not judged from /proc):
+  RETRANSMITS      segments retransmitted to one peer, % of the segments
+                   sent to it (peers with 100 segments or more)             2% / 10%
+  UNANSWERED       SYN_SENT/FIN_WAIT_1/CLOSING/LAST_ACK sockets toward one
+                   peer retransmitting without an answer                    5 / 50
+  ZERO_WINDOW      connections to one peer advertising a zero window        5 / 50
+  STALLED          connections to one peer with data queued and nothing
+                   acknowledged for 5 s                                     5 / 50
+  RECV_QUEUE       connections of one process not read: unread data, the
+                   receive window closed                                    5 / 50
+  RTT_OUTLIER      a peer's median RTT, % of the host's median RTT (the
+                   median of every peer's median; 3 peers or more, and
+                   10 ms above it at least)                                 500% / 1000%
 A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
 critical level (raised to WARN if it is lower, compared once a percentage is resolved against
 its limit); otherwise a warning level above the critical one is lowered to it.

@@ -116,7 +116,164 @@ pub fn headline(f: &Finding) -> String {
             of_limit(f, "net.ipv4.tcp_mem pressure"),
             levels(f)
         ),
+        Check::Retransmits => retransmits(f),
+        Check::Unanswered => unanswered(f),
+        Check::ZeroWindow => zero_window(f),
+        Check::Stalled => stalled(f),
+        Check::RecvQueue => recv_queue(f),
+        Check::RttOutlier => rtt_outlier(f),
     }
+}
+
+/// `peer ADDRESS`, or what a host-wide finding is about.
+fn peer(f: &Finding) -> Option<String> {
+    match &f.subject {
+        Subject::Peer(address) => Some(format!("peer {address}")),
+        _ => None,
+    }
+}
+
+/// Microseconds as milliseconds, one decimal.
+fn ms(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+fn retransmits(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        let peers = f.evidence.number(Number::Peers).unwrap_or(0);
+        return format!(
+            "no peer retransmits over its level ({} with enough traffic to judge, {} \
+             retransmitted in all)",
+            plural(peers, "peer", "peers"),
+            plural(f.value, "segment", "segments")
+        );
+    };
+    let connections = f.evidence.number(Number::Connections).unwrap_or(0);
+    format!(
+        "{peer}: {} of {} segments sent retransmitted ({}), over {}{}",
+        f.value,
+        f.limit.unwrap_or(0),
+        percent(f.value, f.limit.unwrap_or(0)),
+        plural(connections, "connection", "connections"),
+        levels(f)
+    )
+}
+
+fn unanswered(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        return "no SYN or FIN waiting on unanswered retransmissions".to_string();
+    };
+    let states: Vec<String> = [
+        (Number::SynSent, "SYN_SENT"),
+        (Number::FinWait1, "FIN_WAIT_1"),
+        (Number::Closing, "CLOSING"),
+        (Number::LastAck, "LAST_ACK"),
+    ]
+    .iter()
+    .filter_map(|(n, name)| Some(format!("{} {name}", f.evidence.number(*n)?)))
+    .collect();
+    format!(
+        "{peer}: {} retransmitting without an answer ({}){}",
+        plural(f.value, "socket", "sockets"),
+        states.join(", "),
+        levels(f)
+    )
+}
+
+fn zero_window(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        return "no peer advertises a zero window".to_string();
+    };
+    format!(
+        "{peer} advertises a zero window on {} ({} waiting to be sent): it is not reading{}",
+        plural(f.value, "connection", "connections"),
+        plural(
+            f.evidence.number(Number::SendQueueBytes).unwrap_or(0),
+            "byte",
+            "bytes"
+        ),
+        levels(f)
+    )
+}
+
+fn stalled(f: &Finding) -> String {
+    let stall = f.evidence.number(Number::StallMs).unwrap_or(5000) / 1000;
+    let Some(peer) = peer(f) else {
+        return "no connection stalled (data queued, nothing acknowledged for 5 s)".to_string();
+    };
+    format!(
+        "{peer}: {} stalled, nothing acknowledged for {stall} s or more (longest {} s, {} \
+         queued){}",
+        plural(f.value, "connection", "connections"),
+        f.evidence.number(Number::LongestAckWaitMs).unwrap_or(0) / 1000,
+        plural(
+            f.evidence.number(Number::SendQueueBytes).unwrap_or(0),
+            "byte",
+            "bytes"
+        ),
+        levels(f)
+    )
+}
+
+fn recv_queue(f: &Finding) -> String {
+    let connections = plural(f.value, "connection", "connections");
+    let unread = plural(
+        f.evidence.number(Number::RecvQueueBytes).unwrap_or(0),
+        "byte",
+        "bytes",
+    );
+    match &f.subject {
+        Subject::Process { pid, command } => format!(
+            "pid {pid} ({command}) does not read {connections}: {unread} unread, receive \
+             window closed{}",
+            levels(f)
+        ),
+        Subject::OwnerHidden => format!(
+            "{connections} with full receive queues ({unread} unread) held by processes that \
+             could not be read{}",
+            levels(f)
+        ),
+        Subject::OwnerNotFound => format!(
+            "{connections} with full receive queues ({unread} unread), no owning process \
+             found{}",
+            levels(f)
+        ),
+        _ => "no full receive queues (every process reads its connections)".to_string(),
+    }
+}
+
+fn rtt_outlier(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        let peers = f.evidence.number(Number::Peers).unwrap_or(0);
+        return if peers >= 3 {
+            format!("no RTT outliers among {}", plural(peers, "peer", "peers"))
+        } else {
+            format!(
+                "RTT outliers not judged: {} measured, at least 3 needed",
+                plural(peers, "peer", "peers")
+            )
+        };
+    };
+    let host = f.limit.unwrap_or(0);
+    let times = if host == 0 {
+        String::new()
+    } else {
+        format!(", {:.1}x", f.value as f64 / host as f64)
+    };
+    let levels = match (f.warning_at, f.critical_at) {
+        (Some(w), Some(c)) => format!(" (warning at {}, critical at {})", ms(w), ms(c)),
+        _ => String::new(),
+    };
+    format!(
+        "{peer}: median RTT {} over {}{times} the host median {}{levels}",
+        ms(f.value),
+        plural(
+            f.evidence.number(Number::Connections).unwrap_or(0),
+            "connection",
+            "connections"
+        ),
+        ms(host)
+    )
 }
 
 /// `N% of name=limit`, or `name unknown`.
@@ -482,9 +639,27 @@ pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io:
         }
     }
     writeln!(out)?;
-    for (check, why) in &d.not_checked {
-        let line = format!("not checked: {} ({why})", check.key());
-        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    // Checks not run for the same reason share a line (the tcp_info checks under /proc).
+    let mut i = 0;
+    while i < d.not_checked.len() {
+        let why = &d.not_checked[i].1;
+        let same = d.not_checked[i..]
+            .iter()
+            .take_while(|(_, w)| w == why)
+            .count();
+        let keys: Vec<&str> = d.not_checked[i..i + same]
+            .iter()
+            .map(|(c, _)| c.key())
+            .collect();
+        let prefix = "not checked: ";
+        for line in wrap(
+            prefix,
+            &format!("{} ({why})", keys.join(", ")),
+            prefix.len(),
+        ) {
+            writeln!(out, "{}", paint.apply(DIM, &line))?;
+        }
+        i += same;
     }
     if !report.facts.missing.is_empty() {
         for line in wrap(
@@ -544,6 +719,9 @@ pub enum SubjectJson<'a> {
         remote_address: String,
         remote_port: u16,
     },
+    Peer {
+        remote_address: String,
+    },
     Route {
         local_address: String,
         remote_address: String,
@@ -566,6 +744,9 @@ impl<'a> SubjectJson<'a> {
             Subject::Destination { address, port } => SubjectJson::Destination {
                 remote_address: address.to_string(),
                 remote_port: *port,
+            },
+            Subject::Peer(address) => SubjectJson::Peer {
+                remote_address: address.to_string(),
             },
             Subject::Route {
                 local,

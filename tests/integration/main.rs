@@ -10,6 +10,9 @@
 //! - `breakdown`: `ports`, `procs` and `list` with real processes, hostile names, dropped
 //!   privileges, user names from NSS;
 //! - `netns`: `--netns`, `--netns-pid` and `--all-netns` on namespaces made by the test;
+//! - `health`: retransmits, zero windows, stalls and full receive queues made for real
+//!   between two namespaces over a veth (nftables loss), checked against `ss -ti`, through
+//!   `list -i`, `health` and `doctor`;
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
@@ -48,6 +51,7 @@ mod doctor;
 mod exporter;
 mod generated;
 mod golden;
+mod health;
 mod history;
 mod mixin;
 mod netns;

@@ -101,6 +101,19 @@ impl Schemas {
     }
 }
 
+/// Every way `doc` breaks the schema `name` (`doctor`, `health`, ...), one line each: for
+/// documents other modules make live (the health tests' doctor findings about peers).
+pub(crate) fn schema_errors(name: &str, doc: &Value) -> Vec<String> {
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&read_schema(name))
+        .unwrap_or_else(|e| panic!("{name}.schema.json does not compile: {e}"));
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runs
 // ---------------------------------------------------------------------------------------------
