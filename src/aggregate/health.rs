@@ -204,7 +204,7 @@ impl HealthTally {
             return;
         }
         let info = detail.and_then(|d| d.info.as_ref()).map(|info| ConnInfo {
-            rtt_us: info.rtt_us,
+            rtt_us: info.measured_rtt_us(r),
             total_retrans: info.total_retrans.unwrap_or(0),
             lost: info.lost.unwrap_or(0),
             retransmitting: info.retrans.unwrap_or(0) > 0,

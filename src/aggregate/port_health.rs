@@ -180,7 +180,7 @@ impl Sink for PortHealth {
         g.retransmitting += u64::from(info.retrans.unwrap_or(0) > 0);
         g.zero_window += u64::from(info.zero_window(record));
         g.stalled += u64::from(info.stalled(record, stall_ms).unwrap_or(false));
-        if let Some(rtt) = info.rtt_us {
+        if let Some(rtt) = info.measured_rtt_us(record) {
             port.grown.rtt_buckets[bucket(rtt)] += 1;
             port.grown.rtt_sum_us += u64::from(rtt);
         }

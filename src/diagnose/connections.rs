@@ -107,11 +107,9 @@ impl ConnHealth {
         p.retransmitting += u64::from(info.retrans.unwrap_or(0) > 0);
         p.lost += u64::from(info.lost.unwrap_or(0));
         p.send_q += u64::from(r.send_q);
-        if let Some(rtt) = info.rtt_us.filter(|&rtt| rtt > 0) {
-            // A SYN_SENT socket has measured nothing yet: its 0 is not a round trip.
-            if state != TcpState::SynSent {
-                p.rtts_us.push(rtt);
-            }
+        // A SYN_SENT socket has measured nothing yet: its 0 is not a round trip.
+        if let Some(rtt) = info.measured_rtt_us(r).filter(|&rtt| rtt > 0) {
+            p.rtts_us.push(rtt);
         }
         if let Some(i) = WAITING_STATES.iter().position(|s| *s == state) {
             if info.retransmits.unwrap_or(0) > 0 {

@@ -121,6 +121,15 @@ impl TcpInfo {
         (self.snd_wnd == Some(0) && queued) || self.probes.unwrap_or(0) > 0
     }
 
+    /// The smoothed RTT, when the connection has measured one: not in SYN_SENT, where the
+    /// kernel reports 0 (no answer yet to time).
+    pub fn measured_rtt_us(&self, record: &SocketRecord) -> Option<u32> {
+        if record.state == KernelState::Known(TcpState::SynSent) {
+            return None;
+        }
+        self.rtt_us
+    }
+
     /// True when data waits to be acknowledged (or sent) and nothing was acknowledged for
     /// `stall_ms` or longer. `None` when the kernel did not send the ack age. Never for
     /// SYN_SENT: nothing was ever received, and the kernel's ack age then counts from its
@@ -227,5 +236,8 @@ mod tests {
         assert_eq!(info.stalled(&syn, 5_000), Some(false));
         info.last_ack_recv_ms = None;
         assert_eq!(info.stalled(&r, 5_000), None, "unknown, not 'no'");
+        info.rtt_us = Some(0);
+        assert_eq!(info.measured_rtt_us(&syn), None, "no RTT before an answer");
+        assert_eq!(info.measured_rtt_us(&r), Some(0));
     }
 }
