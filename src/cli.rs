@@ -399,6 +399,17 @@ pub struct RecordArgs {
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
     pub top: usize,
 
+    /// Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1,
+    /// FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as
+    /// "(other)".
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
+    pub top_processes: usize,
+
+    /// Do not look up the owning processes (no walk of /proc/*/fd per sample; `history
+    /// --process` and `doctor --at`'s CLOSE_WAIT check then have nothing to go on).
+    #[arg(long)]
+    pub no_processes: bool,
+
     /// Stop after N samples.
     #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -441,12 +452,19 @@ pub struct HistoryArgs {
 
     /// Only the sockets of these service ports (as recorded: the top ports of each sample).
     #[arg(long, value_name = "PORT", value_delimiter = ',', action = clap::ArgAction::Append,
-          conflicts_with = "workload")]
+          conflicts_with_all = ["workload", "process"])]
     pub port: Vec<u16>,
 
     /// Only the sockets of these workloads, by the name `tcpstat workloads` gives them.
-    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append,
+          conflicts_with = "process")]
     pub workload: Vec<String>,
+
+    /// Only the sockets of processes with this command name (exact, as /proc/PID/comm; as
+    /// recorded: the top processes of each sample; samples recorded without processes are
+    /// left out).
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub process: Vec<String>,
 
     /// When did it start: for each state shown (the stuck states by default), the first
     /// sample above its normal band, and who held that state then.

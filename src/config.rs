@@ -85,6 +85,9 @@ pub struct RecordOptions {
     pub max_size: u64,
     pub top: usize,
     pub count: Option<u64>,
+    /// Look up owners and record the top processes.
+    pub processes: bool,
+    pub top_processes: usize,
 }
 
 /// How `history` prints.
@@ -106,6 +109,8 @@ pub struct HistoryOptions {
     pub states: StateSet,
     pub ports: Vec<u16>,
     pub workloads: Vec<String>,
+    /// `--process`: command names.
+    pub processes: Vec<String>,
     pub onset: bool,
     pub format: HistoryFormat,
 }
@@ -496,6 +501,8 @@ fn record(args: &RecordArgs) -> Task {
         max_size: args.max_size,
         top: args.top,
         count: args.count,
+        processes: !args.no_processes,
+        top_processes: args.top_processes,
     })
 }
 
@@ -508,6 +515,7 @@ fn history(args: &HistoryArgs) -> Task {
         states: args.state.iter().fold(StateSet::EMPTY, |a, s| a.union(*s)),
         ports: args.port.clone(),
         workloads: args.workload.clone(),
+        processes: args.process.clone(),
         onset: args.onset,
         format: if args.json {
             HistoryFormat::Json

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::process::{kill_process, Pid, Signal};
 use serde_json::Value;
-use tcpstat::model::history::{PortSample, Sample, WorkloadSample, COUNTERS};
+use tcpstat::model::history::{PortSample, ProcessSample, Sample, WorkloadSample, COUNTERS};
 use tcpstat::model::{StateRow, TcpState};
 use tcpstat::store::{Recorder, Retention};
 
@@ -330,6 +330,23 @@ fn synthetic(t_ms: i64, close_wait: u64, opens: u64) -> Sample {
         ],
         counters,
         collect_us: 100,
+        processes: Some(vec![
+            ProcessSample {
+                pid: 4242,
+                uid: Some(1000),
+                user: Some("app".into()),
+                command: "app\x1b[31m".into(),
+                counts: row(&[(TcpState::Listen, 1), (TcpState::CloseWait, close_wait)]),
+            },
+            ProcessSample {
+                pid: 22,
+                uid: Some(0),
+                user: Some("root".into()),
+                command: "sshd".into(),
+                counts: row(&[(TcpState::Listen, 1), (TcpState::Established, 10)]),
+            },
+        ]),
+        ..Sample::default()
     }
 }
 
@@ -614,7 +631,7 @@ fn a_full_disk_is_said_and_retried_without_spinning() {
         &mnt,
         Some("tmpfs"),
         nix::mount::MsFlags::empty(),
-        Some("size=160k"),
+        Some("size=320k"),
     ) {
         util::skip(format!("cannot mount a tmpfs: {e}"));
         return;
