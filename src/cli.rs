@@ -267,6 +267,18 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to
+    /// TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording
+    /// intervals away, judged by the same rules; what the recording does not hold is said,
+    /// and a check it cannot support is reported as not checked.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::history::parse_when)]
+    pub at: Option<crate::model::history::When>,
+
+    /// The history database for --at.
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/tcpstat/history.db",
+          value_hint = ValueHint::FilePath, requires = "at")]
+    pub db: PathBuf,
+
     #[command(flatten)]
     pub filter: FilterArgs,
 }

@@ -69,6 +69,9 @@ pub enum Task {
     Doctor {
         thresholds: Box<Thresholds>,
         json: bool,
+        /// `--at`: a recorded moment, read from `db`.
+        at: Option<When>,
+        db: std::path::PathBuf,
     },
     Check(CheckOptions),
     Serve(ServeOptions),
@@ -458,6 +461,8 @@ fn doctor(args: &DoctorArgs) -> Result<Task, String> {
     Ok(Task::Doctor {
         thresholds: Box::new(thresholds),
         json: args.json,
+        at: args.at,
+        db: args.db.clone(),
     })
 }
 
