@@ -42,6 +42,7 @@ mod check;
 mod cli;
 mod completions;
 mod doctor;
+mod doctor_at;
 mod exporter;
 mod generated;
 mod golden;
