@@ -597,6 +597,24 @@ fn bytes_per_sample() {
                 ..w.clone()
             })
             .collect();
+        // 20 processes and the two summed rows, the kernel's settings, a listener waiting.
+        let p = s.processes.as_ref().expect("processes")[0].clone();
+        s.processes = Some(
+            (0..22)
+                .map(|k| ProcessSample {
+                    pid: if k < 20 { 1000 + k } else { -(k - 20) },
+                    command: format!("worker-{k}"),
+                    ..p.clone()
+                })
+                .collect(),
+        );
+        s.facts = Some(tcpstat::collect::kernel::read(Path::new("/proc")));
+        s.listeners = vec![tcpstat::model::history::ListenerSample {
+            address: "127.0.0.1".parse().expect("address"),
+            port: 1000,
+            queued: 3,
+            backlog: Some(128),
+        }];
         rec.write(&s, BIG).expect("write");
     }
     rec.close().expect("close");
@@ -605,7 +623,8 @@ fn bytes_per_sample() {
     let _ = std::io::Write::write_all(
         &mut std::io::stderr(),
         format!(
-            "history: {per} bytes per sample (22 ports, 22 workloads, 26 counters); \
+            "history: {per} bytes per sample (22 ports, 22 workloads, 22 processes, 28 \
+             counters, settings, a listener); \
              {:.1} MiB per day at 10 s\n",
             (per * 8640) as f64 / (1 << 20) as f64
         )
