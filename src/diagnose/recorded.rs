@@ -419,3 +419,213 @@ fn listeners(rec: &Recording<'_>) -> Vec<SocketRecord> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::fixtures::facts;
+    use crate::diagnose::{Severity, Subject};
+
+    fn row(pairs: &[(TcpState, u64)]) -> StateRow {
+        let mut r = StateRow::default();
+        for &(s, n) in pairs {
+            r.counts[s.index()] = n;
+        }
+        r
+    }
+
+    fn process(pid: i64, command: &str, counts: StateRow) -> ProcessSample {
+        ProcessSample {
+            pid,
+            uid: (pid > 0).then_some(1000),
+            user: None,
+            command: command.into(),
+            counts,
+        }
+    }
+
+    fn run(rec: &Recording<'_>) -> Recorded {
+        diagnose_recorded(rec, &Thresholds::default())
+    }
+
+    fn recording<'a>(
+        states: StateRow,
+        ports: &'a [PortSample],
+        processes: Option<&'a [ProcessSample]>,
+        facts: &'a KernelFacts,
+    ) -> Recording<'a> {
+        Recording {
+            states,
+            ports,
+            processes,
+            listeners: Some(&[]),
+            facts: Some(facts),
+            backlog_known: true,
+        }
+    }
+
+    fn not_checked(r: &Recorded, check: Check) -> Option<&str> {
+        r.diagnosis
+            .not_checked
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, why)| why.as_str())
+    }
+
+    #[test]
+    fn close_wait_is_judged_per_recorded_process() {
+        let facts = facts();
+        let cw = |n| row(&[(TcpState::CloseWait, n)]);
+        let processes = [
+            process(10, "leaky", cw(12)),
+            process(11, "quiet", cw(3)),
+            process(0, "(other)", cw(2)),
+            process(-1, "(no process)", cw(1)),
+        ];
+        let r = run(&recording(cw(18), &[], Some(&processes), &facts));
+        let found: Vec<(Subject, Severity, u64)> = r
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.check == Check::CloseWait)
+            .map(|f| (f.subject.clone(), f.severity, f.value))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Subject::Process {
+                        pid: 10,
+                        command: "leaky".into()
+                    },
+                    Severity::Warning,
+                    12
+                ),
+                (
+                    Subject::Process {
+                        pid: 11,
+                        command: "quiet".into()
+                    },
+                    Severity::Info,
+                    3
+                ),
+                (Subject::OwnerNotFound, Severity::Info, 1),
+            ]
+        );
+        // The 2 folded ones: each had fewer than 3 stuck sockets, below the level of 10.
+        assert!(
+            r.gaps
+                .iter()
+                .any(|(c, w)| *c == Check::CloseWait && w.contains("2 CLOSE_WAIT")),
+            "{:?}",
+            r.gaps
+        );
+        assert_eq!(not_checked(&r, Check::CloseWait), None);
+        // When the last process kept had as many stuck sockets as the level, a folded one
+        // could be over it: not judged.
+        let processes = [process(10, "leaky", cw(12)), process(0, "(other)", cw(9))];
+        let r = run(&recording(cw(21), &[], Some(&processes), &facts));
+        assert!(not_checked(&r, Check::CloseWait).is_some_and(|w| w.contains("--top-processes")));
+        assert!(!r
+            .diagnosis
+            .findings
+            .iter()
+            .any(|f| f.check == Check::CloseWait));
+    }
+
+    #[test]
+    fn without_processes_close_wait_is_not_judged_unless_there_is_none() {
+        let facts = facts();
+        let r = run(&recording(
+            row(&[(TcpState::CloseWait, 4)]),
+            &[],
+            None,
+            &facts,
+        ));
+        assert!(not_checked(&r, Check::CloseWait)
+            .is_some_and(|w| w.contains("4 CLOSE_WAIT") && w.contains("did not record")));
+        let r = run(&recording(StateRow::default(), &[], None, &facts));
+        assert_eq!(not_checked(&r, Check::CloseWait), None);
+        let f: Vec<_> = r
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.check == Check::CloseWait)
+            .collect();
+        assert_eq!((f.len(), f[0].severity, f[0].value), (1, Severity::Ok, 0));
+    }
+
+    #[test]
+    fn syn_sent_is_judged_only_below_its_level_in_total() {
+        let facts = facts();
+        let r = run(&recording(
+            row(&[(TcpState::SynSent, 5)]),
+            &[],
+            Some(&[]),
+            &facts,
+        ));
+        let f = r
+            .diagnosis
+            .findings
+            .iter()
+            .find(|f| f.check == Check::SynSent)
+            .expect("judged");
+        assert_eq!((f.severity, f.value), (Severity::Ok, 5));
+        assert_eq!(f.evidence.number(Number::Destinations), None);
+        let r = run(&recording(
+            row(&[(TcpState::SynSent, 50)]),
+            &[],
+            Some(&[]),
+            &facts,
+        ));
+        assert!(not_checked(&r, Check::SynSent).is_some());
+        assert!(!r
+            .diagnosis
+            .findings
+            .iter()
+            .any(|f| f.check == Check::SynSent));
+    }
+
+    #[test]
+    fn a_full_recorded_queue_is_critical_and_settings_missing_are_not_judged() {
+        let facts = facts();
+        let ports = [PortSample {
+            port: 8080,
+            counts: row(&[(TcpState::Listen, 2)]),
+            listeners: 2,
+            queued: 129,
+            backlog: Some(256),
+            ..PortSample::default()
+        }];
+        let waiting = [ListenerSample {
+            address: "10.0.0.1".parse().expect("address"),
+            port: 8080,
+            queued: 129,
+            backlog: Some(128),
+        }];
+        let mut rec = recording(row(&[(TcpState::Listen, 2)]), &ports, Some(&[]), &facts);
+        rec.listeners = Some(&waiting);
+        let r = run(&rec);
+        let f = r
+            .diagnosis
+            .findings
+            .iter()
+            .find(|f| f.check == Check::AcceptQueue)
+            .expect("a finding");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.limit, Some(128));
+        // A version 1 sample: no settings, no listener table.
+        rec.facts = None;
+        rec.listeners = None;
+        let r = run(&rec);
+        for check in [
+            Check::TimeWait,
+            Check::Orphans,
+            Check::TcpMemory,
+            Check::AcceptQueue,
+        ] {
+            assert!(not_checked(&r, check).is_some(), "{check:?}");
+            assert!(!r.diagnosis.findings.iter().any(|f| f.check == check));
+        }
+    }
+}

@@ -144,11 +144,9 @@ fn recorded_leak(_: Env) {
         .expect("spawn tcpstat record");
     // A sample that holds the holder's 3 CLOSE_WAIT sockets.
     let t: i64 = wait_until("a sample with the holder", WAIT, || {
-        let conn = rusqlite::Connection::open_with_flags(
-            &db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .map_err(|e| e.to_string())?;
+        let conn =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| e.to_string())?;
         conn.query_row(
             "SELECT s.t FROM process_state p JOIN sample s ON s.id = p.sample
              WHERE p.pid = ?1 AND p.close_wait = 3 ORDER BY s.t DESC LIMIT 1",
@@ -170,12 +168,17 @@ fn recorded_leak(_: Env) {
         .find(|f| f["subject"]["pid"] == pid)
         .unwrap_or_else(|| panic!("the holder in {v}"));
     for key in ["subject", "severity", "value", "warning_at", "critical_at"] {
-        assert_eq!(f[key], live.0[key], "{key}: recorded {f} vs live {}", live.0);
+        assert_eq!(
+            f[key], live.0[key],
+            "{key}: recorded {f} vs live {}",
+            live.0
+        );
     }
     assert_eq!(f["subject"]["command"], NAME);
     // The fourth socket, held by this test process, is its own (info) finding, as live.
     assert!(
-        at.iter().any(|f| f["value"] == 1 && f["severity"] == "info"),
+        at.iter()
+            .any(|f| f["value"] == 1 && f["severity"] == "info"),
         "{v}"
     );
     let rec = &v["recorded"];
@@ -267,7 +270,12 @@ fn recorded_leak(_: Env) {
         "--process",
         "no-such-proc",
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no process named no-such-proc"),
         "{}",
@@ -284,7 +292,11 @@ fn recorded_leak(_: Env) {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert!(
         err.contains("no sample within") && err.contains("it holds samples from"),
         "{err}"
