@@ -88,9 +88,18 @@ pub struct RecordOptions {
     pub max_size: u64,
     pub top: usize,
     pub count: Option<u64>,
-    /// Look up owners and record the top processes.
-    pub processes: bool,
+    /// When to look up owners and record the top processes.
+    pub processes: OwnerLookup,
     pub top_processes: usize,
+}
+
+/// `record --processes`: when a sample looks up the owning processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerLookup {
+    /// Every sample while the walks average under a budget of CPU, less often beyond.
+    Auto,
+    Always,
+    Never,
 }
 
 /// How `history` prints.
@@ -506,7 +515,11 @@ fn record(args: &RecordArgs) -> Task {
         max_size: args.max_size,
         top: args.top,
         count: args.count,
-        processes: !args.no_processes,
+        processes: match args.processes {
+            crate::cli::ProcessesArg::Auto => OwnerLookup::Auto,
+            crate::cli::ProcessesArg::Always => OwnerLookup::Always,
+            crate::cli::ProcessesArg::Never => OwnerLookup::Never,
+        },
         top_processes: args.top_processes,
     })
 }

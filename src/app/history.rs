@@ -78,7 +78,7 @@ pub fn run(
     let lead = points.iter().take_while(|p| p.t_ms < from).count();
     if points.len() == lead {
         return Err(Error::Usage(format!(
-            "no sample from {} to {} recorded processes (recorded with --no-processes, or \
+            "no sample from {} to {} recorded processes (record --processes never, or \
              by a tcpstat before version 2 of the database); --process needs them",
             view::local(from, &tz),
             view::local(until, &tz)

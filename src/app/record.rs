@@ -7,10 +7,11 @@
 //! ticks on a fixed grid, SIGTERM/SIGINT/SIGHUP end it cleanly (exit 0), a failed write is
 //! retried with a back-off, never in a spin.
 //!
-//! Owners: with processes recorded (the default; `--no-processes` turns it off) one walk of
-//! `/proc/*/fd` per sample finds the process of every socket that has a file, and the top
-//! `--top-processes` by stuck states are stored with their per-state counts (docs/history.md
-//! has what it costs). Workloads need no walk: they come from the cgroup id netlink reports
+//! Owners: a walk of `/proc/*/fd` finds the process of every socket that has a file, and the
+//! top `--top-processes` by stuck states are stored with their per-state counts. It costs
+//! with the descriptors on the host (docs/history.md has figures), so by default
+//! (`--processes auto`, [`WalkPacer`]) it runs on every sample only while the walks average
+//! under [`WALK_BUDGET`] of a core, and less often on busier hosts. Workloads need no walk: they come from the cgroup id netlink reports
 //! for every socket (with the /proc source, which has no cgroup ids, the owners are walked for
 //! their cgroups, as `workloads` does).
 
@@ -25,7 +26,7 @@ use crate::aggregate::workloads::CgroupTally;
 use crate::aggregate::{bound_ports, Direction, PortBudget, PortGrouping, PortMatrix};
 use crate::collect;
 use crate::collect::workloads::Resolver;
-use crate::config::{Config, RecordOptions};
+use crate::config::{Config, OwnerLookup, RecordOptions};
 use crate::error::Error;
 use crate::model::history::{
     ListenerSample, PortSample, ProcessSample, Sample, WorkloadSample, MAX_LISTENERS, NO_PROCESS,
@@ -41,6 +42,41 @@ use crate::term;
 
 /// The longest pause between two tries of a failing write.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// `--processes auto`: the share of one core the owner walks may take on average.
+pub const WALK_BUDGET: f64 = 0.01;
+
+/// When `--processes auto` walks: often enough to spend [`WALK_BUDGET`] of a core, no more.
+/// A walk's cost is estimated as the collection time of samples with it minus that of
+/// samples without it (wall time: the walk is one thread in system calls, so it is close to
+/// its CPU time; contention only makes the estimate larger, the walks rarer).
+#[derive(Debug, Default)]
+struct WalkPacer {
+    /// Collection time of the last sample with a walk, and without.
+    with: Option<Duration>,
+    without: Option<Duration>,
+    last_walk: Option<Instant>,
+}
+
+impl WalkPacer {
+    fn due(&self, now: Instant) -> bool {
+        let (Some(with), Some(last)) = (self.with, self.last_walk) else {
+            return true;
+        };
+        // Until a sample without a walk was timed, the whole collection counts as the walk.
+        let cost = with.saturating_sub(self.without.unwrap_or_default());
+        now.duration_since(last).as_secs_f64() * WALK_BUDGET >= cost.as_secs_f64()
+    }
+
+    fn took(&mut self, walked: bool, began: Instant, took: Duration) {
+        if walked {
+            self.with = Some(took);
+            self.last_walk = Some(began);
+        } else {
+            self.without = Some(took);
+        }
+    }
+}
 
 /// One namespace's sockets counted per state, per service port and per cgroup in one pass,
 /// and (with processes) the state of each socket that has a file, for its owners.
@@ -178,17 +214,18 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         options.max_size
     )?;
     err.flush()?;
-    let plan = Plan {
+    let plain = Plan {
         listeners: Listeners::All,
         port_range: true,
         kernel_facts: true,
-        owners: if options.processes {
-            OwnerWalk::Wanted
-        } else {
-            OwnerWalk::NoCgroup
-        },
+        owners: OwnerWalk::NoCgroup,
         ..config.plan()
     };
+    let walking = Plan {
+        owners: OwnerWalk::Wanted,
+        ..plain.clone()
+    };
+    let mut pacer = WalkPacer::default();
     let mut readers = Readers::default();
     let resolver = RefCell::new(Resolver::new(&config.proc_root, &config.host_root));
     let mut next = Instant::now();
@@ -215,8 +252,16 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         if next <= now {
             next = now + options.interval;
         }
-        let result = sample(config, &plan, &mut readers, &resolver, options)
-            .and_then(|s| recorder.write(&s, retention));
+        let walk = match options.processes {
+            OwnerLookup::Always => true,
+            OwnerLookup::Never => false,
+            OwnerLookup::Auto => pacer.due(now),
+        };
+        let plan = if walk { &walking } else { &plain };
+        let result = sample(config, plan, &mut readers, &resolver, options, walk).and_then(|s| {
+            pacer.took(walk, now, Duration::from_micros(s.collect_us));
+            recorder.write(&s, retention)
+        });
         match result {
             Ok(_) => {
                 written += 1;
@@ -258,6 +303,7 @@ fn sample(
     readers: &mut Readers,
     resolver: &RefCell<Resolver>,
     options: &RecordOptions,
+    walk: bool,
 ) -> Result<Sample, Error> {
     let top = options.top;
     let t_ms = SystemTime::now()
@@ -271,7 +317,7 @@ fn sample(
         counts: StateCounts::new(),
         ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
         tally: CgroupTally::default(),
-        owned: options.processes.then(OwnedTally::default),
+        owned: walk.then(OwnedTally::default),
     })?;
     let outcome = collection.outcome();
     let mut states = StateRow::default();
@@ -381,7 +427,7 @@ fn sample(
         }
     }
     let (counters, _missing) = collect::kernel::tcp_counters(&config.proc_root);
-    let processes = match (&collection.owners, options.processes) {
+    let processes = match (&collection.owners, walk) {
         (Some(owners), true) => Some(process_rows(
             collection.parts().filter_map(|t| t.owned.as_ref()),
             owners,
@@ -420,4 +466,31 @@ fn sample(
         counters,
         collect_us: began.elapsed().as_micros() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_pacer_keeps_walks_under_their_budget() {
+        let t0 = Instant::now();
+        let mut pacer = WalkPacer::default();
+        assert!(pacer.due(t0), "the first sample walks");
+        // A collection of 100 ms with the walk: at 1% of a core, the next walk 10 s later.
+        pacer.took(true, t0, Duration::from_millis(100));
+        assert!(!pacer.due(t0 + Duration::from_secs(5)));
+        assert!(pacer.due(t0 + Duration::from_secs(10)));
+        // Once a sample without the walk took 60 ms, the walk is known to cost 40 ms: 4 s.
+        pacer.took(
+            false,
+            t0 + Duration::from_secs(5),
+            Duration::from_millis(60),
+        );
+        assert!(!pacer.due(t0 + Duration::from_secs(3)));
+        assert!(pacer.due(t0 + Duration::from_secs(4)));
+        // A cheap walk (a small host): every sample.
+        pacer.took(true, t0, Duration::from_millis(61));
+        assert!(pacer.due(t0 + Duration::from_millis(200)));
+    }
 }

@@ -183,7 +183,8 @@ fn support(rec: &Recording<'_>, thresholds: &Thresholds, check: Check) -> Suppor
                 } else {
                     Support::NotJudged(format!(
                         "{held} CLOSE_WAIT sockets, but this sample did not record their \
-                         processes (record --no-processes, or a tcpstat before version 2 of \
+                         processes (record --processes auto looks them up on fewer samples \
+                         on a busy host, never on none; or a tcpstat before version 2 of \
                          the database)"
                     ))
                 };

@@ -87,7 +87,7 @@ pub struct Sample {
     pub counters: Vec<Option<u64>>,
     /// Sockets per owning process and state: the top ones by stuck states, then
     /// [`OTHER_PROCESSES`] and [`NO_PROCESS`]. `None`: owners were not looked up (`record
-    /// --no-processes`, or a sample of schema version 1).
+    /// --processes never`, a sample `--processes auto` left out, or schema version 1).
     pub processes: Option<Vec<ProcessSample>>,
     /// Listening sockets with connections waiting in their accept queue (at most
     /// [`MAX_LISTENERS`], fullest first); the others had an empty queue.

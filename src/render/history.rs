@@ -696,8 +696,8 @@ pub fn moment_table(out: &mut dyn Write, r: &MomentReport<'_>) -> io::Result<()>
             writeln!(out)?;
             writeln!(
                 out,
-                "(processes not recorded in this sample: record --no-processes, or an older \
-                 tcpstat)"
+                "(processes not recorded in this sample: record --processes auto looks them up on \
+                 fewer samples on a busy host, never on none; or an older tcpstat)"
             )?;
         }
     }

@@ -139,9 +139,17 @@ fn recorded_leak(_: Env) {
     });
     assert_eq!(live.0["severity"], "warning", "{}", live.0);
     assert_eq!(live.0["value"], 3);
-    let recorder = util::run::command(&["record", "--db", db_arg(&db), "--interval", "300ms"])
-        .spawn()
-        .expect("spawn tcpstat record");
+    let recorder = util::run::command(&[
+        "record",
+        "--db",
+        db_arg(&db),
+        "--interval",
+        "300ms",
+        "--processes",
+        "always",
+    ])
+    .spawn()
+    .expect("spawn tcpstat record");
     // A sample that holds the holder's 3 CLOSE_WAIT sockets.
     let t: i64 = wait_until("a sample with the holder", WAIT, || {
         let conn =
