@@ -441,6 +441,27 @@ fn history_over_a_fixed_database_gives_known_answers() {
     assert_eq!(o["ports"][0]["port"], 8080);
     assert_eq!(o["ports"][0]["change"], 7);
     assert_eq!(o["workloads"][0]["name"], "app.service");
+    // And the process: pid 4242, its name as recorded in JSON, escaped in the table.
+    assert_eq!(o["processes"][0]["pid"], 4242, "{o}");
+    assert_eq!(o["processes"][0]["command"], "app\x1b[31m");
+    assert_eq!(o["processes"][0]["user"], "app");
+    assert_eq!(o["processes"][0]["change"], 7);
+    let table = util::text(
+        &[
+            &["history", "--db", db.to_str().expect("utf-8")][..],
+            &period[..],
+            &["--onset", "--state", "close-wait"],
+        ]
+        .concat(),
+    );
+    assert!(table.contains("process  4242/app"), "{table}");
+    assert!(!table.contains('\x1b'), "an unescaped name: {table:?}");
+    // --process over the fixed database: the holder's CLOSE_WAIT, sample by sample.
+    let by_process = history_json(
+        &db,
+        &[&period[..], &["--process", "app\x1b[31m", "--state", "close-wait"]].concat(),
+    );
+    assert_eq!(state(&by_process, "CLOSE_WAIT"), cw, "{by_process}");
     // The onset is found when the period starts at the leak: the band comes from before.
     let late = history_json(
         &db,
