@@ -12,6 +12,8 @@
 //! - `netns`: `--netns`, `--netns-pid` and `--all-netns` on namespaces made by the test;
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
+//! - `doctor_at`: `doctor --at` over a recorded leak (same finding as live), `history
+//!   --process`, a version 1 history database migrated;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
 //! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
