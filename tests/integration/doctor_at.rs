@@ -436,6 +436,45 @@ fn a_version_1_database_migrates_and_its_samples_say_what_they_lack() {
     assert!(not_checked("orphans").is_some(), "{v}");
     assert!(close_wait(&v).is_empty(), "{v}");
     assert_eq!(v["recorded"]["processes_recorded"], false);
+    // A recorded sample is judged whole: filters and --netns are usage errors, as is --db
+    // without --at.
+    for extra in [
+        &["--port", "8080"][..],
+        &["--state", "close-wait"][..],
+        &["--netns-pid", "1"][..],
+    ] {
+        let mut args = vec!["doctor", "--at", at.as_str(), "--db", db_arg(&db)];
+        args.extend_from_slice(extra);
+        let o = util::run(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", describe(&args, &o));
+    }
+    // history --process over a period of version 1 samples only: said, not zeros.
+    let (from, until) = (rfc3339(t - 1000), rfc3339(t + 1000));
+    let args = [
+        "history",
+        "--db",
+        db_arg(&db),
+        "--since",
+        from.as_str(),
+        "--until",
+        until.as_str(),
+        "--process",
+        "x",
+    ];
+    let o = util::run(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&args, &o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("recorded processes"),
+        "{}",
+        describe(&args, &o)
+    );
+    let o = util::run(&["doctor", "--db", db_arg(&db)]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        describe(&["doctor", "--db"], &o)
+    );
     assert_eq!(v["recorded"]["settings_recorded"], false);
     assert!(
         v["findings"]

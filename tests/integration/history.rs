@@ -459,7 +459,11 @@ fn history_over_a_fixed_database_gives_known_answers() {
     // --process over the fixed database: the holder's CLOSE_WAIT, sample by sample.
     let by_process = history_json(
         &db,
-        &[&period[..], &["--process", "app\x1b[31m", "--state", "close-wait"]].concat(),
+        &[
+            &period[..],
+            &["--process", "app\x1b[31m", "--state", "close-wait"],
+        ]
+        .concat(),
     );
     assert_eq!(state(&by_process, "CLOSE_WAIT"), cw, "{by_process}");
     // The onset is found when the period starts at the leak: the band comes from before.
