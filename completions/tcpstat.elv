@@ -371,6 +371,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         }
         &'tcpstat;doctor'= {
             cand --threshold 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable'
+            cand --at 'Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording intervals away, judged by the same rules; what the recording does not hold is said, and a check it cannot support is reported as not checked'
+            cand --db 'The history database for --at'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -477,6 +479,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --keep 'Delete samples older than this'
             cand --max-size 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)'
             cand --top 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"'
+            cand --top-processes 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"'
+            cand --processes 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks average under 1% of one core, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never'
             cand -c 'Stop after N samples'
             cand --count 'Stop after N samples'
             cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
@@ -498,6 +502,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --state 'Only these states: names or groups, comma-separated or repeated'
             cand --port 'Only the sockets of these service ports (as recorded: the top ports of each sample)'
             cand --workload 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them'
+            cand --process 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)'
             cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
             cand --color 'When to colour the output: `auto` colours a terminal unless NO_COLOR is set or TERM=dumb; `always` beats the environment'
             cand --netns 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)'

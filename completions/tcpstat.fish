@@ -385,6 +385,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l threshold -d 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l at -d 'Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording intervals away, judged by the same rules; what the recording does not hold is said, and a check it cannot support is reported as not checked' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l db -d 'The history database for --at' -r -F
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -480,6 +482,10 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s n -l interval
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l keep -d 'Delete samples older than this' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l max-size -d 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top -d 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top-processes -d 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l processes -d 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks average under 1% of one core, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s c -l count -d 'Stop after N samples' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
@@ -500,6 +506,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l at -d 'One r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l state -d 'Only these states: names or groups, comma-separated or repeated' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l port -d 'Only the sockets of these service ports (as recorded: the top ports of each sample)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l workload -d 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l process -d 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"

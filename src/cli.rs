@@ -280,6 +280,18 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to
+    /// TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording
+    /// intervals away, judged by the same rules; what the recording does not hold is said,
+    /// and a check it cannot support is reported as not checked.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::history::parse_when)]
+    pub at: Option<crate::model::history::When>,
+
+    /// The history database for --at.
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/tcpstat/history.db",
+          value_hint = ValueHint::FilePath, requires = "at")]
+    pub db: PathBuf,
+
     #[command(flatten)]
     pub filter: FilterArgs,
 }
@@ -425,6 +437,19 @@ pub struct RecordArgs {
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
     pub top: usize,
 
+    /// Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1,
+    /// FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as
+    /// "(other)".
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
+    pub top_processes: usize,
+
+    /// When to look up the owning processes (a walk of /proc/*/fd, which costs with the
+    /// descriptors on the host): auto on every sample while the walks average under 1% of
+    /// one core, less often on hosts where a walk takes longer (samples between hold no
+    /// processes); always on every sample; never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProcessesArg::Auto)]
+    pub processes: ProcessesArg,
+
     /// Stop after N samples.
     #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -467,12 +492,19 @@ pub struct HistoryArgs {
 
     /// Only the sockets of these service ports (as recorded: the top ports of each sample).
     #[arg(long, value_name = "PORT", value_delimiter = ',', action = clap::ArgAction::Append,
-          conflicts_with = "workload")]
+          conflicts_with_all = ["workload", "process"])]
     pub port: Vec<u16>,
 
     /// Only the sockets of these workloads, by the name `tcpstat workloads` gives them.
-    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append,
+          conflicts_with = "process")]
     pub workload: Vec<String>,
+
+    /// Only the sockets of processes with this command name (exact, as /proc/PID/comm; as
+    /// recorded: the top processes of each sample; samples recorded without processes are
+    /// left out).
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub process: Vec<String>,
 
     /// When did it start: for each state shown (the stuck states by default), the first
     /// sample above its normal band, and who held that state then.
@@ -655,6 +687,14 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub proc_root: PathBuf,
+}
+
+/// `record --processes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProcessesArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -69,6 +69,9 @@ pub enum Task {
     Doctor {
         thresholds: Box<Thresholds>,
         json: bool,
+        /// `--at`: a recorded moment, read from `db`.
+        at: Option<When>,
+        db: std::path::PathBuf,
     },
     Check(CheckOptions),
     Serve(ServeOptions),
@@ -85,6 +88,18 @@ pub struct RecordOptions {
     pub max_size: u64,
     pub top: usize,
     pub count: Option<u64>,
+    /// When to look up owners and record the top processes.
+    pub processes: OwnerLookup,
+    pub top_processes: usize,
+}
+
+/// `record --processes`: when a sample looks up the owning processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerLookup {
+    /// Every sample while the walks average under a budget of CPU, less often beyond.
+    Auto,
+    Always,
+    Never,
 }
 
 /// How `history` prints.
@@ -106,6 +121,8 @@ pub struct HistoryOptions {
     pub states: StateSet,
     pub ports: Vec<u16>,
     pub workloads: Vec<String>,
+    /// `--process`: command names.
+    pub processes: Vec<String>,
     pub onset: bool,
     pub format: HistoryFormat,
 }
@@ -461,6 +478,8 @@ fn doctor(args: &DoctorArgs) -> Result<Task, String> {
     Ok(Task::Doctor {
         thresholds: Box::new(thresholds),
         json: args.json,
+        at: args.at,
+        db: args.db.clone(),
     })
 }
 
@@ -507,6 +526,12 @@ fn record(args: &RecordArgs) -> Task {
         max_size: args.max_size,
         top: args.top,
         count: args.count,
+        processes: match args.processes {
+            crate::cli::ProcessesArg::Auto => OwnerLookup::Auto,
+            crate::cli::ProcessesArg::Always => OwnerLookup::Always,
+            crate::cli::ProcessesArg::Never => OwnerLookup::Never,
+        },
+        top_processes: args.top_processes,
     })
 }
 
@@ -519,6 +544,7 @@ fn history(args: &HistoryArgs) -> Task {
         states: args.state.iter().fold(StateSet::EMPTY, |a, s| a.union(*s)),
         ports: args.port.clone(),
         workloads: args.workload.clone(),
+        processes: args.process.clone(),
         onset: args.onset,
         format: if args.json {
             HistoryFormat::Json

@@ -52,6 +52,7 @@ mod finding;
 #[cfg(test)]
 mod fixtures;
 mod levels;
+mod recorded;
 mod rules;
 mod thresholds;
 
@@ -63,6 +64,7 @@ pub use finding::{
     Subject, TwReuse, WorkloadEvidence,
 };
 pub use levels::{Level, Levels};
+pub use recorded::{diagnose_recorded, Recorded, Recording};
 pub use rules::TOP;
 pub use thresholds::{parse_threshold, ThresholdOverride, Thresholds};
 

@@ -360,12 +360,12 @@ fn syn_recv(f: &Finding) -> String {
     let half_open = plural(n, "half-open connection", "half-open connections");
     match &f.subject {
         Subject::Port(port) => format!(
-            "{half_open} (SYN_RECV) on port {port} from {}{}{}",
-            plural(
-                f.evidence.number(Number::DistinctSources).unwrap_or(0),
-                "source address",
-                "source addresses"
-            ),
+            "{half_open} (SYN_RECV) on port {port}{}{}{}",
+            // Absent in a recorded moment (`doctor --at`): sources are not recorded.
+            f.evidence
+                .number(Number::DistinctSources)
+                .map(|n| format!(" from {}", plural(n, "source address", "source addresses")))
+                .unwrap_or_default(),
             match f.limit {
                 Some(b) => format!(", listeners' backlog {b}"),
                 None => String::new(),
@@ -453,13 +453,13 @@ fn syn_sent(f: &Finding) -> String {
         ),
         _ if n == 0 => "no connection attempts pending (SYN_SENT)".to_string(),
         _ => format!(
-            "{} (SYN_SENT) to {}, none piling up",
+            "{} (SYN_SENT){}, none piling up",
             plural(n, "connection attempt", "connection attempts"),
-            plural(
-                f.evidence.number(Number::Destinations).unwrap_or(0),
-                "destination",
-                "destinations"
-            )
+            // Absent in a recorded moment (`doctor --at`): destinations are not recorded.
+            f.evidence
+                .number(Number::Destinations)
+                .map(|d| format!(" to {}", plural(d, "destination", "destinations")))
+                .unwrap_or_default()
         ),
     }
 }
@@ -471,9 +471,13 @@ fn closing_state(f: &Finding) -> String {
         return format!("no {state} sockets");
     }
     format!(
-        "{n} {state} {}, {} orphaned{}",
+        "{n} {state} {}{}{}",
         if n == 1 { "socket" } else { "sockets" },
-        f.evidence.number(Number::Orphaned).unwrap_or(0),
+        // Absent in a recorded moment (`doctor --at`): orphans per state are not recorded.
+        f.evidence
+            .number(Number::Orphaned)
+            .map(|o| format!(", {o} orphaned"))
+            .unwrap_or_default(),
         levels(f)
     )
 }

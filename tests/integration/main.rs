@@ -15,6 +15,8 @@
 //!   `list -i`, `health` and `doctor`;
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
+//! - `doctor_at`: `doctor --at` over a recorded leak (same finding as live), `history
+//!   --process`, a version 1 history database migrated;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
 //! - `packaging`: the systemd units (systemd-analyze, their capabilities run for real, the
@@ -48,6 +50,7 @@ mod check;
 mod cli;
 mod completions;
 mod doctor;
+mod doctor_at;
 mod exporter;
 mod generated;
 mod golden;
