@@ -8,6 +8,7 @@ pub mod detail;
 pub mod doctor;
 pub mod health;
 pub mod history;
+pub mod history_html;
 pub mod json;
 pub mod list;
 pub mod plugin;

@@ -16,6 +16,8 @@ use crate::error::Error;
 use crate::model::history::{PortSample, Sample, WorkloadSample, COUNTERS};
 use crate::model::{StateRow, TcpState};
 
+mod period;
+
 /// `PRAGMA application_id`: "tcps". A SQLite file of another program is refused.
 pub const APPLICATION_ID: i64 = 0x7463_7073;
 /// The schema version this build writes and reads (`PRAGMA user_version`).

@@ -46,6 +46,7 @@ mod exporter;
 mod generated;
 mod golden;
 mod history;
+mod history_report;
 mod mixin;
 mod netns;
 mod owners;
