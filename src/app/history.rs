@@ -210,7 +210,7 @@ fn write_html(path: &Path, page: &HtmlReport<'_>, out: &mut dyn Write) -> Result
 }
 
 /// Replaces each point's counts with those of the selected ports or workloads.
-fn select(
+pub(super) fn select(
     reader: &Reader,
     points: &mut [Point],
     first: i64,
@@ -291,7 +291,7 @@ fn top_workloads(
 }
 
 /// Says what the database does hold when the period has no sample.
-fn no_samples(
+pub(super) fn no_samples(
     reader: &Reader,
     path: &std::path::Path,
     from: i64,

@@ -64,4 +64,17 @@ impl Reader {
         rows.collect::<rusqlite::Result<_>>()
             .map_err(self.err("cannot read its workloads"))
     }
+
+    /// Where each sample from `first` to `last` read its sockets (`netlink`, `proc`), by id.
+    pub fn sources(&self, first: i64, last: i64) -> Result<Vec<(i64, String)>, Error> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, source FROM sample WHERE id BETWEEN ?1 AND ?2 ORDER BY id")
+            .map_err(self.err("cannot read its samples"))?;
+        let rows = st
+            .query_map([first, last], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err("cannot read its samples"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err("cannot read its samples"))
+    }
 }

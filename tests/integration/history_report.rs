@@ -353,3 +353,134 @@ fn screenshot_is_not_blank(dir: &Path, page: &Path) {
         "report {full} bytes, blank {empty} bytes"
     );
 }
+
+/// The numbers of a state's row on the watch screen: COUNT and DELTA.
+fn screen_row(pane: &str, state: &str) -> Option<(String, String)> {
+    let row = pane.lines().find(|l| l.starts_with(&format!("{state} ")))?;
+    let mut words = row.split_whitespace().skip(1);
+    Some((words.next()?.to_string(), words.next()?.to_string()))
+}
+
+#[test]
+fn the_replay_steps_through_the_recording_on_the_watch_screen() {
+    let _serial = util::serial();
+    let Some(tm) = super::watch::Tmux::start("replay", 120, 40) else {
+        return;
+    };
+    let dir = scratch("replay");
+    let db = fixed_db(&dir);
+    let [_, since, _, until] = period();
+    tm.type_line("echo BEFORE");
+    // 10 s a sample: the first screen stays until the test pauses it.
+    tm.type_line(&format!(
+        "TZ=UTC {} history --db {} --since {since} --until {until} --replay --speed 0.1; \
+         echo EXIT=$?",
+        env!("CARGO_BIN_EXE_tcpstat"),
+        db.display()
+    ));
+    let first = tm.pane("the first sample", &|p| p.starts_with("REPLAY"));
+    assert!(
+        first
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("2024-06-19 12:00:00 +00:00  sample 1/60  playing 0.1/s")),
+        "{first}"
+    );
+    assert_eq!(tm.modes(), "1 0", "on the alternate screen, cursor hidden");
+    // Sample 0: CLOSE_WAIT 2, ESTABLISHED 10, TIME_WAIT 7; no delta yet.
+    assert_eq!(
+        screen_row(&first, "CLOSE_WAIT"),
+        Some(("2".into(), "-".into()))
+    );
+    assert_eq!(
+        screen_row(&first, "ESTABLISHED"),
+        Some(("10".into(), "-".into()))
+    );
+    assert!(first.contains("host db<1>&\"host\""), "{first}");
+    // The hostile workload, made visible, in the top workloads.
+    assert!(
+        first.contains("2  <script>alert('x')</script>&amp;\\x1b[31m\\u{202e}evil.service"),
+        "{first}"
+    );
+    tm.key("Space");
+    tm.pane("paused", &|p| {
+        p.lines().next().is_some_and(|l| l.ends_with("paused"))
+    });
+    tm.key("Right");
+    let second = tm.pane("the second sample", &|p| p.contains("sample 2/60"));
+    assert!(second.contains("2024-06-19 12:00:10 +00:00"), "{second}");
+    assert_eq!(
+        screen_row(&second, "CLOSE_WAIT"),
+        Some(("3".into(), "+1".into()))
+    );
+    assert_eq!(
+        screen_row(&second, "ESTABLISHED"),
+        Some(("11".into(), "+1".into()))
+    );
+    assert_eq!(
+        screen_row(&second, "TIME_WAIT"),
+        Some(("0".into(), "-7".into()))
+    );
+    assert!(second.contains("3  8080 in"), "the top port: {second}");
+    // The last one, and back one.
+    tm.key("G");
+    tm.pane("the last sample", &|p| p.contains("sample 60/60"));
+    tm.key("Left");
+    let before_last = tm.pane("one back", &|p| p.contains("sample 59/60"));
+    // Sample 58: CLOSE_WAIT (58 - 39) x 10.
+    assert_eq!(
+        screen_row(&before_last, "CLOSE_WAIT"),
+        Some(("190".into(), "+10".into()))
+    );
+    tm.key("q");
+    let after = tm.pane("the shell again", &|p| p.contains("EXIT=0"));
+    assert!(
+        after.contains("BEFORE"),
+        "the screen before is back: {after}"
+    );
+    assert_eq!(tm.modes(), "0 1", "the terminal is given back");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_piped_replay_is_watch_ndjson_one_tick_per_sample() {
+    let dir = scratch("ndjson");
+    let db = fixed_db(&dir);
+    let out = history(&db, &["--replay"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let series = json(&db, &[])["series"].clone();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), SAMPLES as usize);
+    for (i, tick) in lines.iter().enumerate() {
+        assert_eq!(tick["type"], "tick");
+        assert_eq!(tick["tick"], i + 1);
+        assert_eq!(tick["timestamp"], series[i]["time"]);
+        assert_eq!(tick["hostname"], HOST);
+        for state in ["CLOSE_WAIT", "ESTABLISHED", "TIME_WAIT", "LISTEN"] {
+            assert_eq!(
+                tick["states"][state], series[i]["counts"][state],
+                "{i} {state}"
+            );
+        }
+        let delta = (i > 0).then(|| {
+            series[i]["counts"]["CLOSE_WAIT"].as_i64().unwrap_or(0)
+                - series[i - 1]["counts"]["CLOSE_WAIT"].as_i64().unwrap_or(0)
+        });
+        assert_eq!(
+            tick["deltas"]["CLOSE_WAIT"].as_i64(),
+            Some(delta.unwrap_or(0))
+        );
+        assert_eq!(tick["elapsed_s"].as_f64(), (i > 0).then_some(10.0));
+    }
+    // The top ports by the stuck states: port 8080 (CLOSE_WAIT) alone.
+    assert_eq!(lines[50]["top"][0]["port"], 8080);
+    assert_eq!(lines[50]["top"][0]["total"], 110);
+    let _ = std::fs::remove_dir_all(&dir);
+}

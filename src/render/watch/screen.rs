@@ -9,6 +9,7 @@ use super::{
     by_name, format_rate, group_label, rate, state_names, COLUMNS_FULL, COLUMNS_NARROW,
     MIN_SPARKLINE, NETNS_LINES,
 };
+use crate::aggregate::replay::Replay;
 use crate::aggregate::track::{sparkline, HISTORY_LEN};
 use crate::aggregate::watch::{Aged, Tick};
 use crate::model::duration::format_age;
@@ -68,6 +69,9 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
 /// `tcpstat watch  host vm  source netlink  every 1s  2026-11-21T12:24:58.514Z  tick 3`; on
 /// a narrower screen the time of day only, then two lines (the tick number always first).
 fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
+    if let Some(replay) = tick.replay {
+        return replay_header(tick, replay, width);
+    }
     let s = tick.sample;
     let source = match s.outcome.fallback_reason {
         Some(_) => "proc (netlink unavailable)",
@@ -104,6 +108,47 @@ fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
     .find(|l| text::width(l) <= width)
     .unwrap_or_else(|| format!("{time_of_day}  {number}"));
     vec![first, facts]
+}
+
+/// A replay's header: the recorded time first (it is what the screen is about), where in the
+/// period, playing or paused; then the host, source, recording interval and the keys.
+fn replay_header(tick: &Tick<'_>, r: &Replay, width: usize) -> Vec<String> {
+    let state = if r.paused {
+        "paused".to_string()
+    } else {
+        format!("playing {}/s", format_speed(r.speed))
+    };
+    let first = format!(
+        "REPLAY  {}  sample {}/{}  {state}",
+        r.local_time, r.position, r.total
+    );
+    let facts = format!(
+        "host {}  source {}  recorded every {}",
+        escape(tick.setup.hostname.as_deref().unwrap_or("?")),
+        tick.sample.outcome.source.name(),
+        format_age(tick.setup.interval)
+    );
+    let keys = [
+        "keys: space pause  \u{2190}/\u{2192} step  +/- speed  g/G first/last  q quit",
+        "space \u{2190}\u{2192} + - g G q",
+    ];
+    let second = keys
+        .iter()
+        .map(|k| format!("{facts}  {k}"))
+        .find(|l| text::width(l) <= width)
+        .unwrap_or(facts);
+    vec![first, second]
+}
+
+fn format_speed(speed: f64) -> String {
+    if speed >= 10.0 || speed.fract() == 0.0 {
+        format!("{speed:.0}")
+    } else {
+        format!("{speed:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
 }
 
 /// The error of a failed tick, then the warnings, in at most `cap` lines (each wrapped to
@@ -404,6 +449,24 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         rank: 1,
         extra: false,
     });
+    if let Some(replay) = tick.replay {
+        // A recording has the top workloads too, and no socket ages.
+        blocks.push(Block {
+            heading: format!("TOP BY WORKLOAD ({})", state_names(tick.setup.tracked)),
+            items: replay
+                .workloads
+                .iter()
+                .map(|g| format!("  {:>8}  {}", g.count, group_label(tick, &g.key)))
+                .collect(),
+            more: replay
+                .workloads_total
+                .saturating_sub(replay.workloads.len()),
+            empty: Some("none"),
+            rank: 0,
+            extra: false,
+        });
+        return blocks;
+    }
     let since = tick
         .setup
         .started
