@@ -347,12 +347,12 @@ pub fn write(out: &mut dyn Write, h: &HtmlReport<'_>) -> io::Result<()> {
     counters_section(&mut o, r);
     top_ports(&mut o, r, &h.ports);
     top_workloads(&mut o, r, &h.workloads);
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<footer>Made by tcpstat {} (<code>tcpstat history --html</code>) at {} from \
          <code>{}</code>. Counts are sockets per sample; counters are rates per second \
          between samples; a port's and a workload's numbers are the largest of any sample.\
-         </footer></main></body></html>\n",
+         </footer></main></body></html>",
         env!("CARGO_PKG_VERSION"),
         html(&local(h.generated_ms, r.tz)),
         html(r.db)

@@ -3,7 +3,8 @@
 //! nothing from anywhere, escapes a hostile workload and host name, and its numbers are
 //! `history --json`'s; Chromium renders it to a screenshot that is not blank. The replay is
 //! driven in tmux: the first screen is the first sample, a step key shows the next one, `q`
-//! gives the terminal back; piped, it prints watch's NDJSON, one tick per sample.
+//! gives the terminal back; piped, it prints watch's NDJSON (valid by watch-tick's schema),
+//! one tick per sample.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +45,7 @@ fn row(pairs: &[(TcpState, u64)]) -> StateRow {
 fn sample(i: u64) -> Sample {
     let cw = if i < 40 { 2 + i % 2 } else { (i - 39) * 10 };
     let est = 10 + i % 4;
-    let tw = if i % 3 == 0 { 7 } else { 0 };
+    let tw = if i.is_multiple_of(3) { 7 } else { 0 };
     let mut counters = vec![Some(0); COUNTERS.len()];
     let at = |name: &str| {
         COUNTERS
@@ -458,7 +459,18 @@ fn a_piped_replay_is_watch_ndjson_one_tick_per_sample() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     assert_eq!(lines.len(), SAMPLES as usize);
+    let schema_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/watch-tick.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_file).expect("the schema"))
+            .expect("JSON");
+    let schema = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("a schema");
     for (i, tick) in lines.iter().enumerate() {
+        let errors: Vec<String> = schema.iter_errors(tick).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "tick {i}: {errors:?}");
         assert_eq!(tick["type"], "tick");
         assert_eq!(tick["tick"], i + 1);
         assert_eq!(tick["timestamp"], series[i]["time"]);
