@@ -89,6 +89,7 @@ thead th { font-weight: 600; color: var(--muted); font-size: 0.85em;
   gap: 14px 22px; }
 figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
 .charts { margin-top: 14px; }
+.charts + p { margin-top: 12px; }
 figcaption { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 10px;
   font-size: 0.9em; }
 figcaption b { font-weight: 600; }

@@ -451,8 +451,13 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
     });
     if let Some(replay) = tick.replay {
         // A recording has the top workloads too, and no socket ages.
+        let mut heading = format!("TOP BY WORKLOAD ({})", state_names(tick.setup.tracked));
+        if text::width(&heading) > width {
+            let n = tick.setup.tracked.iter().count();
+            heading = format!("TOP BY WORKLOAD ({n} watched state{})", plural(n));
+        }
         blocks.push(Block {
-            heading: format!("TOP BY WORKLOAD ({})", state_names(tick.setup.tracked)),
+            heading,
             items: replay
                 .workloads
                 .iter()
@@ -575,6 +580,7 @@ fn socket_line(r: &SocketRecord) -> String {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::aggregate::watch::{Group, GroupKey};
     use crate::model::KernelState;
     use crate::render::text::fit;
     #[test]
@@ -785,5 +791,50 @@ mod tests {
         assert_eq!(wrap("aaa bbb ccc ddd", 7, 2), ["aaa bbb", "  ccc ddd"]);
         assert_eq!(wrap("aaa bbb", 7, 0), Vec::<String>::new());
         assert_eq!(wrap("aaaaaaaaaa bb", 7, 3), ["aaaaaaaaaa", "  bb"]);
+    }
+
+    #[test]
+    fn a_replay_puts_the_recorded_time_first_and_lists_workloads_not_ages() {
+        let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
+        let (mut sample, history) = (sample(), history());
+        sample.top = groups(2);
+        sample.aged = aged(2);
+        let replay = Replay {
+            position: 7,
+            total: 60,
+            paused: false,
+            speed: 0.5,
+            local_time: "2024-06-19 14:00:10 +02:00".into(),
+            workloads: vec![Group {
+                netns: 0,
+                key: GroupKey::Workload("app\u{1b}[2J.service".into()),
+                count: 9,
+            }],
+            workloads_total: 3,
+        };
+        let netns = NetnsView::default();
+        let tick = Tick {
+            setup: &setup,
+            sample: &sample,
+            history: &history,
+            netns: &netns,
+            replay: Some(&replay),
+        };
+        for (w, h) in [(80, 24), (140, 40)] {
+            let lines: Vec<String> = frame(&tick, w, h).iter().map(|l| fit(l, w)).collect();
+            assert_eq!(
+                lines[0],
+                "REPLAY  2024-06-19 14:00:10 +02:00  sample 7/60  playing 0.5/s"
+            );
+            assert!(lines[1].starts_with("host vm  source netlink  recorded every 1s"));
+            assert!(lines.iter().all(|l| !l.contains("LONGEST")), "{lines:#?}");
+            let at = lines
+                .iter()
+                .position(|l| l.starts_with("TOP BY WORKLOAD"))
+                .expect("the workloads");
+            assert_eq!(lines[at + 1], "         9  app\\x1b[2J.service");
+            assert_eq!(lines[at + 2], "  ... 2 more");
+            assert!(lines.iter().all(|l| text::width(l) <= w));
+        }
     }
 }
