@@ -403,7 +403,7 @@ fn onsets(o: &mut String, r: &PeriodReport<'_>) {
         let _ = write!(
             o,
             "<p class=\"onset-text\" id=\"onset-{}\"><b>{}</b> left its normal band at \
-             <b>{}</b>: {} sockets (median of the samples before {}, band up to {}).</p>",
+             <b>{}</b>: {} sockets (the samples before: median {}, band up to {}).</p>",
             x.state.name(),
             x.state.name(),
             html(&local(x.t_ms, r.tz)),
