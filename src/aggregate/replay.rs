@@ -29,6 +29,25 @@ pub struct Replay {
     /// The busiest workloads by the tracked states, at most `--top`, and how many in all.
     pub workloads: Vec<Group>,
     pub workloads_total: usize,
+    /// The change of each of the sample's top ports, and of each of `workloads`, since the
+    /// sample before (`None` for the first sample).
+    pub top_changes: Vec<Option<i64>>,
+    pub workload_changes: Vec<Option<i64>>,
+}
+
+/// How much each of `now` changed since `before` (all groups of the sample before, uncut):
+/// `None` without a sample before; a group absent then counts from 0.
+pub fn changes(now: &[Group], before: Option<&[Group]>) -> Vec<Option<i64>> {
+    now.iter()
+        .map(|g| {
+            let before = before?;
+            let was = before
+                .iter()
+                .find(|b| b.key == g.key)
+                .map_or(0, |b| b.count);
+            Some(g.count as i64 - was as i64)
+        })
+        .collect()
 }
 
 /// A recorded sample, as the screen needs it.

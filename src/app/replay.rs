@@ -17,9 +17,10 @@ use jiff::Timestamp;
 use super::history::{no_samples, select};
 use super::watch::terminal_size;
 use crate::aggregate::replay::{
-    self as replaying, history_at, top_ports, top_workloads, Command, Player, Recorded, Replay,
+    self as replaying, changes, history_at, top_ports, top_workloads, Command, Player, Recorded,
+    Replay,
 };
-use crate::aggregate::watch::{GroupBy, Sample, Setup, Tick};
+use crate::aggregate::watch::{Group, GroupBy, Sample, Setup, Tick};
 use crate::config::{HistoryOptions, ReplayOptions};
 use crate::error::Error;
 use crate::model::history::{resolve_when, STUCK};
@@ -46,7 +47,8 @@ struct Period {
 
 impl Period {
     /// The tick live watch would show at `index`, with the replay's facts.
-    fn at(&self, index: usize, player: &Player) -> Result<(Sample, Replay), Error> {
+    /// The ports and workloads of sample `index`, as groups by the tracked states, all.
+    fn groups(&self, index: usize) -> Result<(Vec<Group>, Vec<Group>), Error> {
         let (mut ports, mut workloads) = self.reader.detail(self.points[index].id)?;
         if !self.selection.ports.is_empty() {
             ports.retain(|p| self.selection.ports.contains(&p.port));
@@ -54,15 +56,24 @@ impl Period {
         if !self.selection.workloads.is_empty() {
             workloads.retain(|w| self.selection.workloads.contains(&w.name));
         }
-        let t = self.samples[index].t_ms;
         let tracked = self.setup.tracked;
-        let sample = replaying::sample(
-            &self.samples,
-            index,
-            utc(t),
-            top_ports(&ports, tracked, TOP),
-        );
-        let (top, total) = top_workloads(&workloads, tracked, TOP);
+        Ok((
+            top_ports(&ports, tracked, usize::MAX).0,
+            top_workloads(&workloads, tracked, usize::MAX).0,
+        ))
+    }
+
+    fn at(&self, index: usize, player: &Player) -> Result<(Sample, Replay), Error> {
+        let (mut ports, mut workloads) = self.groups(index)?;
+        let before = index.checked_sub(1).map(|i| self.groups(i)).transpose()?;
+        let (port_total, workload_total) = (ports.len(), workloads.len());
+        ports.truncate(TOP);
+        workloads.truncate(TOP);
+        let t = self.samples[index].t_ms;
+        let top_changes = changes(&ports, before.as_ref().map(|b| b.0.as_slice()));
+        let workload_changes = changes(&workloads, before.as_ref().map(|b| b.1.as_slice()));
+        let sample = replaying::sample(&self.samples, index, utc(t), (ports, port_total));
+        let (top, total) = (workloads, workload_total);
         let replay = Replay {
             position: index + 1,
             total: self.samples.len(),
@@ -71,6 +82,8 @@ impl Period {
             local_time: local(t, &self.tz),
             workloads: top,
             workloads_total: total,
+            top_changes,
+            workload_changes,
         };
         Ok((sample, replay))
     }

@@ -400,7 +400,7 @@ fn the_replay_steps_through_the_recording_on_the_watch_screen() {
     assert!(first.contains("host db<1>&\"host\""), "{first}");
     // The hostile workload, made visible, in the top workloads.
     assert!(
-        first.contains("2  <script>alert('x')</script>&amp;\\x1b[31m\\u{202e}evil.service"),
+        first.contains("2       -  <script>alert('x')</script>&amp;\\x1b[31m\\u{202e}evil.service"),
         "{first}"
     );
     tm.key("Space");
@@ -422,7 +422,9 @@ fn the_replay_steps_through_the_recording_on_the_watch_screen() {
         screen_row(&second, "TIME_WAIT"),
         Some(("0".into(), "-7".into()))
     );
-    assert!(second.contains("3  8080 in"), "the top port: {second}");
+    // The top port and workload, with their change since the sample before.
+    assert!(second.contains("3      +1  8080 in"), "{second}");
+    assert!(second.contains("3      +1  <script>"), "{second}");
     // The last one, and back one.
     tm.key("G");
     tm.pane("the last sample", &|p| p.contains("sample 60/60"));

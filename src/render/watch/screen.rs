@@ -436,10 +436,12 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         items: s
             .top
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
                 format!(
-                    "  {:>8}  {}",
+                    "  {:>8}{}  {}",
                     g.count,
+                    replay_change(tick.replay.map(|r| r.top_changes.get(i).copied().flatten())),
                     in_netns(tick, g.netns, &group_label(tick, &g.key))
                 )
             })
@@ -461,7 +463,15 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
             items: replay
                 .workloads
                 .iter()
-                .map(|g| format!("  {:>8}  {}", g.count, group_label(tick, &g.key)))
+                .zip(&replay.workload_changes)
+                .map(|(g, change)| {
+                    format!(
+                        "  {:>8}{}  {}",
+                        g.count,
+                        replay_change(Some(*change)),
+                        group_label(tick, &g.key)
+                    )
+                })
                 .collect(),
             more: replay
                 .workloads_total
@@ -523,6 +533,16 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         });
     }
     blocks
+}
+
+/// A replay's change of a group since the sample before, as a column (`+3`; `-` on the
+/// first sample); nothing live.
+fn replay_change(change: Option<Option<i64>>) -> String {
+    match change {
+        None => String::new(),
+        Some(None) => format!(" {:>7}", "-"),
+        Some(Some(n)) => format!(" {:>7}", format!("{n:+}")),
+    }
 }
 
 /// `SOCKETS BY NETNS (3 read, 1 skipped)`.
@@ -811,6 +831,8 @@ mod tests {
                 count: 9,
             }],
             workloads_total: 3,
+            top_changes: vec![Some(4), None],
+            workload_changes: vec![Some(-2)],
         };
         let netns = NetnsView::default();
         let tick = Tick {
@@ -832,7 +854,13 @@ mod tests {
                 .iter()
                 .position(|l| l.starts_with("TOP BY WORKLOAD"))
                 .expect("the workloads");
-            assert_eq!(lines[at + 1], "         9  app\\x1b[2J.service");
+            assert_eq!(lines[at + 1], "         9      -2  app\\x1b[2J.service");
+            let ports = lines
+                .iter()
+                .position(|l| l.starts_with("TOP BY PORT"))
+                .expect("the ports");
+            assert_eq!(lines[ports + 1], "       100      +4  8000 in");
+            assert_eq!(lines[ports + 2], "        99       -  8001 in");
             assert_eq!(lines[at + 2], "  ... 2 more");
             assert!(lines.iter().all(|l| text::width(l) <= w));
         }
