@@ -310,6 +310,15 @@ fn the_html_report_is_self_contained_escaped_and_agrees_with_json() {
     let out = history(&db, &["--html", "-"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("<!DOCTYPE html>"));
+    // A file that cannot be written: said, exit 1, nothing left behind.
+    let nowhere = dir.join("missing").join("report.html");
+    let out = history(&db, &["--html", nowhere.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot write"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     screenshot_is_not_blank(&dir, &page);
     let _ = std::fs::remove_dir_all(&dir);
 }
