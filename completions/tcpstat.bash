@@ -762,7 +762,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__history)
-            opts="-h -V --db --since --until --at --state --port --workload --process --onset --json --csv --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-h -V --db --since --until --at --state --port --workload --process --onset --json --csv --html --replay --speed --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,6 +809,25 @@ _tcpstat() {
                     ;;
                 --process)
                     _tcpstat_value processes "${cur}"
+                    return 0
+                    ;;
+                --html)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --source)

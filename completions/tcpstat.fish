@@ -507,6 +507,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l state -d 'On
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l port -d 'Only the sockets of these service ports (as recorded: the top ports of each sample)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l workload -d 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l process -d 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)' -r -f -a "(__fish_tcpstat_value processes)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l html -d 'Write the period as one self-contained HTML page to FILE (`-`: stdout), for an incident ticket: charts as inline SVG, the min/avg/max table, the onset of each --state given, the top ports and workloads; nothing loaded from the network' -r -F
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l speed -d 'With --replay: samples shown per second at the start (`+`/`-` change it)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
@@ -519,6 +521,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l host-root -d
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l onset -d 'When did it start: for each state shown (the stuck states by default), the first sample above its normal band, and who held that state then'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l json -d 'Print JSON'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l csv -d 'Print CSV: one line per sample, counts per state, then counter rates'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l replay -d 'Step through the period on watch\'s screen: the recorded counts, deltas and top ports and workloads of each sample at its recorded time. Keys: space pause/resume, right/l/n next sample, left/h/p previous, +/- faster/slower, g/G first/last, q quit. Not on a terminal (or with --json): watch\'s NDJSON, one object per sample, at once'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -s h -l help -d 'Print help'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -s V -l version -d 'Print version'

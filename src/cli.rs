@@ -518,6 +518,34 @@ pub struct HistoryArgs {
     /// Print CSV: one line per sample, counts per state, then counter rates.
     #[arg(long)]
     pub csv: bool,
+
+    /// Write the period as one self-contained HTML page to FILE (`-`: stdout), for an
+    /// incident ticket: charts as inline SVG, the min/avg/max table, the onset of each
+    /// --state given, the top ports and workloads; nothing loaded from the network.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath,
+          conflicts_with_all = ["json", "csv", "at", "replay"])]
+    pub html: Option<PathBuf>,
+
+    /// Step through the period on watch's screen: the recorded counts, deltas and top
+    /// ports and workloads of each sample at its recorded time. Keys: space pause/resume,
+    /// right/l/n next sample, left/h/p previous, +/- faster/slower, g/G first/last, q quit.
+    /// Not on a terminal (or with --json): watch's NDJSON, one object per sample, at once.
+    #[arg(long, conflicts_with_all = ["at", "onset", "csv"])]
+    pub replay: bool,
+
+    /// With --replay: samples shown per second at the start (`+`/`-` change it).
+    #[arg(long, value_name = "N", default_value_t = 1.0, requires = "replay",
+          value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.1..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "speed {text:?} is out of range (0.1 to 1000 samples a second)"
+        )),
+    }
 }
 
 /// What `generate` produces.

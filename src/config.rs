@@ -125,6 +125,21 @@ pub struct HistoryOptions {
     pub processes: Vec<String>,
     pub onset: bool,
     pub format: HistoryFormat,
+    /// `--html FILE` (`-`: stdout): the period as an HTML page instead of `format`.
+    pub html: Option<std::path::PathBuf>,
+    /// `--replay`: step through the period on watch's screen (NDJSON when not interactive).
+    pub replay: Option<ReplayOptions>,
+}
+
+/// `history --replay`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Time between samples at the start (`--speed`: 1 / samples a second).
+    pub step: std::time::Duration,
+    /// A screen (stdout is a terminal and --json was not given); else NDJSON.
+    pub interactive: bool,
+    /// As [`WatchOptions::fallback_size`].
+    pub fallback_size: (usize, usize),
 }
 
 /// Output format of `summary`, `ports` and `procs`.
@@ -310,7 +325,7 @@ impl Config {
             Some(Command::Health(args)) => (health(&args), args.filter),
             Some(Command::Watch(args)) => (watch(&args, env), args.filter),
             Some(Command::Record(args)) => (record(&args), FilterArgs::default()),
-            Some(Command::History(args)) => (history(&args), FilterArgs::default()),
+            Some(Command::History(args)) => (history(&args, env), FilterArgs::default()),
             Some(Command::Generate(GenerateArgs { target, dir })) => {
                 (Task::Generate { target, dir }, FilterArgs::default())
             }
@@ -351,7 +366,10 @@ impl Task {
             Task::Generate { .. } => true,
             Task::Doctor { json, .. } => *json,
             Task::Check(_) | Task::Serve(_) | Task::Record(_) => true,
-            Task::History(o) => o.format != HistoryFormat::Table,
+            Task::History(o) => match &o.replay {
+                Some(r) => !r.interactive,
+                None => o.format != HistoryFormat::Table || o.html.is_some(),
+            },
         }
     }
 }
@@ -535,7 +553,7 @@ fn record(args: &RecordArgs) -> Task {
     })
 }
 
-fn history(args: &HistoryArgs) -> Task {
+fn history(args: &HistoryArgs, env: &Environment) -> Task {
     Task::History(HistoryOptions {
         db: args.db.clone(),
         since: args.since,
@@ -546,6 +564,15 @@ fn history(args: &HistoryArgs) -> Task {
         workloads: args.workload.clone(),
         processes: args.process.clone(),
         onset: args.onset,
+        html: args.html.clone(),
+        replay: args.replay.then(|| ReplayOptions {
+            step: std::time::Duration::from_secs_f64(1.0 / args.speed),
+            interactive: env.stdout_is_terminal && !args.json,
+            fallback_size: (
+                size_from(env.columns.as_deref()).unwrap_or(80),
+                size_from(env.lines.as_deref()).unwrap_or(24),
+            ),
+        }),
         format: if args.json {
             HistoryFormat::Json
         } else if args.csv {

@@ -322,6 +322,130 @@ impl ScreenSignals {
     }
 }
 
+/// A key read from the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Left,
+    Right,
+    Up,
+    Down,
+    Home,
+    End,
+}
+
+/// The keys in `bytes`, what one read of the terminal gave: characters (UTF-8), and the
+/// arrows, Home and End as terminals send them (`ESC [ C`, `ESC O C` in application mode,
+/// `ESC [ H`, `ESC [ 1 ~`, `ESC [ 4 ~`, ...). Other sequences and a lone ESC are dropped.
+pub fn keys(bytes: &[u8]) -> Vec<Key> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b {
+            let Some(&kind) = bytes.get(i + 1) else {
+                break;
+            };
+            if kind != b'[' && kind != b'O' {
+                i += 1;
+                continue;
+            }
+            // Parameters, then the final byte (0x40..=0x7e).
+            let mut j = i + 2;
+            while j < bytes.len() && !(0x40..=0x7e).contains(&bytes[j]) {
+                j += 1;
+            }
+            let Some(&end) = bytes.get(j) else {
+                break;
+            };
+            let params = &bytes[i + 2..j];
+            let key = match (end, params) {
+                (b'A', _) => Some(Key::Up),
+                (b'B', _) => Some(Key::Down),
+                (b'C', _) => Some(Key::Right),
+                (b'D', _) => Some(Key::Left),
+                (b'H', _) | (b'~', b"1" | b"7") => Some(Key::Home),
+                (b'F', _) | (b'~', b"4" | b"8") => Some(Key::End),
+                _ => None,
+            };
+            out.extend(key);
+            i = j + 1;
+            continue;
+        }
+        let len = match bytes[i] {
+            b if b < 0x80 => 1,
+            b if b >= 0xf0 => 4,
+            b if b >= 0xe0 => 3,
+            _ => 2,
+        };
+        let end = (i + len).min(bytes.len());
+        if let Some(c) = std::str::from_utf8(&bytes[i..end])
+            .ok()
+            .and_then(|s| s.chars().next())
+        {
+            out.push(Key::Char(c));
+        }
+        i = end;
+    }
+    out
+}
+
+/// The terminal's keys one at a time (no line editing, no echo), for as long as this value
+/// lives: the settings are restored on drop, and around a Ctrl-Z ([`KeyInput::restore`],
+/// [`KeyInput::reapply`]). Ctrl-C and Ctrl-Z still send their signals.
+pub struct KeyInput {
+    saved: rustix::termios::Termios,
+}
+
+impl KeyInput {
+    /// Takes stdin's keys; `None` when stdin is not a terminal.
+    pub fn enable() -> io::Result<Option<KeyInput>> {
+        let stdin = io::stdin();
+        if !rustix::termios::isatty(&stdin) {
+            return Ok(None);
+        }
+        let saved = rustix::termios::tcgetattr(&stdin)?;
+        let input = KeyInput { saved };
+        input.reapply()?;
+        Ok(Some(input))
+    }
+
+    /// Keys one at a time, without echo (again, after [`KeyInput::restore`]).
+    pub fn reapply(&self) -> io::Result<()> {
+        use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex};
+        let mut raw = self.saved.clone();
+        raw.local_modes
+            .remove(LocalModes::ICANON | LocalModes::ECHO);
+        raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+        raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+        rustix::termios::tcsetattr(io::stdin(), OptionalActions::Now, &raw)?;
+        Ok(())
+    }
+
+    /// The terminal's settings as they were.
+    pub fn restore(&self) -> io::Result<()> {
+        rustix::termios::tcsetattr(
+            io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &self.saved,
+        )?;
+        Ok(())
+    }
+
+    /// The keys waiting (call when stdin is readable: it blocks otherwise); `None` at the
+    /// end of input.
+    pub fn read(&self) -> io::Result<Option<Vec<Key>>> {
+        let mut buf = [0u8; 256];
+        let n = rustix::io::read(io::stdin(), &mut buf)?;
+        Ok((n > 0).then(|| keys(&buf[..n])))
+    }
+}
+
+impl Drop for KeyInput {
+    fn drop(&mut self) {
+        let _ = self.restore();
+    }
+}
+
 /// Stops the process as Ctrl-Z would have (SIGSTOP cannot be caught), returning once it is
 /// continued. The caller leaves the screen first.
 pub fn suspend() -> io::Result<()> {
@@ -367,5 +491,22 @@ mod tests {
         }
         let text = String::from_utf8(out).expect("utf-8");
         assert_eq!(text, format!("{ENTER}{LEAVE}{ENTER}{LEAVE}"));
+    }
+
+    #[test]
+    fn keys_are_characters_arrows_home_and_end() {
+        assert_eq!(
+            keys(b"q \x1b[C\x1bOD\x1b[H\x1b[4~+\x1b[5~\xc3\xa9\x1b"),
+            [
+                Key::Char('q'),
+                Key::Char(' '),
+                Key::Right,
+                Key::Left,
+                Key::Home,
+                Key::End,
+                Key::Char('+'),
+                Key::Char('\u{e9}'),
+            ]
+        );
     }
 }

@@ -18,5 +18,6 @@ pub use ports::{
 };
 pub use procs::{is_not_accepted, AcceptQueue, CommandRows, OwnerlessRows, ProcMatrix, ProcRow};
 
+pub mod replay;
 pub mod track;
 pub mod watch;

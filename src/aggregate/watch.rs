@@ -187,6 +187,8 @@ pub struct Tick<'a> {
     pub history: &'a History,
     /// The namespaces read (empty without namespace options).
     pub netns: &'a NetnsView<'a>,
+    /// `history --replay`: a recorded sample, with what only a replay shows; `None` live.
+    pub replay: Option<&'a super::replay::Replay>,
 }
 
 /// One tick's sockets, as the pipeline read them.

@@ -5,6 +5,7 @@
 //! the choice of renderer. Reads no socket.
 
 use std::io::Write;
+use std::path::Path;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -19,6 +20,7 @@ use crate::model::{StateRow, StateSet, TcpState};
 use crate::render::history::{
     self as view, CounterSeries, MomentReport, OnsetReport, PeriodReport, Selection, StateSeries,
 };
+use crate::render::history_html::{self, HtmlReport};
 use crate::store::{Point, Reader};
 
 /// Columns of the charts.
@@ -32,6 +34,9 @@ pub fn run(
     out: &mut dyn Write,
     _err: &mut dyn Write,
 ) -> Result<(), Error> {
+    if let Some(replay) = &options.replay {
+        return super::replay::run(options, replay, out, _err);
+    }
     let tz = TimeZone::system();
     let now = Timestamp::now();
     let resolve = |when| resolve_when(when, now, &tz).map_err(Error::Usage);
@@ -67,7 +72,23 @@ pub fn run(
             view::local(until, &tz)
         )));
     }
-    let before = if options.onset { BAND_WINDOW } else { 1 };
+    // The HTML page charts every state that was not always 0, and says when each state
+    // given with --state (or every one shown, with --onset) left its normal band.
+    let html = options.html.is_some();
+    let onset_states: Vec<TcpState> = if options.onset {
+        shown.clone()
+    } else if html {
+        options.states.iter().collect()
+    } else {
+        Vec::new()
+    };
+    let shown = if html && !options.onset {
+        TcpState::ALL.to_vec()
+    } else {
+        shown
+    };
+    let onset_wanted = options.onset || !onset_states.is_empty();
+    let before = if onset_wanted { BAND_WINDOW } else { 1 };
     let mut points = reader.points(from, until, before)?;
     let lead = points.iter().take_while(|p| p.t_ms < from).count();
     if points.len() == lead {
@@ -118,11 +139,11 @@ pub fn run(
             })
         })
         // Without --state, states that were always 0 are left out of the table.
-        .filter(|s| !options.states.is_empty() || options.onset || s.stats.max > 0)
+        .filter(|s| (!options.states.is_empty() && !html) || options.onset || s.stats.max > 0)
         .collect();
-    let onsets = if options.onset {
+    let onsets = if onset_wanted {
         let mut found = Vec::new();
-        for &state in &shown {
+        for &state in &onset_states {
             let values = series(state);
             let Some(o) = onset(&values, lead) else {
                 continue;
@@ -160,6 +181,15 @@ pub fn run(
         counters: counter_series,
         onsets,
     };
+    if let Some(path) = &options.html {
+        let page = HtmlReport {
+            period: &report,
+            ports: reader.port_peaks(points[lead].id, last)?,
+            workloads: reader.workload_peaks(points[lead].id, last)?,
+            generated_ms: now.as_millisecond(),
+        };
+        return write_html(path, &page, out);
+    }
     match options.format {
         HistoryFormat::Json => view::period_json(out, &report)?,
         HistoryFormat::Csv => view::period_csv(out, &report)?,
@@ -168,9 +198,35 @@ pub fn run(
     Ok(())
 }
 
+/// Writes the page to `path` (`-`: `out`), whole or not at all: into a file beside it,
+/// renamed over it once written.
+fn write_html(path: &Path, page: &HtmlReport<'_>, out: &mut dyn Write) -> Result<(), Error> {
+    if path == Path::new("-") {
+        history_html::write(out, page)?;
+        return Ok(());
+    }
+    let failed = |source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(failed)?);
+    history_html::write(&mut file, page)
+        .and_then(|()| file.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            failed(e)
+        })?;
+    std::fs::rename(&tmp, path).map_err(failed)?;
+    Ok(())
+}
+
 /// Replaces each point's counts with those of the selected ports, workloads or processes
 /// (with processes, the points of samples that did not record them are dropped).
-fn select(
+pub(super) fn select(
     reader: &Reader,
     points: &mut Vec<Point>,
     first: i64,
@@ -290,7 +346,7 @@ fn top_workloads(
 }
 
 /// Says what the database does hold when the period has no sample.
-fn no_samples(
+pub(super) fn no_samples(
     reader: &Reader,
     path: &std::path::Path,
     from: i64,

@@ -14,6 +14,7 @@ mod list;
 mod ports;
 mod procs;
 mod record;
+mod replay;
 mod serve;
 mod summary;
 pub mod watch;

@@ -293,6 +293,7 @@ impl Painter<'_> {
             sample,
             history: self.history,
             netns: &netns,
+            replay: None,
         })
     }
 
@@ -380,7 +381,7 @@ fn wait(
 
 /// The live screen's columns and rows: the terminal's own (it follows resizes), else
 /// `COLUMNS` / `LINES` ([`WatchOptions::fallback_size`]).
-fn terminal_size(fallback: (usize, usize)) -> (usize, usize) {
+pub(super) fn terminal_size(fallback: (usize, usize)) -> (usize, usize) {
     let (cols, rows) = term::size().map_or(fallback, |(c, r)| (usize::from(c), usize::from(r)));
     (cols.max(20), rows.max(5))
 }

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod doctor_at;
 pub mod health;
 pub mod history;
+pub mod history_html;
 pub mod json;
 pub mod list;
 pub mod plugin;

@@ -19,6 +19,8 @@ use crate::model::history::{
 use crate::model::kernel::{KernelFacts, SockStat, Sysctls, TcpMem};
 use crate::model::{StateRow, TcpState};
 
+mod period;
+
 /// `PRAGMA application_id`: "tcps". A SQLite file of another program is refused.
 pub const APPLICATION_ID: i64 = 0x7463_7073;
 /// The schema version this build writes and reads (`PRAGMA user_version`).

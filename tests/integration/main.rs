@@ -56,6 +56,7 @@ mod generated;
 mod golden;
 mod health;
 mod history;
+mod history_report;
 mod mixin;
 mod netns;
 mod owners;

@@ -802,6 +802,7 @@ fn watch_outputs(files: &mut Vec<(String, String)>) {
         sample: &sample,
         history: &history,
         netns: &none,
+        replay: None,
     };
     for (width, height) in [(80, 24), (132, 40)] {
         let lines = render::watch::frame(&tick, width, height);

@@ -693,14 +693,15 @@ fn unreadable_owners_are_hidden_not_ownerless() {
 // The screen in tmux
 // ---------------------------------------------------------------------------
 
-/// A tmux server of its own, with one session running a clean shell; killed on drop.
-struct Tmux {
+/// A tmux server of its own, with one session running a clean shell; killed on drop. Also
+/// drives `history --replay` (`history_report`).
+pub(super) struct Tmux {
     socket: String,
     session: String,
 }
 
 impl Tmux {
-    fn start(what: &str, width: u16, height: u16) -> Option<Tmux> {
+    pub(super) fn start(what: &str, width: u16, height: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             skip("tmux is not installed");
             return None;
@@ -730,11 +731,11 @@ impl Tmux {
         tmux(&all)
     }
 
-    fn type_line(&self, line: &str) {
+    pub(super) fn type_line(&self, line: &str) {
         self.run(&["send-keys", "-t", &self.session, line, "Enter"]);
     }
 
-    fn key(&self, key: &str) {
+    pub(super) fn key(&self, key: &str) {
         self.run(&["send-keys", "-t", &self.session, key]);
     }
 
@@ -751,7 +752,7 @@ impl Tmux {
     }
 
     /// `alternate_on cursor_flag`: "1 0" on the watch screen, "0 1" given back.
-    fn modes(&self) -> String {
+    pub(super) fn modes(&self) -> String {
         self.run(&[
             "display",
             "-p",
@@ -779,7 +780,7 @@ impl Tmux {
         }
     }
 
-    fn pane(&self, what: &str, pred: &dyn Fn(&str) -> bool) -> String {
+    pub(super) fn pane(&self, what: &str, pred: &dyn Fn(&str) -> bool) -> String {
         self.pane_within(what, Duration::from_secs(10), pred)
     }
 }

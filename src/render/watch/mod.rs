@@ -171,6 +171,7 @@ pub(super) mod fixtures {
             sample,
             history,
             netns: &netns,
+            replay: None,
         };
         frame(&tick, w, h)
     }

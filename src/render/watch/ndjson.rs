@@ -372,6 +372,7 @@ mod tests {
                 sample: s,
                 history: &history,
                 netns: &netns,
+                replay: None,
             };
             write_tick(&mut out, &tick).expect("write");
             serde_json::from_slice(&out).expect("one object")

@@ -9,6 +9,7 @@ use super::{
     by_name, format_rate, group_label, rate, state_names, COLUMNS_FULL, COLUMNS_NARROW,
     MIN_SPARKLINE, NETNS_LINES,
 };
+use crate::aggregate::replay::Replay;
 use crate::aggregate::track::{sparkline, HISTORY_LEN};
 use crate::aggregate::watch::{Aged, Tick};
 use crate::model::duration::format_age;
@@ -68,6 +69,9 @@ pub fn frame(tick: &Tick<'_>, width: usize, height: usize) -> Vec<String> {
 /// `tcpstat watch  host vm  source netlink  every 1s  2026-11-21T12:24:58.514Z  tick 3`; on
 /// a narrower screen the time of day only, then two lines (the tick number always first).
 fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
+    if let Some(replay) = tick.replay {
+        return replay_header(tick, replay, width);
+    }
     let s = tick.sample;
     let source = match s.outcome.fallback_reason {
         Some(_) => "proc (netlink unavailable)",
@@ -104,6 +108,47 @@ fn header(tick: &Tick<'_>, width: usize) -> Vec<String> {
     .find(|l| text::width(l) <= width)
     .unwrap_or_else(|| format!("{time_of_day}  {number}"));
     vec![first, facts]
+}
+
+/// A replay's header: the recorded time first (it is what the screen is about), where in the
+/// period, playing or paused; then the host, source, recording interval and the keys.
+fn replay_header(tick: &Tick<'_>, r: &Replay, width: usize) -> Vec<String> {
+    let state = if r.paused {
+        "paused".to_string()
+    } else {
+        format!("playing {}/s", format_speed(r.speed))
+    };
+    let first = format!(
+        "REPLAY  {}  sample {}/{}  {state}",
+        r.local_time, r.position, r.total
+    );
+    let facts = format!(
+        "host {}  source {}  recorded every {}",
+        escape(tick.setup.hostname.as_deref().unwrap_or("?")),
+        tick.sample.outcome.source.name(),
+        format_age(tick.setup.interval)
+    );
+    let keys = [
+        "keys: space pause  \u{2190}/\u{2192} step  +/- speed  g/G first/last  q quit",
+        "space \u{2190}\u{2192} + - g G q",
+    ];
+    let second = keys
+        .iter()
+        .map(|k| format!("{facts}  {k}"))
+        .find(|l| text::width(l) <= width)
+        .unwrap_or(facts);
+    vec![first, second]
+}
+
+fn format_speed(speed: f64) -> String {
+    if speed >= 10.0 || speed.fract() == 0.0 {
+        format!("{speed:.0}")
+    } else {
+        format!("{speed:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
 }
 
 /// The error of a failed tick, then the warnings, in at most `cap` lines (each wrapped to
@@ -391,10 +436,12 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         items: s
             .top
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
                 format!(
-                    "  {:>8}  {}",
+                    "  {:>8}{}  {}",
                     g.count,
+                    replay_change(tick.replay.map(|r| r.top_changes.get(i).copied().flatten())),
                     in_netns(tick, g.netns, &group_label(tick, &g.key))
                 )
             })
@@ -404,6 +451,37 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         rank: 1,
         extra: false,
     });
+    if let Some(replay) = tick.replay {
+        // A recording has the top workloads too, and no socket ages.
+        let mut heading = format!("TOP BY WORKLOAD ({})", state_names(tick.setup.tracked));
+        if text::width(&heading) > width {
+            let n = tick.setup.tracked.iter().count();
+            heading = format!("TOP BY WORKLOAD ({n} watched state{})", plural(n));
+        }
+        blocks.push(Block {
+            heading,
+            items: replay
+                .workloads
+                .iter()
+                .zip(&replay.workload_changes)
+                .map(|(g, change)| {
+                    format!(
+                        "  {:>8}{}  {}",
+                        g.count,
+                        replay_change(Some(*change)),
+                        group_label(tick, &g.key)
+                    )
+                })
+                .collect(),
+            more: replay
+                .workloads_total
+                .saturating_sub(replay.workloads.len()),
+            empty: Some("none"),
+            rank: 0,
+            extra: false,
+        });
+        return blocks;
+    }
     let since = tick
         .setup
         .started
@@ -455,6 +533,16 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         });
     }
     blocks
+}
+
+/// A replay's change of a group since the sample before, as a column (`+3`; `-` on the
+/// first sample); nothing live.
+fn replay_change(change: Option<Option<i64>>) -> String {
+    match change {
+        None => String::new(),
+        Some(None) => format!(" {:>7}", "-"),
+        Some(Some(n)) => format!(" {:>7}", format!("{n:+}")),
+    }
 }
 
 /// `SOCKETS BY NETNS (3 read, 1 skipped)`.
@@ -512,6 +600,7 @@ fn socket_line(r: &SocketRecord) -> String {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::aggregate::watch::{Group, GroupKey};
     use crate::model::KernelState;
     use crate::render::text::fit;
     #[test]
@@ -722,5 +811,58 @@ mod tests {
         assert_eq!(wrap("aaa bbb ccc ddd", 7, 2), ["aaa bbb", "  ccc ddd"]);
         assert_eq!(wrap("aaa bbb", 7, 0), Vec::<String>::new());
         assert_eq!(wrap("aaaaaaaaaa bb", 7, 3), ["aaaaaaaaaa", "  bb"]);
+    }
+
+    #[test]
+    fn a_replay_puts_the_recorded_time_first_and_lists_workloads_not_ages() {
+        let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
+        let (mut sample, history) = (sample(), history());
+        sample.top = groups(2);
+        sample.aged = aged(2);
+        let replay = Replay {
+            position: 7,
+            total: 60,
+            paused: false,
+            speed: 0.5,
+            local_time: "2024-06-19 14:00:10 +02:00".into(),
+            workloads: vec![Group {
+                netns: 0,
+                key: GroupKey::Workload("app\u{1b}[2J.service".into()),
+                count: 9,
+            }],
+            workloads_total: 3,
+            top_changes: vec![Some(4), None],
+            workload_changes: vec![Some(-2)],
+        };
+        let netns = NetnsView::default();
+        let tick = Tick {
+            setup: &setup,
+            sample: &sample,
+            history: &history,
+            netns: &netns,
+            replay: Some(&replay),
+        };
+        for (w, h) in [(80, 24), (140, 40)] {
+            let lines: Vec<String> = frame(&tick, w, h).iter().map(|l| fit(l, w)).collect();
+            assert_eq!(
+                lines[0],
+                "REPLAY  2024-06-19 14:00:10 +02:00  sample 7/60  playing 0.5/s"
+            );
+            assert!(lines[1].starts_with("host vm  source netlink  recorded every 1s"));
+            assert!(lines.iter().all(|l| !l.contains("LONGEST")), "{lines:#?}");
+            let at = lines
+                .iter()
+                .position(|l| l.starts_with("TOP BY WORKLOAD"))
+                .expect("the workloads");
+            assert_eq!(lines[at + 1], "         9      -2  app\\x1b[2J.service");
+            let ports = lines
+                .iter()
+                .position(|l| l.starts_with("TOP BY PORT"))
+                .expect("the ports");
+            assert_eq!(lines[ports + 1], "       100      +4  8000 in");
+            assert_eq!(lines[ports + 2], "        99       -  8001 in");
+            assert_eq!(lines[at + 2], "  ... 2 more");
+            assert!(lines.iter().all(|l| text::width(l) <= w));
+        }
     }
 }
