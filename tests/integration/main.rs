@@ -22,8 +22,9 @@
 //! - `packaging`: the systemd units (systemd-analyze, their capabilities run for real, the
 //!   system calls of serve and record under strace against the units' filters);
 //! - `mixin`: alerts and rules through promtool and their unit tests; metric names exist;
-//! - `prometheus_server`: a real Prometheus scraping a real `serve` with the mixin loaded,
-//!   while CLOSE_WAIT sockets leak: series, alerts pending, every dashboard query;
+//! - `prometheus_server`: a real Prometheus scraping a real `serve --health` with the mixin
+//!   loaded, while CLOSE_WAIT sockets leak and connections lose segments, stall or face a
+//!   zero window: series, alerts pending, every dashboard query;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `workloads`: `tcpstat workloads` and the workload dimension (`--by`, `--cgroup`,
 //!   `--workload`, `list -W`, Prometheus) on real cgroups named as systemd, Docker, Podman

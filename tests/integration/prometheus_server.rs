@@ -1,6 +1,6 @@
 //! The mixin against the real thing (issue 18): a real `prometheus` server (Debian package
-//! `prometheus`, installed by `.ci/run`) scrapes a real `tcpstat serve --processes` every
-//! second and evaluates the repository's own `mixin/rules.yaml` and `mixin/alerts.yaml`,
+//! `prometheus`, installed by `.ci/run`) scrapes a real `tcpstat serve --processes --health`
+//! every second and evaluates the repository's own `mixin/rules.yaml` and `mixin/alerts.yaml`,
 //! unchanged, every second, while this test leaks CLOSE_WAIT sockets. Everything runs in a
 //! private network namespace, so the counts are exact. Through Prometheus's HTTP API the test
 //! waits (with deadlines) until:
@@ -13,12 +13,22 @@
 //!   or firing: their expressions are the real ones, thresholds included (the leak passes 50
 //!   sockets; `deriv` over 30 minutes needs only two points); their `for` (30m, 5m) is what
 //!   keeps them pending, so pending is what a test of a minute can see;
+//! - the connection health alerts (`serve --health`) are pending for the conditions made:
+//!   `TcpstatPortRetransmitsHigh` for a port whose segments nftables drops at random (a
+//!   fifth, at input) on 12 busy connections (more than 10 retransmits a second over the
+//!   rule's 5-minute rate), `TcpstatPortConnectionsStalled` for a connection whose peer is
+//!   blackholed (every segment dropped) with data to send, `TcpstatPortPeersNotReading` for
+//!   a client of a server that never reads (a zero window), which is not also reported
+//!   stalled; `TcpstatPortRttHigh` is not active (no port has a day of RTTs to compare with);
 //! - every query of `mixin/dashboards/tcpstat.json` (its variables' and its panels') returns
 //!   data over the run, as Grafana asks for it (a range query, `$job` and `$instance` the
 //!   ones of this target, `$__rate_interval` as Grafana computes it for a 1 s scrape
 //!   interval), and the panels that show a condition show the one the test made: SYN_RECV
 //!   sockets (nftables drops the handshake's last ACK), a full accept queue, an orphaned
-//!   FIN_WAIT_1 socket, TIME_WAIT sockets.
+//!   FIN_WAIT_1 socket, TIME_WAIT sockets, and the health panels: the lossy port's RTT
+//!   p50 <= p99 and its retransmits (above 10 a second), the stalled, zero-window and
+//!   retransmitting connections (1 each), the bytes queued towards the server that does not
+//!   read.
 //!
 //! Both processes are killed when the test ends, passing or failing ([`Prometheus`] and
 //! [`crate::prometheus::Server`] kill on drop); on failure Prometheus's log is printed.
@@ -29,6 +39,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -39,8 +51,12 @@ use crate::util::sockets::{Family, Sock};
 use crate::util::states::Scenario;
 use crate::util::{serial, skip, tcpstat, wait_until};
 
-/// Every wait on Prometheus: generous, for a loaded 2-core machine (a run takes ~15 s).
+/// Every wait on Prometheus: generous, for a loaded 2-core machine (a run takes ~25 s).
 const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Connections of the lossy port: enough for TcpstatPortRetransmitsHigh's 10 segments a
+/// second over its 5-minute `rate` (3000 retransmits) within ~20 s.
+const LOSSY_CONNECTIONS: usize = 12;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -314,6 +330,123 @@ fn orphan_fin_wait_1() -> (u16, [Sock; 2]) {
     (port, [lst, server])
 }
 
+/// Connections to one port with steady traffic, whose segments towards it nftables drops at
+/// random (a fifth of them, at input: dropped at output the sender is told at once and sends
+/// again without counting a retransmit), so that their clients retransmit: `n` clients, each
+/// with TCP_NODELAY sent 256 bytes every millisecond by one thread, read at the server end by
+/// another (a full receive queue would drop segments too). Retransmits come from losses, so
+/// from segments, not bytes; one such connection retransmits 15 to 35 segments a second here
+/// (the losses of retransmits wait for a retransmission timeout, 200 ms at least). Stops
+/// and joins its threads on drop.
+struct LossyTraffic {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl LossyTraffic {
+    fn new(n: usize) -> LossyTraffic {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (mut clients, mut servers) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            c.set_nodelay(true).expect("TCP_NODELAY");
+            c.set_nonblocking(true).expect("non-blocking");
+            let (s, _) = listener.accept().expect("accept");
+            s.set_nonblocking(true).expect("non-blocking");
+            clients.push(c);
+            servers.push(s);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s1, s2) = (Arc::clone(&stop), Arc::clone(&stop));
+        let writer = std::thread::spawn(move || {
+            let chunk = [0x5a_u8; 256];
+            while !s1.load(Ordering::Relaxed) {
+                for c in &mut clients {
+                    // WouldBlock (the window is shut while losses are recovered): skip.
+                    let _ = c.write(&chunk);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let reader = std::thread::spawn(move || {
+            let _listener = listener;
+            let mut buf = [0_u8; 64 * 1024];
+            while !s2.load(Ordering::Relaxed) {
+                for s in &mut servers {
+                    while let Ok(1..) = s.read(&mut buf) {}
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        LossyTraffic {
+            port,
+            stop,
+            threads: vec![writer, reader],
+        }
+    }
+}
+
+impl Drop for LossyTraffic {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// nftables drops, at input, a fifth of the segments towards `lossy` and all of those
+/// towards `blackhole`.
+fn drop_at_input(lossy: u16, blackhole: u16) {
+    let script = format!(
+        "table inet tcpstat_mixin {{\n chain input {{\n  type filter hook input priority 0;\n  \
+         tcp dport {lossy} numgen random mod 100 < 20 drop\n  tcp dport {blackhole} drop\n }}\n}}\n"
+    );
+    let mut nft = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("nft (checked by syn_recv)");
+    nft.stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("nft script");
+    assert!(nft.wait().expect("nft").success(), "nft -f: {script}");
+}
+
+/// A connection whose peer vanished: its port's segments are dropped from now on
+/// ([`drop_at_input`]), and data is written to it: nothing is ever acknowledged (stalled
+/// after `serve --stall`, 5 s), while the window it last heard of is open. The client, the
+/// listener and the server end are returned to be kept.
+fn blackholed() -> (u16, [TcpStream; 2], TcpListener) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    (port, [client, server], listener)
+}
+
+/// A server that never reads, with a small receive buffer, and a client that filled its
+/// window: the client faces a zero window (its peer is not reading). Both ends and the
+/// listener are returned to be kept.
+fn not_reading() -> (u16, [Sock; 3]) {
+    let stuck = Sock::new(Family::V4);
+    stuck.set_rcvbuf(4096);
+    stuck
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    stuck.listen(8);
+    let port = stuck.port();
+    let writer = Sock::new(Family::V4);
+    writer.connect(stuck.local_addr());
+    let reader = stuck.accept();
+    writer.fill_peer_window();
+    (port, [stuck, writer, reader])
+}
+
 // ---------------------------------------------------------------------------
 // The dashboard
 // ---------------------------------------------------------------------------
@@ -358,6 +491,16 @@ fn panel<'a>(queries: &'a [(String, String)], title: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no panel titled {title:?} in the dashboard: {queries:?}"))
 }
 
+/// The panel whose title starts with `title`: its `n`th query (from 0), substituted.
+fn panel_target<'a>(queries: &'a [(String, String)], title: &str, n: usize) -> &'a str {
+    queries
+        .iter()
+        .filter(|(w, _)| w.starts_with(&format!("panel \"{title}")))
+        .nth(n)
+        .map(|(_, q)| q.as_str())
+        .unwrap_or_else(|| panic!("no query {n} in a panel titled {title:?}: {queries:?}"))
+}
+
 /// `label_values(METRIC, LABEL)`: (METRIC, LABEL).
 fn label_values(q: &str) -> Option<(&str, &str)> {
     let inner = q.strip_prefix("label_values(")?.strip_suffix(')')?;
@@ -397,9 +540,22 @@ fn scenario() {
     others.time_wait(Family::V4, 2);
     let (full_port, _queue) = full_accept_queue(4);
     let (orphan_port, _orphan_peer) = orphan_fin_wait_1();
+    // Connection health (serve --health): a lossy port, a blackholed connection with data to
+    // send, a peer that does not read.
+    let lossy = LossyTraffic::new(LOSSY_CONNECTIONS);
+    let (blackhole_port, mut blackhole, _blackhole_listener) = blackholed();
+    drop_at_input(lossy.port, blackhole_port);
+    blackhole[0].write_all(&[0x5a; 16 * 1024]).expect("write");
+    let (zero_port, _not_reading) = not_reading();
 
     let mut cmd = tcpstat();
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--processes"]);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--processes",
+        "--health",
+    ]);
     let serve = Server::spawn(cmd);
     let began = unix_now();
     let prom = Prometheus::start(serve.addr);
@@ -512,10 +668,46 @@ fn scenario() {
     wait_until("TcpstatAcceptQueueNearBacklog", DEADLINE, || {
         alert("TcpstatAcceptQueueNearBacklog", &[("port", &full)])
     });
+    // Connection health: the lossy port's clients retransmit more than 10 segments a second
+    // (over the 5 minutes of the rule's rate: 3000 since the first scrape), the blackholed
+    // client is stalled with an open window, the client of the server that does not read
+    // faces a zero window. Each is one connection of its port and direction.
+    let lossy_out = [
+        ("port", lossy.port.to_string()),
+        ("direction", "out".into()),
+    ];
+    let lossy_out: Vec<(&str, &str)> = lossy_out.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let blackhole_out = [
+        ("port", blackhole_port.to_string()),
+        ("direction", "out".into()),
+    ];
+    let blackhole_out: Vec<(&str, &str)> = blackhole_out
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let zero_out = [("port", zero_port.to_string()), ("direction", "out".into())];
+    let zero_out: Vec<(&str, &str)> = zero_out.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    wait_until("TcpstatPortConnectionsStalled", DEADLINE, || {
+        alert("TcpstatPortConnectionsStalled", &blackhole_out)
+    });
+    wait_until("TcpstatPortPeersNotReading", DEADLINE, || {
+        alert("TcpstatPortPeersNotReading", &zero_out)
+    });
+    wait_until("TcpstatPortRetransmitsHigh", DEADLINE, || {
+        alert("TcpstatPortRetransmitsHigh", &lossy_out)
+    });
+    // The peer that does not read is not also reported as gone (it answers window probes;
+    // stalled or not, it faces a zero window).
+    assert!(
+        alert("TcpstatPortConnectionsStalled", &zero_out).is_err(),
+        "the not-reading peer is reported stalled"
+    );
     for quiet in [
         "TcpstatExporterDown",
         "TcpstatCollectionFailing",
         "TcpstatCollectionPartial",
+        // No port has a day of RTTs to compare with.
+        "TcpstatPortRttHigh",
     ] {
         assert!(alert(quiet, &[]).is_err(), "{quiet} is active");
     }
@@ -590,7 +782,48 @@ fn scenario() {
         ("state", "FIN_WAIT_1"),
     ];
     wait_value(&prom, "tcpstat_port_sockets", &fin_wait_1, 1.0);
+    // Connection health panels.
+    let positive = |what: &str, q: &str, labels: &[(&str, &str)]| {
+        wait_until(&format!("{what} {labels:?} > 0"), DEADLINE, || {
+            match one(&prom, q, labels)? {
+                v if v > 0.0 => Ok(v),
+                v => Err(format!("{v}")),
+            }
+        })
+    };
+    let p99 = positive("RTT p99", panel(&queries, "RTT p50 and p99"), &lossy_out);
+    let p50 = positive(
+        "RTT p50",
+        panel_target(&queries, "RTT p50 and p99", 1),
+        &lossy_out,
+    );
+    assert!(p50 <= p99 && p99 <= 2.5, "RTT p50 {p50} s, p99 {p99} s");
+    let rate = positive(
+        "retransmits/s",
+        panel(&queries, "Retransmitted segments/s"),
+        &lossy_out,
+    );
+    assert!(rate > 10.0, "{rate} retransmits/s");
+    let stalled = "Stalled, zero-window and retransmitting";
+    wait_value(
+        &prom,
+        panel_target(&queries, stalled, 0),
+        &blackhole_out,
+        1.0,
+    );
+    wait_value(&prom, panel_target(&queries, stalled, 1), &zero_out, 1.0);
+    wait_value(
+        &prom,
+        panel_target(&queries, stalled, 2),
+        &blackhole_out,
+        1.0,
+    );
+    let mut zero_send = zero_out.clone();
+    zero_send.push(("queue", "send"));
+    positive("queued bytes", panel(&queries, "Queued bytes"), &zero_send);
 
     drop(prom);
     drop(serve);
+    drop(lossy);
+    drop(blackhole);
 }
