@@ -25,7 +25,7 @@
 #   --only IDS       comma-separated command ids to time (default: all; see COMMANDS below)
 #   --baseline BIN   also time another tcpstat build (an older commit's release binary) on the
 #                    same table, in the same rounds: ids summary@base, list@base, procs@base,
-#                    list-p@base, watch@base (before/after figures of a change)
+#                    list-p@base, watch@base, doctor@base (before/after figures of a change)
 #   --netns COUNT    afterwards, the many-namespaces case: benches/netns.sh with COUNT namespaces
 #                    of 251 sockets (100 is a container host's scale), with --runs rounds and the
 #                    --baseline build timed the same way; its report is appended to report.md
@@ -217,6 +217,7 @@ COMMANDS=(
   "workloads|$TCPSTAT workloads"
   "list-i|$TCPSTAT list -i"
   "health|$TCPSTAT health"
+  "doctor|$TCPSTAT doctor"
   "list-p|$TCPSTAT list -p"
   "watch|$TCPSTAT watch --state CLOSE_WAIT --count 1"
   "ss|ss -tan"
@@ -236,6 +237,7 @@ if [ -n "$BASELINE" ]; then
     "procs@base|$BASELINE procs"
     "list-p@base|$BASELINE list -p"
     "watch@base|$BASELINE watch --state CLOSE_WAIT --count 1"
+    "doctor@base|$BASELINE doctor"
   )
 fi
 if [ -n "$ONLY" ]; then

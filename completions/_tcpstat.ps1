@@ -228,7 +228,9 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             break
         }
         'tcpstat;health' {
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by service port (default) or by peer address')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by service port (default), peer address, peer network, process or workload')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'With --by prefix: the length of an IPv4 peer''s network')
+            [CompletionResult]::new('--prefix6', '--prefix6', [CompletionResultType]::ParameterName, 'With --by prefix: the length of an IPv6 peer''s network')
             [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
@@ -382,6 +384,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
         }
         'tcpstat;doctor' {
             [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording intervals away, judged by the same rules; what the recording does not hold is said, and a check it cannot support is reported as not checked')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The history database for --at')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
             [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Sockets whose local (source) port matches')
@@ -452,6 +456,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--top-listening', '--top-listening', [CompletionResultType]::ParameterName, 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"')
             [CompletionResult]::new('--top-processes', '--top-processes', [CompletionResultType]::ParameterName, 'Commands in tcpstat_process_sockets (with --processes): the N busiest')
             [CompletionResult]::new('--top-workloads', '--top-workloads', [CompletionResultType]::ParameterName, 'Workloads in tcpstat_workload_sockets (with --workloads): the N busiest; the rest are summed in tcpstat_workload_other_sockets')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'With --health: a connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)')
@@ -471,6 +476,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)')
             [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)')
             [CompletionResult]::new('--workloads', '--workloads', [CompletionResultType]::ParameterName, 'Also export tcpstat_workload_sockets{workload,kind,state} (systemd units, containers, pods; from each socket''s cgroup id, so no walk of /proc/*/fd; new cgroups are looked up as they appear)')
+            [CompletionResult]::new('--health', '--health', [CompletionResultType]::ParameterName, 'Also export connection health per service port: an RTT histogram, retransmitted segments (a counter), connections retransmitting, facing a zero window or stalled, and queued bytes (asks the kernel for every connection''s tcp_info; netlink only). The first --top-listening plus --top-ports ports seen keep series for the life of the process')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
             [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)')
@@ -489,6 +495,8 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Delete samples older than this')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"')
+            [CompletionResult]::new('--top-processes', '--top-processes', [CompletionResultType]::ParameterName, 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"')
+            [CompletionResult]::new('--processes', '--processes', [CompletionResultType]::ParameterName, 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks average under 1% of one core, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N samples')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N samples')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')
@@ -511,6 +519,7 @@ Register-ArgumentCompleter -Native -CommandName 'tcpstat' -ScriptBlock {
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these states: names or groups, comma-separated or repeated')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only the sockets of these service ports (as recorded: the top ports of each sample)')
             [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them')
+            [CompletionResult]::new('--process', '--process', [CompletionResultType]::ParameterName, 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)')
             [CompletionResult]::new('--html', '--html', [CompletionResultType]::ParameterName, 'Write the period as one self-contained HTML page to FILE (`-`: stdout), for an incident ticket: charts as inline SVG, the min/avg/max table, the onset of each --state given, the top ports and workloads; nothing loaded from the network')
             [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'With --replay: samples shown per second at the start (`+`/`-` change it)')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets')

@@ -361,7 +361,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__doctor)
-            opts="-4 -6 -h -V --threshold --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-4 -6 -h -V --threshold --json --at --db --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +369,25 @@ _tcpstat() {
             case "${prev}" in
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --state)
@@ -446,14 +465,22 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__health)
-            opts="-4 -6 -h -V --by --stall --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-4 -6 -h -V --by --prefix --prefix6 --stall --top --json --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --by)
-                    COMPREPLY=($(compgen -W "service peer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "service peer prefix process workload" -- "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix6)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --stall)
@@ -735,7 +762,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__history)
-            opts="-h -V --db --since --until --at --state --port --workload --onset --json --csv --html --replay --speed --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-h -V --db --since --until --at --state --port --workload --process --onset --json --csv --html --replay --speed --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +805,10 @@ _tcpstat() {
                     ;;
                 --workload)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --process)
+                    _tcpstat_value processes "${cur}"
                     return 0
                     ;;
                 --html)
@@ -1101,7 +1132,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__record)
-            opts="-n -c -h -V --db --interval --keep --max-size --top --count --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-n -c -h -V --db --interval --keep --max-size --top --top-processes --processes --count --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1140,6 +1171,14 @@ _tcpstat() {
                     ;;
                 --top)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top-processes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --processes)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --count)
@@ -1181,7 +1220,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__serve)
-            opts="-4 -6 -h -V --listen --processes --top-ports --top-listening --top-processes --workloads --top-workloads --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-4 -6 -h -V --listen --processes --top-ports --top-listening --top-processes --workloads --top-workloads --health --stall --max-connections --state --ipv4 --ipv6 --port --sport --dport --src --dst --pid --process --user --cgroup --workload --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1204,6 +1243,10 @@ _tcpstat() {
                     return 0
                     ;;
                 --top-workloads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

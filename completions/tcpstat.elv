@@ -219,7 +219,9 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --version 'Print version'
         }
         &'tcpstat;health'= {
-            cand --by 'Group by service port (default) or by peer address'
+            cand --by 'Group by service port (default), peer address, peer network, process or workload'
+            cand --prefix 'With --by prefix: the length of an IPv4 peer''s network'
+            cand --prefix6 'With --by prefix: the length of an IPv6 peer''s network'
             cand --stall 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)'
             cand --top 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
@@ -369,6 +371,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
         }
         &'tcpstat;doctor'= {
             cand --threshold 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable'
+            cand --at 'Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording intervals away, judged by the same rules; what the recording does not hold is said, and a check it cannot support is reported as not checked'
+            cand --db 'The history database for --at'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
             cand --sport 'Sockets whose local (source) port matches'
@@ -437,6 +441,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --top-listening 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"'
             cand --top-processes 'Commands in tcpstat_process_sockets (with --processes): the N busiest'
             cand --top-workloads 'Workloads in tcpstat_workload_sockets (with --workloads): the N busiest; the rest are summed in tcpstat_workload_other_sockets'
+            cand --stall 'With --health: a connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)'
             cand --max-connections 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once'
             cand --state 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap'
             cand --port 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)'
@@ -456,6 +461,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --host-root 'Where container runtimes keep their files (the host''s `/`; e.g. `/host` in a container with the host''s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)'
             cand --processes 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
             cand --workloads 'Also export tcpstat_workload_sockets{workload,kind,state} (systemd units, containers, pods; from each socket''s cgroup id, so no walk of /proc/*/fd; new cgroups are looked up as they appear)'
+            cand --health 'Also export connection health per service port: an RTT histogram, retransmitted segments (a counter), connections retransmitting, facing a zero window or stalled, and queued bytes (asks the kernel for every connection''s tcp_info; netlink only). The first --top-listening plus --top-ports ports seen keep series for the life of the process'
             cand -4 'Only IPv4 sockets'
             cand --ipv4 'Only IPv4 sockets'
             cand -6 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
@@ -473,6 +479,8 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --keep 'Delete samples older than this'
             cand --max-size 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)'
             cand --top 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"'
+            cand --top-processes 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"'
+            cand --processes 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks average under 1% of one core, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never'
             cand -c 'Stop after N samples'
             cand --count 'Stop after N samples'
             cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'
@@ -494,6 +502,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --state 'Only these states: names or groups, comma-separated or repeated'
             cand --port 'Only the sockets of these service ports (as recorded: the top ports of each sample)'
             cand --workload 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them'
+            cand --process 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)'
             cand --html 'Write the period as one self-contained HTML page to FILE (`-`: stdout), for an incident ticket: charts as inline SVG, the min/avg/max table, the onset of each --state given, the top ports and workloads; nothing loaded from the network'
             cand --speed 'With --replay: samples shown per second at the start (`+`/`-` change it)'
             cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'

@@ -236,8 +236,13 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s 6 -l ipv6 -d 'Onl
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand wl" -s V -l version -d 'Print version'
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l by -d 'Group by service port (default) or by peer address' -r -f -a "service\t'The service port and direction (as `ports`)'
-peer\t'The remote address'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l by -d 'Group by service port (default), peer address, peer network, process or workload' -r -f -a "service\t'The service port and direction (as `ports`)'
+peer\t'The remote address'
+prefix\t'The remote address\'s network (--prefix, --prefix6)'
+process\t'The owning process (walks /proc/*/fd; a socket shared by several processes counts for each)'
+workload\t'The workload of the socket\'s cgroup: systemd unit, container, pod (as `workloads`)'"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l prefix -d 'With --by prefix: the length of an IPv4 peer\'s network' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l prefix6 -d 'With --by prefix: the length of an IPv6 peer\'s network' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l stall -d 'A connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l top -d 'Only the N groups that retransmit most (then the busiest); JSON `groups_omitted` says how many were left out' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand health" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
@@ -380,6 +385,8 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l all-netns -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l threshold -d 'Override a threshold: KEY=WARN[,CRIT], e.g. CLOSE_WAIT=100 or TIME_WAIT=80%,95% (keys and defaults below). Repeatable' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l at -d 'Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording intervals away, judged by the same rules; what the recording does not hold is said, and a check it cannot support is reported as not checked' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l db -d 'The history database for --at' -r -F
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand doctor" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -440,6 +447,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-ports -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-listening -d 'Listening ports in tcpstat_port_sockets and the queue metrics: the N with the fullest accept queues (then the busiest); the rest are summed as port="other"' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-processes -d 'Commands in tcpstat_process_sockets (with --processes): the N busiest' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l top-workloads -d 'Workloads in tcpstat_workload_sockets (with --workloads): the N busiest; the rest are summed in tcpstat_workload_other_sockets' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l stall -d 'With --health: a connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l max-connections -d 'Connections served at once. When all are taken, a new one takes the slot of the oldest connection still sending its request (answered 503), else of the one that has been taking its response for more than a second (reset: a client that does not read); when every one is busy with something recent, the new one is answered 503 at once' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
@@ -463,6 +471,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l netns-pid -d '
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l processes -d 'Also export tcpstat_process_sockets{command,state} (walks /proc/*/fd on every scrape)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l workloads -d 'Also export tcpstat_workload_sockets{workload,kind,state} (systemd units, containers, pods; from each socket\'s cgroup id, so no walk of /proc/*/fd; new cgroups are looked up as they appear)'
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l health -d 'Also export connection health per service port: an RTT histogram, retransmitted segments (a counter), connections retransmitting, facing a zero window or stalled, and queued bytes (asks the kernel for every connection\'s tcp_info; netlink only). The first --top-listening plus --top-ports ports seen keep series for the life of the process'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets (IPv4-mapped addresses on IPv6 sockets count as IPv6, as in ss)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand serve" -l all-netns -d 'Read every network namespace of the host (those named under /run/netns and those of every process), each on its own: a NETNS column, and `netns_label` keys in JSON. A namespace that cannot be entered is reported and skipped. Needs CAP_SYS_ADMIN (root)'
@@ -473,6 +482,10 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s n -l interval
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l keep -d 'Delete samples older than this' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l max-size -d 'Keep the database file under this size, deleting the oldest samples first (the WAL beside it adds up to 4 MiB)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top -d 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top-processes -d 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l processes -d 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks average under 1% of one core, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s c -l count -d 'Stop after N samples' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''
@@ -493,6 +506,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l at -d 'One r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l state -d 'Only these states: names or groups, comma-separated or repeated' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l port -d 'Only the sockets of these service ports (as recorded: the top ports of each sample)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l workload -d 'Only the sockets of these workloads, by the name `tcpstat workloads` gives them' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l process -d 'Only the sockets of processes with this command name (exact, as /proc/PID/comm; as recorded: the top processes of each sample; samples recorded without processes are left out)' -r -f -a "(__fish_tcpstat_value processes)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l html -d 'Write the period as one self-contained HTML page to FILE (`-`: stdout), for an incident ticket: charts as inline SVG, the min/avg/max table, the onset of each --state given, the top ports and workloads; nothing loaded from the network' -r -F
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l speed -d 'With --replay: samples shown per second at the start (`+`/`-` change it)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand history" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package with cargo-deb, installs it on this machine, uses what it
-# installed (the binary, the man pages, the bash completion, serve with the packaged default
-# options), then purges it and checks that nothing it installed is left behind.
+# installed (the binary, the man pages, the bash completion, serve and record with the
+# packaged default options, as their units run them), then purges it and checks that nothing
+# it installed or its units wrote is left behind.
 #
 # Changes the system: run as root on a throwaway machine (.ci/run does). Refuses to touch an
 # installed tcpstat package it did not install. Needs cargo-deb (`cargo install cargo-deb
@@ -39,11 +40,25 @@ installed=$(dpkg -L tcpstat)
 for f in /usr/bin/tcpstat /usr/share/man/man1/tcpstat.1.gz /usr/share/man/man7/tcpstat-metrics.7.gz \
   /usr/share/bash-completion/completions/tcpstat /usr/share/zsh/vendor-completions/_tcpstat \
   /usr/share/fish/vendor_completions.d/tcpstat.fish /etc/default/tcpstat \
-  /usr/lib/systemd/system/tcpstat-serve.service; do
+  /usr/lib/systemd/system/tcpstat-serve.service /usr/lib/systemd/system/tcpstat-record.service; do
   grep -qx "$f" <<<"$installed" || fail "$f is not in the package: $installed"
   [ -e "$f" ] || fail "$f was not installed"
 done
 grep -qx /etc/default/tcpstat /var/lib/dpkg/info/tcpstat.conffiles || fail "/etc/default/tcpstat is not a conffile"
+
+step "systemd units: serve enabled on install, record not"
+# The maintainer scripts (cargo-deb's deb-systemd-helper calls) enable without a running
+# systemd; starting needs one (/run/systemd/system), which CI does not have.
+for s in postinst prerm postrm; do
+  [ -x "/var/lib/dpkg/info/tcpstat.$s" ] || fail "no $s maintainer script"
+done
+wants=/etc/systemd/system/multi-user.target.wants
+[ -L "$wants/tcpstat-serve.service" ] || fail "tcpstat-serve.service is not enabled"
+[ ! -e "$wants/tcpstat-record.service" ] || fail "tcpstat-record.service is enabled by the package"
+if command -v systemd-analyze >/dev/null 2>&1; then
+  systemd-analyze verify --man=no /usr/lib/systemd/system/tcpstat-serve.service \
+    /usr/lib/systemd/system/tcpstat-record.service || fail "systemd-analyze verify of the installed units"
+fi
 
 step "tcpstat summary (the installed binary)"
 /usr/bin/tcpstat --version
@@ -84,6 +99,23 @@ kill "$serve"; wait "$serve" || true
 grep -q '^tcpstat_collection_success 1$' <<<"$body" || fail "a scrape of the packaged serve: $(cat /tmp/deb-test-serve.err)"
 grep -q '^tcpstat_build_info{' <<<"$body" || fail "no build_info"
 
+step "record with the packaged default options (as the unit runs it), history reads it"
+# What systemd makes for StateDirectory=tcpstat under DynamicUser: /var/lib/private/tcpstat
+# owned by the service's user, and the symlink /var/lib/tcpstat. Made here by hand (no
+# running systemd); the purge below must take it away.
+[ ! -e /var/lib/tcpstat ] || fail "/var/lib/tcpstat exists before the test"
+made_private=no
+[ -d /var/lib/private ] || { mkdir -m 0700 /var/lib/private; made_private=yes; }
+install -d -m 0750 -o 65534 -g 65534 /var/lib/private/tcpstat
+ln -s private/tcpstat /var/lib/tcpstat
+read -r -a rargs <<<"$TCPSTAT_RECORD_ARGS"
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+  --inh-caps=+dac_read_search,+sys_ptrace --ambient-caps=+dac_read_search,+sys_ptrace \
+  /usr/bin/tcpstat record --count 2 --interval 200ms "${rargs[@]}" \
+  || fail "tcpstat record as the unit's user"
+[ -f /var/lib/private/tcpstat/history.db ] || fail "record did not write /var/lib/tcpstat/history.db"
+/usr/bin/tcpstat history --since 1h --json | grep -q '"samples":2,' || fail "tcpstat history of the recorded database"
+
 step "dpkg --purge"
 dpkg --purge tcpstat
 trap - EXIT
@@ -96,8 +128,14 @@ done <<<"$installed"
 for f in /etc/default/tcpstat /var/lib/dpkg/info/tcpstat.* \
   /etc/systemd/system/multi-user.target.wants/tcpstat-serve.service \
   /var/lib/systemd/deb-systemd-helper-enabled/tcpstat-serve.service.dsh-also \
+  /var/lib/systemd/deb-systemd-helper-enabled/tcpstat-record.service.dsh-also \
+  /var/lib/systemd/deb-systemd-helper-masked/tcpstat-serve.service \
+  /var/lib/systemd/deb-systemd-helper-masked/tcpstat-record.service \
+  /etc/systemd/system/tcpstat-serve.service /etc/systemd/system/tcpstat-record.service \
+  /var/lib/tcpstat /var/lib/private/tcpstat \
   /usr/share/doc/tcpstat; do
-  if [ -e "$f" ]; then left+=("$f"); fi
+  if [ -e "$f" ] || [ -L "$f" ]; then left+=("$f"); fi
 done
+if [ "$made_private" = yes ]; then rmdir /var/lib/private; fi
 [ "${#left[@]}" -eq 0 ] || fail "left behind after purge: ${left[*]}"
 echo "deb-test: OK ($deb installed, used and purged; nothing left)"

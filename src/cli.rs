@@ -208,6 +208,19 @@ Thresholds (--threshold KEY=WARN[,CRIT]; a level is a number of sockets, or N% o
   ORPHANS          orphaned sockets, % of net.ipv4.tcp_max_orphans          50% / 90%
   TCP_MEMORY       pages of TCP buffer memory (host-wide), % of the
                    pressure value of net.ipv4.tcp_mem                      80% / 100%
+From each connection's tcp_info (netlink only; not judged from /proc):
+  RETRANSMITS      segments retransmitted to one peer, % of the segments
+                   sent to it (peers with 100 segments or more)             2% / 10%
+  UNANSWERED       SYN_SENT/FIN_WAIT_1/CLOSING/LAST_ACK sockets toward one
+                   peer retransmitting without an answer                    5 / 50
+  ZERO_WINDOW      connections to one peer advertising a zero window        5 / 50
+  STALLED          connections to one peer with data queued and nothing
+                   acknowledged for 5 s                                     5 / 50
+  RECV_QUEUE       connections of one process not read: unread data, the
+                   receive window closed                                    5 / 50
+  RTT_OUTLIER      a peer's median RTT, % of the host's median RTT (the
+                   median of every peer's median; 3 peers or more, and
+                   10 ms above it at least)                                 500% / 1000%
 A value at or above a level raises the finding to it. KEY=WARN alone keeps the default
 critical level (raised to WARN if it is lower, compared once a percentage is resolved against
 its limit); otherwise a warning level above the critical one is lowered to it.
@@ -266,6 +279,18 @@ pub struct DoctorArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Diagnose a recorded moment instead of now: the sample of `tcpstat record` nearest to
+    /// TIME (as `history --at`: 3h, 14:30, 2024-06-19 14:30, RFC 3339), at most two recording
+    /// intervals away, judged by the same rules; what the recording does not hold is said,
+    /// and a check it cannot support is reported as not checked.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::history::parse_when)]
+    pub at: Option<crate::model::history::When>,
+
+    /// The history database for --at.
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/tcpstat/history.db",
+          value_hint = ValueHint::FilePath, requires = "at")]
+    pub db: PathBuf,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -337,6 +362,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::aggregate::workloads::DEFAULT_TOP_WORKLOADS)]
     pub top_workloads: usize,
 
+    /// Also export connection health per service port: an RTT histogram, retransmitted
+    /// segments (a counter), connections retransmitting, facing a zero window or stalled, and
+    /// queued bytes (asks the kernel for every connection's tcp_info; netlink only). The first
+    /// --top-listening plus --top-ports ports seen keep series for the life of the process.
+    #[arg(long)]
+    pub health: bool,
+
+    /// With --health: a connection with data queued and nothing acknowledged for this long
+    /// is stalled (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse,
+          default_value = "5s", requires = "health")]
+    pub stall: std::time::Duration,
+
     /// Connections served at once. When all are taken, a new one takes the slot of the oldest
     /// connection still sending its request (answered 503), else of the one that has been
     /// taking its response for more than a second (reset: a client that does not read); when
@@ -399,6 +437,19 @@ pub struct RecordArgs {
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
     pub top: usize,
 
+    /// Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1,
+    /// FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as
+    /// "(other)".
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_top)]
+    pub top_processes: usize,
+
+    /// When to look up the owning processes (a walk of /proc/*/fd, which costs with the
+    /// descriptors on the host): auto on every sample while the walks average under 1% of
+    /// one core, less often on hosts where a walk takes longer (samples between hold no
+    /// processes); always on every sample; never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProcessesArg::Auto)]
+    pub processes: ProcessesArg,
+
     /// Stop after N samples.
     #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -441,12 +492,19 @@ pub struct HistoryArgs {
 
     /// Only the sockets of these service ports (as recorded: the top ports of each sample).
     #[arg(long, value_name = "PORT", value_delimiter = ',', action = clap::ArgAction::Append,
-          conflicts_with = "workload")]
+          conflicts_with_all = ["workload", "process"])]
     pub port: Vec<u16>,
 
     /// Only the sockets of these workloads, by the name `tcpstat workloads` gives them.
-    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append,
+          conflicts_with = "process")]
     pub workload: Vec<String>,
+
+    /// Only the sockets of processes with this command name (exact, as /proc/PID/comm; as
+    /// recorded: the top processes of each sample; samples recorded without processes are
+    /// left out).
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub process: Vec<String>,
 
     /// When did it start: for each state shown (the stuck states by default), the first
     /// sample above its normal band, and who held that state then.
@@ -659,6 +717,14 @@ pub struct GlobalArgs {
     pub proc_root: PathBuf,
 }
 
+/// `record --processes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProcessesArg {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     Auto,
@@ -828,13 +894,30 @@ pub enum HealthByArg {
     Service,
     /// The remote address.
     Peer,
+    /// The remote address's network (--prefix, --prefix6).
+    Prefix,
+    /// The owning process (walks /proc/*/fd; a socket shared by several processes counts
+    /// for each).
+    Process,
+    /// The workload of the socket's cgroup: systemd unit, container, pod (as `workloads`).
+    Workload,
 }
 
 #[derive(Debug, Args, Default)]
 pub struct HealthArgs {
-    /// Group by service port (default) or by peer address.
+    /// Group by service port (default), peer address, peer network, process or workload.
     #[arg(long, value_enum, default_value_t = HealthByArg::Service)]
     pub by: HealthByArg,
+
+    /// With --by prefix: the length of an IPv4 peer's network.
+    #[arg(long, value_name = "BITS", default_value_t = 24,
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub prefix: u8,
+
+    /// With --by prefix: the length of an IPv6 peer's network.
+    #[arg(long, value_name = "BITS", default_value_t = 64,
+          value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub prefix6: u8,
 
     /// A connection with data queued and nothing acknowledged for this long is stalled
     /// (e.g. 5s, 500ms).

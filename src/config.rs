@@ -69,6 +69,9 @@ pub enum Task {
     Doctor {
         thresholds: Box<Thresholds>,
         json: bool,
+        /// `--at`: a recorded moment, read from `db`.
+        at: Option<When>,
+        db: std::path::PathBuf,
     },
     Check(CheckOptions),
     Serve(ServeOptions),
@@ -85,6 +88,18 @@ pub struct RecordOptions {
     pub max_size: u64,
     pub top: usize,
     pub count: Option<u64>,
+    /// When to look up owners and record the top processes.
+    pub processes: OwnerLookup,
+    pub top_processes: usize,
+}
+
+/// `record --processes`: when a sample looks up the owning processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerLookup {
+    /// Every sample while the walks average under a budget of CPU, less often beyond.
+    Auto,
+    Always,
+    Never,
 }
 
 /// How `history` prints.
@@ -106,6 +121,8 @@ pub struct HistoryOptions {
     pub states: StateSet,
     pub ports: Vec<u16>,
     pub workloads: Vec<String>,
+    /// `--process`: command names.
+    pub processes: Vec<String>,
     pub onset: bool,
     pub format: HistoryFormat,
     /// `--html FILE` (`-`: stdout): the period as an HTML page instead of `format`.
@@ -203,6 +220,8 @@ pub struct ServeOptions {
     pub top_processes: usize,
     pub workloads: bool,
     pub top_workloads: usize,
+    /// With `--health`: the stall time in milliseconds.
+    pub health: Option<u32>,
     pub max_connections: usize,
 }
 
@@ -424,6 +443,12 @@ fn health(args: &HealthArgs) -> Task {
         by: match args.by {
             HealthByArg::Service => HealthBy::Service,
             HealthByArg::Peer => HealthBy::Peer,
+            HealthByArg::Prefix => HealthBy::Prefix {
+                v4: args.prefix,
+                v6: args.prefix6,
+            },
+            HealthByArg::Process => HealthBy::Process,
+            HealthByArg::Workload => HealthBy::Workload,
         },
         stall_ms: u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX),
         top: args.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -471,6 +496,8 @@ fn doctor(args: &DoctorArgs) -> Result<Task, String> {
     Ok(Task::Doctor {
         thresholds: Box::new(thresholds),
         json: args.json,
+        at: args.at,
+        db: args.db.clone(),
     })
 }
 
@@ -502,6 +529,9 @@ fn serve(args: &ServeArgs) -> Task {
         top_processes: args.top_processes,
         workloads: args.workloads,
         top_workloads: args.top_workloads,
+        health: args
+            .health
+            .then(|| u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX)),
         max_connections: usize::from(args.max_connections),
     })
 }
@@ -514,6 +544,12 @@ fn record(args: &RecordArgs) -> Task {
         max_size: args.max_size,
         top: args.top,
         count: args.count,
+        processes: match args.processes {
+            crate::cli::ProcessesArg::Auto => OwnerLookup::Auto,
+            crate::cli::ProcessesArg::Always => OwnerLookup::Always,
+            crate::cli::ProcessesArg::Never => OwnerLookup::Never,
+        },
+        top_processes: args.top_processes,
     })
 }
 
@@ -526,6 +562,7 @@ fn history(args: &HistoryArgs, env: &Environment) -> Task {
         states: args.state.iter().fold(StateSet::EMPTY, |a, s| a.union(*s)),
         ports: args.port.clone(),
         workloads: args.workload.clone(),
+        processes: args.process.clone(),
         onset: args.onset,
         html: args.html.clone(),
         replay: args.replay.then(|| ReplayOptions {

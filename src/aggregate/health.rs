@@ -1,15 +1,20 @@
-//! Connection health by service port or by peer (`tcpstat health`): RTT percentiles,
-//! retransmits, zero windows, stalls and queued bytes, from each connection's `tcp_info`.
+//! Connection health by service port, peer, peer network, process or workload (`tcpstat
+//! health`): RTT percentiles, retransmits, zero windows, stalls and queued bytes, from each
+//! connection's `tcp_info`.
 //!
-//! Owns: [`HealthTally`] (a sink: one small group per port or peer, the RTTs of its
-//! connections kept as `u32`s for exact percentiles) and [`HealthRow`]. Pure: no I/O.
+//! Owns: [`HealthTally`] (a sink: one small group per key, the RTTs of its connections kept
+//! as `u32`s for exact percentiles) and [`HealthRow`]. Pure: no I/O. Service ports, peers and
+//! networks are known as a socket streams by; a socket's cgroup too (groups by cgroup id,
+//! merged into workloads once they are resolved: [`HealthTally::regroup`]); its process only
+//! after the owner walk, so `--by process` keeps each connection's numbers (a few dozen bytes)
+//! until then.
 //! Listening sockets and minisockets (TIME_WAIT, SYN_RECV requests: no `tcp_info`) are not
 //! connections to judge and are left out; a connection the kernel sent no `tcp_info` for (the
 //! /proc source) counts in `sockets` but in none of the health numbers, which are then
 //! `None`, never 0.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ports::{service_group_in, Direction};
 use crate::model::{KernelState, Sink, SocketDetail, SocketRecord, TcpState};
@@ -21,13 +26,67 @@ pub enum HealthBy {
     Service,
     /// The remote address.
     Peer,
+    /// The remote address's network: the first `v4` bits of an IPv4 address, `v6` of an
+    /// IPv6 one.
+    Prefix { v4: u8, v6: u8 },
+    /// The owning process (a socket shared by several counts for each).
+    Process,
+    /// The workload of the socket's cgroup.
+    Workload,
 }
 
 /// One group's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HealthKey {
-    Service { port: u16, direction: Direction },
+    Service {
+        port: u16,
+        direction: Direction,
+    },
     Peer(IpAddr),
+    /// A network and its prefix length.
+    Prefix(IpAddr, u8),
+    /// A process; `None`: no owner found (not readable, or gone).
+    Process(Option<(u32, String)>),
+    /// A cgroup id, before [`HealthTally::regroup`]; 0 when the kernel sent none.
+    Cgroup(u64),
+    /// A workload by name and kind; `None`: no cgroup to say.
+    Workload(Option<(String, &'static str)>),
+}
+
+/// The network of `ip`: its first `bits` bits.
+pub fn network(ip: IpAddr, v4: u8, v6: u8) -> (IpAddr, u8) {
+    match ip {
+        IpAddr::V4(a) => {
+            let bits = v4.min(32);
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            (IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)), bits)
+        }
+        IpAddr::V6(a) => {
+            let bits = v6.min(128);
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            (IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)), bits)
+        }
+    }
+}
+
+/// One connection's numbers, kept until its owner is known (`--by process`).
+#[derive(Debug, Clone, Copy)]
+struct Conn {
+    inode: u64,
+    recv_q: u32,
+    send_q: u32,
+    /// `None`: no tcp_info.
+    info: Option<ConnInfo>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConnInfo {
+    rtt_us: Option<u32>,
+    total_retrans: u32,
+    lost: u32,
+    retransmitting: bool,
+    zero_window: bool,
+    stalled: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,6 +103,39 @@ struct Group {
     send_q: u64,
 }
 
+impl Group {
+    fn add(&mut self, conn: &Conn) {
+        self.sockets += 1;
+        self.recv_q += u64::from(conn.recv_q);
+        self.send_q += u64::from(conn.send_q);
+        let Some(info) = &conn.info else {
+            return;
+        };
+        self.with_info += 1;
+        if let Some(rtt) = info.rtt_us {
+            self.rtts_us.push(rtt);
+        }
+        self.total_retrans += u64::from(info.total_retrans);
+        self.retransmitting += u64::from(info.retransmitting);
+        self.lost += u64::from(info.lost);
+        self.zero_window += u64::from(info.zero_window);
+        self.stalled += u64::from(info.stalled);
+    }
+
+    fn merge(&mut self, other: Group) {
+        self.sockets += other.sockets;
+        self.with_info += other.with_info;
+        self.rtts_us.extend(other.rtts_us);
+        self.total_retrans += other.total_retrans;
+        self.retransmitting += other.retransmitting;
+        self.lost += other.lost;
+        self.zero_window += other.zero_window;
+        self.stalled += other.stalled;
+        self.recv_q += other.recv_q;
+        self.send_q += other.send_q;
+    }
+}
+
 /// Connections counted into groups as the dump streams.
 #[derive(Debug)]
 pub struct HealthTally {
@@ -53,12 +145,16 @@ pub struct HealthTally {
     /// Nothing acknowledged for this long while data is queued: stalled.
     stall_ms: u32,
     groups: HashMap<HealthKey, Group>,
+    /// `--by process`: each connection, until its owners are known.
+    held: Vec<Conn>,
 }
 
 /// One group's numbers. RTTs in microseconds over the connections with a measured RTT
 /// (nearest-rank percentiles); `None` when none had `tcp_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthRow {
+    /// The namespace the group's connections were read from ([`SocketRecord::netns`]).
+    pub netns: u64,
     pub key: HealthKey,
     /// Connections in the group.
     pub sockets: u64,
@@ -96,31 +192,93 @@ impl HealthTally {
             ephemeral,
             stall_ms,
             groups: HashMap::new(),
+            held: Vec::new(),
         }
     }
 
-    /// The group of a connection; `None` for what is not a connection.
-    fn group(&mut self, r: &SocketRecord) -> Option<&mut Group> {
+    /// Counts a connection (not a listener, not a minisocket) into its group, or holds it
+    /// until its owners are known.
+    fn add(&mut self, r: &SocketRecord, detail: Option<&SocketDetail>) {
         let listen = r.state == KernelState::Known(TcpState::Listen);
         if listen || r.is_minisocket() || r.remote_port == 0 {
-            return None;
+            return;
         }
+        let info = detail.and_then(|d| d.info.as_ref()).map(|info| ConnInfo {
+            rtt_us: info.measured_rtt_us(r),
+            total_retrans: info.total_retrans.unwrap_or(0),
+            lost: info.lost.unwrap_or(0),
+            retransmitting: info.retrans.unwrap_or(0) > 0,
+            zero_window: info.zero_window(r),
+            stalled: info.stalled(r, self.stall_ms).unwrap_or(false),
+        });
+        let conn = Conn {
+            inode: r.inode,
+            recv_q: r.recv_q,
+            send_q: r.send_q,
+            info,
+        };
         let key = match self.by {
             HealthBy::Service => {
                 let (port, direction) = service_group_in(&self.listening, self.ephemeral, r);
                 HealthKey::Service { port, direction }
             }
             HealthBy::Peer => HealthKey::Peer(r.remote),
+            HealthBy::Prefix { v4, v6 } => {
+                let (net, bits) = network(r.remote, v4, v6);
+                HealthKey::Prefix(net, bits)
+            }
+            HealthBy::Workload => HealthKey::Cgroup(r.cgroup_id),
+            HealthBy::Process => {
+                self.held.push(conn);
+                return;
+            }
         };
-        let g = self.groups.entry(key).or_default();
-        g.sockets += 1;
-        g.recv_q += u64::from(r.recv_q);
-        g.send_q += u64::from(r.send_q);
-        Some(g)
+        self.groups.entry(key).or_default().add(&conn);
     }
 
-    /// The groups, those retransmitting most first, then the busiest.
-    pub fn rows(&self) -> Vec<HealthRow> {
+    /// `--by process`: counts the held connections into a group per process that owns them
+    /// (`owners_of`: pid and command of each owner of an inode; none: no owner found).
+    pub fn count_owners(&mut self, owners_of: impl Fn(u64) -> Vec<(u32, String)>) {
+        for conn in std::mem::take(&mut self.held) {
+            let owners = owners_of(conn.inode);
+            if owners.is_empty() {
+                self.groups
+                    .entry(HealthKey::Process(None))
+                    .or_default()
+                    .add(&conn);
+            }
+            for owner in owners {
+                self.groups
+                    .entry(HealthKey::Process(Some(owner)))
+                    .or_default()
+                    .add(&conn);
+            }
+        }
+    }
+
+    /// Renames the groups (e.g. cgroup ids to their workloads), merging those that get the
+    /// same key.
+    pub fn regroup(&mut self, mut rename: impl FnMut(&HealthKey) -> HealthKey) {
+        let groups = std::mem::take(&mut self.groups);
+        for (key, group) in groups {
+            let key = rename(&key);
+            match self.groups.get_mut(&key) {
+                Some(g) => g.merge(group),
+                None => {
+                    self.groups.insert(key, group);
+                }
+            }
+        }
+    }
+
+    /// The keys of the groups so far.
+    pub fn keys(&self) -> impl Iterator<Item = &HealthKey> {
+        self.groups.keys()
+    }
+
+    /// The groups, those retransmitting most first, then the busiest; `netns` is the tag
+    /// of the namespace they were read from.
+    pub fn rows(&self, netns: u64) -> Vec<HealthRow> {
         let mut rows: Vec<HealthRow> = self
             .groups
             .iter()
@@ -129,7 +287,8 @@ impl HealthTally {
                 rtts.sort_unstable();
                 let known = |v: u64| (g.with_info > 0).then_some(v);
                 HealthRow {
-                    key: *key,
+                    netns,
+                    key: key.clone(),
                     sockets: g.sockets,
                     with_info: g.with_info,
                     rtt_p50_us: percentile(&rtts, 50),
@@ -167,31 +326,21 @@ pub fn percentile(sorted: &[u32], p: usize) -> Option<u32> {
 
 impl Sink for HealthTally {
     fn record(&mut self, record: &SocketRecord) {
-        self.group(record);
+        self.add(record, None);
     }
 
     fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
-        let stall_ms = self.stall_ms;
-        let Some(g) = self.group(record) else {
-            return;
-        };
-        let Some(info) = &detail.info else {
-            return;
-        };
-        g.with_info += 1;
-        if let Some(rtt) = info.rtt_us {
-            g.rtts_us.push(rtt);
-        }
-        g.total_retrans += u64::from(info.total_retrans.unwrap_or(0));
-        g.retransmitting += u64::from(info.retrans.unwrap_or(0) > 0);
-        g.lost += u64::from(info.lost.unwrap_or(0));
-        g.zero_window += u64::from(info.zero_window(record));
-        g.stalled += u64::from(info.stalled(record, stall_ms).unwrap_or(false));
+        self.add(record, Some(detail));
     }
 
     fn reset(&mut self) -> bool {
         self.groups.clear();
+        self.held.clear();
         true
+    }
+
+    fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
+        wanted.extend(self.held.iter().map(|c| c.inode).filter(|&i| i != 0));
     }
 }
 
@@ -258,7 +407,7 @@ mod tests {
         let mut listener = conn("0.0.0.0", 443, 0, 0);
         listener.state = KernelState::Known(TcpState::Listen);
         t.record_detail(&listener, &detail(0, 0, 0, 0, 0));
-        let rows = t.rows();
+        let rows = t.rows(0);
         assert_eq!(rows.len(), 2);
         let https = &rows[0];
         assert_eq!(
@@ -280,5 +429,83 @@ mod tests {
         assert_eq!(pg.sockets, 1);
         assert_eq!(pg.rtt_p50_us, None);
         assert_eq!(pg.retransmitted_segments, None, "not measured, not zero");
+    }
+
+    #[test]
+    fn networks_keep_their_first_bits() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert_eq!(network(ip("10.1.2.3"), 24, 64), (ip("10.1.2.0"), 24));
+        assert_eq!(network(ip("10.1.2.3"), 0, 64), (ip("0.0.0.0"), 0));
+        assert_eq!(network(ip("10.1.2.3"), 40, 64), (ip("10.1.2.3"), 32));
+        assert_eq!(
+            network(ip("2001:db8:1:2:3:4:5:6"), 24, 48),
+            (ip("2001:db8:1::"), 48)
+        );
+    }
+
+    #[test]
+    fn by_prefix_process_and_cgroup() {
+        let mut t = HealthTally::new(
+            HealthBy::Prefix { v4: 24, v6: 64 },
+            HashSet::new(),
+            (32768, 60999),
+            5000,
+        );
+        t.record_detail(&conn("10.0.0.2", 443, 40000, 0), &detail(1000, 0, 2, 1, 0));
+        t.record_detail(&conn("10.0.0.3", 443, 40001, 0), &detail(3000, 0, 3, 1, 0));
+        t.record_detail(&conn("10.0.1.3", 443, 40001, 0), &detail(3000, 0, 0, 1, 0));
+        let rows = t.rows(0);
+        assert_eq!(
+            rows[0].key,
+            HealthKey::Prefix("10.0.0.0".parse().expect("ip"), 24)
+        );
+        assert_eq!(
+            (rows[0].sockets, rows[0].retransmitted_segments),
+            (2, Some(5))
+        );
+
+        let mut t = HealthTally::new(HealthBy::Process, HashSet::new(), (32768, 60999), 5000);
+        let (mut a, mut b) = (
+            conn("10.0.0.2", 443, 40000, 0),
+            conn("10.0.0.3", 443, 40001, 0),
+        );
+        (a.inode, b.inode) = (11, 12);
+        t.record_detail(&a, &detail(1000, 0, 2, 1, 0));
+        t.record_detail(&b, &detail(1000, 0, 7, 1, 0));
+        let mut wanted = HashSet::new();
+        t.owners_wanted(&mut wanted);
+        assert_eq!(wanted, [11, 12].into());
+        // 11 is shared by two processes, 12 has no owner found.
+        t.count_owners(|inode| match inode {
+            11 => vec![(1, "nginx".into()), (2, "nginx".into())],
+            _ => vec![],
+        });
+        let rows = t.rows(0);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            (&rows[0].key, rows[0].retransmitted_segments),
+            (&HealthKey::Process(None), Some(7))
+        );
+
+        let mut t = HealthTally::new(HealthBy::Workload, HashSet::new(), (32768, 60999), 5000);
+        for (id, total) in [(5, 1), (6, 2), (0, 4)] {
+            let mut c = conn("10.0.0.2", 443, 40000, 0);
+            c.cgroup_id = id;
+            t.record_detail(&c, &detail(1000, 0, total, 1, 0));
+        }
+        t.regroup(|key| match key {
+            HealthKey::Cgroup(5 | 6) => HealthKey::Workload(Some(("web".into(), "service"))),
+            _ => HealthKey::Workload(None),
+        });
+        let rows = t.rows(0);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[1].key,
+            HealthKey::Workload(Some(("web".into(), "service")))
+        );
+        assert_eq!(
+            (rows[1].sockets, rows[1].retransmitted_segments),
+            (2, Some(3))
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod health;
 pub mod history;
+pub mod port_health;
 pub mod ports;
 pub mod procs;
 pub mod workloads;

@@ -10,7 +10,10 @@ use crate::config::Config;
 use crate::diagnose::{self, Census, Severity, Subject, Thresholds, WorkloadEvidence};
 use crate::error::{Error, Exit, ExitCode};
 use crate::model::workload::{claim, port_claims, Workload};
-use crate::model::{KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord};
+use crate::model::{
+    Extensions, KernelFacts, Listeners, OwnerMap, OwnerWalk, Plan, SocketRecord, SourceChoice,
+    SourceKind,
+};
 use crate::pipeline;
 use crate::render::{self, json, table, DoctorReport};
 
@@ -24,11 +27,20 @@ pub fn run(
     // The sockets into a census (counts, and detail only for the states a check looks at
     // closely), the listeners (they decide the service side and are judged themselves), the
     // kernel's settings and counters, and the owners of what a finding names a process for.
+    // tcp_info too (retransmits, windows, stalls, RTTs): the kernel sends it only for full
+    // sockets, so the TIME_WAIT and SYN_RECV minisockets of a busy table cost nothing more,
+    // and the census keeps per-peer sums, not the sockets. Not asked of /proc, which has none
+    // (its checks are then "not checked", which says why; a fallback to /proc also warns).
+    let base = config.plan();
     let plan = Plan {
         listeners: Listeners::All,
         owners: OwnerWalk::Wanted,
         kernel_facts: true,
-        ..config.plan()
+        extensions: Extensions {
+            info: base.source != SourceChoice::Proc,
+            memory: false,
+        },
+        ..base
     };
     let (scope, mut readers) = scope(config)?;
     let collection = pipeline::run(&plan, &scope, &mut readers, |ctx| {
@@ -59,7 +71,9 @@ pub fn run(
         thresholds,
         counted: outcome.counted(config.filter.states),
         not_counted_reason: &reason,
-        backlog_known: outcome.source == crate::model::SourceKind::Netlink,
+        backlog_known: outcome.source == SourceKind::Netlink,
+        // The /proc source has no tcp_info: those checks are not judged, never "ok".
+        health: (outcome.source == SourceKind::Netlink).then_some(&census.health),
     });
     name_workloads(config, &mut diagnosis, &read.listeners, &owners, err)?;
     let code = match diagnosis.worst() {

@@ -4,12 +4,13 @@
 use std::io::Write;
 
 use super::{report_warnings, scope};
-use crate::aggregate::health::{HealthRow, HealthTally};
+use crate::aggregate::health::{HealthBy, HealthKey, HealthRow, HealthTally};
 use crate::collect::host;
+use crate::collect::workloads::Resolver;
 use crate::config::{Config, HealthOptions};
 use crate::error::Error;
-use crate::model::{Extensions, StateSet, TcpState};
-use crate::pipeline;
+use crate::model::{Extensions, OwnerWalk, StateSet, TcpState};
+use crate::pipeline::{self, Collection};
 use crate::render::health::{write_json, write_table, HealthReport};
 
 pub fn run(
@@ -27,6 +28,9 @@ pub fn run(
         },
         ..super::ports::port_plan(config)
     };
+    if options.by == HealthBy::Process {
+        plan.owners = OwnerWalk::Wanted;
+    }
     // Health leaves out listeners, TIME_WAIT and bound-only sockets (no peer, no tcp_info
     // worth reading): the kernel need not send them. TIME_WAIT is a quarter of a busy table,
     // and CLOSED a walk of the bind hash of its own. (The listeners still come from the
@@ -44,16 +48,46 @@ pub fn run(
             options.stall_ms,
         )
     })?;
-    let outcome = collection.outcome();
-    report_warnings(&outcome, err)?;
+    let mut outcome = collection.outcome();
+    let owners = collection.owners.clone().unwrap_or_default();
+    let mut resolver = (options.by == HealthBy::Workload)
+        .then(|| Resolver::new(&config.proc_root, &config.host_root));
+    let mut collection = collection;
     let mut rows: Vec<HealthRow> = Vec::new();
-    for (_, read) in collection.reads() {
-        rows.extend(read.part.rows());
+    for n in &mut collection.namespaces {
+        let tag = Collection::<()>::tag(n.netns.as_ref());
+        let Ok(read) = n.read.as_mut() else {
+            continue;
+        };
+        let tally = &mut read.part;
+        if options.by == HealthBy::Process {
+            tally.count_owners(|inode| {
+                owners
+                    .owner_processes(inode)
+                    .map(|p| (p.pid, p.command.clone()))
+                    .collect()
+            });
+        }
+        if let Some(resolver) = &mut resolver {
+            tally.regroup(|key| match *key {
+                HealthKey::Cgroup(id) if id != 0 => {
+                    let workload = resolver.of_id(id);
+                    HealthKey::Workload(Some((workload.name(), workload.kind().key())))
+                }
+                _ => HealthKey::Workload(None),
+            });
+        }
+        rows.extend(tally.rows(tag));
     }
+    if let Some(resolver) = &resolver {
+        outcome.warnings.extend(resolver.notes());
+    }
+    report_warnings(&outcome, err)?;
     rows.sort_by(|a, b| {
         b.retransmitted_segments
             .cmp(&a.retransmitted_segments)
             .then(b.sockets.cmp(&a.sockets))
+            .then(a.netns.cmp(&b.netns))
             .then(a.key.cmp(&b.key))
     });
     let omitted = match options.top {

@@ -13,7 +13,9 @@ use jiff::Timestamp;
 use crate::aggregate::history::{onset, rates, stats, BAND_WINDOW};
 use crate::config::{Config, HistoryFormat, HistoryOptions};
 use crate::error::Error;
-use crate::model::history::{resolve_when, PortSample, WorkloadSample, COUNTERS, STUCK};
+use crate::model::history::{
+    resolve_when, PortSample, ProcessSample, WorkloadSample, COUNTERS, STUCK,
+};
 use crate::model::{StateRow, StateSet, TcpState};
 use crate::render::history::{
     self as view, CounterSeries, MomentReport, OnsetReport, PeriodReport, Selection, StateSeries,
@@ -23,7 +25,7 @@ use crate::store::{Point, Reader};
 
 /// Columns of the charts.
 const CHART_WIDTH: usize = 48;
-/// Ports and workloads named at an onset.
+/// Ports, workloads and processes named at an onset.
 const ONSET_TOP: usize = 5;
 
 pub fn run(
@@ -53,6 +55,7 @@ pub fn run(
     let selection = Selection {
         ports: options.ports.clone(),
         workloads: options.workloads.clone(),
+        processes: options.processes.clone(),
     };
     if let Some(at) = options.at {
         let asked = resolve(at)?;
@@ -93,6 +96,15 @@ pub fn run(
     }
     let (first, last) = (points[0].id, points[points.len() - 1].id);
     select(&reader, &mut points, first, last, &selection)?;
+    let lead = points.iter().take_while(|p| p.t_ms < from).count();
+    if points.len() == lead {
+        return Err(Error::Usage(format!(
+            "no sample from {} to {} recorded processes (record --processes never, or \
+             by a tcpstat before version 2 of the database); --process needs them",
+            view::local(from, &tz),
+            view::local(until, &tz)
+        )));
+    }
     let times: Vec<i64> = points.iter().map(|p| p.t_ms).collect();
     let counters = reader.counters(first, last)?;
     let counter_series: Vec<CounterSeries> = (0..COUNTERS.len())
@@ -140,12 +152,15 @@ pub fn run(
             let previous = points[o.index - 1].id;
             let (ports, workloads) = reader.detail(at)?;
             let (ports_before, workloads_before) = reader.detail(previous)?;
+            let processes = reader.processes(at)?;
+            let processes_before = reader.processes(previous)?.unwrap_or_default();
             found.push(OnsetReport {
                 state,
                 t_ms: points[o.index].t_ms,
                 onset: o,
                 ports: top_ports(&ports, &ports_before, state),
                 workloads: top_workloads(&workloads, &workloads_before, state),
+                processes: processes.map(|now| top_processes(&now, &processes_before, state)),
             });
         }
         found.sort_by_key(|o| o.t_ms);
@@ -209,15 +224,29 @@ fn write_html(path: &Path, page: &HtmlReport<'_>, out: &mut dyn Write) -> Result
     Ok(())
 }
 
-/// Replaces each point's counts with those of the selected ports or workloads.
+/// Replaces each point's counts with those of the selected ports, workloads or processes
+/// (with processes, the points of samples that did not record them are dropped).
 pub(super) fn select(
     reader: &Reader,
-    points: &mut [Point],
+    points: &mut Vec<Point>,
     first: i64,
     last: i64,
     selection: &Selection,
 ) -> Result<(), Error> {
-    let rows = if !selection.ports.is_empty() {
+    let rows = if !selection.processes.is_empty() {
+        let with = reader.samples_with_processes(first, last)?;
+        points.retain(|p| with.binary_search(&p.id).is_ok());
+        let rows = reader.process_counts(first, last, &selection.processes)?;
+        if rows.is_empty() && !with.is_empty() {
+            let names = reader.process_names(first, last)?;
+            return Err(Error::Usage(format!(
+                "no process named {} was recorded in the period; recorded: {}",
+                selection.processes.join(", "),
+                names.join(", ")
+            )));
+        }
+        rows
+    } else if !selection.ports.is_empty() {
         reader.port_counts(first, last, &selection.ports)?
     } else if !selection.workloads.is_empty() {
         let rows = reader.workload_counts(first, last, &selection.workloads)?;
@@ -252,6 +281,32 @@ fn top_ports(now: &[PortSample], before: &[PortSample], state: TcpState) -> Vec<
                 .find(|b| b.port == p.port && b.outgoing == p.outgoing)
                 .map_or(0, |b| b.counts.get(state));
             (*p, p.counts.get(state) as i64 - was as i64)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.counts
+            .get(state)
+            .cmp(&a.0.counts.get(state))
+            .then(b.1.cmp(&a.1))
+    });
+    rows.truncate(ONSET_TOP);
+    rows
+}
+
+fn top_processes(
+    now: &[ProcessSample],
+    before: &[ProcessSample],
+    state: TcpState,
+) -> Vec<(ProcessSample, i64)> {
+    let mut rows: Vec<(ProcessSample, i64)> = now
+        .iter()
+        .filter(|p| p.counts.get(state) > 0)
+        .map(|p| {
+            let was = before
+                .iter()
+                .find(|b| b.pid == p.pid && b.command == p.command)
+                .map_or(0, |b| b.counts.get(state));
+            (p.clone(), p.counts.get(state) as i64 - was as i64)
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -340,6 +395,11 @@ fn moment(
     if !selection.workloads.is_empty() {
         workloads.retain(|w| selection.workloads.contains(&w.name));
     }
+    let recorded_processes = reader.processes(point.id)?;
+    let mut processes = recorded_processes.clone().unwrap_or_default();
+    if !selection.processes.is_empty() {
+        processes.retain(|p| p.pid > 0 && selection.processes.contains(&p.command));
+    }
     let selected = shown
         .iter()
         .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)));
@@ -352,6 +412,7 @@ fn moment(
             .then(a.port.cmp(&b.port))
     });
     workloads.retain(|w| busy(&w.counts));
+    processes.retain(|p| busy(&p.counts));
     let rates_now: Vec<(&'static str, Option<f64>)> = if points.len() == 2 {
         let counters = reader.counters(points[0].id, point.id)?;
         let times = [points[0].t_ms, point.t_ms];
@@ -381,6 +442,7 @@ fn moment(
         states: shown.iter().map(|&s| (s, point.counts.get(s))).collect(),
         ports,
         workloads,
+        processes: recorded_processes.map(|_| processes),
         rates: rates_now,
     };
     match options.format {

@@ -7,6 +7,7 @@
 
 mod check;
 mod doctor;
+mod doctor_at;
 pub mod health;
 mod history;
 mod list;
@@ -55,7 +56,15 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::List(options) => done(list::run(config, options, out, err)),
         Task::Health(options) => done(health::run(config, options, out, err)),
         Task::Watch(options) => done(watch::run(config, options, out, err)),
-        Task::Doctor { thresholds, json } => doctor::run(config, thresholds, *json, out, err),
+        Task::Doctor {
+            thresholds,
+            json,
+            at: Some(at),
+            db,
+        } => doctor_at::run(config, thresholds, *json, *at, db, out),
+        Task::Doctor {
+            thresholds, json, ..
+        } => doctor::run(config, thresholds, *json, out, err),
         Task::Check(options) => check::run(config, options, out, err),
         Task::Serve(options) => done(serve::run(config, options, err)),
         Task::Record(options) => done(record::run(config, options, err)),

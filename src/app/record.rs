@@ -7,9 +7,13 @@
 //! ticks on a fixed grid, SIGTERM/SIGINT/SIGHUP end it cleanly (exit 0), a failed write is
 //! retried with a back-off, never in a spin.
 //!
-//! No owner walk: it costs more than the whole dump on a busy host, and workloads come free
-//! from the cgroup id netlink reports for every socket. (With the /proc source, which has no
-//! cgroup ids, the owners of the sockets are walked for their cgroups, as `workloads` does.)
+//! Owners: a walk of `/proc/*/fd` finds the process of every socket that has a file, and the
+//! top `--top-processes` by stuck states are stored with their per-state counts. It costs
+//! with the descriptors on the host (docs/history.md has figures), so by default
+//! (`--processes auto`, [`WalkPacer`]) it runs on every sample only while the walks average
+//! under [`WALK_BUDGET`] of a core, and less often on busier hosts. Workloads need no walk: they come from the cgroup id netlink reports
+//! for every socket (with the /proc source, which has no cgroup ids, the owners are walked for
+//! their cgroups, as `workloads` does).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -22,11 +26,16 @@ use crate::aggregate::workloads::CgroupTally;
 use crate::aggregate::{bound_ports, Direction, PortBudget, PortGrouping, PortMatrix};
 use crate::collect;
 use crate::collect::workloads::Resolver;
-use crate::config::{Config, RecordOptions};
+use crate::config::{Config, OwnerLookup, RecordOptions};
 use crate::error::Error;
-use crate::model::history::{PortSample, Sample, WorkloadSample, OTHER_WORKLOADS, UNATTRIBUTED};
+use crate::model::history::{
+    ListenerSample, PortSample, ProcessSample, Sample, WorkloadSample, MAX_LISTENERS, NO_PROCESS,
+    NO_PROCESS_PID, OTHER_PID, OTHER_PROCESSES, OTHER_WORKLOADS, UNATTRIBUTED,
+};
 use crate::model::workload::WorkloadBy;
-use crate::model::{Listeners, OwnerWalk, Plan, Sink, SocketRecord, StateCounts, StateRow};
+use crate::model::{
+    KernelState, Listeners, OwnerMap, OwnerWalk, Plan, Sink, SocketRecord, StateCounts, StateRow,
+};
 use crate::pipeline::{self, Readers};
 use crate::store::{self, Recorder, Retention};
 use crate::term;
@@ -34,11 +43,56 @@ use crate::term;
 /// The longest pause between two tries of a failing write.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// One namespace's sockets counted per state, per service port and per cgroup in one pass.
+/// `--processes auto`: the share of one core the owner walks may take on average.
+pub const WALK_BUDGET: f64 = 0.01;
+
+/// When `--processes auto` walks: often enough to spend [`WALK_BUDGET`] of a core, no more.
+/// A walk's cost is estimated as the collection time of samples with it minus that of
+/// samples without it (wall time: the walk is one thread in system calls, so it is close to
+/// its CPU time; contention only makes the estimate larger, the walks rarer).
+#[derive(Debug, Default)]
+struct WalkPacer {
+    /// Collection time of the last sample with a walk, and without.
+    with: Option<Duration>,
+    without: Option<Duration>,
+    last_walk: Option<Instant>,
+}
+
+impl WalkPacer {
+    fn due(&self, now: Instant) -> bool {
+        let (Some(with), Some(last)) = (self.with, self.last_walk) else {
+            return true;
+        };
+        // Until a sample without a walk was timed, the whole collection counts as the walk.
+        let cost = with.saturating_sub(self.without.unwrap_or_default());
+        now.duration_since(last).as_secs_f64() * WALK_BUDGET >= cost.as_secs_f64()
+    }
+
+    fn took(&mut self, walked: bool, began: Instant, took: Duration) {
+        if walked {
+            self.with = Some(took);
+            self.last_walk = Some(began);
+        } else {
+            self.without = Some(took);
+        }
+    }
+}
+
+/// One namespace's sockets counted per state, per service port and per cgroup in one pass,
+/// and (with processes) the state of each socket that has a file, for its owners.
 struct Tick {
     counts: StateCounts,
     ports: PortMatrix,
     tally: CgroupTally,
+    owned: Option<OwnedTally>,
+}
+
+/// The sockets whose owners are looked up: inode and state of those with a file; the
+/// others (TIME_WAIT, SYN_RECV, orphans, connections not accepted yet) have no process.
+#[derive(Default)]
+struct OwnedTally {
+    with_file: Vec<(u64, KernelState)>,
+    without: StateRow,
 }
 
 impl Sink for Tick {
@@ -46,9 +100,19 @@ impl Sink for Tick {
         self.counts.record(record);
         self.ports.record(record);
         self.tally.record(record);
+        if let Some(owned) = &mut self.owned {
+            if record.inode == 0 {
+                owned.without.add(record.state);
+            } else {
+                owned.with_file.push((record.inode, record.state));
+            }
+        }
     }
 
     fn reset(&mut self) -> bool {
+        if let Some(owned) = &mut self.owned {
+            *owned = OwnedTally::default();
+        }
         self.counts.reset() & self.ports.reset() & self.tally.reset()
     }
 
@@ -58,7 +122,76 @@ impl Sink for Tick {
 
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
         self.tally.owners_wanted(wanted);
+        if let Some(owned) = &self.owned {
+            wanted.extend(owned.with_file.iter().map(|&(inode, _)| inode));
+        }
     }
+}
+
+/// The process rows of a sample: the `top` processes by sockets in stuck states (then by
+/// sockets), the rest summed as [`OTHER_PROCESSES`], and the sockets no process holds as
+/// [`NO_PROCESS`]. A socket shared by several processes counts in each of their rows.
+fn process_rows<'a>(
+    parts: impl Iterator<Item = &'a OwnedTally>,
+    owners: &OwnerMap,
+    top: usize,
+) -> Vec<ProcessSample> {
+    let mut per_process = vec![StateRow::default(); owners.process_count()];
+    let mut unowned = StateRow::default();
+    for part in parts {
+        unowned.merge(&part.without);
+        for &(inode, state) in &part.with_file {
+            let found = owners.owners(inode);
+            if found.is_empty() {
+                unowned.add(state);
+            }
+            for idx in found {
+                per_process[idx.get()].add(state);
+            }
+        }
+    }
+    let mut rows: Vec<(&crate::model::Process, StateRow)> = owners
+        .processes()
+        .zip(per_process)
+        .filter(|(_, c)| c.total() > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.1.stuck()
+            .cmp(&a.1.stuck())
+            .then(b.1.total().cmp(&a.1.total()))
+            .then(a.0.pid.cmp(&b.0.pid))
+    });
+    let mut names = crate::collect::users::Names::new();
+    let mut out = Vec::new();
+    let mut other = StateRow::default();
+    for (i, (p, counts)) in rows.into_iter().enumerate() {
+        if i < top {
+            out.push(ProcessSample {
+                pid: i64::from(p.pid),
+                uid: Some(p.uid),
+                user: names.name(p.uid).map(str::to_string),
+                command: p.command.clone(),
+                counts,
+            });
+        } else {
+            other.merge(&counts);
+        }
+    }
+    for (pid, command, counts) in [
+        (OTHER_PID, OTHER_PROCESSES, other),
+        (NO_PROCESS_PID, NO_PROCESS, unowned),
+    ] {
+        if counts.total() > 0 {
+            out.push(ProcessSample {
+                pid,
+                uid: None,
+                user: None,
+                command: command.to_string(),
+                counts,
+            });
+        }
+    }
+    out
 }
 
 /// Records until a stop signal (exit 0) or `--count` samples.
@@ -81,12 +214,18 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         options.max_size
     )?;
     err.flush()?;
-    let plan = Plan {
+    let plain = Plan {
         listeners: Listeners::All,
         port_range: true,
+        kernel_facts: true,
         owners: OwnerWalk::NoCgroup,
         ..config.plan()
     };
+    let walking = Plan {
+        owners: OwnerWalk::Wanted,
+        ..plain.clone()
+    };
+    let mut pacer = WalkPacer::default();
     let mut readers = Readers::default();
     let resolver = RefCell::new(Resolver::new(&config.proc_root, &config.host_root));
     let mut next = Instant::now();
@@ -113,8 +252,16 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         if next <= now {
             next = now + options.interval;
         }
-        let result = sample(config, &plan, &mut readers, &resolver, options.top)
-            .and_then(|s| recorder.write(&s, retention));
+        let walk = match options.processes {
+            OwnerLookup::Always => true,
+            OwnerLookup::Never => false,
+            OwnerLookup::Auto => pacer.due(now),
+        };
+        let plan = if walk { &walking } else { &plain };
+        let result = sample(config, plan, &mut readers, &resolver, options, walk).and_then(|s| {
+            pacer.took(walk, now, Duration::from_micros(s.collect_us));
+            recorder.write(&s, retention)
+        });
         match result {
             Ok(_) => {
                 written += 1;
@@ -155,8 +302,10 @@ fn sample(
     plan: &Plan,
     readers: &mut Readers,
     resolver: &RefCell<Resolver>,
-    top: usize,
+    options: &RecordOptions,
+    walk: bool,
 ) -> Result<Sample, Error> {
+    let top = options.top;
     let t_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -168,6 +317,7 @@ fn sample(
         counts: StateCounts::new(),
         ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
         tally: CgroupTally::default(),
+        owned: walk.then(OwnedTally::default),
     })?;
     let outcome = collection.outcome();
     let mut states = StateRow::default();
@@ -277,7 +427,36 @@ fn sample(
         }
     }
     let (counters, _missing) = collect::kernel::tcp_counters(&config.proc_root);
+    let processes = match (&collection.owners, walk) {
+        (Some(owners), true) => Some(process_rows(
+            collection.parts().filter_map(|t| t.owned.as_ref()),
+            owners,
+            options.top_processes,
+        )),
+        _ => None,
+    };
+    let netlink = outcome.source == crate::model::SourceKind::Netlink;
+    let mut listeners: Vec<ListenerSample> = collection
+        .reads()
+        .flat_map(|(_, read)| &read.listeners)
+        .filter(|l| l.recv_q > 0)
+        .map(|l| ListenerSample {
+            address: l.local,
+            port: l.local_port,
+            queued: u64::from(l.recv_q),
+            backlog: netlink.then_some(u64::from(l.send_q)),
+        })
+        .collect();
+    listeners.sort_by(|a, b| b.queued.cmp(&a.queued).then(a.port.cmp(&b.port)));
+    listeners.truncate(MAX_LISTENERS);
+    let facts = collection
+        .reads()
+        .next()
+        .and_then(|(_, read)| read.facts.clone());
     Ok(Sample {
+        processes,
+        listeners,
+        facts,
         t_ms,
         source: outcome.source.name().to_string(),
         partial: !outcome.complete,
@@ -287,4 +466,31 @@ fn sample(
         counters,
         collect_us: began.elapsed().as_micros() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_pacer_keeps_walks_under_their_budget() {
+        let t0 = Instant::now();
+        let mut pacer = WalkPacer::default();
+        assert!(pacer.due(t0), "the first sample walks");
+        // A collection of 100 ms with the walk: at 1% of a core, the next walk 10 s later.
+        pacer.took(true, t0, Duration::from_millis(100));
+        assert!(!pacer.due(t0 + Duration::from_secs(5)));
+        assert!(pacer.due(t0 + Duration::from_secs(10)));
+        // Once a sample without the walk took 60 ms, the walk is known to cost 40 ms: 4 s.
+        pacer.took(
+            false,
+            t0 + Duration::from_secs(5),
+            Duration::from_millis(60),
+        );
+        assert!(!pacer.due(t0 + Duration::from_secs(3)));
+        assert!(pacer.due(t0 + Duration::from_secs(4)));
+        // A cheap walk (a small host): every sample.
+        pacer.took(true, t0, Duration::from_millis(61));
+        assert!(pacer.due(t0 + Duration::from_millis(200)));
+    }
 }

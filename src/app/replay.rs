@@ -154,6 +154,7 @@ fn load(options: &HistoryOptions) -> Result<Period, Error> {
     let selection = Selection {
         ports: options.ports.clone(),
         workloads: options.workloads.clone(),
+        processes: options.processes.clone(),
     };
     select(&reader, &mut points, first, last, &selection)?;
     let sources = reader.sources(first, last)?;

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::time::Instant;
 
 use super::ports::{merged_rows, port_matrix};
+use crate::aggregate::port_health::{HealthScrape, HealthSeries, PortHealth};
 use crate::aggregate::workloads::{CgroupTally, WorkloadMatrix};
 use crate::aggregate::{
     bound_ports, BoundedPorts, CommandRows, PortBudget, PortGrouping, PortMatrix, ProcMatrix,
@@ -20,8 +21,8 @@ use crate::config::{Config, ServeOptions};
 use crate::error::Error;
 use crate::model::workload::WorkloadBy;
 use crate::model::{
-    Listeners, Outcome, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketRecord, StateCounts,
-    StateSet,
+    Listeners, Outcome, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketDetail, SocketRecord,
+    StateCounts, StateSet,
 };
 use crate::pipeline::{self, Collection, Readers};
 use crate::render::prometheus::{self, Meta};
@@ -40,6 +41,9 @@ pub fn run(config: &Config, options: &ServeOptions, err: &mut dyn Write) -> Resu
         resolver: options
             .workloads
             .then(|| RefCell::new(Resolver::new(&config.proc_root, &config.host_root))),
+        health: options
+            .health
+            .map(|_| HealthSeries::new(options.top_listening + options.top_ports)),
     };
     serve::run(&settings, exporter, err)
 }
@@ -53,6 +57,9 @@ struct MetricsExporter {
     /// With `--workloads`, kept between scrapes: each cgroup is looked up once, and the
     /// hierarchy walked again only when an unknown id turns up.
     resolver: Option<RefCell<Resolver>>,
+    /// With `--health`: the histograms and counters, and each connection's retransmits at
+    /// the previous scrape.
+    health: Option<HealthSeries>,
 }
 
 impl Exporter for MetricsExporter {
@@ -63,6 +70,7 @@ impl Exporter for MetricsExporter {
             &self.options,
             &mut self.readers,
             self.resolver.as_ref(),
+            self.health.as_mut(),
         );
         let duration = began.elapsed();
         let mut body = Vec::with_capacity(16 * 1024);
@@ -94,7 +102,8 @@ impl Exporter for MetricsExporter {
     }
 
     fn recover(&mut self) {
-        // A panic may have left a reader mid-dump: start afresh.
+        // A panic may have left a reader mid-dump: start afresh. (The health series are
+        // counters: they are kept.)
         self.readers = Readers::default();
     }
 }
@@ -129,6 +138,9 @@ fn write_body(
     if let Some((matrix, top)) = &m.workloads {
         prometheus::workloads(body, matrix, *top, m.counted, &label)?;
     }
+    if let Some(health) = &m.health {
+        prometheus::port_health(body, &health.rows, &health.folded, &label)?;
+    }
     prometheus::meta(
         body,
         &Meta {
@@ -154,6 +166,8 @@ struct Metrics {
     processes: Option<(CommandRows, ProcMatrix)>,
     /// With `--workloads`: the matrix and how many workloads get series.
     workloads: Option<(WorkloadMatrix, usize)>,
+    /// With `--health`.
+    health: Option<HealthScrape>,
     /// States counted: selected and visible to the source.
     counted: StateSet,
     outcome: Outcome,
@@ -167,10 +181,30 @@ struct Scrape {
     records: Option<Snapshot>,
     /// With `--workloads`.
     cgroups: Option<CgroupTally>,
+    /// With `--health`.
+    health: Option<PortHealth>,
 }
 
 impl Sink for Scrape {
     fn record(&mut self, record: &SocketRecord) {
+        self.counts.record(record);
+        self.ports.record(record);
+        if let Some(records) = &mut self.records {
+            records.record(record);
+        }
+        if let Some(cgroups) = &mut self.cgroups {
+            cgroups.record(record);
+        }
+        if let Some(health) = &mut self.health {
+            health.record(record);
+        }
+    }
+
+    fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
+        let Some(health) = &mut self.health else {
+            return self.record(record);
+        };
+        health.record_detail(record, detail);
         self.counts.record(record);
         self.ports.record(record);
         if let Some(records) = &mut self.records {
@@ -186,6 +220,7 @@ impl Sink for Scrape {
             & self.ports.reset()
             & self.records.as_mut().is_none_or(Snapshot::reset)
             & self.cgroups.as_mut().is_none_or(CgroupTally::reset)
+            & self.health.as_mut().is_none_or(PortHealth::reset)
     }
 
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
@@ -204,6 +239,7 @@ fn collect(
     options: &ServeOptions,
     readers: &mut Readers,
     resolver: Option<&RefCell<Resolver>>,
+    health: Option<&mut HealthSeries>,
 ) -> Result<Metrics, Error> {
     let plan = Plan {
         listeners: Listeners::All,
@@ -216,6 +252,10 @@ fn collect(
         } else {
             OwnerWalk::None
         },
+        extensions: crate::model::Extensions {
+            info: health.is_some(),
+            memory: false,
+        },
         ..config.plan()
     };
     let scope = readers.resolve(&config.netns, &config.proc_root)?;
@@ -224,6 +264,18 @@ fn collect(
         ports: port_matrix(PortGrouping::Service, &config.filter, ctx),
         records: options.processes.then(Snapshot::default),
         cgroups: options.workloads.then(CgroupTally::default),
+        health: health
+            .as_deref()
+            .zip(options.health)
+            .map(|(series, stall_ms)| {
+                let tag = Collection::<()>::tag(ctx.netns);
+                PortHealth::new(
+                    ctx.listening.clone(),
+                    ctx.ephemeral,
+                    stall_ms,
+                    series.retransmits(tag),
+                )
+            }),
     })?;
     let mut outcome = collection.outcome();
     let owners: OwnerMap = collection.owners.clone().unwrap_or_default();
@@ -257,6 +309,25 @@ fn collect(
     if let Some(resolver) = resolver {
         outcome.warnings.extend(resolver.borrow().notes());
     }
+    if health.is_some() && outcome.source == crate::model::SourceKind::Proc {
+        outcome.warnings.push(
+            "--health: /proc has no tcp_info; RTT, retransmit and stall series are absent"
+                .to_string(),
+        );
+    }
+    let mut collection = collection;
+    let health = health.map(|series| {
+        let parts = collection
+            .namespaces
+            .iter_mut()
+            .filter_map(|n| {
+                let tag = Collection::<()>::tag(n.netns.as_ref());
+                let read = n.read.as_mut().ok()?;
+                Some((tag, read.part.health.take()?))
+            })
+            .collect();
+        series.add(parts)
+    });
     let budget = PortBudget {
         listening: options.top_listening,
         others: options.top_ports,
@@ -269,6 +340,7 @@ fn collect(
         ports: bound_ports(&rows, budget),
         processes,
         workloads,
+        health,
         outcome,
     })
 }

@@ -9,11 +9,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
+use super::connections::ConnHealth;
 use super::Check;
 use crate::aggregate::{service_group_in, Direction, DEFAULT_EPHEMERAL_PORTS};
 use crate::model::Sink;
 use crate::model::StateCounts;
-use crate::model::{KernelState, SocketRecord, TcpState};
+use crate::model::{KernelState, SocketDetail, SocketRecord, TcpState};
 
 /// Per-state tallies for the closing states and TIME_WAIT.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +83,9 @@ pub struct Census {
     pub(super) closing: [Tally; 4],
     pub(super) time_wait: Tally,
     pub(super) routes: HashMap<Route, PortUse>,
+    /// What the connections' `tcp_info` says, when the dump carried it (sock_diag asked for
+    /// `INET_DIAG_INFO`); empty otherwise.
+    pub health: ConnHealth,
 }
 
 /// The closing states tallied, in the order of `Census::closing`.
@@ -112,6 +116,7 @@ impl Census {
             closing: Default::default(),
             time_wait: Tally::default(),
             routes: HashMap::new(),
+            health: ConnHealth::default(),
         }
     }
 
@@ -158,6 +163,13 @@ impl Sink for Census {
         }
     }
 
+    fn record_detail(&mut self, r: &SocketRecord, detail: &SocketDetail) {
+        self.record(r);
+        if let Some(info) = &detail.info {
+            self.health.add(r, info);
+        }
+    }
+
     fn reset(&mut self) -> bool {
         *self = Census::new(
             std::mem::take(&mut self.listening),
@@ -176,6 +188,7 @@ impl Sink for Census {
                 .chain(&self.syn_sent)
                 .map(|r| r.inode),
         );
+        self.health.owners_wanted(wanted);
     }
 }
 

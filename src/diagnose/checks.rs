@@ -12,8 +12,8 @@
 use super::levels::Level::{Count, Percent};
 use super::levels::Levels;
 use super::rules::{
-    accept_queue, close_wait, closing, ephemeral_ports, orphans, syn_recv, syn_sent, tcp_memory,
-    time_wait,
+    accept_queue, close_wait, closing, ephemeral_ports, orphans, recv_queue, retransmits, rtt,
+    stalled, syn_recv, syn_sent, tcp_memory, time_wait, unanswered, zero_window,
 };
 use super::{Finding, Inputs};
 use crate::model::{StateSet, TcpState};
@@ -34,6 +34,12 @@ pub enum Check {
     LastAck,
     Orphans,
     TcpMemory,
+    Retransmits,
+    Unanswered,
+    ZeroWindow,
+    Stalled,
+    RecvQueue,
+    RttOutlier,
 }
 
 /// A rule: the findings of one check (given as the second argument, so one rule can serve
@@ -56,6 +62,9 @@ pub struct CheckSpec {
     /// The states whose sockets the check reads; when none of them was counted (`--state`)
     /// the check is not run. Empty: the check reads listeners or kernel totals only.
     pub needs: StateSet,
+    /// Whether the check reads the connections' `tcp_info` ([`Inputs::health`]): without it
+    /// (the /proc source) the check is not judged, never "ok".
+    pub needs_tcp_info: bool,
     /// What the state or condition means.
     pub meaning: &'static str,
     /// What to do about it.
@@ -64,7 +73,7 @@ pub struct CheckSpec {
 }
 
 /// Every check, in the order `doctor` reports them (after severity).
-pub static CHECKS: [CheckSpec; 12] = [
+pub static CHECKS: [CheckSpec; 18] = [
     CheckSpec {
         check: Check::CloseWait,
         key: "CLOSE_WAIT",
@@ -73,6 +82,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(10), Count(100)),
         needs: StateSet::of(TcpState::CloseWait),
+        needs_tcp_info: false,
         meaning: "the peer closed its side and the kernel acknowledged it, but the process \
                   never called close() on these sockets: a bug (or a stall) in that \
                   application, not in the network. They stay until the process closes them or \
@@ -90,6 +100,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("the listener's backlog"),
         default_levels: Levels::default_of(Percent(80), Percent(100)),
         needs: StateSet::EMPTY,
+        needs_tcp_info: false,
         meaning: "connections have completed the handshake and wait for the process to \
                   accept() them. A queue at its backlog means the process accepts too slowly \
                   (overloaded, blocked, or not accepting at all); once it is over the backlog \
@@ -108,6 +119,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("the listeners' backlog"),
         default_levels: Levels::default_of(Count(100), Percent(100)),
         needs: StateSet::of(TcpState::SynRecv),
+        needs_tcp_info: false,
         meaning: "the kernel answered a SYN and waits for the handshake's final ACK. Many of \
                   them on one port mean a SYN flood (many source addresses, often spoofed), a \
                   path that loses the clients' ACKs, or clients that vanish mid-handshake. \
@@ -127,6 +139,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("net.ipv4.tcp_max_tw_buckets"),
         default_levels: Levels::default_of(Percent(50), Percent(90)),
         needs: StateSet::of(TcpState::TimeWait),
+        needs_tcp_info: false,
         meaning: "TIME_WAIT by itself is normal: the side that closes first keeps the \
                   connection for 60 s so late packets cannot corrupt a new one. It only \
                   matters near net.ipv4.tcp_max_tw_buckets, beyond which connections close \
@@ -146,6 +159,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("the size of net.ipv4.ip_local_port_range"),
         default_levels: Levels::default_of(Percent(50), Percent(90)),
         needs: StateSet::of(TcpState::TimeWait),
+        needs_tcp_info: false,
         meaning: "each outgoing connection from one local address to one remote address and \
                   port needs its own local port from net.ipv4.ip_local_port_range. TIME_WAIT \
                   sockets keep theirs for 60 s, unless net.ipv4.tcp_tw_reuse lets a new \
@@ -168,6 +182,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(10), Count(100)),
         needs: StateSet::of(TcpState::SynSent),
+        needs_tcp_info: false,
         meaning: "connect() sent a SYN and got no answer yet: the destination is down, \
                   unreachable or filtered (a firewall dropping SYNs), or its accept queue is \
                   full so its kernel drops them. Each attempt retries for about two minutes \
@@ -186,6 +201,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(100), Count(1000)),
         needs: StateSet::of(TcpState::FinWait1),
+        needs_tcp_info: false,
         meaning: "this side sent its FIN and the peer has not acknowledged it: the peer is \
                   gone or unreachable, packets are lost, or the FIN waits behind data a peer \
                   with a zero window does not read. Orphaned ones are retried \
@@ -203,6 +219,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(1000), Count(10000)),
         needs: StateSet::of(TcpState::FinWait2),
+        needs_tcp_info: false,
         meaning: "this side closed, the peer acknowledged, and the peer has not closed its own \
                   side: usually the peer application holds the connection in CLOSE_WAIT (its \
                   bug). Orphaned ones expire after tcp_fin_timeout; sockets still held by a \
@@ -219,6 +236,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(100), Count(1000)),
         needs: StateSet::of(TcpState::Closing),
+        needs_tcp_info: false,
         meaning: "both sides sent FINs at the same time and this side's FIN is not \
                   acknowledged: packets are being lost, or the peer vanished. Rare; many of \
                   them point at the network.",
@@ -234,6 +252,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: None,
         default_levels: Levels::default_of(Count(100), Count(1000)),
         needs: StateSet::of(TcpState::LastAck),
+        needs_tcp_info: false,
         meaning: "the peer closed first, this side then closed, and its FIN is not \
                   acknowledged: the peer is gone or unreachable, or packets are lost. They \
                   are retried and then dropped.",
@@ -249,6 +268,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("net.ipv4.tcp_max_orphans"),
         default_levels: Levels::default_of(Percent(50), Percent(90)),
         needs: StateSet::EMPTY,
+        needs_tcp_info: false,
         meaning: "orphans are sockets their process already closed that the kernel is still \
                   shutting down (FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK). Beyond \
                   net.ipv4.tcp_max_orphans the kernel resets them at once (\"too many \
@@ -267,6 +287,7 @@ pub static CHECKS: [CheckSpec; 12] = [
         limit_name: Some("the net.ipv4.tcp_mem pressure threshold"),
         default_levels: Levels::default_of(Percent(80), Percent(100)),
         needs: StateSet::EMPTY,
+        needs_tcp_info: false,
         meaning: "the kernel bounds the memory of all TCP socket buffers on the host with \
                   net.ipv4.tcp_mem (min, pressure, max, in pages). Above the pressure value \
                   it is in memory-pressure mode: it shrinks buffers and throughput drops \
@@ -279,7 +300,140 @@ pub static CHECKS: [CheckSpec; 12] = [
                  orphans; raise net.ipv4.tcp_mem only if the host has the memory to spare.",
         rule: tcp_memory::examine,
     },
+    CheckSpec {
+        check: Check::Retransmits,
+        key: "RETRANSMITS",
+        id: "retransmits",
+        measures: "segments retransmitted to one peer (over its connections' lives, peers with \
+                   at least 100 segments sent)",
+        limit_name: Some("the segments sent to the peer"),
+        default_levels: Levels::default_of(Percent(2), Percent(10)),
+        needs: CONNECTED,
+        needs_tcp_info: true,
+        meaning: "the kernel had to send these segments again: the first copy or its \
+                  acknowledgement was lost (congestion, a faulty link or middlebox, a peer \
+                  dropping packets) or came too late. A few tenths of a percent is normal on \
+                  the internet; percents toward one peer, while other peers are clean, point at \
+                  the path to that peer or the peer itself. Every retransmission costs at least \
+                  a round trip, often a timeout (200 ms or more).",
+        action: "compare with other peers on the same path (tcpstat health --by peer); look for \
+                 interface errors and drops on both ends (ip -s link, ethtool -S), a congested \
+                 or flapping link, MTU problems (retransmissions of full-size segments only), or \
+                 a peer under memory or CPU pressure.",
+        rule: retransmits::examine,
+    },
+    CheckSpec {
+        check: Check::Unanswered,
+        key: "UNANSWERED",
+        id: "unanswered",
+        measures: "SYN_SENT, FIN_WAIT_1, CLOSING and LAST_ACK sockets toward one peer whose \
+                   retransmission timer fired without an answer",
+        limit_name: None,
+        default_levels: Levels::default_of(Count(5), Count(50)),
+        needs: StateSet::of(TcpState::SynSent)
+            .union(StateSet::of(TcpState::FinWait1))
+            .union(StateSet::of(TcpState::Closing))
+            .union(StateSet::of(TcpState::LastAck)),
+        needs_tcp_info: true,
+        meaning: "these sockets sent a SYN or a FIN, got no acknowledgement, and the kernel \
+                  is retransmitting it with growing timeouts (tcpi_retransmits > 0): the peer \
+                  is down or gone, a firewall drops the packets, or the path loses them. \
+                  Connects fail after tcp_syn_retries (about two minutes), closing sockets are \
+                  dropped after tcp_orphan_retries or tcp_retries2.",
+        action: "check that the peer is up and reachable from here (ping, a traceroute to \
+                 its port), and what filters the path; if the peer is gone for good, lower \
+                 net.ipv4.tcp_orphan_retries so orphans are dropped sooner, and give clients \
+                 connect timeouts.",
+        rule: unanswered::examine,
+    },
+    CheckSpec {
+        check: Check::ZeroWindow,
+        key: "ZERO_WINDOW",
+        id: "zero_window",
+        measures: "connections to one peer that advertises a zero window while data waits to \
+                   be sent",
+        limit_name: None,
+        default_levels: Levels::default_of(Count(5), Count(50)),
+        needs: CONNECTED,
+        needs_tcp_info: true,
+        meaning: "the peer's receive buffer is full: its application does not read (stuck, \
+                  overloaded, or waiting on something else) or reads slower than this side \
+                  writes. This side keeps the data in its send queue and probes the window; \
+                  the writing process blocks or buffers. Brief zero windows happen under \
+                  load; many, or long ones, mean a stuck consumer.",
+        action: "look at the peer application named by the address (its receive queues: \
+                 tcpstat doctor on the peer, RECV_QUEUE); on this side, bound what a writer \
+                 buffers and time out writes that make no progress (TCP_USER_TIMEOUT).",
+        rule: zero_window::examine,
+    },
+    CheckSpec {
+        check: Check::Stalled,
+        key: "STALLED",
+        id: "stalled",
+        measures: "connections to one peer with data queued and nothing acknowledged for 5 s",
+        limit_name: None,
+        default_levels: Levels::default_of(Count(5), Count(50)),
+        needs: CONNECTED,
+        needs_tcp_info: true,
+        meaning: "this side has data to deliver and the peer has acknowledged nothing for 5 \
+                  seconds or more (tcpi_last_ack_recv): the peer vanished without closing \
+                  (crashed, rebooted, its address moved), or every packet between the two is \
+                  lost. The kernel retransmits with growing timeouts and gives up after \
+                  net.ipv4.tcp_retries2 (about 15 minutes) unless the application set \
+                  TCP_USER_TIMEOUT.",
+        action: "check that the peer is alive and reachable; set TCP_USER_TIMEOUT (or \
+                 application timeouts and keepalives) so dead connections fail in seconds, \
+                 not after net.ipv4.tcp_retries2.",
+        rule: stalled::examine,
+    },
+    CheckSpec {
+        check: Check::RecvQueue,
+        key: "RECV_QUEUE",
+        id: "recv_queue",
+        measures: "connections of one process whose receive queue is full (unread data, the \
+                   advertised window closed)",
+        limit_name: None,
+        default_levels: Levels::default_of(Count(5), Count(50)),
+        needs: CONNECTED,
+        needs_tcp_info: true,
+        meaning: "data arrived and the process has not read it, until the receive buffer \
+                  filled and this side advertised a zero window (tcpi_rcv_wnd below one \
+                  segment): the peer must stop sending. The application is stuck, overloaded, \
+                  or not reading this connection; the buffered bytes count against tcp_mem.",
+        action: "find out why the process does not read (stuck threads, a slow consumer \
+                 downstream, an event loop blocked elsewhere; its stack with gdb or py-spy, \
+                 /proc/PID/wchan); it is the application's problem, not the network's.",
+        rule: recv_queue::examine,
+    },
+    CheckSpec {
+        check: Check::RttOutlier,
+        key: "RTT_OUTLIER",
+        id: "rtt_outlier",
+        measures: "a peer's median round-trip time (at least 3 peers measured, and at least \
+                   10 ms above the host's median)",
+        limit_name: Some("the host's median RTT (the median of every peer's median)"),
+        default_levels: Levels::default_of(Percent(500), Percent(1000)),
+        needs: CONNECTED,
+        needs_tcp_info: true,
+        meaning: "the kernel's smoothed RTT (tcpi_rtt) to this peer is far above what this \
+                  host sees to its typical peer: the peer is far away, its path is congested \
+                  (queues building up: bufferbloat), or it answers slowly (a loaded host \
+                  delays its acknowledgements). Every request to it waits that much longer.",
+        action: "if the peer should be near (same data centre), look for congestion or a \
+                 detour on the path (traceroute, interface queues) or a loaded peer; if it is \
+                 far by design, nothing to do: raise the levels with --threshold RTT_OUTLIER=.",
+        rule: rtt::examine,
+    },
 ];
+
+/// The states of connections that carry data: the `tcp_info` checks read them.
+const CONNECTED: StateSet = StateSet::of(TcpState::Established)
+    .union(StateSet::of(TcpState::SynSent))
+    .union(StateSet::of(TcpState::FinWait1))
+    .union(StateSet::of(TcpState::FinWait2))
+    .union(StateSet::of(TcpState::CloseWait))
+    .union(StateSet::of(TcpState::Closing))
+    .union(StateSet::of(TcpState::LastAck));
 
 // `Check::spec` indexes the table by the enum's discriminant: a table out of step with the
 // enum is a build error, not a wrong finding.
@@ -373,6 +527,7 @@ impl Check {
         match squashed.as_str() {
             "orphan" => return Some(Check::Orphans),
             "tcpmem" | "memory" => return Some(Check::TcpMemory),
+            "rtt" => return Some(Check::RttOutlier),
             _ => {}
         }
         match TcpState::parse(name)? {
@@ -407,6 +562,7 @@ mod tests {
             ("memory", Check::TcpMemory),
             ("syn-rcvd", Check::SynRecv),
             ("timewait", Check::TimeWait),
+            ("rtt", Check::RttOutlier),
         ] {
             assert_eq!(Check::parse_key(name), Some(check), "{name}");
         }

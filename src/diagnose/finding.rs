@@ -129,6 +129,35 @@ pub enum Number {
     MemoryBytes,
     /// `tcp_mem`'s max, bytes.
     MemoryMaxBytes,
+    /// Connections the kernel sent `tcp_info` for (toward one peer, or on the host).
+    Connections,
+    /// Peers judged.
+    Peers,
+    /// Segments sent to a peer (`tcpi_segs_out`, retransmissions included).
+    SegmentsSent,
+    /// Connections with retransmitted segments not acknowledged yet (`tcpi_retrans` > 0).
+    RetransmittingConnections,
+    /// Segments the kernel counts as lost (`tcpi_lost`).
+    LostSegments,
+    /// Sockets of one state whose retransmissions go unanswered.
+    SynSent,
+    FinWait1,
+    Closing,
+    LastAck,
+    /// Bytes in the send queues of the sockets a finding is about.
+    SendQueueBytes,
+    /// Bytes unread in the receive queues of the sockets a finding is about.
+    RecvQueueBytes,
+    /// The longest time without an acknowledgement among stalled connections, ms.
+    LongestAckWaitMs,
+    /// How long without an acknowledgement makes a connection stalled, ms.
+    StallMs,
+    /// A peer's median smoothed RTT, microseconds.
+    MedianRttUs,
+    /// The host's median RTT (the median of the peers' medians), microseconds.
+    HostMedianRttUs,
+    /// Connections with unread data whose advertised window the kernel did not report.
+    RecvWindowUnknown,
 }
 
 impl Number {
@@ -152,6 +181,22 @@ impl Number {
             Number::SockstatOrphan => "sockstat_orphan",
             Number::MemoryBytes => "bytes",
             Number::MemoryMaxBytes => "max_bytes",
+            Number::Connections => "connections",
+            Number::Peers => "peers",
+            Number::SegmentsSent => "segments_sent",
+            Number::RetransmittingConnections => "retransmitting_connections",
+            Number::LostSegments => "lost_segments",
+            Number::SynSent => "syn_sent",
+            Number::FinWait1 => "fin_wait_1",
+            Number::Closing => "closing",
+            Number::LastAck => "last_ack",
+            Number::SendQueueBytes => "send_queue_bytes",
+            Number::RecvQueueBytes => "recv_queue_bytes",
+            Number::LongestAckWaitMs => "longest_ack_wait_ms",
+            Number::StallMs => "stall_ms",
+            Number::MedianRttUs => "median_rtt_us",
+            Number::HostMedianRttUs => "host_median_rtt_us",
+            Number::RecvWindowUnknown => "recv_window_unknown",
         }
     }
 
@@ -179,6 +224,24 @@ impl Number {
             Number::SockstatOrphan => "orphans in /proc/net/sockstat (host-wide)",
             Number::MemoryBytes => "bytes",
             Number::MemoryMaxBytes => "tcp_mem max, bytes",
+            Number::Connections => "connections with tcp_info",
+            Number::Peers => "peers judged",
+            Number::SegmentsSent => "segments sent",
+            Number::RetransmittingConnections => "connections with retransmissions in flight",
+            Number::LostSegments => "segments counted lost",
+            Number::SynSent => "in SYN_SENT",
+            Number::FinWait1 => "in FIN_WAIT_1",
+            Number::Closing => "in CLOSING",
+            Number::LastAck => "in LAST_ACK",
+            Number::SendQueueBytes => "bytes in their send queues",
+            Number::RecvQueueBytes => "bytes unread in their receive queues",
+            Number::LongestAckWaitMs => "longest wait for an acknowledgement, ms",
+            Number::StallMs => "stalled after, ms",
+            Number::MedianRttUs => "the peer's median RTT, us",
+            Number::HostMedianRttUs => "the host's median RTT (median of the peers' medians), us",
+            Number::RecvWindowUnknown => {
+                "connections with unread data whose advertised window is not reported"
+            }
         }
     }
 }
@@ -248,6 +311,8 @@ pub enum Subject {
         address: IpAddr,
         port: u16,
     },
+    /// A remote address: every connection to it (the `tcp_info` checks).
+    Peer(IpAddr),
     /// Outgoing connections from one local address to one remote address and port.
     Route {
         local: IpAddr,

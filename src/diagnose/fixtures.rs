@@ -43,7 +43,8 @@ pub fn facts() -> KernelFacts {
     }
 }
 
-/// Every check over `census`, with [`facts`], no owners, every state counted, backlogs known.
+/// Every check over `census`, with [`facts`], no owners, every state counted, backlogs known, the
+/// census's `tcp_info` judged.
 pub fn run(census: &Census, listeners: &[SocketRecord], thresholds: &Thresholds) -> Diagnosis {
     let owners = OwnerMap::default();
     let facts = facts();
@@ -56,6 +57,7 @@ pub fn run(census: &Census, listeners: &[SocketRecord], thresholds: &Thresholds)
         counted: StateSet::ALL,
         not_counted_reason: &|_| "not counted",
         backlog_known: true,
+        health: Some(&census.health),
     })
 }
 

@@ -4,7 +4,9 @@
 //! Owns: the checks (one table, `checks.rs`: a [`CheckSpec`] per [`Check`]), their
 //! thresholds (`thresholds.rs`: keys, documented defaults, `--threshold` overrides),
 //! [`Census`] (`census.rs`: a [`Sink`](crate::model::Sink) that keeps only what the checks
-//! need, so a host with a million ESTABLISHED sockets costs a few counters), the finding
+//! need, so a host with a million ESTABLISHED sockets costs a few counters), what the
+//! connections' `tcp_info` says per peer ([`ConnHealth`], `connections.rs`: the checks that
+//! read it are not judged without it, [`NOT_JUDGED`]), the finding
 //! types with their typed evidence (`finding.rs`), and one rule per check (`rules/`). Here:
 //! [`diagnose`], which runs each check of the table whose states were counted, and caps how
 //! many findings one check lists. Pure: it must not read the kernel (`app::doctor` gathers
@@ -32,6 +34,12 @@
 //!   CLOSING, LAST_ACK with no file) beyond `tcp_max_orphans` are reset
 //!   (`tcp_too_many_orphans`, `TCPAbortOnMemory`); orphaned FIN_WAIT_2 sockets live
 //!   `tcp_fin_timeout` seconds.
+//! - `tcp_info` (`tcp_get_info`, net/ipv4/tcp.c): `tcpi_retransmits` counts consecutive
+//!   retransmission timeouts of the head segment (a SYN or FIN included), `tcpi_total_retrans`
+//!   and `tcpi_segs_out` the connection's retransmitted and sent segments, `tcpi_snd_wnd` the
+//!   window the peer last advertised, `tcpi_rcv_wnd` the one this side advertised (Linux 6.2+),
+//!   `tcpi_last_ack_recv` the time since any ACK arrived (from the clock's origin when none
+//!   ever did: a SYN_SENT socket). TIME_WAIT and SYN_RECV minisockets have none.
 //! - Memory for socket buffers is host-wide and bounded by `tcp_mem` (pages): above its
 //!   `pressure` value the kernel shrinks buffers (`tcp_enter_memory_pressure`,
 //!   `TCPMemoryPressures`), at `max` it refuses them and drops or resets
@@ -39,20 +47,24 @@
 
 mod census;
 mod checks;
+mod connections;
 mod finding;
 #[cfg(test)]
 mod fixtures;
 mod levels;
+mod recorded;
 mod rules;
 mod thresholds;
 
 pub use census::Census;
 pub use checks::{Check, CheckSpec, Rule, CHECKS};
+pub use connections::{ConnHealth, PeerTally, STALL_MS, WAITING_STATES};
 pub use finding::{
     tw_reuse, AddrCount, Evidence, Finding, Number, PortCount, ProcessCount, Setting, Severity,
     Subject, TwReuse, WorkloadEvidence,
 };
 pub use levels::{Level, Levels};
+pub use recorded::{diagnose_recorded, Recorded, Recording};
 pub use rules::TOP;
 pub use thresholds::{parse_threshold, ThresholdOverride, Thresholds};
 
@@ -74,7 +86,14 @@ pub struct Inputs<'a> {
     pub not_counted_reason: &'a dyn Fn(TcpState) -> &'static str,
     /// Whether listener backlogs are known (netlink).
     pub backlog_known: bool,
+    /// What the connections' `tcp_info` says; `None` when the source has none (/proc, a
+    /// recorded sample): the checks that need it are then not judged ([`NOT_JUDGED`]).
+    pub health: Option<&'a ConnHealth>,
 }
+
+/// Why a check that reads `tcp_info` was not run when there is none.
+pub const NOT_JUDGED: &str = "not judged: it needs each connection's tcp_info, which only a live \
+                              netlink (sock_diag) read has: not /proc, not a recorded sample";
 
 /// Everything `doctor` concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +124,10 @@ pub fn diagnose(inputs: &Inputs<'_>) -> Diagnosis {
     let mut not_checked = Vec::new();
     for spec in &CHECKS {
         let needs = spec.needs;
+        if spec.needs_tcp_info && inputs.health.is_none() {
+            not_checked.push((spec.check, NOT_JUDGED.to_string()));
+            continue;
+        }
         if !needs.is_empty() && needs.intersect(inputs.counted).is_empty() {
             let why: Vec<String> = needs
                 .iter()
@@ -206,6 +229,7 @@ mod tests {
             counted: StateSet::of(TcpState::FinWait2),
             not_counted_reason: &|_| "not selected by --state",
             backlog_known: true,
+            health: None,
         });
         let unchecked: Vec<Check> = d.not_checked.iter().map(|(c, _)| *c).collect();
         assert!(unchecked.contains(&Check::CloseWait));
@@ -214,6 +238,43 @@ mod tests {
             "listeners are always read"
         );
         assert!(d.not_checked[0].1.contains("not selected by --state"));
+    }
+
+    #[test]
+    fn without_tcp_info_its_checks_are_not_judged_never_ok() {
+        let census = Census::new(HashSet::new(), None, Vec::new());
+        let owners = OwnerMap::default();
+        let facts = facts();
+        let d = diagnose(&Inputs {
+            census: &census,
+            listeners: &[],
+            owners: &owners,
+            facts: &facts,
+            thresholds: &Thresholds::default(),
+            counted: StateSet::ALL,
+            not_counted_reason: &|_| "not counted",
+            backlog_known: false,
+            health: None,
+        });
+        let needing: Vec<Check> = CHECKS
+            .iter()
+            .filter(|s| s.needs_tcp_info)
+            .map(|s| s.check)
+            .collect();
+        assert_eq!(needing.len(), 6);
+        for check in needing {
+            assert!(
+                of(&d, check).is_empty(),
+                "{check:?} judged without tcp_info"
+            );
+            assert!(
+                d.not_checked
+                    .iter()
+                    .any(|(c, why)| *c == check && why.as_str() == NOT_JUDGED),
+                "{check:?} not listed as not judged"
+            );
+        }
+        assert_eq!(of(&d, Check::CloseWait).len(), 1, "the others still run");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use jiff::civil::{DateTime, Time};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use super::kernel::KernelFacts;
 use super::{StateRow, TcpState};
 
 /// The kernel TCP counters recorded, by section and the kernel's name (which is the column's
@@ -18,7 +19,7 @@ use super::{StateRow, TcpState};
 /// ones `sar -n TCP,ETCP` shows and those that explain stuck states and drops. Raw counters
 /// since boot (or since the namespace was created), turned into rates when read. Appending
 /// a name needs a schema migration (a column); never reorder.
-pub const COUNTERS: [(&str, &str); 26] = [
+pub const COUNTERS: [(&str, &str); 28] = [
     ("Tcp", "ActiveOpens"),
     ("Tcp", "PassiveOpens"),
     ("Tcp", "AttemptFails"),
@@ -45,9 +46,17 @@ pub const COUNTERS: [(&str, &str); 26] = [
     ("TcpExt", "SyncookiesFailed"),
     ("TcpExt", "TW"),
     ("TcpExt", "PruneCalled"),
+    // Schema version 2: the two `doctor --at` reads that version 1 lacked.
+    ("TcpExt", "TCPTimeWaitOverflow"),
+    ("TcpExt", "TCPReqQFullDoCookies"),
 ];
 
-/// States where sockets get stuck: workloads are ranked by these.
+/// How many of [`COUNTERS`] schema version 1 had (version 2 appended the rest).
+pub const COUNTERS_V1: usize = 26;
+
+/// States where sockets get stuck: workloads and processes are ranked by these (every
+/// state a socket stays in because a process or a peer does not finish its part; not
+/// ESTABLISHED, LISTEN or TIME_WAIT, which are normal however many there are).
 pub const STUCK: [TcpState; 7] = [
     TcpState::SynSent,
     TcpState::SynRecv,
@@ -76,6 +85,17 @@ pub struct Sample {
     pub workloads: Vec<WorkloadSample>,
     /// [`COUNTERS`], in that order; `None` where the kernel did not show it.
     pub counters: Vec<Option<u64>>,
+    /// Sockets per owning process and state: the top ones by stuck states, then
+    /// [`OTHER_PROCESSES`] and [`NO_PROCESS`]. `None`: owners were not looked up (`record
+    /// --processes never`, a sample `--processes auto` left out, or schema version 1).
+    pub processes: Option<Vec<ProcessSample>>,
+    /// Listening sockets with connections waiting in their accept queue (at most
+    /// [`MAX_LISTENERS`], fullest first); the others had an empty queue.
+    pub listeners: Vec<ListenerSample>,
+    /// The kernel settings and socket totals `doctor` judges against (of the first network
+    /// namespace read); `None` in samples of schema version 1. Only `sysctls`, `sockstat`
+    /// and `page_size` are stored (the counters are [`Sample::counters`]).
+    pub facts: Option<KernelFacts>,
     /// How long the collection took, in microseconds.
     pub collect_us: u64,
 }
@@ -103,6 +123,46 @@ pub struct WorkloadSample {
     /// `(unattributed)`.
     pub name: String,
     pub counts: StateRow,
+}
+
+/// One process's sockets in a sample.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSample {
+    /// The process id; [`OTHER_PID`] and [`NO_PROCESS_PID`] for the two summed rows.
+    pub pid: i64,
+    /// Effective uid (`None` for the summed rows).
+    pub uid: Option<u32>,
+    /// The uid's name when the recorder could resolve it.
+    pub user: Option<String>,
+    /// `/proc/PID/comm` (untrusted text: renderers escape it), or [`OTHER_PROCESSES`] /
+    /// [`NO_PROCESS`].
+    pub command: String,
+    /// A socket shared by several processes (after fork) counts in each of their rows.
+    pub counts: StateRow,
+}
+
+/// The `pid` of the row of processes folded together past the top ones.
+pub const OTHER_PID: i64 = 0;
+/// The `pid` of the row of sockets no process was found for (no file: TIME_WAIT,
+/// SYN_RECV, orphans, connections not accepted yet; or an owner the walk did not see).
+pub const NO_PROCESS_PID: i64 = -1;
+/// The command of the [`OTHER_PID`] row.
+pub const OTHER_PROCESSES: &str = "(other)";
+/// The command of the [`NO_PROCESS_PID`] row.
+pub const NO_PROCESS: &str = "(no process)";
+
+/// The most listening sockets with a non-empty accept queue stored per sample.
+pub const MAX_LISTENERS: usize = 100;
+
+/// A listening socket with connections waiting to be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerSample {
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    /// Connections waiting in its accept queue.
+    pub queued: u64,
+    /// Its backlog (`None`: unknown, the /proc source).
+    pub backlog: Option<u64>,
 }
 
 /// The name of the workloads folded together past the top ones.

@@ -11,7 +11,7 @@
 //! none) is `None`, never 0: 0 retransmits and "not reported" are different answers. No I/O,
 //! no parsing of kernel bytes (that is `collect::tcpinfo`).
 
-use super::SocketRecord;
+use super::{KernelState, SocketRecord, TcpState};
 
 /// What a collection reads beyond the 72-byte socket message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,15 +111,33 @@ pub struct TcpInfo {
 
 impl TcpInfo {
     /// True when the peer advertises a zero window while we have data to send, or the kernel
-    /// is probing a zero window (`tcpi_probes`).
+    /// is probing a zero window (`tcpi_probes`). Never for SYN_SENT: the peer has advertised
+    /// nothing yet (the SYN itself counts as one byte queued).
     pub fn zero_window(&self, record: &SocketRecord) -> bool {
+        if record.state == KernelState::Known(TcpState::SynSent) {
+            return false;
+        }
         let queued = record.send_q > 0 || self.unacked.unwrap_or(0) > 0;
         (self.snd_wnd == Some(0) && queued) || self.probes.unwrap_or(0) > 0
     }
 
+    /// The smoothed RTT, when the connection has measured one: not in SYN_SENT, where the
+    /// kernel reports 0 (no answer yet to time).
+    pub fn measured_rtt_us(&self, record: &SocketRecord) -> Option<u32> {
+        if record.state == KernelState::Known(TcpState::SynSent) {
+            return None;
+        }
+        self.rtt_us
+    }
+
     /// True when data waits to be acknowledged (or sent) and nothing was acknowledged for
-    /// `stall_ms` or longer. `None` when the kernel did not send the ack age.
+    /// `stall_ms` or longer. `None` when the kernel did not send the ack age. Never for
+    /// SYN_SENT: nothing was ever received, and the kernel's ack age then counts from its
+    /// clock's origin (hours), while the SYN waiting is an unanswered connect, not a stall.
     pub fn stalled(&self, record: &SocketRecord, stall_ms: u32) -> Option<bool> {
+        if record.state == KernelState::Known(TcpState::SynSent) {
+            return self.last_ack_recv_ms.map(|_| false);
+        }
         let queued = record.send_q > 0 || self.unacked.unwrap_or(0) > 0;
         Some(queued && self.last_ack_recv_ms? >= stall_ms)
     }
@@ -180,7 +198,7 @@ pub struct SocketDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, KernelState, TcpState};
+    use crate::model::Family;
 
     #[test]
     fn congestion_names_are_checked() {
@@ -208,7 +226,18 @@ mod tests {
         assert!(info.zero_window(&r));
         assert_eq!(info.stalled(&r, 5_000), Some(true));
         assert_eq!(info.stalled(&r, 10_000), Some(false));
+        // A connect waiting for its SYN-ACK: one byte (the SYN) queued, no window, an ack
+        // age counted from the clock's origin: neither a zero window nor a stall.
+        let mut syn = r;
+        syn.state = KernelState::Known(TcpState::SynSent);
+        syn.send_q = 1;
+        info.last_ack_recv_ms = Some(21_981_932);
+        assert!(!info.zero_window(&syn));
+        assert_eq!(info.stalled(&syn, 5_000), Some(false));
         info.last_ack_recv_ms = None;
         assert_eq!(info.stalled(&r, 5_000), None, "unknown, not 'no'");
+        info.rtt_us = Some(0);
+        assert_eq!(info.measured_rtt_us(&syn), None, "no RTT before an answer");
+        assert_eq!(info.measured_rtt_us(&r), Some(0));
     }
 }

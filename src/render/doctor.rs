@@ -116,7 +116,164 @@ pub fn headline(f: &Finding) -> String {
             of_limit(f, "net.ipv4.tcp_mem pressure"),
             levels(f)
         ),
+        Check::Retransmits => retransmits(f),
+        Check::Unanswered => unanswered(f),
+        Check::ZeroWindow => zero_window(f),
+        Check::Stalled => stalled(f),
+        Check::RecvQueue => recv_queue(f),
+        Check::RttOutlier => rtt_outlier(f),
     }
+}
+
+/// `peer ADDRESS`, or what a host-wide finding is about.
+fn peer(f: &Finding) -> Option<String> {
+    match &f.subject {
+        Subject::Peer(address) => Some(format!("peer {address}")),
+        _ => None,
+    }
+}
+
+/// Microseconds as milliseconds, one decimal.
+fn ms(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+fn retransmits(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        let peers = f.evidence.number(Number::Peers).unwrap_or(0);
+        return format!(
+            "no peer retransmits over its level ({} with enough traffic to judge, {} \
+             retransmitted in all)",
+            plural(peers, "peer", "peers"),
+            plural(f.value, "segment", "segments")
+        );
+    };
+    let connections = f.evidence.number(Number::Connections).unwrap_or(0);
+    format!(
+        "{peer}: {} of {} segments sent retransmitted ({}), over {}{}",
+        f.value,
+        f.limit.unwrap_or(0),
+        percent(f.value, f.limit.unwrap_or(0)),
+        plural(connections, "connection", "connections"),
+        levels(f)
+    )
+}
+
+fn unanswered(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        return "no SYN or FIN waiting on unanswered retransmissions".to_string();
+    };
+    let states: Vec<String> = [
+        (Number::SynSent, "SYN_SENT"),
+        (Number::FinWait1, "FIN_WAIT_1"),
+        (Number::Closing, "CLOSING"),
+        (Number::LastAck, "LAST_ACK"),
+    ]
+    .iter()
+    .filter_map(|(n, name)| Some(format!("{} {name}", f.evidence.number(*n)?)))
+    .collect();
+    format!(
+        "{peer}: {} retransmitting without an answer ({}){}",
+        plural(f.value, "socket", "sockets"),
+        states.join(", "),
+        levels(f)
+    )
+}
+
+fn zero_window(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        return "no peer advertises a zero window".to_string();
+    };
+    format!(
+        "{peer} advertises a zero window on {} ({} waiting to be sent): it is not reading{}",
+        plural(f.value, "connection", "connections"),
+        plural(
+            f.evidence.number(Number::SendQueueBytes).unwrap_or(0),
+            "byte",
+            "bytes"
+        ),
+        levels(f)
+    )
+}
+
+fn stalled(f: &Finding) -> String {
+    let stall = f.evidence.number(Number::StallMs).unwrap_or(5000) / 1000;
+    let Some(peer) = peer(f) else {
+        return "no connection stalled (data queued, nothing acknowledged for 5 s)".to_string();
+    };
+    format!(
+        "{peer}: {} stalled, nothing acknowledged for {stall} s or more (longest {} s, {} \
+         queued){}",
+        plural(f.value, "connection", "connections"),
+        f.evidence.number(Number::LongestAckWaitMs).unwrap_or(0) / 1000,
+        plural(
+            f.evidence.number(Number::SendQueueBytes).unwrap_or(0),
+            "byte",
+            "bytes"
+        ),
+        levels(f)
+    )
+}
+
+fn recv_queue(f: &Finding) -> String {
+    let connections = plural(f.value, "connection", "connections");
+    let unread = plural(
+        f.evidence.number(Number::RecvQueueBytes).unwrap_or(0),
+        "byte",
+        "bytes",
+    );
+    match &f.subject {
+        Subject::Process { pid, command } => format!(
+            "pid {pid} ({command}) does not read {connections}: {unread} unread, receive \
+             window closed{}",
+            levels(f)
+        ),
+        Subject::OwnerHidden => format!(
+            "{connections} with full receive queues ({unread} unread) held by processes that \
+             could not be read{}",
+            levels(f)
+        ),
+        Subject::OwnerNotFound => format!(
+            "{connections} with full receive queues ({unread} unread), no owning process \
+             found{}",
+            levels(f)
+        ),
+        _ => "no full receive queues (every process reads its connections)".to_string(),
+    }
+}
+
+fn rtt_outlier(f: &Finding) -> String {
+    let Some(peer) = peer(f) else {
+        let peers = f.evidence.number(Number::Peers).unwrap_or(0);
+        return if peers >= 3 {
+            format!("no RTT outliers among {}", plural(peers, "peer", "peers"))
+        } else {
+            format!(
+                "RTT outliers not judged: {} measured, at least 3 needed",
+                plural(peers, "peer", "peers")
+            )
+        };
+    };
+    let host = f.limit.unwrap_or(0);
+    let times = if host == 0 {
+        String::new()
+    } else {
+        format!(", {:.1}x", f.value as f64 / host as f64)
+    };
+    let levels = match (f.warning_at, f.critical_at) {
+        (Some(w), Some(c)) => format!(" (warning at {}, critical at {})", ms(w), ms(c)),
+        _ => String::new(),
+    };
+    format!(
+        "{peer}: median RTT {} over {}{times} the host median {}{levels}",
+        ms(f.value),
+        plural(
+            f.evidence.number(Number::Connections).unwrap_or(0),
+            "connection",
+            "connections"
+        ),
+        ms(host)
+    )
 }
 
 /// `N% of name=limit`, or `name unknown`.
@@ -203,12 +360,12 @@ fn syn_recv(f: &Finding) -> String {
     let half_open = plural(n, "half-open connection", "half-open connections");
     match &f.subject {
         Subject::Port(port) => format!(
-            "{half_open} (SYN_RECV) on port {port} from {}{}{}",
-            plural(
-                f.evidence.number(Number::DistinctSources).unwrap_or(0),
-                "source address",
-                "source addresses"
-            ),
+            "{half_open} (SYN_RECV) on port {port}{}{}{}",
+            // Absent in a recorded moment (`doctor --at`): sources are not recorded.
+            f.evidence
+                .number(Number::DistinctSources)
+                .map(|n| format!(" from {}", plural(n, "source address", "source addresses")))
+                .unwrap_or_default(),
             match f.limit {
                 Some(b) => format!(", listeners' backlog {b}"),
                 None => String::new(),
@@ -296,13 +453,13 @@ fn syn_sent(f: &Finding) -> String {
         ),
         _ if n == 0 => "no connection attempts pending (SYN_SENT)".to_string(),
         _ => format!(
-            "{} (SYN_SENT) to {}, none piling up",
+            "{} (SYN_SENT){}, none piling up",
             plural(n, "connection attempt", "connection attempts"),
-            plural(
-                f.evidence.number(Number::Destinations).unwrap_or(0),
-                "destination",
-                "destinations"
-            )
+            // Absent in a recorded moment (`doctor --at`): destinations are not recorded.
+            f.evidence
+                .number(Number::Destinations)
+                .map(|d| format!(" to {}", plural(d, "destination", "destinations")))
+                .unwrap_or_default()
         ),
     }
 }
@@ -314,9 +471,13 @@ fn closing_state(f: &Finding) -> String {
         return format!("no {state} sockets");
     }
     format!(
-        "{n} {state} {}, {} orphaned{}",
+        "{n} {state} {}{}{}",
         if n == 1 { "socket" } else { "sockets" },
-        f.evidence.number(Number::Orphaned).unwrap_or(0),
+        // Absent in a recorded moment (`doctor --at`): orphans per state are not recorded.
+        f.evidence
+            .number(Number::Orphaned)
+            .map(|o| format!(", {o} orphaned"))
+            .unwrap_or_default(),
         levels(f)
     )
 }
@@ -482,9 +643,27 @@ pub fn text(out: &mut dyn Write, report: &DoctorReport<'_>, paint: Paint) -> io:
         }
     }
     writeln!(out)?;
-    for (check, why) in &d.not_checked {
-        let line = format!("not checked: {} ({why})", check.key());
-        writeln!(out, "{}", paint.apply(DIM, &line))?;
+    // Checks not run for the same reason share a line (the tcp_info checks under /proc).
+    let mut i = 0;
+    while i < d.not_checked.len() {
+        let why = &d.not_checked[i].1;
+        let same = d.not_checked[i..]
+            .iter()
+            .take_while(|(_, w)| w == why)
+            .count();
+        let keys: Vec<&str> = d.not_checked[i..i + same]
+            .iter()
+            .map(|(c, _)| c.key())
+            .collect();
+        let prefix = "not checked: ";
+        for line in wrap(
+            prefix,
+            &format!("{} ({why})", keys.join(", ")),
+            prefix.len(),
+        ) {
+            writeln!(out, "{}", paint.apply(DIM, &line))?;
+        }
+        i += same;
     }
     if !report.facts.missing.is_empty() {
         for line in wrap(
@@ -544,6 +723,9 @@ pub enum SubjectJson<'a> {
         remote_address: String,
         remote_port: u16,
     },
+    Peer {
+        remote_address: String,
+    },
     Route {
         local_address: String,
         remote_address: String,
@@ -566,6 +748,9 @@ impl<'a> SubjectJson<'a> {
             Subject::Destination { address, port } => SubjectJson::Destination {
                 remote_address: address.to_string(),
                 remote_port: *port,
+            },
+            Subject::Peer(address) => SubjectJson::Peer {
+                remote_address: address.to_string(),
             },
             Subject::Route {
                 local,

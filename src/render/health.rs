@@ -12,6 +12,7 @@ use super::json::{Footer, Header};
 use crate::aggregate::health::{HealthKey, HealthRow};
 use crate::model::netns::NetnsView;
 use crate::model::Outcome;
+use crate::render::text::escape;
 
 /// Everything `health` prints.
 pub struct HealthReport<'a> {
@@ -25,10 +26,17 @@ pub struct HealthReport<'a> {
     pub hostname: Option<&'a str>,
 }
 
+/// A group as the table names it; names from outside (commands, cgroups) made inert.
 fn group_name(key: &HealthKey) -> String {
     match key {
         HealthKey::Service { port, direction } => format!("{port}/{}", direction.name()),
         HealthKey::Peer(ip) => ip.to_string(),
+        HealthKey::Prefix(net, bits) => format!("{net}/{bits}"),
+        HealthKey::Process(Some((pid, command))) => format!("{} ({pid})", escape(command)),
+        HealthKey::Process(None) => "(no owner found)".into(),
+        HealthKey::Cgroup(id) => format!("cgroup {id}"),
+        HealthKey::Workload(Some((name, _))) => escape(name).into_owned(),
+        HealthKey::Workload(None) => "(unattributed)".into(),
     }
 }
 
@@ -46,6 +54,17 @@ fn num(v: Option<u64>) -> String {
 /// The table: one row per group, RTTs in milliseconds.
 pub fn write_table(out: &mut dyn Write, report: &HealthReport<'_>) -> io::Result<()> {
     let mut text = String::new();
+    let per_row = report.netns.per_row;
+    let netns_width = report
+        .rows
+        .iter()
+        .map(|r| escape(report.netns.label(r.netns)).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    if per_row {
+        let _ = write!(text, "{:<netns_width$} ", "NETNS");
+    }
     let _ = writeln!(
         text,
         "{:<24} {:>7} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>6} {:>6} {:>6} {:>10} {:>10}",
@@ -64,6 +83,13 @@ pub fn write_table(out: &mut dyn Write, report: &HealthReport<'_>) -> io::Result
         "SEND-Q"
     );
     for r in report.rows {
+        if per_row {
+            let _ = write!(
+                text,
+                "{:<netns_width$} ",
+                escape(report.netns.label(r.netns))
+            );
+        }
         let _ = writeln!(
             text,
             "{:<24} {:>7} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>6} {:>6} {:>6} {:>10} {:>10}",
@@ -97,12 +123,23 @@ pub fn write_table(out: &mut dyn Write, report: &HealthReport<'_>) -> io::Result
     out.write_all(text.as_bytes())
 }
 
-#[derive(Serialize)]
-struct GroupJson {
-    /// `port` or `peer`.
+/// One group; the keys of the other groupings are null.
+#[derive(Serialize, Default)]
+struct GroupJson<'a> {
+    /// Only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns_label: Option<&'a str>,
     port: Option<u16>,
     direction: Option<&'static str>,
     peer: Option<String>,
+    /// `--by prefix`: `10.1.2.0/24`.
+    prefix: Option<String>,
+    /// `--by process` (null both: no owner found).
+    pid: Option<u32>,
+    command: Option<String>,
+    /// `--by workload` (null both: unattributed).
+    workload: Option<String>,
+    workload_kind: Option<&'static str>,
     sockets: u64,
     sockets_with_info: u64,
     rtt_p50_us: Option<u32>,
@@ -123,7 +160,7 @@ struct HealthJson<'a> {
     #[serde(flatten)]
     header: Header<'a>,
     stall_ms: u32,
-    groups: Vec<GroupJson>,
+    groups: Vec<GroupJson<'a>>,
     groups_omitted: usize,
     #[serde(flatten)]
     footer: Footer<'a>,
@@ -135,16 +172,30 @@ pub fn write_json(out: &mut dyn Write, report: &HealthReport<'_>) -> io::Result<
         .rows
         .iter()
         .map(|r| {
-            let (port, direction, peer) = match r.key {
-                HealthKey::Service { port, direction } => {
-                    (Some(port), Some(direction.name()), None)
-                }
-                HealthKey::Peer(ip) => (None, None, Some(ip.to_string())),
+            let mut group = GroupJson {
+                netns_label: super::json::row_netns(report.netns, r.netns),
+                ..GroupJson::default()
             };
+            match &r.key {
+                HealthKey::Service { port, direction } => {
+                    (group.port, group.direction) = (Some(*port), Some(direction.name()));
+                }
+                HealthKey::Peer(ip) => group.peer = Some(ip.to_string()),
+                HealthKey::Prefix(net, bits) => group.prefix = Some(format!("{net}/{bits}")),
+                HealthKey::Process(owner) => {
+                    if let Some((pid, command)) = owner {
+                        (group.pid, group.command) = (Some(*pid), Some(command.clone()));
+                    }
+                }
+                // Not left after regrouping; said as its id if it were.
+                HealthKey::Cgroup(id) => group.workload = Some(format!("cgroup {id}")),
+                HealthKey::Workload(workload) => {
+                    if let Some((name, kind)) = workload {
+                        (group.workload, group.workload_kind) = (Some(name.clone()), Some(*kind));
+                    }
+                }
+            }
             GroupJson {
-                port,
-                direction,
-                peer,
                 sockets: r.sockets,
                 sockets_with_info: r.with_info,
                 rtt_p50_us: r.rtt_p50_us,
@@ -158,6 +209,7 @@ pub fn write_json(out: &mut dyn Write, report: &HealthReport<'_>) -> io::Result<
                 stalled_sockets: r.stalled_sockets,
                 recv_q_bytes: r.recv_q_bytes,
                 send_q_bytes: r.send_q_bytes,
+                ..group
             }
         })
         .collect();

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::json::{write_line, SCHEMA_VERSION};
 use super::text::{escape, rfc3339_utc};
 use crate::aggregate::history::{Onset, Stats};
-use crate::model::history::{PortSample, WorkloadSample, COUNTERS};
+use crate::model::history::{PortSample, ProcessSample, WorkloadSample, COUNTERS};
 use crate::model::TcpState;
 
 /// What the period's numbers are of.
@@ -19,6 +19,8 @@ use crate::model::TcpState;
 pub struct Selection {
     pub ports: Vec<u16>,
     pub workloads: Vec<String>,
+    /// Command names (`--process`).
+    pub processes: Vec<String>,
 }
 
 /// One state over the period.
@@ -46,6 +48,8 @@ pub struct OnsetReport {
     /// Ports by that state's count at the onset, with the change since the sample before.
     pub ports: Vec<(PortSample, i64)>,
     pub workloads: Vec<(WorkloadSample, i64)>,
+    /// `None`: the sample did not record processes.
+    pub processes: Option<Vec<(ProcessSample, i64)>>,
 }
 
 /// A recorded period.
@@ -78,6 +82,8 @@ pub struct MomentReport<'a> {
     pub states: Vec<(TcpState, u64)>,
     pub ports: Vec<PortSample>,
     pub workloads: Vec<WorkloadSample>,
+    /// `None`: the sample did not record processes.
+    pub processes: Option<Vec<ProcessSample>>,
     /// Rates since the sample before (`None`: no such sample, or a reset).
     pub rates: Vec<(&'static str, Option<f64>)>,
 }
@@ -148,11 +154,32 @@ fn describe(selection: &Selection) -> String {
             .collect();
         parts.push(format!("workload {}", names.join(",")));
     }
+    if !selection.processes.is_empty() {
+        let names: Vec<String> = selection
+            .processes
+            .iter()
+            .map(|w| escape(w).into_owned())
+            .collect();
+        parts.push(format!("process {}", names.join(",")));
+    }
     if parts.is_empty() {
         "all sockets".to_string()
     } else {
         parts.join(", ")
     }
+}
+
+/// `pid/command (user)`, or the summed row's name; escaped.
+fn process_name(p: &ProcessSample) -> String {
+    if p.pid <= 0 {
+        return escape(&p.command).into_owned();
+    }
+    let user = match (&p.user, p.uid) {
+        (Some(name), _) => format!(" ({})", escape(name)),
+        (None, Some(uid)) => format!(" (uid {uid})"),
+        (None, None) => String::new(),
+    };
+    format!("{}/{}{user}", p.pid, escape(&p.command))
 }
 
 fn port_name(p: &PortSample) -> String {
@@ -246,6 +273,19 @@ pub fn period_table(out: &mut dyn Write, r: &PeriodReport<'_>, width: usize) -> 
                     w.counts.get(o.state)
                 )?;
             }
+            match &o.processes {
+                Some(processes) => {
+                    for (p, grew) in processes {
+                        writeln!(
+                            out,
+                            "  process  {:<40} {:>8} ({grew:+})",
+                            process_name(p),
+                            p.counts.get(o.state)
+                        )?;
+                    }
+                }
+                None => writeln!(out, "  (processes not recorded in that sample)")?,
+            }
         }
     }
     out.flush()
@@ -279,6 +319,7 @@ struct PeriodJson<'a> {
     until: String,
     ports: &'a [u16],
     workloads: &'a [String],
+    processes: &'a [String],
     samples: usize,
     partial_samples: usize,
     states: Vec<StateJson>,
@@ -319,6 +360,30 @@ struct OnsetJson {
     upper: f64,
     ports: Vec<PortJson>,
     workloads: Vec<WorkloadJson>,
+    /// `None`: not recorded in that sample.
+    processes: Option<Vec<ProcessJson>>,
+}
+
+#[derive(Serialize)]
+struct ProcessJson {
+    /// `null` for the summed rows.
+    pid: Option<i64>,
+    command: String,
+    uid: Option<u32>,
+    user: Option<String>,
+    count: u64,
+    change: i64,
+}
+
+fn process_json(p: &ProcessSample, count: u64, change: i64) -> ProcessJson {
+    ProcessJson {
+        pid: (p.pid > 0).then_some(p.pid),
+        command: p.command.clone(),
+        uid: p.uid,
+        user: p.user.clone(),
+        count,
+        change,
+    }
 }
 
 #[derive(Serialize)]
@@ -369,6 +434,7 @@ pub fn period_json(out: &mut dyn Write, r: &PeriodReport<'_>) -> io::Result<()> 
         until: utc(r.until_ms),
         ports: &r.selection.ports,
         workloads: &r.selection.workloads,
+        processes: &r.selection.processes,
         samples: r.times.len(),
         partial_samples: r.partial,
         states: r
@@ -423,6 +489,11 @@ pub fn period_json(out: &mut dyn Write, r: &PeriodReport<'_>) -> io::Result<()> 
                             change: *change,
                         })
                         .collect(),
+                    processes: o.processes.as_ref().map(|ps| {
+                        ps.iter()
+                            .map(|(p, change)| process_json(p, p.counts.get(o.state), *change))
+                            .collect()
+                    }),
                 })
                 .collect()
         }),
@@ -441,7 +512,18 @@ struct MomentJson<'a> {
     counts: serde_json::Map<String, serde_json::Value>,
     ports: Vec<MomentPortJson>,
     workloads: Vec<MomentWorkloadJson>,
+    /// `None`: not recorded in that sample.
+    processes: Option<Vec<MomentProcessJson>>,
     rates: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct MomentProcessJson {
+    pid: Option<i64>,
+    command: String,
+    uid: Option<u32>,
+    user: Option<String>,
+    counts: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -503,6 +585,17 @@ pub fn moment_json(out: &mut dyn Write, r: &MomentReport<'_>) -> io::Result<()> 
                 counts: state_map(&r.states, |s| w.counts.get(s)),
             })
             .collect(),
+        processes: r.processes.as_ref().map(|ps| {
+            ps.iter()
+                .map(|p| MomentProcessJson {
+                    pid: (p.pid > 0).then_some(p.pid),
+                    command: p.command.clone(),
+                    uid: p.uid,
+                    user: p.user.clone(),
+                    counts: state_map(&r.states, |s| p.counts.get(s)),
+                })
+                .collect()
+        }),
         rates: r
             .rates
             .iter()
@@ -539,6 +632,7 @@ pub fn moment_table(out: &mut dyn Write, r: &MomentReport<'_>) -> io::Result<()>
         .filter(|&s| {
             r.ports.iter().any(|p| p.counts.get(s) > 0)
                 || r.workloads.iter().any(|w| w.counts.get(s) > 0)
+                || r.processes.iter().flatten().any(|p| p.counts.get(s) > 0)
         })
         .collect();
     if !r.ports.is_empty() {
@@ -579,6 +673,32 @@ pub fn moment_table(out: &mut dyn Write, r: &MomentReport<'_>) -> io::Result<()>
                 write!(out, " {:>11}", w.counts.get(s))?;
             }
             writeln!(out)?;
+        }
+    }
+    match &r.processes {
+        Some(processes) if !processes.is_empty() => {
+            writeln!(out)?;
+            write!(out, "{:<40}", "PROCESS")?;
+            for s in &shown {
+                write!(out, " {:>11}", s.name())?;
+            }
+            writeln!(out)?;
+            for p in processes {
+                write!(out, "{:<40}", process_name(p))?;
+                for &s in &shown {
+                    write!(out, " {:>11}", p.counts.get(s))?;
+                }
+                writeln!(out)?;
+            }
+        }
+        Some(_) => {}
+        None => {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "(processes not recorded in this sample: record --processes auto looks them up on \
+                 fewer samples on a busy host, never on none; or an older tcpstat)"
+            )?;
         }
     }
     let busy: Vec<_> = r

@@ -6,6 +6,7 @@
 
 pub mod detail;
 pub mod doctor;
+pub mod doctor_at;
 pub mod health;
 pub mod history;
 pub mod history_html;

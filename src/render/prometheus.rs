@@ -21,7 +21,9 @@ use crate::model::Outcome;
 use crate::model::StateSet;
 use crate::model::{StateCounts, StateRow};
 
+pub mod health;
 mod process;
+pub use health::port_health;
 pub use process::{process_stats, ProcessStats};
 
 /// The content type of this format, for HTTP.
@@ -61,6 +63,8 @@ pub fn escape_label(value: &str) -> Cow<'_, str> {
 pub enum Kind {
     Gauge,
     Counter,
+    /// Written as `NAME_bucket{le}`, `NAME_sum` and `NAME_count`.
+    Histogram,
 }
 
 impl Kind {
@@ -69,6 +73,7 @@ impl Kind {
         match self {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -343,7 +348,7 @@ pub const BUILD_INFO: Metric = Metric {
 };
 
 /// Every metric family tcpstat writes, in the order the documentation lists them.
-pub const METRICS: [Metric; 28] = [
+pub const METRICS: [Metric; 35] = [
     SOCKETS,
     UNKNOWN_STATE,
     PORT_SOCKETS,
@@ -357,6 +362,13 @@ pub const METRICS: [Metric; 28] = [
     WORKLOADS_FOLDED,
     UNATTRIBUTED,
     PORTS_FOLDED,
+    health::RTT,
+    health::RETRANSMITS,
+    health::RETRANSMITTING,
+    health::ZERO_WINDOW,
+    health::STALLED,
+    health::QUEUED,
+    health::FOLDED,
     UNOWNED,
     SOURCE_INFO,
     COMPLETE,
@@ -925,6 +937,20 @@ mod tests {
             ..WorkloadMatrix::default()
         };
         all += &text(|o| workloads(o, &w, 1, counted, &label));
+        let mut totals = crate::aggregate::port_health::PortTotals::default();
+        totals.rtt_buckets[3] = 2;
+        let health = [crate::aggregate::port_health::PortHealthRow {
+            netns: 1,
+            port: crate::aggregate::port_health::SeriesPort::Port(443),
+            direction: Direction::In,
+            gauges: Some(crate::aggregate::port_health::PortGauges {
+                sockets: 2,
+                with_info: 2,
+                ..Default::default()
+            }),
+            totals,
+        }];
+        all += &text(|o| port_health(o, &health, &[(0, Direction::Out, 3)], &label));
         let outcome = Outcome::new(crate::model::SourceKind::Netlink, StateSet::ALL);
         let report = Meta {
             report: "summary",
@@ -963,8 +989,18 @@ mod tests {
                 let metric = METRICS.iter().find(|m| m.name == name).expect("listed");
                 assert_eq!(kind, metric.kind.name(), "{name}");
             } else {
-                // name{label="value",...} value: the table's labels, and maybe netns.
+                // name{label="value",...} value: the table's labels, and maybe netns (and
+                // a histogram's le on its buckets).
                 let name = line.split(['{', ' ']).next().expect("a name");
+                let histogram = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .filter_map(|suffix| name.strip_suffix(suffix))
+                    .find(|family| {
+                        METRICS
+                            .iter()
+                            .any(|m| m.name == *family && m.kind == Kind::Histogram)
+                    });
+                let name = histogram.unwrap_or(name);
                 let metric = METRICS.iter().find(|m| m.name == name).expect("listed");
                 let labels: Vec<&str> = line
                     .split_once('{')
@@ -972,7 +1008,7 @@ mod tests {
                     .into_iter()
                     .flatten()
                     .map(|(k, _)| k)
-                    .filter(|k| *k != "netns")
+                    .filter(|k| *k != "netns" && (histogram.is_none() || *k != "le"))
                     .collect();
                 let want: Vec<&str> = metric.labels.iter().map(|l| l.name).collect();
                 assert_eq!(labels, want, "{line}");

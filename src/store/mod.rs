@@ -13,7 +13,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::error::Error;
-use crate::model::history::{PortSample, Sample, WorkloadSample, COUNTERS};
+use crate::model::history::{
+    ListenerSample, PortSample, ProcessSample, Sample, WorkloadSample, COUNTERS, COUNTERS_V1,
+};
+use crate::model::kernel::{KernelFacts, SockStat, Sysctls, TcpMem};
 use crate::model::{StateRow, TcpState};
 
 mod period;
@@ -21,7 +24,7 @@ mod period;
 /// `PRAGMA application_id`: "tcps". A SQLite file of another program is refused.
 pub const APPLICATION_ID: i64 = 0x7463_7073;
 /// The schema version this build writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The columns of the eleven states, in [`TcpState::ALL`] order.
 pub const STATE_COLUMNS: [&str; 11] = [
@@ -50,12 +53,21 @@ fn migrations() -> Vec<String> {
         .map(|c| format!("{c} INTEGER NOT NULL"))
         .collect::<Vec<_>>()
         .join(", ");
-    let counters = COUNTERS
+    let counters = COUNTERS[..COUNTERS_V1]
         .iter()
         .map(|(_, name)| format!("{name} INTEGER"))
         .collect::<Vec<_>>()
         .join(", ");
-    vec![format!(
+    let added_counters: String = COUNTERS[COUNTERS_V1..]
+        .iter()
+        .map(|(_, name)| format!("ALTER TABLE counters ADD COLUMN {name} INTEGER;\n"))
+        .collect();
+    let facts = FACT_COLUMNS
+        .iter()
+        .map(|c| format!("{c} INTEGER"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let v1 = format!(
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
          CREATE TABLE sample (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, source TEXT NOT NULL,
              partial INTEGER NOT NULL, collect_us INTEGER NOT NULL, {states},
@@ -70,7 +82,127 @@ fn migrations() -> Vec<String> {
              {states}, unknown INTEGER NOT NULL,
              PRIMARY KEY (sample, workload)) WITHOUT ROWID;
          CREATE TABLE counters (sample INTEGER PRIMARY KEY, {counters});"
-    )]
+    );
+    // Version 2: owning processes, listeners with a queue, the kernel's settings and socket
+    // totals (what `doctor --at` judges with), and two more counters. `sample.processes`
+    // is NULL where owners were not looked up (every sample of version 1).
+    let v2 = format!(
+        "ALTER TABLE sample ADD COLUMN processes INTEGER;
+         CREATE TABLE process_state (sample INTEGER NOT NULL, pid INTEGER NOT NULL,
+             uid INTEGER, user TEXT, command TEXT NOT NULL, {states}, unknown INTEGER NOT NULL,
+             PRIMARY KEY (sample, pid)) WITHOUT ROWID;
+         CREATE TABLE listener (sample INTEGER NOT NULL, address TEXT NOT NULL,
+             port INTEGER NOT NULL, queued INTEGER NOT NULL, backlog INTEGER);
+         CREATE INDEX listener_sample ON listener (sample);
+         CREATE TABLE facts (sample INTEGER PRIMARY KEY, {facts});
+         {added_counters}"
+    );
+    vec![v1, v2]
+}
+
+/// The columns of the `facts` table (schema version 2): the sysctls `doctor` judges
+/// against, `/proc/net/sockstat`'s TCP line and the page size.
+pub const FACT_COLUMNS: [&str; 22] = [
+    "tcp_max_tw_buckets",
+    "port_range_low",
+    "port_range_high",
+    "tcp_syncookies",
+    "tcp_max_syn_backlog",
+    "somaxconn",
+    "tcp_fin_timeout",
+    "tcp_max_orphans",
+    "tcp_orphan_retries",
+    "tcp_tw_reuse",
+    "tcp_timestamps",
+    "tcp_syn_retries",
+    "tcp_abort_on_overflow",
+    "tcp_mem_min",
+    "tcp_mem_pressure",
+    "tcp_mem_max",
+    "sockstat_inuse",
+    "sockstat_orphan",
+    "sockstat_tw",
+    "sockstat_alloc",
+    "sockstat_mem",
+    "page_size",
+];
+
+/// `facts` as the values of [`FACT_COLUMNS`].
+fn fact_values(f: &KernelFacts) -> [Option<i64>; 22] {
+    let s = &f.sysctls;
+    let n = |v: Option<u64>| v.map(|v| v as i64);
+    let st = f.sockstat;
+    [
+        n(s.tcp_max_tw_buckets),
+        s.ip_local_port_range.map(|r| i64::from(r.0)),
+        s.ip_local_port_range.map(|r| i64::from(r.1)),
+        n(s.tcp_syncookies),
+        n(s.tcp_max_syn_backlog),
+        n(s.somaxconn),
+        n(s.tcp_fin_timeout),
+        n(s.tcp_max_orphans),
+        n(s.tcp_orphan_retries),
+        n(s.tcp_tw_reuse),
+        n(s.tcp_timestamps),
+        n(s.tcp_syn_retries),
+        n(s.tcp_abort_on_overflow),
+        n(s.tcp_mem.map(|m| m.min)),
+        n(s.tcp_mem.map(|m| m.pressure)),
+        n(s.tcp_mem.map(|m| m.max)),
+        n(st.map(|s| s.inuse)),
+        n(st.map(|s| s.orphan)),
+        n(st.map(|s| s.tw)),
+        n(st.map(|s| s.alloc)),
+        n(st.map(|s| s.mem_pages)),
+        Some(f.page_size as i64),
+    ]
+}
+
+/// The values of [`FACT_COLUMNS`] back as facts (`missing` names what was not recorded).
+fn facts_of(v: &[Option<i64>]) -> KernelFacts {
+    let n = |i: usize| v.get(i).copied().flatten().map(|x| x.max(0) as u64);
+    let port = |i: usize| n(i).and_then(|x| u16::try_from(x).ok());
+    let sockstat = match (n(16), n(17), n(18), n(19), n(20)) {
+        (Some(inuse), Some(orphan), Some(tw), Some(alloc), Some(mem_pages)) => Some(SockStat {
+            inuse,
+            orphan,
+            tw,
+            alloc,
+            mem_pages,
+        }),
+        _ => None,
+    };
+    let sysctls = Sysctls {
+        tcp_max_tw_buckets: n(0),
+        ip_local_port_range: port(1).zip(port(2)),
+        tcp_syncookies: n(3),
+        tcp_max_syn_backlog: n(4),
+        somaxconn: n(5),
+        tcp_fin_timeout: n(6),
+        tcp_max_orphans: n(7),
+        tcp_orphan_retries: n(8),
+        tcp_tw_reuse: n(9),
+        tcp_timestamps: n(10),
+        tcp_syn_retries: n(11),
+        tcp_abort_on_overflow: n(12),
+        tcp_mem: match (n(13), n(14), n(15)) {
+            (Some(min), Some(pressure), Some(max)) => Some(TcpMem { min, pressure, max }),
+            _ => None,
+        },
+    };
+    let missing = FACT_COLUMNS
+        .iter()
+        .zip(v)
+        .filter(|(_, v)| v.is_none())
+        .map(|(c, _)| format!("{c} (not readable when recorded)"))
+        .collect();
+    KernelFacts {
+        sysctls,
+        tcp_ext: Default::default(),
+        sockstat,
+        page_size: n(21).unwrap_or(4096),
+        missing,
+    }
 }
 
 fn fail(path: &Path, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
@@ -295,8 +427,8 @@ impl Recorder {
         tx.prepare_cached(
             "INSERT INTO sample (t, source, partial, collect_us, listen, syn_sent, syn_recv,
              established, fin_wait_1, fin_wait_2, close_wait, closing, last_ack, time_wait,
-             closed, unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-             ?14, ?15, ?16)",
+             closed, unknown, processes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+             ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .and_then(|mut st| {
             st.execute(params![
@@ -315,7 +447,8 @@ impl Recorder {
                 s.counts[8],
                 s.counts[9],
                 s.counts[10],
-                s.unknown
+                s.unknown,
+                sample.processes.as_ref().map(|p| p.len() as i64)
             ])
         })
         .map_err(err("cannot write a sample"))?;
@@ -397,6 +530,7 @@ impl Recorder {
             );
             st.execute(rusqlite::params_from_iter(values))
                 .map_err(err("cannot write a sample's counters"))?;
+            write_extras(&tx, id, sample).map_err(err("cannot write a sample's processes"))?;
         }
         let cutoff = sample.t_ms - retention.keep.as_millis() as i64;
         let old: Option<i64> = tx
@@ -470,9 +604,64 @@ impl Recorder {
     }
 }
 
+/// The rows schema version 2 added: processes, listeners with a queue, kernel facts.
+fn write_extras(tx: &Connection, id: i64, sample: &Sample) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO process_state VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+         ?13, ?14, ?15, ?16, ?17)",
+    )?;
+    for p in sample.processes.iter().flatten() {
+        let c = p.counts.counts;
+        st.execute(params![
+            id,
+            p.pid,
+            p.uid,
+            p.user,
+            p.command,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            c[8],
+            c[9],
+            c[10],
+            p.counts.unknown
+        ])?;
+    }
+    let mut st = tx.prepare_cached("INSERT INTO listener VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for l in &sample.listeners {
+        st.execute(params![
+            id,
+            l.address.to_string(),
+            l.port,
+            l.queued,
+            l.backlog
+        ])?;
+    }
+    if let Some(facts) = &sample.facts {
+        let marks = vec!["?"; FACT_COLUMNS.len() + 1].join(", ");
+        let mut st = tx.prepare_cached(&format!("INSERT INTO facts VALUES ({marks})"))?;
+        let mut values: Vec<Option<i64>> = vec![Some(id)];
+        values.extend(fact_values(facts));
+        st.execute(rusqlite::params_from_iter(values))?;
+    }
+    Ok(())
+}
+
 /// Deletes every sample up to id `through`, with its rows.
 fn delete_through(tx: &Connection, through: i64) -> rusqlite::Result<()> {
-    for table in ["port", "workload_state", "counters"] {
+    for table in [
+        "port",
+        "workload_state",
+        "counters",
+        "process_state",
+        "listener",
+        "facts",
+    ] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE sample <= ?1"),
             [through],
@@ -756,6 +945,184 @@ impl Reader {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err("cannot read its workloads"))?;
         Ok((ports, workloads))
+    }
+}
+
+impl Reader {
+    /// The sample nearest to `t_ms` (before or after; the earlier of two as near), if any.
+    pub fn nearest(&self, t_ms: i64) -> Result<Option<Point>, Error> {
+        let cols = state_list(false);
+        let sql = format!(
+            "SELECT * FROM (
+               SELECT * FROM (SELECT id, t, partial, collect_us, {cols} FROM sample
+                 WHERE t <= ?1 ORDER BY t DESC LIMIT 1)
+               UNION ALL
+               SELECT * FROM (SELECT id, t, partial, collect_us, {cols} FROM sample
+                 WHERE t > ?1 ORDER BY t LIMIT 1))
+             ORDER BY abs(t - ?1), t LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, [t_ms], |r| {
+                Ok(Point {
+                    id: r.get(0)?,
+                    t_ms: r.get(1)?,
+                    partial: r.get(2)?,
+                    collect_us: r.get(3)?,
+                    counts: state_row(r, 4)?,
+                })
+            })
+            .optional()
+            .map_err(self.err("cannot read its samples"))
+    }
+
+    /// Where the sockets of sample `id` came from (`netlink`, `proc`).
+    pub fn source(&self, id: i64) -> Result<String, Error> {
+        self.conn
+            .query_row("SELECT source FROM sample WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(self.err("cannot read its samples"))
+    }
+
+    /// The processes of sample `id`, busiest in stuck states first, then the summed rows;
+    /// `None` when owners were not looked up for it.
+    pub fn processes(&self, id: i64) -> Result<Option<Vec<ProcessSample>>, Error> {
+        let looked: Option<i64> = self
+            .conn
+            .query_row("SELECT processes FROM sample WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("cannot read its processes"))?
+            .flatten();
+        if looked.is_none() {
+            return Ok(None);
+        }
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT pid, uid, user, command, {} FROM process_state WHERE sample = ?1",
+                state_list(false)
+            ))
+            .map_err(self.err("cannot read its processes"))?;
+        let mut rows = st
+            .query_map([id], |r| {
+                Ok(ProcessSample {
+                    pid: r.get(0)?,
+                    uid: r.get(1)?,
+                    user: r.get(2)?,
+                    command: r.get(3)?,
+                    counts: state_row(r, 4)?,
+                })
+            })
+            .map_err(self.err("cannot read its processes"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err("cannot read its processes"))?;
+        rows.sort_by(|a, b| {
+            (a.pid <= 0)
+                .cmp(&(b.pid <= 0))
+                .then(b.counts.stuck().cmp(&a.counts.stuck()))
+                .then(b.counts.total().cmp(&a.counts.total()))
+                .then(b.pid.cmp(&a.pid))
+        });
+        Ok(Some(rows))
+    }
+
+    /// The sockets of the processes whose command is one of `names` (summed) in each
+    /// sample from `first` to `last` that recorded processes.
+    pub fn process_counts(
+        &self,
+        first: i64,
+        last: i64,
+        names: &[String],
+    ) -> Result<Vec<(i64, StateRow)>, Error> {
+        let quoted = names
+            .iter()
+            .map(|n| format!("'{}'", n.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.grouped(
+            &format!(
+                "SELECT sample, {} FROM process_state
+                 WHERE sample BETWEEN ?1 AND ?2 AND pid > 0 AND command IN ({quoted})
+                 GROUP BY sample",
+                state_list(true)
+            ),
+            first,
+            last,
+        )
+    }
+
+    /// The ids of the samples from `first` to `last` that recorded processes.
+    pub fn samples_with_processes(&self, first: i64, last: i64) -> Result<Vec<i64>, Error> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id FROM sample WHERE id BETWEEN ?1 AND ?2 AND processes IS NOT NULL
+                 ORDER BY id",
+            )
+            .map_err(self.err("cannot read its samples"))?;
+        let rows = st
+            .query_map([first, last], |r| r.get(0))
+            .map_err(self.err("cannot read its samples"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err("cannot read its samples"))
+    }
+
+    /// The commands of the processes recorded from sample `first` to `last`.
+    pub fn process_names(&self, first: i64, last: i64) -> Result<Vec<String>, Error> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT command FROM process_state
+                 WHERE sample BETWEEN ?1 AND ?2 AND pid > 0 ORDER BY command",
+            )
+            .map_err(self.err("cannot read its processes"))?;
+        let rows = st
+            .query_map([first, last], |r| r.get(0))
+            .map_err(self.err("cannot read its processes"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err("cannot read its processes"))
+    }
+
+    /// The listening sockets of sample `id` that had connections waiting.
+    pub fn listeners(&self, id: i64) -> Result<Vec<ListenerSample>, Error> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT address, port, queued, backlog FROM listener WHERE sample = ?1
+                 ORDER BY queued DESC",
+            )
+            .map_err(self.err("cannot read its listeners"))?;
+        let rows = st
+            .query_map([id], |r| {
+                let address: String = r.get(0)?;
+                Ok(ListenerSample {
+                    address: address
+                        .parse()
+                        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                    port: r.get(1)?,
+                    queued: r.get(2)?,
+                    backlog: r.get(3)?,
+                })
+            })
+            .map_err(self.err("cannot read its listeners"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err("cannot read its listeners"))
+    }
+
+    /// The kernel settings and socket totals of sample `id` (its counters are
+    /// [`Reader::counters`]); `None` when not recorded (schema version 1).
+    pub fn facts(&self, id: i64) -> Result<Option<KernelFacts>, Error> {
+        self.conn
+            .query_row("SELECT * FROM facts WHERE sample = ?1", [id], |r| {
+                (0..FACT_COLUMNS.len())
+                    .map(|i| r.get::<_, Option<i64>>(i + 1))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .optional()
+            .map_err(self.err("cannot read its kernel settings"))
+            .map(|v| v.map(|v| facts_of(&v)))
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::process::{kill_process, Pid, Signal};
 use serde_json::Value;
-use tcpstat::model::history::{PortSample, Sample, WorkloadSample, COUNTERS};
+use tcpstat::model::history::{PortSample, ProcessSample, Sample, WorkloadSample, COUNTERS};
 use tcpstat::model::{StateRow, TcpState};
 use tcpstat::store::{Recorder, Retention};
 
@@ -330,6 +330,23 @@ fn synthetic(t_ms: i64, close_wait: u64, opens: u64) -> Sample {
         ],
         counters,
         collect_us: 100,
+        processes: Some(vec![
+            ProcessSample {
+                pid: 4242,
+                uid: Some(1000),
+                user: Some("app".into()),
+                command: "app\x1b[31m".into(),
+                counts: row(&[(TcpState::Listen, 1), (TcpState::CloseWait, close_wait)]),
+            },
+            ProcessSample {
+                pid: 22,
+                uid: Some(0),
+                user: Some("root".into()),
+                command: "sshd".into(),
+                counts: row(&[(TcpState::Listen, 1), (TcpState::Established, 10)]),
+            },
+        ]),
+        ..Sample::default()
     }
 }
 
@@ -424,6 +441,31 @@ fn history_over_a_fixed_database_gives_known_answers() {
     assert_eq!(o["ports"][0]["port"], 8080);
     assert_eq!(o["ports"][0]["change"], 7);
     assert_eq!(o["workloads"][0]["name"], "app.service");
+    // And the process: pid 4242, its name as recorded in JSON, escaped in the table.
+    assert_eq!(o["processes"][0]["pid"], 4242, "{o}");
+    assert_eq!(o["processes"][0]["command"], "app\x1b[31m");
+    assert_eq!(o["processes"][0]["user"], "app");
+    assert_eq!(o["processes"][0]["change"], 7);
+    let table = util::text(
+        &[
+            &["history", "--db", db.to_str().expect("utf-8")][..],
+            &period[..],
+            &["--onset", "--state", "close-wait"],
+        ]
+        .concat(),
+    );
+    assert!(table.contains("process  4242/app"), "{table}");
+    assert!(!table.contains('\x1b'), "an unescaped name: {table:?}");
+    // --process over the fixed database: the holder's CLOSE_WAIT, sample by sample.
+    let by_process = history_json(
+        &db,
+        &[
+            &period[..],
+            &["--process", "app\x1b[31m", "--state", "close-wait"],
+        ]
+        .concat(),
+    );
+    assert_eq!(state(&by_process, "CLOSE_WAIT"), cw, "{by_process}");
     // The onset is found when the period starts at the leak: the band comes from before.
     let late = history_json(
         &db,
@@ -580,6 +622,24 @@ fn bytes_per_sample() {
                 ..w.clone()
             })
             .collect();
+        // 20 processes and the two summed rows, the kernel's settings, a listener waiting.
+        let p = s.processes.as_ref().expect("processes")[0].clone();
+        s.processes = Some(
+            (0..22)
+                .map(|k| ProcessSample {
+                    pid: if k < 20 { 1000 + k } else { -(k - 20) },
+                    command: format!("worker-{k}"),
+                    ..p.clone()
+                })
+                .collect(),
+        );
+        s.facts = Some(tcpstat::collect::kernel::read(Path::new("/proc")));
+        s.listeners = vec![tcpstat::model::history::ListenerSample {
+            address: "127.0.0.1".parse().expect("address"),
+            port: 1000,
+            queued: 3,
+            backlog: Some(128),
+        }];
         rec.write(&s, BIG).expect("write");
     }
     rec.close().expect("close");
@@ -588,7 +648,8 @@ fn bytes_per_sample() {
     let _ = std::io::Write::write_all(
         &mut std::io::stderr(),
         format!(
-            "history: {per} bytes per sample (22 ports, 22 workloads, 26 counters); \
+            "history: {per} bytes per sample (22 ports, 22 workloads, 22 processes, 28 \
+             counters, settings, a listener); \
              {:.1} MiB per day at 10 s\n",
             (per * 8640) as f64 / (1 << 20) as f64
         )
@@ -614,7 +675,7 @@ fn a_full_disk_is_said_and_retried_without_spinning() {
         &mnt,
         Some("tmpfs"),
         nix::mount::MsFlags::empty(),
-        Some("size=160k"),
+        Some("size=320k"),
     ) {
         util::skip(format!("cannot mount a tmpfs: {e}"));
         return;

@@ -10,12 +10,20 @@
 //! - `breakdown`: `ports`, `procs` and `list` with real processes, hostile names, dropped
 //!   privileges, user names from NSS;
 //! - `netns`: `--netns`, `--netns-pid` and `--all-netns` on namespaces made by the test;
+//! - `health`: retransmits, zero windows, stalls and full receive queues made for real
+//!   between two namespaces over a veth (nftables loss), checked against `ss -ti`, through
+//!   `list -i`, `health` and `doctor`;
 //! - `doctor`, `check`: real leaks, full queues, SYN_SENT, TIME_WAIT, SYN_RECV and a fixture;
 //!   the monitoring plugin's status lines;
+//! - `doctor_at`: `doctor --at` over a recorded leak (same finding as live), `history
+//!   --process`, a version 1 history database migrated;
 //! - `prometheus`: `--format prometheus` and `serve`, checked with promtool;
 //! - `exporter`: `serve`'s gzip, process metrics and build information;
-//! - `packaging`: the systemd unit (systemd-analyze, its capabilities run for real);
+//! - `packaging`: the systemd units (systemd-analyze, their capabilities run for real, the
+//!   system calls of serve and record under strace against the units' filters);
 //! - `mixin`: alerts and rules through promtool and their unit tests; metric names exist;
+//! - `prometheus_server`: a real Prometheus scraping a real `serve` with the mixin loaded,
+//!   while CLOSE_WAIT sockets leak: series, alerts pending, every dashboard query;
 //! - `watch`: sockets changing state between ticks; the screen in tmux;
 //! - `workloads`: `tcpstat workloads` and the workload dimension (`--by`, `--cgroup`,
 //!   `--workload`, `list -W`, Prometheus) on real cgroups named as systemd, Docker, Podman
@@ -42,9 +50,11 @@ mod check;
 mod cli;
 mod completions;
 mod doctor;
+mod doctor_at;
 mod exporter;
 mod generated;
 mod golden;
+mod health;
 mod history;
 mod history_report;
 mod mixin;
@@ -52,6 +62,7 @@ mod netns;
 mod owners;
 mod packaging;
 mod prometheus;
+mod prometheus_server;
 mod properties;
 mod schemas;
 mod snapshots;

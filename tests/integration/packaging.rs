@@ -1,11 +1,16 @@
-//! What `packaging/` ships (issue 18): the systemd unit verifies and keeps its hardening
-//! score, its capabilities are the ones the owner walk needs (checked by running tcpstat as
-//! an unprivileged user with exactly those capabilities), and its default options agree with
-//! the default configuration file. The Debian package itself is tested by
-//! `packaging/deb-test.sh` (it installs into the system: `.ci/run` runs it).
+//! What `packaging/` ships (issue 18): the systemd units (`tcpstat-serve`, `tcpstat-record`)
+//! verify and keep their hardening scores, their capabilities are the ones the owner walk
+//! needs (checked by running tcpstat as an unprivileged user with exactly those
+//! capabilities), the record unit's database is in its state directory and every system
+//! call and socket family `tcpstat record` uses (run as the unit would run it, under strace)
+//! passes the unit's filters, and their default options agree with the default
+//! configuration file. The Debian package itself is tested by `packaging/deb-test.sh` (it
+//! installs into the system: `.ci/run` runs it).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::net::TcpListener;
+use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,8 +22,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `packaging/systemd/NAME.service`.
+fn unit_named(name: &str) -> String {
+    fs::read_to_string(repo().join(format!("packaging/systemd/{name}.service")))
+        .unwrap_or_else(|e| panic!("the unit {name}: {e}"))
+}
+
 fn unit() -> String {
-    fs::read_to_string(repo().join("packaging/systemd/tcpstat-serve.service")).expect("the unit")
+    unit_named("tcpstat-serve")
 }
 
 /// The values of `Key=` lines of the unit, in order.
@@ -29,12 +40,21 @@ fn settings(unit: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-/// The unit with its binary replaced by the one under test (verify checks that it exists),
-/// in a directory of its own.
-fn unit_for_this_build(dir: &Path) -> PathBuf {
+/// The words of every `Key=` line of the unit.
+fn words(unit: &str, key: &str) -> Vec<String> {
+    settings(unit, key)
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The unit `name` with its binary replaced by the one under test (verify checks that it
+/// exists), in a directory of its own.
+fn unit_for_this_build(dir: &Path, name: &str) -> PathBuf {
     fs::create_dir_all(dir).expect("temp dir");
-    let path = dir.join("tcpstat-serve.service");
-    fs::write(&path, unit().replace("/usr/bin/tcpstat", BIN)).expect("write the unit");
+    let path = dir.join(format!("{name}.service"));
+    fs::write(&path, unit_named(name).replace("/usr/bin/tcpstat", BIN)).expect("write the unit");
     path
 }
 
@@ -48,13 +68,14 @@ fn systemd_analyze() -> Option<()> {
     }
 }
 
-#[test]
-fn the_systemd_unit_verifies_and_keeps_its_hardening() {
+/// `systemd-analyze verify` passes without a word, and `systemd-analyze security` rates the
+/// unit `name` at most `max` (its exposure when written: a regression fails).
+fn verifies_with_exposure_at_most(name: &str, max: f64) {
     if systemd_analyze().is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tcpstat-unit-{}", std::process::id()));
-    let path = unit_for_this_build(&dir);
+    let dir = std::env::temp_dir().join(format!("tcpstat-unit-{name}-{}", std::process::id()));
+    let path = unit_for_this_build(&dir, name);
     let verify = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(&path)
@@ -62,7 +83,7 @@ fn the_systemd_unit_verifies_and_keeps_its_hardening() {
         .expect("systemd-analyze verify");
     assert!(
         verify.status.success() && verify.stderr.is_empty(),
-        "systemd-analyze verify: {:?}\n{}",
+        "systemd-analyze verify {name}: {:?}\n{}",
         verify.status,
         String::from_utf8_lossy(&verify.stderr)
     );
@@ -74,19 +95,33 @@ fn the_systemd_unit_verifies_and_keeps_its_hardening() {
     let text = String::from_utf8_lossy(&security.stdout);
     let score: f64 = text
         .lines()
-        .find_map(|l| l.split_once("Overall exposure level for tcpstat-serve.service: "))
+        .find_map(|l| l.split_once(&format!("Overall exposure level for {name}.service: ")))
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
-    // 2.0 ("OK") when written: what remains is what a socket monitor needs (the host's
-    // network and /proc, netlink, ptrace access checks, ambient capabilities).
-    assert!(score <= 2.0, "exposure {score} (was 2.0):\n{text}");
+    assert!(
+        score <= max,
+        "{name}: exposure {score} (was {max}):\n{text}"
+    );
     let _ = fs::remove_dir_all(dir);
 }
 
 #[test]
-fn the_default_file_and_the_unit_agree() {
-    let unit = unit();
+fn the_systemd_unit_verifies_and_keeps_its_hardening() {
+    // 2.0 ("OK") when written: what remains is what a socket monitor needs (the host's
+    // network and /proc, netlink, ptrace access checks, ambient capabilities).
+    verifies_with_exposure_at_most("tcpstat-serve", 2.0);
+}
+
+#[test]
+fn the_record_unit_verifies_and_keeps_its_hardening() {
+    // 1.5 ("OK") when written: serve's, less the Internet sockets (record serves nothing:
+    // AF_NETLINK only, IPAddressDeny=any).
+    verifies_with_exposure_at_most("tcpstat-record", 1.5);
+}
+
+#[test]
+fn the_default_file_and_the_units_agree() {
     let default = fs::read_to_string(repo().join("packaging/default/tcpstat")).expect("default");
     let from_file: Vec<&str> = default
         .lines()
@@ -94,22 +129,291 @@ fn the_default_file_and_the_unit_agree() {
         .collect();
     assert_eq!(
         from_file,
-        ["TCPSTAT_SERVE_ARGS=\"--listen=127.0.0.1:9555\""],
-        "one setting, loopback"
+        [
+            "TCPSTAT_SERVE_ARGS=\"--listen=127.0.0.1:9555\"",
+            "TCPSTAT_RECORD_ARGS=\"\""
+        ],
+        "serve on loopback; record with its defaults"
+    );
+    for (name, var, fallback) in [
+        ("serve", "TCPSTAT_SERVE_ARGS", "--listen=127.0.0.1:9555"),
+        ("record", "TCPSTAT_RECORD_ARGS", ""),
+    ] {
+        let unit = unit_named(&format!("tcpstat-{name}"));
+        assert_eq!(
+            settings(&unit, "EnvironmentFile"),
+            ["-/etc/default/tcpstat"],
+            "{name}"
+        );
+        assert_eq!(
+            settings(&unit, "Environment"),
+            [format!("{var}={fallback}")],
+            "{name}: the unit's fallback is the file's default"
+        );
+        assert_eq!(
+            settings(&unit, "ExecStart"),
+            [format!("/usr/bin/tcpstat {name} ${var}")]
+        );
+        assert_eq!(
+            settings(&unit, "CapabilityBoundingSet"),
+            settings(&unit, "AmbientCapabilities"),
+            "{name}"
+        );
+    }
+}
+
+/// record's default database is in the unit's state directory (the only place it may
+/// write), and the unit has the capabilities of serve's, for the same reason (see its
+/// comment).
+#[test]
+fn the_record_unit_writes_its_database_where_it_may() {
+    let unit = unit_named("tcpstat-record");
+    assert_eq!(settings(&unit, "StateDirectory"), ["tcpstat"]);
+    assert_eq!(settings(&unit, "ProtectSystem"), ["strict"]);
+    assert_eq!(settings(&unit, "DynamicUser"), ["yes"]);
+    assert_eq!(settings(&unit, "NoNewPrivileges"), ["yes"]);
+    let help = crate::util::text(&["record", "--help"]);
+    let default_db = help
+        .split("[default: ")
+        .map(|rest| rest.split(']').next().unwrap_or_default())
+        .find(|v| v.ends_with(".db"))
+        .unwrap_or_else(|| panic!("no default database in:\n{help}"));
+    assert_eq!(
+        Path::new(default_db).parent(),
+        Some(Path::new("/var/lib/tcpstat")),
+        "record's default --db is under /var/lib/<StateDirectory>"
     );
     assert_eq!(
-        settings(&unit, "Environment"),
-        ["TCPSTAT_SERVE_ARGS=--listen=127.0.0.1:9555"],
-        "the unit's fallback is the file's default"
+        words(&unit, "AmbientCapabilities"),
+        words(&unit_named("tcpstat-serve"), "AmbientCapabilities")
     );
-    assert_eq!(
-        settings(&unit, "ExecStart"),
-        ["/usr/bin/tcpstat serve $TCPSTAT_SERVE_ARGS"]
+}
+
+/// The lines of `strace -f` output from the one that shows `exec` of `bin` succeeding on
+/// (what ran before it is the launcher's, not tcpstat's).
+fn after_exec<'a>(trace: &'a str, bin: &str) -> Vec<&'a str> {
+    let start = trace
+        .lines()
+        .position(|l| l.contains(&format!("execve(\"{bin}\"")) && l.ends_with("= 0"))
+        .unwrap_or_else(|| panic!("no execve of {bin} in the trace:\n{trace}"));
+    trace.lines().skip(start + 1).collect()
+}
+
+/// The names of the system calls in `strace -f` lines.
+fn syscalls(lines: &[&str]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let l = l
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_start();
+            let l = l.strip_prefix("<... ").unwrap_or(l);
+            let name: String = l
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+/// The system calls a `SystemCallFilter=` list allows, as systemd-analyze expands its sets:
+/// the first line's allow list, less every later `~` line's.
+fn allowed_syscalls(filters: &[String]) -> BTreeSet<String> {
+    fn expand(item: &str, out: &mut BTreeSet<String>) {
+        if !item.starts_with('@') {
+            out.insert(item.to_string());
+            return;
+        }
+        let o = Command::new("systemd-analyze")
+            .args(["syscall-filter", "--no-pager", item])
+            .output()
+            .expect("systemd-analyze syscall-filter");
+        assert!(o.status.success(), "{item}: {o:?}");
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            // Members are indented; comments ("# ...") and the set's header are not.
+            if let Some(m) = line.strip_prefix("    ") {
+                let m = m.trim();
+                if !m.is_empty() && !m.starts_with('#') {
+                    expand(m, out);
+                }
+            }
+        }
+    }
+    let mut allowed = BTreeSet::new();
+    for (i, line) in filters.iter().enumerate() {
+        let (deny, list) = match line.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, line.as_str()),
+        };
+        assert!(
+            deny == (i > 0),
+            "an allow list, then deny lists: {filters:?}"
+        );
+        let mut set = BTreeSet::new();
+        for item in list.split_whitespace() {
+            expand(item, &mut set);
+        }
+        if deny {
+            allowed.retain(|s| !set.contains(s));
+        } else {
+            allowed = set;
+        }
+    }
+    allowed
+}
+
+/// Whether this test can run a unit's command as the unit would (as root, with setpriv,
+/// strace and systemd-analyze); says a [`skip`] when not.
+fn can_trace_as_a_unit() -> bool {
+    if !is_root() {
+        skip("needs root (setpriv to drop to uid 65534 with capabilities)");
+        return false;
+    }
+    if systemd_analyze().is_none() {
+        return false;
+    }
+    for tool in ["setpriv", "strace"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            skip(format!("{tool} is not installed (.ci/run installs it)"));
+            return false;
+        }
+    }
+    true
+}
+
+/// `tcpstat args` as the unit's user would run it (uid 65534, exactly the unit's ambient
+/// capabilities), under `strace -f` writing to `trace`.
+fn traced_as_unit(unit: &str, trace: &Path, args: &[&str]) -> Command {
+    let caps: Vec<String> = words(unit, "AmbientCapabilities")
+        .iter()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    let caps = caps.join(",");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(trace)
+        .args([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(format!("--inh-caps={caps}"))
+        .arg(format!("--ambient-caps={caps}"))
+        .arg(BIN)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+/// Every system call and socket family in `trace` (from tcpstat's exec on) passes the
+/// unit's `SystemCallFilter=` and `RestrictAddressFamilies=` (a call the filter refuses
+/// would fail with EPERM, a family with EAFNOSUPPORT, only on a real host); `expected` calls
+/// must be among them (the trace covers the work).
+fn passes_the_units_filters(unit: &str, trace: &Path, expected: &[&str]) {
+    let trace = fs::read_to_string(trace).expect("the trace");
+    let lines = after_exec(&trace, BIN);
+    let used = syscalls(&lines);
+    for call in expected {
+        assert!(used.contains(*call), "no {call} in the trace: {used:?}");
+    }
+    let allowed = allowed_syscalls(&settings(unit, "SystemCallFilter"));
+    assert!(allowed.len() > 100, "{allowed:?}");
+    let refused: Vec<&String> = used.difference(&allowed).collect();
+    assert!(
+        refused.is_empty(),
+        "tcpstat makes system calls the unit refuses: {refused:?}"
     );
-    assert_eq!(
-        settings(&unit, "CapabilityBoundingSet"),
-        settings(&unit, "AmbientCapabilities")
+    let families: BTreeSet<String> = lines
+        .iter()
+        .filter_map(|l| l.split_once(" socket(")?.1.split(',').next())
+        .map(str::to_string)
+        .collect();
+    let permitted: BTreeSet<String> = words(unit, "RestrictAddressFamilies").into_iter().collect();
+    assert!(
+        families.is_subset(&permitted) && families.contains("AF_NETLINK"),
+        "socket families {families:?}, the unit permits {permitted:?}"
     );
+}
+
+/// `tcpstat record` run as the unit runs it, writing into a directory of its own (the
+/// state directory): it records, within the unit's filters.
+#[test]
+fn the_record_unit_lets_record_do_its_work() {
+    if !can_trace_as_a_unit() {
+        return;
+    }
+    let _serial = serial();
+    let unit = unit_named("tcpstat-record");
+    let dir = std::env::temp_dir().join(format!("tcpstat-record-unit-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let state = dir.join("state");
+    fs::create_dir_all(&state).expect("state dir");
+    chown(&state, Some(65534), Some(65534)).expect("chown the state dir");
+    let trace = dir.join("strace.out");
+    let db = state.join("history.db");
+    let db = db.to_str().expect("a UTF-8 temp dir");
+    let args = ["record", "--count", "3", "--interval", "200ms", "--db", db];
+    let o = traced_as_unit(&unit, &trace, &args)
+        .output()
+        .expect("strace setpriv tcpstat record");
+    assert!(o.status.success(), "{o:?}");
+    let history = crate::util::json(&["history", "--db", db, "--since", "1h", "--json"]);
+    assert_eq!(history["samples"], 3, "three samples recorded: {history}");
+    passes_the_units_filters(&unit, &trace, &["sendto", "fsync", "flock"]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `tcpstat serve --processes` run as its unit runs it: scraped (gzip and plain) and stopped
+/// with SIGTERM (exit 0), within the unit's filters.
+#[test]
+fn the_serve_unit_lets_serve_do_its_work() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+    if !can_trace_as_a_unit() {
+        return;
+    }
+    let _serial = serial();
+    let unit = unit();
+    let dir = std::env::temp_dir().join(format!("tcpstat-serve-unit-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("strace.out");
+    let args = ["serve", "--listen", "127.0.0.1:0", "--processes"];
+    let mut strace = traced_as_unit(&unit, &trace, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strace setpriv tcpstat serve");
+    let mut stderr = BufReader::new(strace.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("serve's first line");
+    let addr = line
+        .trim_end()
+        .strip_prefix("tcpstat: serving metrics on http://")
+        .and_then(|s| s.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    for headers in ["Accept-Encoding: gzip\r\n", ""] {
+        let mut s = TcpStream::connect(&addr).expect("connect");
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: test\r\n{headers}\r\n").expect("send");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).expect("read");
+        assert!(answer.starts_with(b"HTTP/1.1 200 "), "{headers:?}");
+    }
+    // setpriv exec'd tcpstat: the one child of strace.
+    let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id()))
+        .expect("strace's children");
+    let pid: i32 = children.trim().parse().expect("one child");
+    let pid = rustix::process::Pid::from_raw(pid).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    let status = strace.wait().expect("wait");
+    assert!(status.success(), "serve after SIGTERM: {status:?}");
+    passes_the_units_filters(&unit, &trace, &["sendto", "accept4", "readlinkat"]);
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Owners of a socket this (root) process holds, as `tcpstat list -p` sees them when run as
@@ -260,4 +564,100 @@ fn the_kubernetes_manifest_has_the_apis_field_names_and_our_settings() {
     for limit in ["cpu", "memory"] {
         assert!(c["resources"]["limits"][limit].is_string(), "{limit} limit");
     }
+}
+
+/// ESTABLISHED sockets per workload name in the one sample `tcpstat record --source proc`
+/// takes when run as uid 65534 with `caps` (e.g. `CAP_SYS_PTRACE`) as its ambient
+/// capabilities, in the calling thread's network namespace.
+fn established_by_workload(caps: &[String], dir: &Path) -> Vec<(String, u64)> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).expect("state dir");
+    chown(dir, Some(65534), Some(65534)).expect("chown the state dir");
+    let db = dir.join("history.db");
+    let db = db.to_str().expect("a UTF-8 temp dir");
+    let list: Vec<String> = caps
+        .iter()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    if !list.is_empty() {
+        let list = list.join(",");
+        cmd.arg(format!("--inh-caps={list}"))
+            .arg(format!("--ambient-caps={list}"));
+    }
+    let o = cmd
+        .args([
+            BIN, "record", "--source", "proc", "--count", "1", "--db", db,
+        ])
+        .env_clear()
+        .output()
+        .expect("setpriv tcpstat record");
+    assert!(o.status.success(), "{caps:?}: {o:?}");
+    let h = crate::util::json(&["history", "--db", db, "--at", "now", "--json"]);
+    h["workloads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no workloads: {h}"))
+        .iter()
+        .map(|w| {
+            let name = w["name"].as_str().expect("name").to_string();
+            (name, w["counts"]["ESTABLISHED"].as_u64().expect("count"))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Why the record unit has serve's two capabilities: with the /proc source (no netlink, no
+/// cgroup ids) a socket's workload is its owner's, and finding root's sockets among
+/// `/proc/PID/fd/*` needs both, as for serve's owner walk. Checked in a private network
+/// namespace with one connection held by this (root) process.
+#[test]
+fn the_record_units_capabilities_are_what_workload_lookup_needs() {
+    if !is_root() {
+        skip("needs root (a root-held socket, and setpriv to drop to uid 65534)");
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        skip("setpriv (util-linux) is not installed");
+        return;
+    }
+    if let Err(why) = crate::util::netns::netns_available() {
+        skip(format!(
+            "record's capabilities in a private network namespace: {why}"
+        ));
+        return;
+    }
+    let _serial = serial();
+    let caps = words(&unit_named("tcpstat-record"), "AmbientCapabilities");
+    assert_eq!(caps, ["CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"]);
+    let dir = std::env::temp_dir().join(format!("tcpstat-record-caps-{}", std::process::id()));
+    let in_netns = dir.clone();
+    crate::util::netns::in_private_netns(move || {
+        let dir = in_netns;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let unattributed = |seen: &[(String, u64)]| {
+            seen.iter()
+                .filter(|(name, _)| name == "(unattributed)")
+                .map(|(_, n)| *n)
+                .sum::<u64>()
+        };
+        let with_both = established_by_workload(&caps, &dir);
+        assert_eq!(unattributed(&with_both), 0, "{with_both:?}");
+        assert_eq!(
+            with_both.iter().map(|(_, n)| n).sum::<u64>(),
+            2,
+            "{with_both:?}"
+        );
+        for i in 0..caps.len() {
+            let mut fewer = caps.clone();
+            fewer.remove(i);
+            let seen = established_by_workload(&fewer, &dir);
+            assert_eq!(unattributed(&seen), 2, "{fewer:?}: {seen:?}");
+        }
+        drop((client, server, listener));
+    });
+    let _ = fs::remove_dir_all(&dir);
 }

@@ -20,6 +20,7 @@ use rustix::process::{kill_process, Pid, Signal};
 
 use crate::util::netns::{in_private_netns, netns_available};
 use crate::util::sockets::{Family, Sock};
+use crate::util::ss::ss_lines;
 use crate::util::states::{fresh_listener, proc_sockets, State};
 use crate::util::{fixture, run, serial, skip, tcpstat, wait_until, WAIT};
 
@@ -81,7 +82,9 @@ pub(crate) struct Sample {
 }
 
 /// A strict reader of the text format as tcpstat writes it: HELP and TYPE before each
-/// family, a family's samples together, labels with the three escapes, no timestamps.
+/// family, a family's samples together, labels with the three escapes, no timestamps; a
+/// histogram's `_bucket` series with `le` bounds in order, cumulative, the last `+Inf` and
+/// equal to `_count`.
 pub(crate) fn parse(text: &str) -> Vec<Sample> {
     let mut samples = Vec::new();
     let mut typed: BTreeMap<String, String> = BTreeMap::new();
@@ -105,7 +108,7 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
-            assert!(matches!(kind, "gauge" | "counter"), "{at}");
+            assert!(matches!(kind, "gauge" | "counter" | "histogram"), "{at}");
             assert!(
                 helped.last().map(String::as_str) == Some(name),
                 "TYPE after HELP: {at}"
@@ -125,9 +128,22 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
             .unwrap_or_else(|| panic!("no value: {at}"));
         let name = &line[..name_end];
         assert!(name_ok(name), "{at}");
+        let family = match current.as_deref() {
+            Some(f) if typed.get(f).map(String::as_str) == Some("histogram") => {
+                ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| {
+                        name.strip_prefix(f)
+                            .filter(|rest| rest == suffix)
+                            .map(|_| f)
+                    })
+                    .unwrap_or(name)
+            }
+            _ => name,
+        };
         assert_eq!(
             current.as_deref(),
-            Some(name),
+            Some(family),
             "sample outside its family: {at}"
         );
         assert!(!finished.contains(&name.to_string()), "{at}");
@@ -194,8 +210,23 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
         });
     }
     let mut series = std::collections::BTreeSet::new();
+    let family_of = |name: &str| {
+        ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|f| typed.get(*f).map(String::as_str) == Some("histogram"))
+            })
+            .unwrap_or(name)
+            .to_string()
+    };
+    check_histograms(&samples, &typed);
     for s in &samples {
-        assert!(typed.contains_key(&s.name), "{} has no TYPE", s.name);
+        assert!(
+            typed.contains_key(&family_of(&s.name)),
+            "{} has no TYPE",
+            s.name
+        );
         // What node_exporter's textfile collector rejects ("collected before with the same
         // name and label values") and Prometheus silently collapses.
         assert!(
@@ -206,6 +237,58 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
         );
     }
     samples
+}
+
+/// Label names and values, in order.
+type Labels = Vec<(String, String)>;
+
+/// Each histogram series: buckets in increasing `le`, counts never going down, the last
+/// bucket `+Inf` and equal to `_count`.
+fn check_histograms(samples: &[Sample], typed: &BTreeMap<String, String>) {
+    for (family, _) in typed.iter().filter(|(_, kind)| *kind == "histogram") {
+        let bucket = format!("{family}_bucket");
+        // Per label set but le, its (le, count) buckets.
+        let mut series: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
+        for s in samples.iter().filter(|s| s.name == bucket) {
+            let le = s.labels.get("le").expect("a bucket without le");
+            let le: f64 = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().expect("le")
+            };
+            let key = s
+                .labels
+                .iter()
+                .filter(|(k, _)| *k != "le")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            series.entry(key).or_default().push((le, s.value));
+        }
+        for (key, buckets) in &series {
+            assert!(
+                buckets
+                    .windows(2)
+                    .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+                "{family}{key:?}: buckets out of order or not cumulative: {buckets:?}"
+            );
+            let last = buckets.last().expect("a bucket");
+            assert!(last.0.is_infinite(), "{family}{key:?}: no +Inf bucket");
+            let count = samples
+                .iter()
+                .find(|s| {
+                    s.name == format!("{family}_count")
+                        && s.labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .eq(key.iter().cloned())
+                })
+                .unwrap_or_else(|| panic!("{family}{key:?}: no _count"));
+            assert_eq!(
+                count.value, last.1,
+                "{family}{key:?}: +Inf bucket != _count"
+            );
+        }
+    }
 }
 
 /// The value of the one sample with these labels.
@@ -1447,4 +1530,225 @@ fn serve_answers_at_once_and_sleeps_when_idle() {
         .map(|(tid, after)| after - before.get(tid).copied().unwrap_or(0))
         .sum();
     assert!(woken <= 2, "woken {woken} times in an idle second");
+}
+
+// ---------------------------------------------------------------------------
+// serve --health
+// ---------------------------------------------------------------------------
+
+/// The segments `ss -ti` says the connections to or from `port` retransmitted over their
+/// lives (`retrans:IN_FLIGHT/TOTAL`, printed when either is non-zero), summed.
+fn ss_total_retransmits(port: u16) -> u64 {
+    let out = Command::new("ss")
+        .args(["-tinH", "state", "connected"])
+        .arg(format!("( sport = :{port} or dport = :{port} )"))
+        .output()
+        .expect("ss");
+    assert!(out.status.success(), "ss: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix("retrans:"))
+        .map(|r| {
+            let (_, total) = r.split_once('/').expect("retrans:N/M");
+            total.parse::<u64>().expect("a number")
+        })
+        .sum()
+}
+
+/// A connection to `listener` with steady traffic: a thread writes 4 KiB to the client end
+/// every 5 ms (about 200 segments a second, little enough for the reader to keep up: a full
+/// receive queue drops segments, and they would be retransmitted too), another reads at the
+/// server end, until `stop`.
+fn busy_connection(
+    listener: &TcpListener,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    client
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    server
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let (s1, s2) = (Arc::clone(stop), Arc::clone(stop));
+    vec![
+        std::thread::spawn(move || {
+            let chunk = [0x5a_u8; 4 * 1024];
+            while !s1.load(Ordering::Relaxed) {
+                let _ = client.write(&chunk);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }),
+        std::thread::spawn(move || {
+            let mut buf = [0_u8; 64 * 1024];
+            while !s2.load(Ordering::Relaxed) {
+                if let Ok(0) = server.read(&mut buf) {
+                    return;
+                }
+            }
+        }),
+    ]
+}
+
+/// The sum of a family's samples over both directions of `port`.
+fn port_sum(samples: &[Sample], name: &str, port: u16, extra: &[(&str, &str)]) -> f64 {
+    let port = port.to_string();
+    samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && s.labels.get("port") == Some(&port)
+                && extra
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+        .sum()
+}
+
+/// `serve --health` over real connections in a private namespace: one service whose
+/// segments nftables drops at random (a fifth of them), one whose server stopped reading (the
+/// client faces a zero window), one clean. The lossy port's retransmit counter is what `ss
+/// -ti` says its connections retransmitted (taken just before and just after the scrape), the
+/// clean port's stays 0, the zero window and the queued bytes are seen, the RTT histogram
+/// gets one observation per connection per scrape, and promtool accepts the exposition.
+#[test]
+fn serve_health_counts_retransmits_zero_windows_and_rtts_per_port() {
+    let _serial = serial();
+    if let Err(why) = netns_available() {
+        skip(format!("serve --health scenario: {why}"));
+        return;
+    }
+    if !crate::util::ss::ss_for("serve --health retransmits") {
+        return;
+    }
+    in_private_netns(|| {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let lossy = fresh_listener(Ipv4Addr::LOCALHOST).expect("listener");
+        let clean = fresh_listener(Ipv4Addr::LOCALHOST).expect("listener");
+        let stop = Arc::new(AtomicBool::new(false));
+        let lossy_port = lossy.local_addr().expect("addr").port();
+        let clean_port = clean.local_addr().expect("addr").port();
+        let mut threads = busy_connection(&lossy, &stop);
+        threads.extend(busy_connection(&clean, &stop));
+        // Drop a fifth of what arrives for the lossy port once it is connected: at input, as
+        // a lossy network would (dropped at output, the sender is told at once and sends again
+        // without counting a retransmit).
+        let script = format!(
+            "table inet tcpstat_loss {{\n chain input {{\n  type filter hook input priority 0;\n  \
+             tcp dport {lossy_port} numgen random mod 100 < 20 drop\n }}\n}}\n"
+        );
+        let mut nft = match Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                skip("serve --health scenario: nft (nftables) is not installed");
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => panic!("nft: {e}"),
+        };
+        nft.stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("nft script");
+        assert!(nft.wait().expect("nft").success(), "nft -f: {script}");
+        // A server that never reads, with a small buffer: its client's window closes.
+        let stuck = Sock::new(Family::V4);
+        stuck.set_rcvbuf(4096);
+        stuck
+            .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .expect("bind");
+        stuck.listen(8);
+        let stuck_port = stuck.port();
+        let writer = Sock::new(Family::V4);
+        writer.connect(stuck.local_addr());
+        let _reader = stuck.accept();
+        writer.fill_peer_window();
+
+        let server = Server::start(&["--listen", "127.0.0.1:0", "--health"]);
+        let scrape = || {
+            let reply = get(server.addr, "/metrics");
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.body
+        };
+        wait_until(
+            "the lossy connection to retransmit",
+            WAIT,
+            || match ss_total_retransmits(lossy_port) {
+                n if n < 10 => Err(format!("{n} retransmits so far")),
+                _ => Ok(()),
+            },
+        );
+        // Both ports' counters are what ss says (a clean loopback connection may retransmit
+        // too: a tail loss probe counts), taken just before and just after the scrape.
+        let mut counted = Vec::new();
+        for _ in 0..2 {
+            let before = [lossy_port, clean_port].map(ss_total_retransmits);
+            let body = scrape();
+            let after = [lossy_port, clean_port].map(ss_total_retransmits);
+            promtool(&body);
+            let samples = parse(&body);
+            let ours = [lossy_port, clean_port]
+                .map(|port| port_sum(&samples, "tcpstat_port_retransmits_total", port, &[]) as u64);
+            for i in 0..2 {
+                assert!(
+                    before[i] <= ours[i] && ours[i] <= after[i],
+                    "retransmits of port {}: ss said {} before the scrape and {} after, \
+                     tcpstat {}\n{body}",
+                    [lossy_port, clean_port][i],
+                    before[i],
+                    after[i],
+                    ours[i]
+                );
+            }
+            counted.push((samples, ours));
+        }
+        let (first, second) = (&counted[0].0, &counted[1].0);
+        let ([lossy_1, clean_1], [lossy_2, clean_2]) = (counted[0].1, counted[1].1);
+        assert!(
+            lossy_2 >= lossy_1 && clean_2 >= clean_1,
+            "a counter went down"
+        );
+        assert!(
+            lossy_2 > clean_2,
+            "the lossy port retransmitted {lossy_2}, the clean one {clean_2}"
+        );
+        // One RTT observation per connection with tcp_info per scrape: the client and the
+        // server end of the lossy connection.
+        let count = |s: &[Sample]| port_sum(s, "tcpstat_port_rtt_seconds_count", lossy_port, &[]);
+        assert_eq!(count(first), 2.0);
+        assert_eq!(count(second), 4.0);
+        // The zero window: the writer (direction out of the stuck port) faces it; bytes wait
+        // on both sides.
+        let zero = value(
+            second,
+            "tcpstat_port_zero_window_sockets",
+            &[("port", &stuck_port.to_string()), ("direction", "out")],
+        );
+        assert_eq!(zero, 1.0, "{}", ss_lines(&format!("sport = :{stuck_port}")));
+        let queued = |direction: &str, queue: &str| {
+            value(
+                second,
+                "tcpstat_port_queued_bytes",
+                &[
+                    ("port", &stuck_port.to_string()),
+                    ("direction", direction),
+                    ("queue", queue),
+                ],
+            )
+        };
+        assert!(queued("out", "send") > 0.0 && queued("in", "recv") > 0.0);
+        stop.store(true, Ordering::Relaxed);
+        drop(server);
+        for t in threads {
+            t.join().expect("traffic thread");
+        }
+    });
 }

@@ -101,6 +101,19 @@ impl Schemas {
     }
 }
 
+/// Every way `doc` breaks the schema `name` (`doctor`, `health`, ...), one line each: for
+/// documents other modules make live (the health tests' doctor findings about peers).
+pub(crate) fn schema_errors(name: &str, doc: &Value) -> Vec<String> {
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&read_schema(name))
+        .unwrap_or_else(|e| panic!("{name}.schema.json does not compile: {e}"));
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runs
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +339,9 @@ fn every_document(scope: &[&str]) -> Vec<Vec<String>> {
         &["workloads", "--json", "--by", "unit", "--top", "1"],
         &["health", "--json"],
         &["health", "--json", "--by", "peer", "--top", "1"],
+        &["health", "--json", "--by", "prefix", "--prefix", "8"],
+        &["health", "--json", "--by", "process"],
+        &["health", "--json", "--by", "workload"],
         &["list", "--json"],
         &["list", "--json", "-W"],
         &["list", "--ndjson", "-W", "-p"],

@@ -613,6 +613,45 @@ fn doctor_outputs(files: &mut Vec<(String, String)>) {
     for r in &host.records {
         census.record(r);
     }
+    // Connections with tcp_info: four peers (one far slower than the others), one losing a
+    // tenth of its segments, one not reading, one gone silent.
+    let info = |rtt_ms: u32, segs: u32, retrans: u32| tcpstat::model::TcpInfo {
+        rtt_us: Some(rtt_ms * 1000),
+        segs_out: Some(segs),
+        total_retrans: Some(retrans),
+        last_ack_recv_ms: Some(20),
+        snd_wnd: Some(65535),
+        ..Default::default()
+    };
+    let detail = |info| tcpstat::model::SocketDetail {
+        info: Some(info),
+        ..Default::default()
+    };
+    use TcpState::Established;
+    for (remote, rtt, segs, retrans) in [
+        ("10.1.0.1:5432", 1, 500, 0),
+        ("10.1.0.2:5432", 2, 2000, 200),
+        ("10.1.0.3:5432", 3, 500, 0),
+        ("10.1.0.9:5432", 80, 500, 1),
+    ] {
+        let r = socket(Established, "10.0.0.5:41000", remote, 0, 0);
+        census.record_detail(&r, &detail(info(rtt, segs, retrans)));
+    }
+    let mut slow = socket(Established, "10.0.0.5:41001", "10.1.0.3:5432", 0, 0);
+    slow.send_q = 65536;
+    let zero = tcpstat::model::TcpInfo {
+        snd_wnd: Some(0),
+        ..info(3, 500, 0)
+    };
+    census.record_detail(&slow, &detail(zero));
+    let mut gone = socket(Established, "10.0.0.5:41002", "10.1.0.7:443", 0, 0);
+    gone.send_q = 1200;
+    let silent = tcpstat::model::TcpInfo {
+        last_ack_recv_ms: Some(63_000),
+        retransmits: Some(6),
+        ..info(3, 120, 9)
+    };
+    census.record_detail(&gone, &detail(silent));
     let mut thresholds = Thresholds::default();
     thresholds.apply(&diagnose::parse_threshold("CLOSE_WAIT=2").expect("a threshold"));
     let facts = facts();
@@ -626,6 +665,7 @@ fn doctor_outputs(files: &mut Vec<(String, String)>) {
         counted: outcome.counted(StateSet::ALL),
         not_counted_reason: &reason,
         backlog_known: true,
+        health: Some(&census.health),
     });
     let worst = diagnosis.worst();
     assert!(

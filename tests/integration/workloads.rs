@@ -21,7 +21,7 @@
 //! files, compare a view with [`row_by`] / [`states_of`] against [`Workload::in_cgroup`] or
 //! [`ss_cgroup_counts`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -1515,4 +1515,80 @@ fn watch_by_workload_names_it() {
         &ports,
     ]);
     assert!(out.contains(&name), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// health --by workload, process, prefix
+// ---------------------------------------------------------------------------
+
+/// `tcpstat health --json ARGS`'s groups.
+fn health_groups(args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["health", "--json"];
+    all.extend_from_slice(args);
+    let v = json(&all);
+    v["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("health --json: {v:#}"))
+        .clone()
+}
+
+fn sockets_of(groups: &[Value]) -> u64 {
+    groups
+        .iter()
+        .map(|g| g["sockets"].as_u64().expect("sockets"))
+        .sum()
+}
+
+/// `health --by workload` puts a service's connections (ESTABLISHED, CLOSE_WAIT and
+/// FIN_WAIT_2, both families) in one group named as `workloads` names it, with tcp_info for
+/// each; `--by process` puts them under the `sleep` processes holding them; `--by prefix`
+/// under 127.0.0.0/8 and ::/64. Every grouping holds the same connections as `--by
+/// service`.
+#[test]
+fn health_groups_connections_by_workload_process_and_prefix() {
+    let _serial = serial();
+    let Some(mount) = setup("health --by workload") else {
+        return;
+    };
+    let w = Workload::start(&mount, Naming::Service.fresh(), Recipe::SMALL);
+    wait_for_ss_cgroup(w.path(), w.in_cgroup());
+    let counts = w.in_cgroup();
+    let connections: u64 = [State::Established, State::CloseWait, State::FinWait2]
+        .iter()
+        .map(|&s| counts.state_total(s))
+        .sum();
+    assert_eq!(connections, 8, "the recipe: {counts:?}");
+    let ports = ports_arg(&[&w]);
+    let service = health_groups(&["--port", &ports]);
+    assert_eq!(sockets_of(&service), connections, "{service:#?}");
+
+    let by_workload = health_groups(&["--port", &ports, "--by", "workload"]);
+    let unit = w.path().rsplit('/').next().expect("a unit name");
+    assert_eq!(by_workload.len(), 1, "{by_workload:#?}");
+    let g = &by_workload[0];
+    assert_eq!(g["workload"], unit, "{g:#}");
+    assert_eq!(g["workload_kind"], "service");
+    assert_eq!(g["sockets"].as_u64(), Some(connections));
+    assert_eq!(g["sockets_with_info"].as_u64(), Some(connections));
+    assert!(g["rtt_p50_us"].as_u64().is_some(), "{g:#}");
+
+    // Each socket is held by the cgroup's sleep holders (one or more of them: a socket
+    // shared by several processes counts for each).
+    let by_process = health_groups(&["--port", &ports, "--by", "process"]);
+    let holders: BTreeSet<u64> = w.pids().iter().map(|&p| u64::from(p)).collect();
+    assert!(!by_process.is_empty());
+    for g in &by_process {
+        assert_eq!(g["command"], "sleep", "{by_process:#?}");
+        let pid = g["pid"].as_u64().expect("pid");
+        assert!(holders.contains(&pid), "{pid} is not a holder: {holders:?}");
+    }
+    assert!(sockets_of(&by_process) >= connections, "{by_process:#?}");
+
+    let by_prefix = health_groups(&["--port", &ports, "--by", "prefix", "--prefix", "8"]);
+    let prefixes: BTreeSet<&str> = by_prefix
+        .iter()
+        .map(|g| g["prefix"].as_str().expect("prefix"))
+        .collect();
+    assert_eq!(prefixes, ["127.0.0.0/8", "::/64"].into(), "{by_prefix:#?}");
+    assert_eq!(sockets_of(&by_prefix), connections);
 }

@@ -83,13 +83,13 @@ enum GroupKey {
 }
 
 /// The owners of a socket, or why there are none.
-enum Owned<'a> {
+pub(super) enum Owned<'a> {
     By(Vec<&'a Process>),
     Hidden,
     NotFound,
 }
 
-fn owned<'a>(owners: &'a OwnerMap, r: &SocketRecord) -> Owned<'a> {
+pub(super) fn owned<'a>(owners: &'a OwnerMap, r: &SocketRecord) -> Owned<'a> {
     let found: Vec<_> = owners.owner_processes(r.inode).collect();
     if !found.is_empty() {
         Owned::By(found)

@@ -68,6 +68,7 @@ mod tests {
             counted: StateSet::of(TcpState::FinWait2),
             not_counted_reason: &|_| "not selected by --state",
             backlog_known: true,
+            health: None,
         });
         let fw2 = of(&d, Check::FinWait2)[0];
         assert_eq!(fw2.value, 2);

@@ -181,6 +181,7 @@ mod tests {
                 counted: StateSet::ALL,
                 not_counted_reason: &|_| "not counted",
                 backlog_known: true,
+                health: None,
             });
             of(&d, Check::EphemeralPorts)[0].clone()
         };

@@ -23,10 +23,16 @@ pub mod close_wait;
 pub mod closing;
 pub mod ephemeral_ports;
 pub mod orphans;
+pub mod recv_queue;
+pub mod retransmits;
+pub mod rtt;
+pub mod stalled;
 pub mod syn_recv;
 pub mod syn_sent;
 pub mod tcp_memory;
 pub mod time_wait;
+pub mod unanswered;
+pub mod zero_window;
 
 /// Length of evidence lists.
 pub const TOP: usize = 5;
@@ -110,6 +116,24 @@ pub fn top_ports(map: &HashMap<(u16, Direction), u64>) -> Vec<PortCount> {
     });
     v.truncate(TOP);
     v
+}
+
+/// The service ports of `records`, as `tcpstat ports` groups them, busiest first.
+pub fn ports_of(census: &super::Census, records: &[SocketRecord]) -> Vec<PortCount> {
+    let ephemeral = census
+        .ephemeral
+        .unwrap_or(crate::aggregate::DEFAULT_EPHEMERAL_PORTS);
+    let mut ports = HashMap::new();
+    for r in records {
+        *ports
+            .entry(crate::aggregate::service_group_in(
+                &census.listening,
+                ephemeral,
+                r,
+            ))
+            .or_default() += 1;
+    }
+    top_ports(&ports)
 }
 
 pub fn setting(name: &'static str, value: Option<u64>) -> (&'static str, Option<Setting>) {

@@ -71,6 +71,7 @@ mod tests {
                 counted: StateSet::ALL,
                 not_counted_reason: &|_| "not counted",
                 backlog_known: true,
+                health: None,
             });
             of(&d, Check::TcpMemory)[0].clone()
         };

@@ -168,3 +168,116 @@ pub fn run_in_netns_only(name: &str, f: fn(Env)) -> bool {
         }
     }
 }
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A second private network namespace, owned by a thread of its own that runs what it is
+/// given ([`PeerNetns::run`]): sockets made, or commands (`ip`, `nft`, tcpstat) spawned, in a
+/// job belong to that namespace. It disappears when dropped (the thread ends). Joined to
+/// another namespace with [`veth`].
+pub struct PeerNetns {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
+    /// The thread's id (what `ip link ... netns` takes for a process).
+    pub tid: u32,
+}
+
+impl PeerNetns {
+    /// A fresh namespace with `lo` up, empty.
+    pub fn new() -> PeerNetns {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready, started) = std::sync::mpsc::channel();
+        let thread = thread::Builder::new()
+            .name("peer-netns".into())
+            .spawn(move || {
+                enter_private_netns();
+                let me = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+                let _ = ready.send(me);
+                for job in queue {
+                    job();
+                }
+            })
+            .expect("spawn the peer namespace's thread");
+        let me = started.recv().expect("the peer namespace started");
+        let tid = me
+            .file_name()
+            .and_then(|t| t.to_str())
+            .and_then(|t| t.parse().ok())
+            .expect("PID/task/TID");
+        PeerNetns {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            tid,
+        }
+    }
+
+    /// Runs `f` on the namespace's thread and returns what it returns (a panic in `f` is
+    /// the caller's).
+    pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (done, result) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = done.send(r);
+        });
+        self.jobs
+            .as_ref()
+            .expect("a running namespace")
+            .send(job)
+            .expect("the peer namespace's thread is gone");
+        match result.recv().expect("the job ran") {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for PeerNetns {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `ip ARGS` in the calling thread's namespace; panics with its stderr on failure.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running ip {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Joins the calling thread's namespace to `peer`'s with a veth pair on one /24: `local` on
+/// this side (device `veth-here`), every address of `remote` on the peer's (`veth-there`),
+/// both ends up.
+pub fn veth(peer: &PeerNetns, local: std::net::Ipv4Addr, remote: &[std::net::Ipv4Addr]) {
+    let tid = peer.tid.to_string();
+    ip(&[
+        "link",
+        "add",
+        "veth-here",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "veth-there",
+        "netns",
+        &tid,
+    ]);
+    ip(&["addr", "add", &format!("{local}/24"), "dev", "veth-here"]);
+    ip(&["link", "set", "veth-here", "up"]);
+    let remote = remote.to_vec();
+    peer.run(move || {
+        for a in remote {
+            ip(&["addr", "add", &format!("{a}/24"), "dev", "veth-there"]);
+        }
+        ip(&["link", "set", "veth-there", "up"]);
+    });
+}

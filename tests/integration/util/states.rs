@@ -865,7 +865,7 @@ impl Scenario {
 
 /// Applies an nftables script in the current thread's namespace. Returns false when nft is
 /// not installed (a [`skip`]: CI installs nftables).
-fn nft_apply(script: &str) -> bool {
+pub fn nft_apply(script: &str) -> bool {
     let child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
