@@ -386,6 +386,8 @@ fn describe(r: &PeriodReport<'_>) -> String {
         format!("port {}", ports.join(", "))
     } else if !s.workloads.is_empty() {
         format!("workload {}", s.workloads.join(", "))
+    } else if !s.processes.is_empty() {
+        format!("process {}", s.processes.join(", "))
     } else {
         "all sockets".to_string()
     }
@@ -411,7 +413,8 @@ fn onsets(o: &mut String, r: &PeriodReport<'_>) {
             num(x.onset.median),
             num(x.onset.upper)
         );
-        if !x.ports.is_empty() || !x.workloads.is_empty() {
+        let processes = x.processes.as_deref().unwrap_or_default();
+        if !x.ports.is_empty() || !x.workloads.is_empty() || !processes.is_empty() {
             let _ = write!(
                 o,
                 "<div class=\"scroll\"><table><thead><tr><th>Held by, then</th><th>{}</th>\
@@ -432,6 +435,19 @@ fn onsets(o: &mut String, r: &PeriodReport<'_>) {
                     "<tr><td class=\"name\">workload {}</td><td>{}</td><td>{grew:+}</td></tr>",
                     html(&w.name),
                     w.counts.get(x.state)
+                );
+            }
+            for (p, grew) in processes {
+                let name = if p.pid > 0 {
+                    format!("{}/{}", p.pid, p.command)
+                } else {
+                    p.command.clone()
+                };
+                let _ = write!(
+                    o,
+                    "<tr><td class=\"name\">process {}</td><td>{}</td><td>{grew:+}</td></tr>",
+                    html(&name),
+                    p.counts.get(x.state)
                 );
             }
             o.push_str("</tbody></table></div>");

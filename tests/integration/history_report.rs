@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use tcpstat::model::history::{PortSample, Sample, WorkloadSample, COUNTERS};
+use tcpstat::model::history::{PortSample, ProcessSample, Sample, WorkloadSample, COUNTERS};
 use tcpstat::model::{StateRow, TcpState};
 use tcpstat::store::{Recorder, Retention};
 
@@ -99,6 +99,13 @@ fn sample(i: u64) -> Sample {
         ],
         counters,
         collect_us: 100,
+        processes: Some(vec![ProcessSample {
+            pid: 4242,
+            uid: Some(1000),
+            user: Some("app".into()),
+            command: "<b>app</b>\u{1b}[31m".into(),
+            counts: row(&[(TcpState::Listen, 1), (TcpState::CloseWait, cw)]),
+        }]),
         ..Sample::default()
     }
 }
@@ -288,6 +295,14 @@ fn the_html_report_is_self_contained_escaped_and_agrees_with_json() {
         para.contains(&format!(": {} sockets", onset["count"])),
         "{para} / {onset}"
     );
+    // Who held it then: the port, the workload and the process, named as text.
+    let held = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("td"))
+        .map(text)
+        .find(|t| t.starts_with("process "))
+        .expect("the process at the onset");
+    assert_eq!(held, "process 4242/<b>app</b>\\x1b[31m");
     let marker = by_id(&doc, "chart-CLOSE_WAIT")
         .and_then(|c| c.descendants().find(|n| n.has_tag_name("line")))
         .expect("the onset marked on the chart");
