@@ -357,6 +357,7 @@ remote\t'Remote address'
 workload\t'Workload: systemd unit, container or pod (as `tcpstat workloads`)'"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l top -d 'Length of the top and age lists (at least 1)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l older-than -d 'Only report sockets that have been in their state at least this long (e.g. 5m)' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l stall -d 'With --health: a connection with data queued and nothing acknowledged for this long is stalled (e.g. 5s, 500ms)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l state -d 'Only these states: names or groups, comma-separated or repeated (e.g. `--state close-wait,time-wait`). The kernel filters, so this is cheap' -r -f -a "(__fish_tcpstat_value states)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l port -d 'Sockets with this port on either side: a port, a list or a range (`80,443`, `8000-8100`)' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l sport -d 'Sockets whose local (source) port matches' -r
@@ -377,6 +378,7 @@ never\t''"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns -d 'Read another network namespace: a name under /run/netns (as `ip netns` names them) or the path of a namespace file (/proc/PID/ns/net, a bind mount). Entering it needs CAP_SYS_ADMIN (root)' -r -f -a "(__fish_tcpstat_value netns)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l netns-pid -d 'Read the network namespace of process PID (e.g. a container\'s main process). Entering it needs CAP_SYS_ADMIN; `--source proc` reads /proc/PID/net/tcp{,6} without entering' -r -f -a "(__fish_tcpstat_value pid)"
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l host-root -d 'Where container runtimes keep their files (the host\'s `/`; e.g. `/host` in a container with the host\'s root mounted there): names of Docker and Podman containers and Kubernetes pods are read under it (var/lib/docker, var/lib/containers, run/containerd, run/containers, var/log/pods)' -r -f -a "(__fish_complete_directories)"
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l health -d 'Also show connection health per service port: connections, RTT p50/p99, retransmitted segments per second (the growth of each connection\'s total since the tick before), connections retransmitting, facing a zero window or stalled, and queued bytes (asks the kernel for every connection\'s tcp_info; netlink only)'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l events -d 'Also report the sockets that entered or left the watched states since the last tick'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -l json -d 'Print NDJSON (one object per tick) even on a terminal'
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'

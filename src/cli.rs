@@ -636,6 +636,19 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse)]
     pub older_than: Option<std::time::Duration>,
 
+    /// Also show connection health per service port: connections, RTT p50/p99,
+    /// retransmitted segments per second (the growth of each connection's total since the
+    /// tick before), connections retransmitting, facing a zero window or stalled, and queued
+    /// bytes (asks the kernel for every connection's tcp_info; netlink only).
+    #[arg(long)]
+    pub health: bool,
+
+    /// With --health: a connection with data queued and nothing acknowledged for this long
+    /// is stalled (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse,
+          default_value = "5s", requires = "health")]
+    pub stall: std::time::Duration,
+
     /// Also report the sockets that entered or left the watched states since the last tick.
     #[arg(long)]
     pub events: bool,

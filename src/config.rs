@@ -239,6 +239,8 @@ pub struct WatchOptions {
     pub top: usize,
     pub older_than: Option<std::time::Duration>,
     pub events: bool,
+    /// With `--health`: the stall time in milliseconds.
+    pub health: Option<u32>,
     /// Redraw a screen (stdout is a terminal and --json was not given); else NDJSON.
     pub interactive: bool,
     /// Columns and rows of the screen when the terminal does not report its size:
@@ -629,6 +631,9 @@ fn watch(args: &WatchArgs, env: &Environment) -> Task {
         top: args.top,
         older_than: args.older_than,
         events: args.events,
+        health: args
+            .health
+            .then(|| u32::try_from(args.stall.as_millis()).unwrap_or(u32::MAX)),
         interactive: env.stdout_is_terminal && !args.json,
         fallback_size: (
             size_from(env.columns.as_deref()).unwrap_or(80),

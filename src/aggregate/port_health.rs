@@ -58,6 +58,9 @@ pub struct PortGauges {
     pub stalled: u64,
     pub recv_q_bytes: u64,
     pub send_q_bytes: u64,
+    /// Nearest-rank percentiles of the connections' RTTs now (microseconds).
+    pub rtt_p50_us: Option<u32>,
+    pub rtt_p99_us: Option<u32>,
 }
 
 impl PortGauges {
@@ -100,6 +103,8 @@ struct Port {
     gauges: PortGauges,
     /// This scrape's observations and new retransmits.
     grown: PortTotals,
+    /// The RTTs of this scrape's connections, for the percentiles.
+    rtts_us: Vec<u32>,
 }
 
 /// One scrape of one namespace: its connections by service port.
@@ -183,6 +188,7 @@ impl Sink for PortHealth {
         if let Some(rtt) = info.measured_rtt_us(record) {
             port.grown.rtt_buckets[bucket(rtt)] += 1;
             port.grown.rtt_sum_us += u64::from(rtt);
+            port.rtts_us.push(rtt);
         }
         port.grown.retransmits += u64::from(grown);
     }
@@ -212,6 +218,9 @@ pub struct PortHealthRow {
     pub gauges: Option<PortGauges>,
     /// Since tcpstat started.
     pub totals: PortTotals,
+    /// At this scrape: its observations, and the retransmits since the previous one (on the
+    /// first scrape, the whole lives of the connections open then).
+    pub grown: PortTotals,
 }
 
 /// What `serve --health` keeps between scrapes.
@@ -246,7 +255,8 @@ impl HealthSeries {
         self.ports.retain(|(tag, _, _), _| read.contains(tag));
         self.other.retain(|(tag, _), _| read.contains(tag));
         self.retransmits.clear();
-        let mut now: HashMap<(u64, SeriesPort, Direction), PortGauges> = HashMap::new();
+        // Per series: the gauges, the growth and the RTTs of this scrape.
+        let mut now: HashMap<(u64, SeriesPort, Direction), Current> = HashMap::new();
         let mut folded: HashMap<(u64, Direction), u64> = HashMap::new();
         for (tag, health) in scraped {
             self.retransmits.insert(tag, Arc::new(health.now));
@@ -271,9 +281,10 @@ impl HealthSeries {
                     *folded.entry((tag, direction)).or_default() += 1;
                     SeriesPort::Other
                 };
-                now.entry((tag, series, direction))
-                    .or_default()
-                    .add(&p.gauges);
+                let current = now.entry((tag, series, direction)).or_default();
+                current.0.add(&p.gauges);
+                current.1.add(&p.grown);
+                current.2.extend(p.rtts_us);
             }
         }
         let mut rows: Vec<PortHealthRow> =
@@ -285,12 +296,24 @@ impl HealthSeries {
                 .chain(self.other.iter().map(|(&(netns, direction), totals)| {
                     (netns, SeriesPort::Other, direction, totals)
                 }))
-                .map(|(netns, port, direction, totals)| PortHealthRow {
-                    netns,
-                    port,
-                    direction,
-                    gauges: now.remove(&(netns, port, direction)),
-                    totals: totals.clone(),
+                .map(|(netns, port, direction, totals)| {
+                    let (gauges, grown) = match now.remove(&(netns, port, direction)) {
+                        Some((mut gauges, grown, mut rtts)) => {
+                            rtts.sort_unstable();
+                            gauges.rtt_p50_us = super::health::percentile(&rtts, 50);
+                            gauges.rtt_p99_us = super::health::percentile(&rtts, 99);
+                            (Some(gauges), grown)
+                        }
+                        None => (None, PortTotals::default()),
+                    };
+                    PortHealthRow {
+                        netns,
+                        port,
+                        direction,
+                        gauges,
+                        totals: totals.clone(),
+                        grown,
+                    }
                 })
                 .collect();
         rows.sort_by_key(|r| (r.netns, r.direction, r.port));
@@ -300,6 +323,9 @@ impl HealthSeries {
         HealthScrape { rows, folded }
     }
 }
+
+/// A series' gauges, growth and RTTs at one scrape.
+type Current = (PortGauges, PortTotals, Vec<u32>);
 
 /// One scrape's series.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,6 +407,9 @@ mod tests {
         let rows = scrape(&mut s, &[(1, 443, 40, 5), (3, 443, 60, 1)]);
         let https = row(&rows, SeriesPort::Port(443));
         assert_eq!(https.totals.retransmits, 3 + 2 + 1);
+        assert_eq!(https.grown.retransmits, 2 + 1, "this scrape's");
+        let g = https.gauges.as_ref().expect("gauges");
+        assert_eq!((g.rtt_p50_us, g.rtt_p99_us), (Some(40), Some(60)));
         assert_eq!(https.totals.rtt_count(), 4);
         assert_eq!(https.totals.rtt_sum_us, 40 + 900 + 40 + 60);
         // Nobody left: the series stay (the same totals), the gauges are gone.

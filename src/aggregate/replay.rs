@@ -173,6 +173,8 @@ pub fn sample(
         tracked_count: 0,
         changes: None,
         error: None,
+        // A recording holds no tcp_info.
+        health: None,
         owners_as_root: false,
     }
 }

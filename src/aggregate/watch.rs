@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::port_health::{HealthScrape, PortHealthRow};
 use super::track::{Changes, History, Tracker};
 use super::{Direction, PortGrouping, PortMatrix};
 use crate::model::netns::NetnsView;
@@ -158,6 +159,40 @@ pub struct Sample {
     pub error: Option<String>,
     /// The owner walk ran as root (what it could not read needs more than root).
     pub owners_as_root: bool,
+    /// With `--health`: the service ports' connection health.
+    pub health: Option<HealthTick>,
+}
+
+/// The service ports' connection health at a tick (`watch --health`).
+#[derive(Debug, Clone, Default)]
+pub struct HealthTick {
+    /// Ports with connections now, those that retransmitted most since the tick before
+    /// first, then the busiest; at most `--top`.
+    pub rows: Vec<PortHealthRow>,
+    /// Ports with connections, before `--top` cut the list.
+    pub total: usize,
+}
+
+impl HealthTick {
+    /// The ports of a scrape that have connections now, ordered and cut to `top`.
+    pub fn of(scrape: HealthScrape, top: usize) -> HealthTick {
+        let mut rows: Vec<PortHealthRow> = scrape
+            .rows
+            .into_iter()
+            .filter(|r| r.gauges.is_some())
+            .collect();
+        let sockets = |r: &PortHealthRow| r.gauges.as_ref().map_or(0, |g| g.sockets);
+        rows.sort_by(|a, b| {
+            b.grown
+                .retransmits
+                .cmp(&a.grown.retransmits)
+                .then(sockets(b).cmp(&sockets(a)))
+                .then((a.netns, a.port, a.direction).cmp(&(b.netns, b.port, b.direction)))
+        });
+        let total = rows.len();
+        rows.truncate(top);
+        HealthTick { rows, total }
+    }
 }
 
 impl Sample {
@@ -205,6 +240,8 @@ pub struct Observed {
     pub workloads: HashMap<(u64, u64), String>,
     /// `--all-netns`: groups are per namespace.
     pub per_netns: bool,
+    /// With `--health`: the scrape of the service ports' health.
+    pub health: Option<HealthScrape>,
 }
 
 /// What a watch remembers between ticks.
@@ -290,6 +327,7 @@ impl Watcher {
             changes: spec.events.then_some(changes),
             error: None,
             owners_as_root: tick.owners.as_ref().is_some_and(|m| m.stats().as_root),
+            health: tick.health.map(|scrape| HealthTick::of(scrape, spec.top)),
         }
     }
 }

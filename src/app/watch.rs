@@ -19,6 +19,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::rfc3339;
+use crate::aggregate::port_health::{HealthSeries, PortHealth};
 use crate::aggregate::watch::{
     self as watching, workload_key, GroupBy, Observed, Sample, Setup, Spec, Tick, Watcher,
 };
@@ -29,7 +30,10 @@ use crate::config::{Config, WatchOptions};
 use crate::error::Error;
 use crate::model::netns::{NetnsView, Scope};
 use crate::model::workload::{claim, port_claims};
-use crate::model::{Listeners, OwnerMap, OwnerWalk, Plan, Snapshot, StateRow};
+use crate::model::{
+    Extensions, Listeners, OwnerMap, OwnerWalk, Plan, Sink, Snapshot, SocketDetail, SocketRecord,
+    StateRow,
+};
 use crate::pipeline::{self, Collection, Readers};
 use crate::render::text::escape;
 use crate::render::watch as view;
@@ -69,7 +73,9 @@ pub fn run(
     let ephemeral = collect::kernel::local_port_range(&config.proc_root, target)
         .unwrap_or(DEFAULT_EPHEMERAL_PORTS);
     let plan = Plan {
-        listeners: if matches!(options.by, GroupBy::Port | GroupBy::Workload) {
+        listeners: if matches!(options.by, GroupBy::Port | GroupBy::Workload)
+            || options.health.is_some()
+        {
             Listeners::All
         } else {
             Listeners::None
@@ -81,8 +87,17 @@ pub fn run(
         } else {
             OwnerWalk::None
         },
+        extensions: Extensions {
+            info: options.health.is_some(),
+            memory: false,
+        },
         ..config.plan()
     };
+    // With --health: each connection's retransmits at the tick before (their growth is the
+    // rate), by socket cookie.
+    let mut health = options
+        .health
+        .map(|stall_ms| (HealthSeries::new(usize::MAX), stall_ms));
     let setup = Setup {
         hostname: collect::host::hostname(&config.proc_root),
         started: rfc3339(SystemTime::now()),
@@ -127,6 +142,7 @@ pub fn run(
             &mut followed,
             &mut readers,
             resolver.as_mut(),
+            health.as_mut(),
         );
         let now = Instant::now();
         ticks += 1;
@@ -395,6 +411,7 @@ fn collect_tick(
     followed: &mut Option<u64>,
     readers: &mut Readers,
     resolver: Option<&mut Resolver>,
+    health: Option<&mut (HealthSeries, u32)>,
 ) -> Result<(Observed, Collection<StateRow>), Error> {
     let scope = readers.resolve(&config.netns, &config.proc_root)?;
     // The one namespace asked for is another one now (deleted and created again under its
@@ -410,7 +427,30 @@ fn collect_tick(
             *followed = Some(ns.inode);
         }
     }
-    let collection = pipeline::run(plan, &scope, readers, |_| Snapshot::default())?;
+    let series = health.as_deref().map(|(series, _)| series);
+    let stall_ms = health.as_deref().map_or(0, |(_, stall)| *stall);
+    let mut collection = pipeline::run(plan, &scope, readers, |ctx| TickSink {
+        records: Snapshot::default(),
+        health: series.map(|series| {
+            PortHealth::new(
+                ctx.listening.clone(),
+                ctx.ephemeral,
+                stall_ms,
+                series.retransmits(Collection::<()>::tag(ctx.netns)),
+            )
+        }),
+    })?;
+    let health = health.map(|(series, _)| {
+        let parts = collection
+            .namespaces
+            .iter_mut()
+            .filter_map(|n| {
+                let tag = Collection::<()>::tag(n.netns.as_ref());
+                Some((tag, n.read.as_mut().ok()?.part.health.take()?))
+            })
+            .collect();
+        series.add(parts)
+    });
     let mut outcome = collection.outcome();
     outcome.warnings.extend(moved);
     let per_netns = collection.per_row;
@@ -428,8 +468,8 @@ fn collect_tick(
     };
     let by_netns = collection.map(|netns, read| {
         listening.insert(Collection::<()>::tag(netns), read.listening.clone());
-        let row = StateRow::of(&read.part.0);
-        records.extend(std::mem::take(&mut read.part.0));
+        let row = StateRow::of(&read.part.records.0);
+        records.extend(std::mem::take(&mut read.part.records.0));
         row
     });
     Ok((
@@ -440,21 +480,52 @@ fn collect_tick(
             owners,
             per_netns,
             workloads,
+            health,
         },
         by_netns,
     ))
 }
 
+/// A tick's sockets, and with `--health` their connections' health by service port.
+struct TickSink {
+    records: Snapshot,
+    health: Option<PortHealth>,
+}
+
+impl Sink for TickSink {
+    fn record(&mut self, record: &SocketRecord) {
+        self.records.record(record);
+        if let Some(health) = &mut self.health {
+            health.record(record);
+        }
+    }
+
+    fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
+        self.records.record(record);
+        if let Some(health) = &mut self.health {
+            health.record_detail(record, detail);
+        }
+    }
+
+    fn reset(&mut self) -> bool {
+        self.records.reset() & self.health.as_mut().is_none_or(PortHealth::reset)
+    }
+
+    fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
+        self.records.owners_wanted(wanted);
+    }
+}
+
 /// The workload name of every socket of a tick (`--by workload`), by [`workload_key`].
 fn workload_names(
-    collection: &Collection<Snapshot>,
+    collection: &Collection<TickSink>,
     owners: Option<&OwnerMap>,
     resolver: &mut Resolver,
 ) -> HashMap<(u64, u64), String> {
     let mut names = HashMap::new();
     for (_, read) in collection.reads() {
         let by_port = port_claims(&read.listeners);
-        for r in &read.part.0 {
+        for r in &read.part.records.0 {
             let workload = resolver.of_claim(claim(r, &by_port), owners);
             if let Some(w) = workload {
                 names.insert(workload_key(r), w.name());

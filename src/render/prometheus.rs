@@ -949,6 +949,7 @@ mod tests {
                 ..Default::default()
             }),
             totals,
+            grown: Default::default(),
         }];
         all += &text(|o| port_health(o, &health, &[(0, Direction::Out, 3)], &label));
         let outcome = Outcome::new(crate::model::SourceKind::Netlink, StateSet::ALL);

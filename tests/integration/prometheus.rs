@@ -1538,7 +1538,7 @@ fn serve_answers_at_once_and_sleeps_when_idle() {
 
 /// The segments `ss -ti` says the connections to or from `port` retransmitted over their
 /// lives (`retrans:IN_FLIGHT/TOTAL`, printed when either is non-zero), summed.
-fn ss_total_retransmits(port: u16) -> u64 {
+pub(crate) fn ss_total_retransmits(port: u16) -> u64 {
     let out = Command::new("ss")
         .args(["-tinH", "state", "connected"])
         .arg(format!("( sport = :{port} or dport = :{port} )"))
@@ -1559,7 +1559,7 @@ fn ss_total_retransmits(port: u16) -> u64 {
 /// every 5 ms (about 200 segments a second, little enough for the reader to keep up: a full
 /// receive queue drops segments, and they would be retransmitted too), another reads at the
 /// server end, until `stop`.
-fn busy_connection(
+pub(crate) fn busy_connection(
     listener: &TcpListener,
     stop: &Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<()>> {

@@ -395,6 +395,17 @@ fn every_document(scope: &[&str]) -> Vec<Vec<String>> {
             "--top",
             "1",
         ],
+        &[
+            "watch",
+            "--count",
+            "2",
+            "--interval",
+            "10ms",
+            "--json",
+            "--health",
+            "--top",
+            "1",
+        ],
         &["doctor", "--json"],
         &["doctor", "--json", "--threshold", "CLOSE_WAIT=1,2"],
     ];

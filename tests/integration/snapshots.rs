@@ -795,6 +795,7 @@ fn watch_outputs(files: &mut Vec<(String, String)>) {
         }),
         error: None,
         owners_as_root: false,
+        health: None,
     };
     let none = NetnsView::default();
     let tick = Tick {

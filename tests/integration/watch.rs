@@ -1132,3 +1132,103 @@ fn every_ending_signal_gives_the_terminal_back() {
         }
     }
 }
+
+/// `watch --health --json` over a lossy connection in a private namespace (nftables drops a
+/// fifth of the segments arriving for its port, at input): every tick has the port's
+/// health; the first tick's retransmit rate is null (nothing to compare with), each later
+/// one is the growth of the connections' retransmit totals over the tick. Summed over the
+/// ticks, that growth is more than zero and no more than `ss -ti`'s totals grew around the
+/// whole run; every tick validates against its schema.
+#[test]
+fn watch_health_rates_retransmits_per_tick() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let _serial = serial();
+    if let Err(why) = crate::util::netns::netns_available() {
+        skip(format!("watch --health: {why}"));
+        return;
+    }
+    if !crate::util::ss::ss_for("watch --health retransmits") {
+        return;
+    }
+    crate::util::netns::in_private_netns(|| {
+        let lossy = fresh_listener(Ipv4Addr::LOCALHOST).expect("listener");
+        let port = lossy.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = crate::prometheus::busy_connection(&lossy, &stop);
+        let script = format!(
+            "table inet tcpstat_loss {{\n chain input {{\n  type filter hook input priority 0;\n  \
+             tcp dport {port} numgen random mod 100 < 20 drop\n }}\n}}\n"
+        );
+        if !crate::util::states::nft_apply(&script) {
+            stop.store(true, Ordering::Relaxed);
+            return;
+        }
+        let totals = || crate::prometheus::ss_total_retransmits(port);
+        crate::util::wait_until(
+            "the lossy connection to retransmit",
+            WAIT,
+            || match totals() {
+                n if n < 5 => Err(format!("{n} retransmits so far")),
+                _ => Ok(()),
+            },
+        );
+        let before = totals();
+        let out = tcpstat()
+            .args([
+                "watch",
+                "--health",
+                "--json",
+                "--count",
+                "4",
+                "--interval",
+                "500ms",
+            ])
+            .args(["--port", &port.to_string()])
+            .output()
+            .expect("watch");
+        let after = totals();
+        stop.store(true, Ordering::Relaxed);
+        assert!(out.status.success(), "{out:?}");
+        let ticks: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .filter(|v: &Value| v["type"] == "tick")
+            .collect();
+        assert_eq!(ticks.len(), 4);
+        let mut grown = 0.0;
+        for (i, tick) in ticks.iter().enumerate() {
+            let errors = crate::schemas::schema_errors("watch-tick", tick);
+            assert!(errors.is_empty(), "{errors:#?}\n{tick:#}");
+            let rows = tick["health"].as_array().expect("health");
+            let row = rows
+                .iter()
+                .find(|r| r["port"] == port && r["direction"] == "in")
+                .unwrap_or_else(|| panic!("port {port} in {rows:#?}"));
+            assert_eq!(row["sockets"], 1, "the server end: {row:#}");
+            let out_row = rows
+                .iter()
+                .find(|r| r["port"] == port && r["direction"] == "out")
+                .unwrap_or_else(|| panic!("the client end in {rows:#?}"));
+            let rate = |r: &Value| r["retransmits_per_s"].as_f64();
+            if i == 0 {
+                assert_eq!(rate(out_row), None, "{out_row:#}");
+                continue;
+            }
+            let elapsed = tick["elapsed_s"].as_f64().expect("elapsed");
+            let segments = |r: &Value| rate(r).expect("a rate") * elapsed;
+            for r in [row, out_row] {
+                let n = segments(r);
+                assert!((n - n.round()).abs() < 1e-6, "whole segments: {n} {r:#}");
+                grown += n.round();
+            }
+        }
+        assert!(
+            grown > 0.0 && grown <= (after - before) as f64,
+            "retransmits over the ticks: {grown}; ss's totals went {before} -> {after}"
+        );
+        for t in threads {
+            t.join().expect("traffic thread");
+        }
+    });
+}

@@ -6,6 +6,7 @@
 mod ndjson;
 mod screen;
 
+use crate::aggregate::port_health::{PortHealthRow, SeriesPort};
 use crate::aggregate::watch::{GroupBy, GroupKey, Tick};
 use crate::model::TcpState;
 use crate::render::text::escape;
@@ -64,6 +65,22 @@ pub fn format_rate(rate: f64) -> String {
     format!("{rate:+.decimals$}")
 }
 
+/// A port's retransmitted segments per second since the previous good tick; `None` on the
+/// first good tick, a failed one, and without tcp_info.
+pub(super) fn retransmit_rate(tick: &Tick<'_>, row: &PortHealthRow) -> Option<f64> {
+    let secs = tick.sample.elapsed?;
+    let measured = row.gauges.as_ref().is_some_and(|g| g.with_info > 0);
+    (secs > 0.0 && measured).then(|| row.grown.retransmits as f64 / secs)
+}
+
+/// A health row's port as lists show it: `443/in`.
+pub(super) fn health_port(row: &PortHealthRow) -> String {
+    match row.port {
+        SeriesPort::Port(port) => format!("{port}/{}", row.direction.name()),
+        SeriesPort::Other => format!("other/{}", row.direction.name()),
+    }
+}
+
 pub(super) fn state_names(set: crate::model::StateSet) -> String {
     set.iter().map(TcpState::name).collect::<Vec<_>>().join(",")
 }
@@ -112,6 +129,7 @@ pub(super) mod fixtures {
             changes: None,
             error: None,
             owners_as_root: true,
+            health: None,
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::by_name;
+use crate::aggregate::port_health::{PortHealthRow, SeriesPort};
 use crate::aggregate::watch::{GroupKey, Tick};
 use crate::model::{KernelState, SocketRecord, TcpState};
 use crate::render::json::{Footer, Header, StatesJson};
@@ -174,11 +175,64 @@ struct TickJson<'a> {
     aged: Vec<AgedJson<'a>>,
     /// Entries left out of `aged` by `--top`.
     aged_omitted: usize,
+    /// With `--health`: the service ports' connection health.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<Vec<HealthJson<'a>>>,
+    /// With `--health`: ports left out of `health` by `--top`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health_omitted: Option<usize>,
     /// The collection error of this tick, if it failed (counts are the last good tick's).
     error: Option<&'a str>,
     /// With `--all-netns`, each namespace with its counts.
     #[serde(flatten)]
     footer: Footer<'a>,
+}
+
+/// One service port's connection health (`--health`). Numbers from tcp_info are `null` when
+/// the kernel sent none (the /proc source).
+#[derive(Serialize)]
+struct HealthJson<'a> {
+    /// Only with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns_label: Option<&'a str>,
+    /// `null` for the ports summed as `other`.
+    port: Option<u16>,
+    direction: &'static str,
+    sockets: u64,
+    sockets_with_info: u64,
+    rtt_p50_us: Option<u32>,
+    rtt_p99_us: Option<u32>,
+    /// Segments retransmitted per second since the previous good tick (the growth of each
+    /// connection's total); `null` on the first tick and a failed one.
+    retransmits_per_s: Option<f64>,
+    retransmitting_sockets: Option<u64>,
+    zero_window_sockets: Option<u64>,
+    stalled_sockets: Option<u64>,
+    send_q_bytes: u64,
+    recv_q_bytes: u64,
+}
+
+fn health_json<'a>(tick: &'a Tick<'_>, row: &PortHealthRow) -> Option<HealthJson<'a>> {
+    let g = row.gauges.as_ref()?;
+    let known = |v: u64| (g.with_info > 0).then_some(v);
+    Some(HealthJson {
+        netns_label: tick.netns.per_row.then(|| tick.netns.label(row.netns)),
+        port: match row.port {
+            SeriesPort::Port(port) => Some(port),
+            SeriesPort::Other => None,
+        },
+        direction: row.direction.name(),
+        sockets: g.sockets,
+        sockets_with_info: g.with_info,
+        rtt_p50_us: g.rtt_p50_us,
+        rtt_p99_us: g.rtt_p99_us,
+        retransmits_per_s: super::retransmit_rate(tick, row),
+        retransmitting_sockets: known(g.retransmitting),
+        zero_window_sockets: known(g.zero_window),
+        stalled_sockets: known(g.stalled),
+        send_q_bytes: g.send_q_bytes,
+        recv_q_bytes: g.recv_q_bytes,
+    })
 }
 
 #[derive(Serialize)]
@@ -294,6 +348,14 @@ pub fn write_tick(out: &mut dyn Write, tick: &Tick<'_>) -> io::Result<()> {
             })
             .collect(),
         aged_omitted: s.aged_omitted(),
+        health: s
+            .health
+            .as_ref()
+            .map(|h| h.rows.iter().filter_map(|r| health_json(tick, r)).collect()),
+        health_omitted: s
+            .health
+            .as_ref()
+            .map(|h| h.total.saturating_sub(h.rows.len())),
         error: s.error.as_deref(),
         footer,
     };

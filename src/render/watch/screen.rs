@@ -6,12 +6,13 @@
 //! sparklines, and the namespace, top, age and event lists within the rows left.
 
 use super::{
-    by_name, format_rate, group_label, rate, state_names, COLUMNS_FULL, COLUMNS_NARROW,
-    MIN_SPARKLINE, NETNS_LINES,
+    by_name, format_rate, group_label, health_port, rate, retransmit_rate, state_names,
+    COLUMNS_FULL, COLUMNS_NARROW, MIN_SPARKLINE, NETNS_LINES,
 };
+use crate::aggregate::port_health::PortGauges;
 use crate::aggregate::replay::Replay;
 use crate::aggregate::track::{sparkline, HISTORY_LEN};
-use crate::aggregate::watch::{Aged, Tick};
+use crate::aggregate::watch::{Aged, HealthTick, Tick};
 use crate::model::duration::format_age;
 use crate::model::SocketRecord;
 use crate::render::list::write_endpoint;
@@ -482,6 +483,9 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         });
         return blocks;
     }
+    if let Some(health) = &s.health {
+        blocks.push(health_block(tick, health));
+    }
     let since = tick
         .setup
         .started
@@ -533,6 +537,58 @@ fn blocks(tick: &Tick<'_>, width: usize) -> Vec<Block> {
         });
     }
     blocks
+}
+
+/// `--health`: a line per service port with connections, those retransmitting most first.
+fn health_block(tick: &Tick<'_>, health: &HealthTick) -> Block {
+    let ms = |us: Option<u32>| {
+        us.map_or_else(
+            || "-".to_string(),
+            |us| format!("{:.3}", f64::from(us) / 1000.0),
+        )
+    };
+    let known = |g: &PortGauges, v: u64| {
+        if g.with_info > 0 {
+            v.to_string()
+        } else {
+            "-".to_string()
+        }
+    };
+    let mut items = vec![format!(
+        "  {:<12}{:>6} {:>15} {:>7} {:>5} {:>5} {:>5} {:>8} {:>8}",
+        "PORT", "CONNS", "RTT P50/P99 ms", "RETR/S", "RETR", "ZWIN", "STALL", "SEND-Q", "RECV-Q"
+    )];
+    for row in &health.rows {
+        let Some(g) = &row.gauges else {
+            continue;
+        };
+        let rate = retransmit_rate(tick, row).map_or_else(
+            || "-".to_string(),
+            |r| format_rate(r).trim_start_matches('+').to_string(),
+        );
+        let line = format!(
+            "{:<12}{:>6} {:>15} {:>7} {:>5} {:>5} {:>5} {:>8} {:>8}",
+            health_port(row),
+            g.sockets,
+            format!("{}/{}", ms(g.rtt_p50_us), ms(g.rtt_p99_us)),
+            rate,
+            known(g, g.retransmitting),
+            known(g, g.zero_window),
+            known(g, g.stalled),
+            g.send_q_bytes,
+            g.recv_q_bytes,
+        );
+        items.push(format!("  {}", in_netns(tick, row.netns, &line)));
+    }
+    Block {
+        heading: "CONNECTION HEALTH BY PORT (retransmits per second since the tick before)"
+            .to_string(),
+        items,
+        more: health.total.saturating_sub(health.rows.len()),
+        empty: None,
+        rank: 1,
+        extra: false,
+    }
 }
 
 /// A replay's change of a group since the sample before, as a column (`+3`; `-` on the
@@ -864,5 +920,91 @@ mod tests {
             assert_eq!(lines[at + 2], "  ... 2 more");
             assert!(lines.iter().all(|l| text::width(l) <= w));
         }
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::super::fixtures::*;
+    use crate::aggregate::port_health::{PortGauges, PortHealthRow, PortTotals, SeriesPort};
+    use crate::aggregate::watch::HealthTick;
+    use crate::model::TcpState;
+
+    fn row(port: SeriesPort, grown: u64, with_info: u64) -> PortHealthRow {
+        PortHealthRow {
+            netns: 0,
+            port,
+            direction: Direction::In,
+            gauges: Some(PortGauges {
+                sockets: 3,
+                with_info,
+                retransmitting: 1,
+                rtt_p50_us: (with_info > 0).then_some(1_500),
+                rtt_p99_us: (with_info > 0).then_some(250_000),
+                send_q_bytes: 12_345_678,
+                ..PortGauges::default()
+            }),
+            totals: PortTotals::default(),
+            grown: PortTotals {
+                retransmits: grown,
+                ..PortTotals::default()
+            },
+        }
+    }
+
+    /// `--health`: a line per port within 80 columns, the rate over the tick's elapsed time,
+    /// `-` for what the kernel did not send and on the first tick.
+    #[test]
+    fn health_lines_fit_and_rate_over_the_tick() {
+        let setup = setup(StateSet::ALL, StateSet::of(TcpState::CloseWait));
+        let history = History::new();
+        let mut sample = sample();
+        sample.elapsed = Some(2.0);
+        sample.health = Some(HealthTick {
+            rows: vec![
+                row(SeriesPort::Port(443), 9, 3),
+                row(SeriesPort::Other, 0, 0),
+            ],
+            total: 3,
+        });
+        let lines = render(&setup, &sample, &history, 80, 60);
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("CONNECTION HEALTH BY PORT"))
+            .unwrap_or_else(|| panic!("{lines:#?}"));
+        let body = &lines[at + 1..at + 5];
+        assert!(body.iter().all(|l| l.chars().count() <= 80), "{body:#?}");
+        let https: Vec<&str> = body[1].split_whitespace().collect();
+        assert_eq!(
+            https,
+            [
+                "443/in",
+                "3",
+                "1.500/250.000",
+                "4.5",
+                "1",
+                "0",
+                "0",
+                "12345678",
+                "0"
+            ]
+        );
+        let other: Vec<&str> = body[2].split_whitespace().collect();
+        assert_eq!(
+            other,
+            ["other/in", "3", "-/-", "-", "-", "-", "-", "12345678", "0"]
+        );
+        assert_eq!(body[3].trim(), "... 1 more");
+        sample.elapsed = None;
+        let lines = render(&setup, &sample, &history, 80, 60);
+        let first = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("443/in"))
+            .expect("row");
+        assert_eq!(
+            first.split_whitespace().nth(3),
+            Some("-"),
+            "no rate on the first tick"
+        );
     }
 }
