@@ -664,6 +664,7 @@ pub fn build_filter(
             names: args.workload.clone(),
         },
         cgroups: None,
+        half: None,
     })
 }
 
