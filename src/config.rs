@@ -722,6 +722,7 @@ pub fn build_filter(
             names: args.workload.clone(),
         },
         cgroups: None,
+        half: None,
     })
 }
 

@@ -805,7 +805,13 @@ fn read_one<H>(
         owners: None,
     };
     let (part, mut outcome) = fill(&ctx, &mut |sink, split| {
-        reader.read_from(choice, &filter, plan.extensions, sink, split)
+        reader.read_from(
+            choice,
+            &filter,
+            plan.extensions,
+            sink,
+            split.then_some(ephemeral),
+        )
     })?;
     if let Some(first) = first {
         // Said once, by the first pass, which made the choice.

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ports::{service_group_in, Direction};
+use crate::model::sink::AsideSink;
 use crate::model::{KernelState, Sink, SocketDetail, SocketRecord, TcpState};
 
 /// What connections are grouped by.
@@ -341,6 +342,26 @@ impl Sink for HealthTally {
 
     fn owners_wanted(&self, wanted: &mut HashSet<u64>) {
         wanted.extend(self.held.iter().map(|c| c.inode).filter(|&i| i != 0));
+    }
+
+    /// Groups add up: half the dump can be counted on another thread.
+    fn aside(&self) -> Option<Box<dyn AsideSink>> {
+        Some(Box::new(HealthTally::new(
+            self.by,
+            self.listening.clone(),
+            self.ephemeral,
+            self.stall_ms,
+        )))
+    }
+
+    fn absorb(&mut self, aside: Box<dyn AsideSink>) {
+        if let Ok(other) = aside.into_any().downcast::<HealthTally>() {
+            let other = *other;
+            for (key, group) in other.groups {
+                self.groups.entry(key).or_default().merge(group);
+            }
+            self.held.extend(other.held);
+        }
     }
 }
 

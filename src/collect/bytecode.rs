@@ -77,7 +77,7 @@ use std::net::IpAddr;
 
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6};
 
-use crate::model::{Cidr, Family, Filter, PortSet};
+use crate::model::{Cidr, Family, Filter, Half, PortSet};
 
 /// `INET_DIAG_REQ_BYTECODE`: the request attribute type that carries a program.
 pub const INET_DIAG_REQ_BYTECODE: u16 = 1;
@@ -145,6 +145,7 @@ pub fn compile(filter: &Filter, family: Family) -> Option<Program> {
         networks(&filter.local_addr, Side::Local, family),
         networks(&filter.remote_addr, Side::Remote, family),
         cgroups(filter),
+        half(filter.half),
     ]);
     if matches!(expr, Expr::True) {
         return None;
@@ -374,6 +375,32 @@ fn range(side: Side, (lo, hi): (u16, u16)) -> Expr {
         test(Cmp::Eq, lo)
     } else {
         Expr::all(vec![test(Cmp::Ge, lo), test(Cmp::Le, hi)])
+    }
+}
+
+/// [`Half::holds`]: exactly one port at or above `at` (upper), or not (lower).
+fn half(half: Option<Half>) -> Expr {
+    let Some(Half { at, upper }) = half else {
+        return Expr::True;
+    };
+    let Some(below) = at.checked_sub(1) else {
+        // Every port is at or above 0: both are, so every socket is in the lower half.
+        return if upper { Expr::False } else { Expr::True };
+    };
+    let test = |side, cmp, port| Expr::Test(Test::Port { side, cmp, port });
+    let high = |side| test(side, Cmp::Ge, at);
+    let low = |side| test(side, Cmp::Le, below);
+    let (local, remote) = (Side::Local, Side::Remote);
+    if upper {
+        Expr::any(vec![
+            Expr::all(vec![high(local), low(remote)]),
+            Expr::all(vec![low(local), high(remote)]),
+        ])
+    } else {
+        Expr::any(vec![
+            Expr::all(vec![high(local), high(remote)]),
+            Expr::all(vec![low(local), low(remote)]),
+        ])
     }
 }
 
@@ -955,6 +982,11 @@ mod tests {
                 remote_port: port_set(&mut rng),
                 local_addr: cidr_list(&mut rng),
                 remote_addr: cidr_list(&mut rng),
+                // A dump split in two halves, sometimes around an edge port.
+                half: (rng.below(3) == 0).then(|| crate::model::Half {
+                    at: rng.pick(&EDGE_PORTS),
+                    upper: rng.below(2) == 0,
+                }),
                 ..Filter::default()
             };
             let mut records: Vec<_> = (0..150).map(|_| random_record(&mut rng, &filter)).collect();
@@ -977,6 +1009,32 @@ mod tests {
             programs > 3000,
             "most filters compile to a program ({programs})"
         );
+    }
+
+    /// The two halves of a split dump hold every socket once, in the kernel as in user space.
+    #[test]
+    fn the_two_halves_of_a_dump_are_disjoint_and_complete() {
+        let mut rng = Rng(7);
+        for ephemeral in [
+            (32768, 60999),
+            (1024, 65535),
+            (0, 0),
+            (65535, 65535),
+            (40000, 40001),
+        ] {
+            let [lower, upper] = crate::model::Half::split(ephemeral).map(|half| Filter {
+                half: Some(half),
+                ..Filter::default()
+            });
+            let records: Vec<_> = (0..2000)
+                .map(|_| random_record(&mut rng, &Filter::default()))
+                .collect();
+            for r in &records {
+                assert!(lower.matches(r) != upper.matches(r), "{ephemeral:?} {r:?}");
+            }
+            check(&lower, &records);
+            check(&upper, &records);
+        }
     }
 
     #[test]

@@ -196,6 +196,32 @@ pub struct Filter {
     pub workloads: WorkloadRequest,
     /// The cgroups `workloads` selects, once resolved (`None`: no such filter).
     pub cgroups: Option<CgroupMatch>,
+    /// One of two disjoint halves of the sockets (a dump read on two threads); `None`: all.
+    pub half: Option<Half>,
+}
+
+/// One of two disjoint halves of the sockets, by their ports, for reading one dump on two
+/// threads: the upper half holds a socket when exactly one of its two ports is at or above
+/// `at`, the lower half the rest. With `at` in the middle of the ephemeral port range, the
+/// connections of a service split evenly whichever side this host is on: a peer's ephemeral
+/// port decides an incoming connection, ours an outgoing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Half {
+    pub at: u16,
+    pub upper: bool,
+}
+
+impl Half {
+    /// The two halves split at the middle of `ephemeral` (a port range).
+    pub fn split(ephemeral: (u16, u16)) -> [Half; 2] {
+        let (lo, hi) = (ephemeral.0.min(ephemeral.1), ephemeral.0.max(ephemeral.1));
+        let at = lo + (hi - lo).div_ceil(2);
+        [Half { at, upper: false }, Half { at, upper: true }]
+    }
+
+    pub fn holds(self, local_port: u16, remote_port: u16) -> bool {
+        ((local_port >= self.at) != (remote_port >= self.at)) == self.upper
+    }
 }
 
 /// `--cgroup PATH` (a cgroup v2 path and everything below it) and `--workload NAME` (a
@@ -257,6 +283,7 @@ impl Default for Filter {
             process_names: Vec::new(),
             workloads: WorkloadRequest::default(),
             cgroups: None,
+            half: None,
         }
     }
 }
@@ -321,6 +348,9 @@ impl Filter {
                 || self.remote_addr.iter().any(|c| c.contains(record.remote)))
             && (self.uids.is_empty() || record.owner_uid().is_some_and(|u| self.uids.contains(&u)))
             && self.cgroups.as_ref().is_none_or(|c| c.matches(record))
+            && self
+                .half
+                .is_none_or(|h| h.holds(record.local_port, record.remote_port))
     }
 }
 

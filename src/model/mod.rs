@@ -24,7 +24,7 @@ pub mod users;
 pub mod workload;
 
 pub use counts::{StateCounts, StateRow, UnknownBucket};
-pub use filter::{CgroupMatch, Cidr, Filter, PortSet, WorkloadRequest};
+pub use filter::{CgroupMatch, Cidr, Filter, Half, PortSet, WorkloadRequest};
 pub use kernel::KernelFacts;
 pub use netns::Namespace;
 pub use owners::{OwnerMap, Process, ScanStats};
