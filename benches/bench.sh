@@ -25,7 +25,7 @@
 #   --only IDS       comma-separated command ids to time (default: all; see COMMANDS below)
 #   --baseline BIN   also time another tcpstat build (an older commit's release binary) on the
 #                    same table, in the same rounds: ids summary@base, list@base, procs@base,
-#                    list-p@base, watch@base, doctor@base (before/after figures of a change)
+#                    list-p@base, watch@base, doctor@base, health@base (before/after figures of a change)
 #   --netns COUNT    afterwards, the many-namespaces case: benches/netns.sh with COUNT namespaces
 #                    of 251 sockets (100 is a container host's scale), with --runs rounds and the
 #                    --baseline build timed the same way; its report is appended to report.md
@@ -238,6 +238,7 @@ if [ -n "$BASELINE" ]; then
     "list-p@base|$BASELINE list -p"
     "watch@base|$BASELINE watch --state CLOSE_WAIT --count 1"
     "doctor@base|$BASELINE doctor"
+    "health@base|$BASELINE health"
   )
 fi
 if [ -n "$ONLY" ]; then

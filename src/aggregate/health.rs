@@ -13,10 +13,11 @@
 //! /proc source) counts in `sockets` but in none of the health numbers, which are then
 //! `None`, never 0.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ports::{service_group_in, Direction};
+use super::workloads::IdMap;
 use crate::model::sink::AsideSink;
 use crate::model::{KernelState, Sink, SocketDetail, SocketRecord, TcpState};
 
@@ -145,7 +146,9 @@ pub struct HealthTally {
     ephemeral: (u16, u16),
     /// Nothing acknowledged for this long while data is queued: stalled.
     stall_ms: u32,
-    groups: HashMap<HealthKey, Group>,
+    /// Hashed by one multiplication a word (the keys are ports and addresses from the
+    /// kernel, not a peer's choice to flood): a lookup for every connection of the dump.
+    groups: IdMap<HealthKey, Group>,
     /// `--by process`: each connection, until its owners are known.
     held: Vec<Conn>,
 }
@@ -192,7 +195,7 @@ impl HealthTally {
             listening,
             ephemeral,
             stall_ms,
-            groups: HashMap::new(),
+            groups: IdMap::default(),
             held: Vec::new(),
         }
     }
