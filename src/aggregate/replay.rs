@@ -10,30 +10,11 @@
 use std::time::Duration;
 
 use super::track::History;
+pub use super::watch::Replay;
 use super::watch::{Group, GroupKey, Sample};
 use super::Direction;
 use crate::model::history::{PortSample, WorkloadSample, UNATTRIBUTED};
 use crate::model::{Outcome, SourceKind, StateRow, StateSet};
-
-/// What the screen shows of a replay besides a live tick's numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replay {
-    /// 1-based position of the sample shown, and the samples of the period.
-    pub position: usize,
-    pub total: usize,
-    pub paused: bool,
-    /// Samples shown per second while playing.
-    pub speed: f64,
-    /// The sample's recorded time, in the local time zone (with its offset).
-    pub local_time: String,
-    /// The busiest workloads by the tracked states, at most `--top`, and how many in all.
-    pub workloads: Vec<Group>,
-    pub workloads_total: usize,
-    /// The change of each of the sample's top ports, and of each of `workloads`, since the
-    /// sample before (`None` for the first sample).
-    pub top_changes: Vec<Option<i64>>,
-    pub workload_changes: Vec<Option<i64>>,
-}
 
 /// How much each of `now` changed since `before` (all groups of the sample before, uncut):
 /// `None` without a sample before; a group absent then counts from 0.

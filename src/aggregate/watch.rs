@@ -223,7 +223,28 @@ pub struct Tick<'a> {
     /// The namespaces read (empty without namespace options).
     pub netns: &'a NetnsView<'a>,
     /// `history --replay`: a recorded sample, with what only a replay shows; `None` live.
-    pub replay: Option<&'a super::replay::Replay>,
+    pub replay: Option<&'a Replay>,
+}
+
+/// What the screen shows of a replay (`history --replay`, built by `aggregate::replay`)
+/// besides a live tick's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// 1-based position of the sample shown, and the samples of the period.
+    pub position: usize,
+    pub total: usize,
+    pub paused: bool,
+    /// Samples shown per second while playing.
+    pub speed: f64,
+    /// The sample's recorded time, in the local time zone (with its offset).
+    pub local_time: String,
+    /// The busiest workloads by the tracked states, at most `--top`, and how many in all.
+    pub workloads: Vec<Group>,
+    pub workloads_total: usize,
+    /// The change of each of the sample's top ports, and of each of `workloads`, since the
+    /// sample before (`None` for the first sample).
+    pub top_changes: Vec<Option<i64>>,
+    pub workload_changes: Vec<Option<i64>>,
 }
 
 /// One tick's sockets, as the pipeline read them.

@@ -34,9 +34,6 @@ pub fn run(
     out: &mut dyn Write,
     _err: &mut dyn Write,
 ) -> Result<(), Error> {
-    if let Some(replay) = &options.replay {
-        return super::replay::run(options, replay, out, _err);
-    }
     let tz = TimeZone::system();
     let now = Timestamp::now();
     let resolve = |when| resolve_when(when, now, &tz).map_err(Error::Usage);

@@ -68,7 +68,10 @@ pub fn run(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Task::Check(options) => check::run(config, options, out, err),
         Task::Serve(options) => done(serve::run(config, options, err)),
         Task::Record(options) => done(record::run(config, options, err)),
-        Task::History(options) => done(history::run(config, options, out, err)),
+        Task::History(options) => match &options.replay {
+            Some(replay) => done(replay::run(options, replay, out, err)),
+            None => done(history::run(config, options, out, err)),
+        },
     }
 }
 
