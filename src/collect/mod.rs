@@ -263,8 +263,7 @@ fn split_closed(filter: &Filter) -> Option<(Filter, Filter)> {
 
 /// A dump with extensions on two cores: the sockets in two disjoint halves by their ports
 /// ([`Half`]: around the middle of the ephemeral range, so a service's connections split
-/// evenly), one dumped by `source`, the other by a second netlink socket opened in the same
-/// namespace, on another thread. Each walk of the kernel's tables is cheap next to filling
+/// evenly), see [`read_on_two`]. Each walk of the kernel's tables is cheap next to filling
 /// every socket's `tcp_info` (at 100k sockets: 19 ms of 104), so two walks that fill half
 /// each take a little over half the time.
 fn read_halves(
@@ -272,84 +271,89 @@ fn read_halves(
     source: &mut netlink::NetlinkSource,
     (filter, extensions, ephemeral): (&Filter, Extensions, (u16, u16)),
     sink: &mut dyn Sink,
-    mut side: Box<dyn AsideSink>,
+    side: Box<dyn AsideSink>,
 ) -> Result<Outcome, Error> {
     let [lower, upper] = Half::split(ephemeral).map(|half| Filter {
         half: Some(half),
         ..filter.clone()
     });
-    let netns = target.tag();
-    let (main, other) = std::thread::scope(|scope| {
-        let side = &mut side;
-        let upper = &upper;
-        let helper = std::thread::Builder::new()
-            .name("tcpstat-half".into())
-            .spawn_scoped(scope, move || {
-                let mut tagged = Tagged {
-                    netns,
-                    inner: &mut **side,
-                };
-                netlink::collect_on(&mut target.open_netlink()?, upper, extensions, &mut tagged)
-            });
-        let main = netlink::collect_on(source, &lower, extensions, sink);
-        let other = match helper {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(e) => Err(Error::Thread {
-                what: "second dump thread",
-                source: e,
-            }),
-        };
-        (main, other)
-    });
-    let mut outcome = main?;
-    let other = other?;
-    sink.absorb(side);
-    outcome.complete &= other.complete;
-    outcome.warnings.extend(other.warnings);
-    Ok(outcome)
+    let parts = TwoParts {
+        main: &lower,
+        side: &upper,
+        extensions,
+        thread: "second dump thread",
+    };
+    read_on_two(target, source, parts, sink, side)
 }
 
 /// A census on two cores: bound-only sockets (CLOSED) are dumped by a walk of the kernel's
 /// bind hash table of their own (state bit 13), which costs about a third of the main dump,
-/// so a second netlink socket (opened in the same namespace) dumps them on another thread
-/// while `source` dumps the rest. The two sets are disjoint (a CLOSED socket is in no other
-/// table), so the counts add up.
+/// so they are dumped aside ([`read_on_two`]). The two sets are disjoint (a CLOSED socket is
+/// in no other table), so the counts add up.
 fn read_closed_aside(
     target: &Target,
     source: &mut netlink::NetlinkSource,
     filter: &Filter,
     sink: &mut dyn Sink,
-    mut side: Box<dyn AsideSink>,
+    side: Box<dyn AsideSink>,
 ) -> Result<Outcome, Error> {
     let Some((rest, closed)) = split_closed(filter) else {
         return netlink::collect_on(source, filter, Extensions::NONE, sink);
     };
+    let parts = TwoParts {
+        main: &rest,
+        side: &closed,
+        extensions: Extensions::NONE,
+        thread: "CLOSED dump thread",
+    };
+    read_on_two(target, source, parts, sink, side)
+}
+
+/// Two disjoint filters of one dump, for [`read_on_two`].
+struct TwoParts<'f> {
+    main: &'f Filter,
+    side: &'f Filter,
+    extensions: Extensions,
+    /// Names the second thread in errors.
+    thread: &'static str,
+}
+
+/// Dumps `parts.main` through `source` into `sink` while a second netlink socket, opened in
+/// the same namespace, dumps `parts.side` on another thread into `side` (a sink made by
+/// [`Sink::aside`]), which `sink` then absorbs. The filters must be disjoint.
+fn read_on_two(
+    target: &Target,
+    source: &mut netlink::NetlinkSource,
+    parts: TwoParts<'_>,
+    sink: &mut dyn Sink,
+    mut side: Box<dyn AsideSink>,
+) -> Result<Outcome, Error> {
     let netns = target.tag();
+    let TwoParts {
+        main,
+        side: other_filter,
+        extensions,
+        thread,
+    } = parts;
     let (main, other) = std::thread::scope(|scope| {
         let side = &mut side;
         let helper = std::thread::Builder::new()
-            .name("tcpstat-closed".into())
+            .name("tcpstat-dump".into())
             .spawn_scoped(scope, move || {
                 let mut tagged = Tagged {
                     netns,
                     inner: &mut **side,
                 };
-                netlink::collect_on(
-                    &mut target.open_netlink()?,
-                    &closed,
-                    Extensions::NONE,
-                    &mut tagged,
-                )
+                let mut socket = target.open_netlink()?;
+                netlink::collect_on(&mut socket, other_filter, extensions, &mut tagged)
             });
-        let main = netlink::collect_on(source, &rest, Extensions::NONE, sink);
+        let main = netlink::collect_on(source, main, extensions, sink);
         let other = match helper {
             Ok(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             Err(e) => Err(Error::Thread {
-                what: "CLOSED dump thread",
+                what: thread,
                 source: e,
             }),
         };

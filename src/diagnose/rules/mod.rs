@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use super::{
-    AddrCount, Check, Evidence, Finding, Inputs, Levels, PortCount, ProcessCount, Setting,
+    AddrCount, Check, Evidence, Finding, Inputs, Levels, Number, PortCount, ProcessCount, Setting,
     Severity, Subject,
 };
 use crate::aggregate::Direction;
@@ -87,6 +87,36 @@ pub fn finding(
         critical_at,
         evidence,
     }
+}
+
+/// A finding named although it is below the warning level (a peer or process worth
+/// knowing about): info, not OK.
+pub fn at_least_info(mut f: Finding) -> Finding {
+    if f.severity == Severity::Ok {
+        f.severity = Severity::Info;
+    }
+    f
+}
+
+/// The findings, worst first; none: one OK finding for the host with `numbers` (what was
+/// looked at), so that the check is seen to have run.
+pub fn worst_first_or_ok(
+    inputs: &Inputs<'_>,
+    check: Check,
+    mut out: Vec<Finding>,
+    numbers: Vec<(Number, u64)>,
+) -> Vec<Finding> {
+    out.sort_by_key(|f| std::cmp::Reverse(f.value));
+    if out.is_empty() {
+        let evidence = Evidence {
+            numbers,
+            ..Evidence::default()
+        };
+        let mut f = finding(inputs, check, Subject::Host, 0, None, evidence);
+        f.severity = Severity::Ok;
+        out.push(f);
+    }
+    out
 }
 
 pub fn top_addrs(map: &HashMap<IpAddr, u64>) -> Vec<AddrCount> {

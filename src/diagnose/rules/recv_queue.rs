@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use super::close_wait::{owned, Owned};
-use super::{finding, top_addrs, top_ports};
+use super::{at_least_info, finding, top_addrs, top_ports, worst_first_or_ok};
 use crate::aggregate::{service_group_in, DEFAULT_EPHEMERAL_PORTS};
-use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Severity, Subject};
+use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Subject};
 use crate::model::SocketRecord;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,7 +41,7 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
             groups.entry(h).or_default().push(r);
         }
     }
-    let mut out: Vec<Finding> = groups
+    let out: Vec<Finding> = groups
         .into_iter()
         .map(|(holder, records)| {
             let mut ports = HashMap::new();
@@ -58,7 +58,7 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
                 Holder::Hidden => Subject::OwnerHidden,
                 Holder::NotFound => Subject::OwnerNotFound,
             };
-            let mut f = finding(
+            at_least_info(finding(
                 inputs,
                 check,
                 subject,
@@ -70,34 +70,14 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
                     numbers: vec![(Number::RecvQueueBytes, unread)],
                     ..Evidence::default()
                 },
-            );
-            if f.severity == Severity::Ok {
-                f.severity = Severity::Info;
-            }
-            f
+            ))
         })
         .collect();
-    out.sort_by_key(|f| std::cmp::Reverse(f.value));
-    if out.is_empty() {
-        let mut numbers = vec![(Number::Connections, health.connections)];
-        if health.recv_unknown > 0 {
-            numbers.push((Number::RecvWindowUnknown, health.recv_unknown));
-        }
-        let mut f = finding(
-            inputs,
-            check,
-            Subject::Host,
-            0,
-            None,
-            Evidence {
-                numbers,
-                ..Evidence::default()
-            },
-        );
-        f.severity = Severity::Ok;
-        out.push(f);
+    let mut numbers = vec![(Number::Connections, health.connections)];
+    if health.recv_unknown > 0 {
+        numbers.push((Number::RecvWindowUnknown, health.recv_unknown));
     }
-    out
+    worst_first_or_ok(inputs, check, out, numbers)
 }
 
 #[cfg(test)]

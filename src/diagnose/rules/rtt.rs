@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::finding;
+use super::{finding, worst_first_or_ok};
 use crate::aggregate::health::percentile;
 use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Severity, Subject};
 
@@ -61,26 +61,10 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
             }
         }
     }
-    out.sort_by_key(|f| std::cmp::Reverse(f.value));
-    if out.is_empty() {
-        // Not the host's median: a summary's numbers should not move from run to run when
-        // nothing is wrong (it is in every outlier's finding).
-        let numbers = vec![(Number::Peers, medians.len() as u64)];
-        let mut f = finding(
-            inputs,
-            check,
-            Subject::Host,
-            0,
-            None,
-            Evidence {
-                numbers,
-                ..Evidence::default()
-            },
-        );
-        f.severity = Severity::Ok;
-        out.push(f);
-    }
-    out
+    // Not the host's median: a summary's numbers should not move from run to run when
+    // nothing is wrong (it is in every outlier's finding).
+    let numbers = vec![(Number::Peers, medians.len() as u64)];
+    worst_first_or_ok(inputs, check, out, numbers)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{finding, owning_processes, ports_of};
-use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Severity, Subject};
+use super::{at_least_info, finding, owning_processes, ports_of, worst_first_or_ok};
+use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Subject};
 
 /// A finding per peer with zero-window connections (under the warning level: `info`), most
 /// first; else one `ok` summary.
@@ -20,7 +20,7 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
             continue;
         }
         let queued: u64 = p.zero_window.iter().map(|r| u64::from(r.send_q)).sum();
-        let mut f = finding(
+        let f = finding(
             inputs,
             check,
             Subject::Peer(**address),
@@ -33,28 +33,14 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
                 ..Evidence::default()
             },
         );
-        if f.severity == Severity::Ok {
-            f.severity = Severity::Info;
-        }
-        out.push(f);
+        out.push(at_least_info(f));
     }
-    out.sort_by_key(|f| std::cmp::Reverse(f.value));
-    if out.is_empty() {
-        let mut f = finding(
-            inputs,
-            check,
-            Subject::Host,
-            0,
-            None,
-            Evidence {
-                numbers: vec![(Number::Connections, health.connections)],
-                ..Evidence::default()
-            },
-        );
-        f.severity = Severity::Ok;
-        out.push(f);
-    }
-    out
+    worst_first_or_ok(
+        inputs,
+        check,
+        out,
+        vec![(Number::Connections, health.connections)],
+    )
 }
 
 #[cfg(test)]
