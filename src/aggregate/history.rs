@@ -1,6 +1,8 @@
 //! Looking back over recorded samples: per-series statistics, counter rates, and when a
 //! count left its normal band. Pure functions of numbers; the samples come from `store`.
 
+use crate::model::{StateRow, TcpState};
+
 /// Min, mean and max of a series, and its last value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stats {
@@ -92,6 +94,39 @@ pub fn onset(values: &[u64], start: usize) -> Option<Onset> {
             upper,
         })
     })
+}
+
+/// The groups (ports, processes, workloads) of a sample holding sockets in `state`, each with
+/// how much that count grew since `before` (a group absent then counts from 0): the most
+/// first, then the fastest grown, at most `top`. `same` says which group of `before` is one
+/// of `now`.
+pub fn grew_with<T: Clone>(
+    now: &[T],
+    before: &[T],
+    state: TcpState,
+    counts: impl Fn(&T) -> &StateRow,
+    same: impl Fn(&T, &T) -> bool,
+    top: usize,
+) -> Vec<(T, i64)> {
+    let mut rows: Vec<(T, i64)> = now
+        .iter()
+        .filter(|g| counts(g).get(state) > 0)
+        .map(|g| {
+            let was = before
+                .iter()
+                .find(|b| same(g, b))
+                .map_or(0, |b| counts(b).get(state));
+            (g.clone(), counts(g).get(state) as i64 - was as i64)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        counts(&b.0)
+            .get(state)
+            .cmp(&counts(&a.0).get(state))
+            .then(b.1.cmp(&a.1))
+    });
+    rows.truncate(top);
+    rows
 }
 
 #[cfg(test)]

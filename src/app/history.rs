@@ -10,7 +10,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::aggregate::history::{onset, rates, stats, BAND_WINDOW};
+use crate::aggregate::history::{grew_with, onset, rates, stats, BAND_WINDOW};
 use crate::config::{Config, HistoryFormat, HistoryOptions};
 use crate::error::Error;
 use crate::model::history::{
@@ -269,25 +269,8 @@ pub(super) fn select(
 }
 
 fn top_ports(now: &[PortSample], before: &[PortSample], state: TcpState) -> Vec<(PortSample, i64)> {
-    let mut rows: Vec<(PortSample, i64)> = now
-        .iter()
-        .filter(|p| p.counts.get(state) > 0)
-        .map(|p| {
-            let was = before
-                .iter()
-                .find(|b| b.port == p.port && b.outgoing == p.outgoing)
-                .map_or(0, |b| b.counts.get(state));
-            (*p, p.counts.get(state) as i64 - was as i64)
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.0.counts
-            .get(state)
-            .cmp(&a.0.counts.get(state))
-            .then(b.1.cmp(&a.1))
-    });
-    rows.truncate(ONSET_TOP);
-    rows
+    let same = |a: &PortSample, b: &PortSample| a.port == b.port && a.outgoing == b.outgoing;
+    grew_with(now, before, state, |p| &p.counts, same, ONSET_TOP)
 }
 
 fn top_processes(
@@ -295,25 +278,8 @@ fn top_processes(
     before: &[ProcessSample],
     state: TcpState,
 ) -> Vec<(ProcessSample, i64)> {
-    let mut rows: Vec<(ProcessSample, i64)> = now
-        .iter()
-        .filter(|p| p.counts.get(state) > 0)
-        .map(|p| {
-            let was = before
-                .iter()
-                .find(|b| b.pid == p.pid && b.command == p.command)
-                .map_or(0, |b| b.counts.get(state));
-            (p.clone(), p.counts.get(state) as i64 - was as i64)
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.0.counts
-            .get(state)
-            .cmp(&a.0.counts.get(state))
-            .then(b.1.cmp(&a.1))
-    });
-    rows.truncate(ONSET_TOP);
-    rows
+    let same = |a: &ProcessSample, b: &ProcessSample| a.pid == b.pid && a.command == b.command;
+    grew_with(now, before, state, |p| &p.counts, same, ONSET_TOP)
 }
 
 fn top_workloads(
@@ -321,25 +287,8 @@ fn top_workloads(
     before: &[WorkloadSample],
     state: TcpState,
 ) -> Vec<(WorkloadSample, i64)> {
-    let mut rows: Vec<(WorkloadSample, i64)> = now
-        .iter()
-        .filter(|w| w.counts.get(state) > 0)
-        .map(|w| {
-            let was = before
-                .iter()
-                .find(|b| b.name == w.name)
-                .map_or(0, |b| b.counts.get(state));
-            (w.clone(), w.counts.get(state) as i64 - was as i64)
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.0.counts
-            .get(state)
-            .cmp(&a.0.counts.get(state))
-            .then(b.1.cmp(&a.1))
-    });
-    rows.truncate(ONSET_TOP);
-    rows
+    let same = |a: &WorkloadSample, b: &WorkloadSample| a.name == b.name;
+    grew_with(now, before, state, |w| &w.counts, same, ONSET_TOP)
 }
 
 /// Says what the database does hold when the period has no sample.
