@@ -205,6 +205,17 @@ fn facts_of(v: &[Option<i64>]) -> KernelFacts {
     }
 }
 
+/// A [`Point`] from `id, t, partial, collect_us` and the state columns.
+fn point(r: &rusqlite::Row<'_>) -> rusqlite::Result<Point> {
+    Ok(Point {
+        id: r.get(0)?,
+        t_ms: r.get(1)?,
+        partial: r.get(2)?,
+        collect_us: r.get(3)?,
+        counts: state_row(r, 4)?,
+    })
+}
+
 fn fail(path: &Path, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
     let what = what.into();
     move |source| Error::Store {
@@ -754,6 +765,21 @@ impl Reader {
         fail(&self.path, what.to_string())
     }
 
+    /// Every row `sql` selects with `params`, each made by `row`; `what` says what could not
+    /// be read.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        what: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut st = self.conn.prepare(sql).map_err(self.err(what))?;
+        let rows = st.query_map(params, row).map_err(self.err(what))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err(what))
+    }
+
     /// A value of the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, Error> {
         self.conn
@@ -782,23 +808,12 @@ impl Reader {
              SELECT id, t, partial, collect_us, {cols} FROM sample WHERE t BETWEEN ?1 AND ?2
              ORDER BY 2"
         );
-        let mut st = self
-            .conn
-            .prepare(&sql)
-            .map_err(self.err("cannot read its samples"))?;
-        let rows = st
-            .query_map(params![from_ms, to_ms, before as i64], |r| {
-                Ok(Point {
-                    id: r.get(0)?,
-                    t_ms: r.get(1)?,
-                    partial: r.get(2)?,
-                    collect_us: r.get(3)?,
-                    counts: state_row(r, 4)?,
-                })
-            })
-            .map_err(self.err("cannot read its samples"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its samples"))
+        self.rows(
+            &sql,
+            params![from_ms, to_ms, before as i64],
+            "cannot read its samples",
+            point,
+        )
     }
 
     /// The sockets of `ports` (both directions) in each sample of `ids`' range, by sample id.
@@ -850,70 +865,53 @@ impl Reader {
     }
 
     fn grouped(&self, sql: &str, first: i64, last: i64) -> Result<Vec<(i64, StateRow)>, Error> {
-        let mut st = self
-            .conn
-            .prepare(sql)
-            .map_err(self.err("cannot read its samples"))?;
-        let rows = st
-            .query_map([first, last], |r| {
-                let mut row = StateRow::default();
-                for i in 0..11 {
-                    row.counts[i] = r.get::<_, f64>(1 + i)? as u64;
-                }
-                row.unknown = r.get::<_, f64>(12)? as u64;
-                Ok((r.get(0)?, row))
-            })
-            .map_err(self.err("cannot read its samples"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its samples"))
+        self.rows(sql, [first, last], "cannot read its samples", |r| {
+            let mut row = StateRow::default();
+            for i in 0..11 {
+                row.counts[i] = r.get::<_, f64>(1 + i)? as u64;
+            }
+            row.unknown = r.get::<_, f64>(12)? as u64;
+            Ok((r.get(0)?, row))
+        })
     }
 
     /// The workload names recorded from sample `first` to `last`.
     pub fn workload_names(&self, first: i64, last: i64) -> Result<Vec<String>, Error> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT DISTINCT name FROM workload_state JOIN workload ON workload.id = workload
+        self.rows(
+            "SELECT DISTINCT name FROM workload_state JOIN workload ON workload.id = workload
                  WHERE sample BETWEEN ?1 AND ?2 ORDER BY name",
-            )
-            .map_err(self.err("cannot read its workloads"))?;
-        let rows = st
-            .query_map([first, last], |r| r.get(0))
-            .map_err(self.err("cannot read its workloads"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its workloads"))
+            [first, last],
+            "cannot read its workloads",
+            |r| r.get(0),
+        )
     }
 
     /// The counters of each sample from `first` to `last`, in [`COUNTERS`] order.
     pub fn counters(&self, first: i64, last: i64) -> Result<Vec<CounterRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare("SELECT * FROM counters WHERE sample BETWEEN ?1 AND ?2 ORDER BY sample")
-            .map_err(self.err("cannot read its counters"))?;
-        let rows = st
-            .query_map([first, last], |r| {
+        self.rows(
+            "SELECT * FROM counters WHERE sample BETWEEN ?1 AND ?2 ORDER BY sample",
+            [first, last],
+            "cannot read its counters",
+            |r| {
                 let values = (0..COUNTERS.len())
                     .map(|i| r.get::<_, Option<i64>>(i + 1).map(|v| v.map(|v| v as u64)))
                     .collect::<rusqlite::Result<_>>()?;
                 Ok((r.get(0)?, values))
-            })
-            .map_err(self.err("cannot read its counters"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its counters"))
+            },
+        )
     }
 
     /// The ports and workloads of sample `id`.
     pub fn detail(&self, id: i64) -> Result<(Vec<PortSample>, Vec<WorkloadSample>), Error> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let ports = self.rows(
+            &format!(
                 "SELECT port, outgoing, listeners, queued, backlog, {} FROM port
                  WHERE sample = ?1",
                 state_list(false)
-            ))
-            .map_err(self.err("cannot read its ports"))?;
-        let ports = st
-            .query_map([id], |r| {
+            ),
+            [id],
+            "cannot read its ports",
+            |r| {
                 Ok(PortSample {
                     port: r.get(0)?,
                     outgoing: r.get(1)?,
@@ -922,28 +920,23 @@ impl Reader {
                     backlog: r.get(4)?,
                     counts: state_row(r, 5)?,
                 })
-            })
-            .map_err(self.err("cannot read its ports"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err("cannot read its ports"))?;
-        let mut st = self
-            .conn
-            .prepare(&format!(
+            },
+        )?;
+        let workloads = self.rows(
+            &format!(
                 "SELECT name, {} FROM workload_state JOIN workload ON workload.id = workload
                  WHERE sample = ?1",
                 state_list(false)
-            ))
-            .map_err(self.err("cannot read its workloads"))?;
-        let workloads = st
-            .query_map([id], |r| {
+            ),
+            [id],
+            "cannot read its workloads",
+            |r| {
                 Ok(WorkloadSample {
                     name: r.get(0)?,
                     counts: state_row(r, 1)?,
                 })
-            })
-            .map_err(self.err("cannot read its workloads"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err("cannot read its workloads"))?;
+            },
+        )?;
         Ok((ports, workloads))
     }
 }
@@ -962,15 +955,7 @@ impl Reader {
              ORDER BY abs(t - ?1), t LIMIT 1"
         );
         self.conn
-            .query_row(&sql, [t_ms], |r| {
-                Ok(Point {
-                    id: r.get(0)?,
-                    t_ms: r.get(1)?,
-                    partial: r.get(2)?,
-                    collect_us: r.get(3)?,
-                    counts: state_row(r, 4)?,
-                })
-            })
+            .query_row(&sql, [t_ms], point)
             .optional()
             .map_err(self.err("cannot read its samples"))
     }
@@ -998,15 +983,14 @@ impl Reader {
         if looked.is_none() {
             return Ok(None);
         }
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let mut rows = self.rows(
+            &format!(
                 "SELECT pid, uid, user, command, {} FROM process_state WHERE sample = ?1",
                 state_list(false)
-            ))
-            .map_err(self.err("cannot read its processes"))?;
-        let mut rows = st
-            .query_map([id], |r| {
+            ),
+            [id],
+            "cannot read its processes",
+            |r| {
                 Ok(ProcessSample {
                     pid: r.get(0)?,
                     uid: r.get(1)?,
@@ -1014,10 +998,8 @@ impl Reader {
                     command: r.get(3)?,
                     counts: state_row(r, 4)?,
                 })
-            })
-            .map_err(self.err("cannot read its processes"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err("cannot read its processes"))?;
+            },
+        )?;
         rows.sort_by(|a, b| {
             (a.pid <= 0)
                 .cmp(&(b.pid <= 0))
@@ -1055,47 +1037,34 @@ impl Reader {
 
     /// The ids of the samples from `first` to `last` that recorded processes.
     pub fn samples_with_processes(&self, first: i64, last: i64) -> Result<Vec<i64>, Error> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id FROM sample WHERE id BETWEEN ?1 AND ?2 AND processes IS NOT NULL
+        self.rows(
+            "SELECT id FROM sample WHERE id BETWEEN ?1 AND ?2 AND processes IS NOT NULL
                  ORDER BY id",
-            )
-            .map_err(self.err("cannot read its samples"))?;
-        let rows = st
-            .query_map([first, last], |r| r.get(0))
-            .map_err(self.err("cannot read its samples"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its samples"))
+            [first, last],
+            "cannot read its samples",
+            |r| r.get(0),
+        )
     }
 
     /// The commands of the processes recorded from sample `first` to `last`.
     pub fn process_names(&self, first: i64, last: i64) -> Result<Vec<String>, Error> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT DISTINCT command FROM process_state
+        self.rows(
+            "SELECT DISTINCT command FROM process_state
                  WHERE sample BETWEEN ?1 AND ?2 AND pid > 0 ORDER BY command",
-            )
-            .map_err(self.err("cannot read its processes"))?;
-        let rows = st
-            .query_map([first, last], |r| r.get(0))
-            .map_err(self.err("cannot read its processes"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its processes"))
+            [first, last],
+            "cannot read its processes",
+            |r| r.get(0),
+        )
     }
 
     /// The listening sockets of sample `id` that had connections waiting.
     pub fn listeners(&self, id: i64) -> Result<Vec<ListenerSample>, Error> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT address, port, queued, backlog FROM listener WHERE sample = ?1
+        self.rows(
+            "SELECT address, port, queued, backlog FROM listener WHERE sample = ?1
                  ORDER BY queued DESC",
-            )
-            .map_err(self.err("cannot read its listeners"))?;
-        let rows = st
-            .query_map([id], |r| {
+            [id],
+            "cannot read its listeners",
+            |r| {
                 let address: String = r.get(0)?;
                 Ok(ListenerSample {
                     address: address
@@ -1105,10 +1074,8 @@ impl Reader {
                     queued: r.get(2)?,
                     backlog: r.get(3)?,
                 })
-            })
-            .map_err(self.err("cannot read its listeners"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err("cannot read its listeners"))
+            },
+        )
     }
 
     /// The kernel settings and socket totals of sample `id` (its counters are
