@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use super::connections::PeerTally;
 use super::{
     AddrCount, Check, Evidence, Finding, Inputs, Levels, Number, PortCount, ProcessCount, Setting,
     Severity, Subject,
@@ -117,6 +118,50 @@ pub fn worst_first_or_ok(
         out.push(f);
     }
     out
+}
+
+/// A finding per peer that has any of the sockets `of` picks from its tally (the value is
+/// their count; under the warning level: `info`), with their ports, the local processes, the
+/// bytes they have queued and the `more` numbers; most first, else one `ok` summary. Empty
+/// without tcp_info (the check is then not judged).
+pub fn per_peer(
+    inputs: &Inputs<'_>,
+    check: Check,
+    of: impl Fn(&PeerTally) -> &[SocketRecord],
+    more: impl Fn(&PeerTally) -> Vec<(Number, u64)>,
+) -> Vec<Finding> {
+    let Some(health) = inputs.health else {
+        return Vec::new();
+    };
+    let peers: BTreeMap<_, _> = health.peers.iter().collect();
+    let mut out = Vec::new();
+    for (address, p) in &peers {
+        let sockets = of(p);
+        if sockets.is_empty() {
+            continue;
+        }
+        let queued: u64 = sockets.iter().map(|r| u64::from(r.send_q)).sum();
+        let mut numbers = vec![(Number::SendQueueBytes, queued)];
+        numbers.extend(more(p));
+        let evidence = Evidence {
+            ports: ports_of(inputs.census, sockets),
+            processes: owning_processes(inputs.owners, sockets.iter()),
+            numbers,
+            ..Evidence::default()
+        };
+        let value = sockets.len() as u64;
+        let f = finding(
+            inputs,
+            check,
+            Subject::Peer(**address),
+            value,
+            None,
+            evidence,
+        );
+        out.push(at_least_info(f));
+    }
+    let numbers = vec![(Number::Connections, health.connections)];
+    worst_first_or_ok(inputs, check, out, numbers)
 }
 
 pub fn top_addrs(map: &HashMap<IpAddr, u64>) -> Vec<AddrCount> {

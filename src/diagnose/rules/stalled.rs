@@ -2,48 +2,22 @@
 //! the peer vanished or every packet is lost; the kernel retransmits until
 //! `tcp_retries2`. Named per peer, with the local processes.
 
-use std::collections::BTreeMap;
-
-use super::{at_least_info, finding, owning_processes, ports_of, worst_first_or_ok};
-use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Subject, STALL_MS};
+use super::per_peer;
+use crate::diagnose::{Check, Finding, Inputs, Number, STALL_MS};
 
 /// A finding per peer with stalled connections (under the warning level: `info`), most
 /// first; else one `ok` summary.
 pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
-    let Some(health) = inputs.health else {
-        return Vec::new();
-    };
-    let peers: BTreeMap<_, _> = health.peers.iter().collect();
-    let mut out = Vec::new();
-    for (address, p) in &peers {
-        if p.stalled.is_empty() {
-            continue;
-        }
-        let queued: u64 = p.stalled.iter().map(|r| u64::from(r.send_q)).sum();
-        let f = finding(
-            inputs,
-            check,
-            Subject::Peer(**address),
-            p.stalled.len() as u64,
-            None,
-            Evidence {
-                ports: ports_of(inputs.census, &p.stalled),
-                processes: owning_processes(inputs.owners, p.stalled.iter()),
-                numbers: vec![
-                    (Number::SendQueueBytes, queued),
-                    (Number::LongestAckWaitMs, u64::from(p.stalled_longest_ms)),
-                    (Number::StallMs, u64::from(STALL_MS)),
-                ],
-                ..Evidence::default()
-            },
-        );
-        out.push(at_least_info(f));
-    }
-    worst_first_or_ok(
+    per_peer(
         inputs,
         check,
-        out,
-        vec![(Number::Connections, health.connections)],
+        |p| &p.stalled,
+        |p| {
+            vec![
+                (Number::LongestAckWaitMs, u64::from(p.stalled_longest_ms)),
+                (Number::StallMs, u64::from(STALL_MS)),
+            ]
+        },
     )
 }
 

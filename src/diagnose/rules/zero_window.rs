@@ -2,45 +2,13 @@
 //! probing the window: `tcpi_snd_wnd` 0 with data queued, or `tcpi_probes` > 0): the peer's
 //! application does not read. Named per peer, with the local processes writing to it.
 
-use std::collections::BTreeMap;
-
-use super::{at_least_info, finding, owning_processes, ports_of, worst_first_or_ok};
-use crate::diagnose::{Check, Evidence, Finding, Inputs, Number, Subject};
+use super::per_peer;
+use crate::diagnose::{Check, Finding, Inputs};
 
 /// A finding per peer with zero-window connections (under the warning level: `info`), most
 /// first; else one `ok` summary.
 pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
-    let Some(health) = inputs.health else {
-        return Vec::new();
-    };
-    let peers: BTreeMap<_, _> = health.peers.iter().collect();
-    let mut out = Vec::new();
-    for (address, p) in &peers {
-        if p.zero_window.is_empty() {
-            continue;
-        }
-        let queued: u64 = p.zero_window.iter().map(|r| u64::from(r.send_q)).sum();
-        let f = finding(
-            inputs,
-            check,
-            Subject::Peer(**address),
-            p.zero_window.len() as u64,
-            None,
-            Evidence {
-                ports: ports_of(inputs.census, &p.zero_window),
-                processes: owning_processes(inputs.owners, p.zero_window.iter()),
-                numbers: vec![(Number::SendQueueBytes, queued)],
-                ..Evidence::default()
-            },
-        );
-        out.push(at_least_info(f));
-    }
-    worst_first_or_ok(
-        inputs,
-        check,
-        out,
-        vec![(Number::Connections, health.connections)],
-    )
+    per_peer(inputs, check, |p| &p.zero_window, |_| Vec::new())
 }
 
 #[cfg(test)]
