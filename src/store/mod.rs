@@ -205,6 +205,18 @@ fn facts_of(v: &[Option<i64>]) -> KernelFacts {
     }
 }
 
+/// A [`PortSample`] from `port, outgoing, listeners, queued, backlog` and the state columns.
+fn port_sample(r: &rusqlite::Row<'_>) -> rusqlite::Result<PortSample> {
+    Ok(PortSample {
+        port: r.get(0)?,
+        outgoing: r.get(1)?,
+        listeners: r.get(2)?,
+        queued: r.get(3)?,
+        backlog: r.get(4)?,
+        counts: state_row(r, 5)?,
+    })
+}
+
 /// A [`Point`] from `id, t, partial, collect_us` and the state columns.
 fn point(r: &rusqlite::Row<'_>) -> rusqlite::Result<Point> {
     Ok(Point {
@@ -911,16 +923,7 @@ impl Reader {
             ),
             [id],
             "cannot read its ports",
-            |r| {
-                Ok(PortSample {
-                    port: r.get(0)?,
-                    outgoing: r.get(1)?,
-                    listeners: r.get(2)?,
-                    queued: r.get(3)?,
-                    backlog: r.get(4)?,
-                    counts: state_row(r, 5)?,
-                })
-            },
+            port_sample,
         )?;
         let workloads = self.rows(
             &format!(

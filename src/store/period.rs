@@ -1,7 +1,7 @@
 //! Queries over a whole period for the HTML report: each port's and workload's peak in it.
 //! Additive to [`Reader`]'s per-sample queries; the same tables, nothing written.
 
-use super::{state_list, state_row, Reader};
+use super::{port_sample, state_list, state_row, Reader};
 use crate::error::Error;
 use crate::model::history::{PortSample, WorkloadSample};
 
@@ -27,16 +27,7 @@ impl Reader {
             ),
             [first, last],
             "cannot read its ports",
-            |r| {
-                Ok(PortSample {
-                    port: r.get(0)?,
-                    outgoing: r.get(1)?,
-                    listeners: r.get(2)?,
-                    queued: r.get(3)?,
-                    backlog: r.get(4)?,
-                    counts: state_row(r, 5)?,
-                })
-            },
+            port_sample,
         )
     }
 
