@@ -1132,7 +1132,7 @@ _tcpstat() {
             return 0
             ;;
         tcpstat__subcmd__record)
-            opts="-n -c -h -V --db --interval --keep --max-size --top --top-processes --processes --count --source --color --netns --netns-pid --all-netns --host-root --help --version"
+            opts="-n -c -h -V --db --interval --keep --max-size --top --top-processes --processes --cpu-budget --count --source --color --netns --netns-pid --all-netns --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1179,6 +1179,10 @@ _tcpstat() {
                     ;;
                 --processes)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --cpu-budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --count)

@@ -389,8 +389,12 @@ pub struct ServeArgs {
 const RECORD_AFTER_HELP: &str = "\
 The default interval, 10s, catches what a minute-long incident does (a CLOSE_WAIT climb, an
 accept queue filling) with several samples, where sar's 10 minutes sees one or none, and it
-costs little: one netlink dump (no owner walk) per sample, and about 3 KiB of database per
-sample with 20 ports and workloads kept (about 25 MiB a day; docs/history.md has the figures).
+costs little: one netlink dump per sample (and the owner walk, paced), and about 2.5 KiB of
+database per sample (about 21 MiB a day; docs/history.md has the figures).
+
+--cpu-budget (1% of one core) bounds what the recorder takes on average, measured: on a host
+where a sample costs more than that at --interval (about 100k sockets and up), the samples
+are spaced further apart and the recorder says so; each sample records the spacing it kept.
 
 Exit status: 0 stopped by a signal or after --count samples, 1 the database cannot be used
 (another recorder holds it, not a tcpstat database, cannot be created). A write that fails
@@ -444,15 +448,26 @@ pub struct RecordArgs {
     pub top_processes: usize,
 
     /// When to look up the owning processes (a walk of /proc/*/fd, which costs with the
-    /// descriptors on the host): auto on every sample while the walks average under 1% of
-    /// one core, less often on hosts where a walk takes longer (samples between hold no
-    /// processes); always on every sample; never.
+    /// descriptors on the host): auto on every sample while the walks fit in --cpu-budget,
+    /// less often on hosts where a walk takes longer (samples between hold no processes);
+    /// always on every sample; never.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProcessesArg::Auto)]
     pub processes: ProcessesArg,
+
+    /// The share of one core the recorder may take on average, measured (its whole CPU:
+    /// dumps, process lookups, writes). Where a sample costs more than the budget allows at
+    /// --interval, samples are spaced further apart, and said; none for no limit.
+    #[arg(long, value_name = "PERCENT", default_value = "1%", value_parser = parse_cpu_budget)]
+    pub cpu_budget: f64,
 
     /// Stop after N samples.
     #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+}
+
+/// `--cpu-budget`: a share of one core, 0 for none (clap reads an `Option` field as optional).
+fn parse_cpu_budget(text: &str) -> Result<f64, String> {
+    crate::model::history::parse_share(text).map(|share| share.unwrap_or(0.0))
 }
 
 fn parse_record_interval(text: &str) -> Result<std::time::Duration, String> {

@@ -80,7 +80,7 @@ pub enum Task {
 }
 
 /// `record`, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordOptions {
     pub db: std::path::PathBuf,
     pub interval: std::time::Duration,
@@ -91,6 +91,8 @@ pub struct RecordOptions {
     /// When to look up owners and record the top processes.
     pub processes: OwnerLookup,
     pub top_processes: usize,
+    /// The share of one core the recorder may take on average (`--cpu-budget`), if any.
+    pub cpu_budget: Option<f64>,
 }
 
 /// `record --processes`: when a sample looks up the owning processes.
@@ -552,6 +554,7 @@ fn record(args: &RecordArgs) -> Task {
             crate::cli::ProcessesArg::Never => OwnerLookup::Never,
         },
         top_processes: args.top_processes,
+        cpu_budget: (args.cpu_budget > 0.0).then_some(args.cpu_budget),
     })
 }
 

@@ -52,7 +52,6 @@ pub fn run(
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|&v| v > 0)
         .unwrap_or(DEFAULT_INTERVAL_MS);
-    let max_ms = interval_ms * MAX_INTERVALS;
     let refuse = |what: String| Error::Store {
         path: db.to_path_buf(),
         what,
@@ -75,6 +74,12 @@ pub fn run(
             held(&reader)?
         )));
     };
+    // Two intervals as the recorder kept them there: `--cpu-budget` may have spaced the
+    // samples out beyond the configured one.
+    let interval_ms = reader
+        .kept_interval(point.id)?
+        .map_or(interval_ms, |kept| kept.max(interval_ms));
+    let max_ms = interval_ms * MAX_INTERVALS;
     let distance = point.t_ms - asked;
     if distance.abs() > max_ms {
         return Err(refuse(format!(

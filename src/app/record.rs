@@ -7,13 +7,18 @@
 //! ticks on a fixed grid, SIGTERM/SIGINT/SIGHUP end it cleanly (exit 0), a failed write is
 //! retried with a back-off, never in a spin.
 //!
+//! Cost: `--cpu-budget` (1% of one core by default) bounds the recorder's average CPU, measured
+//! around each sample ([`Governor`]): on a host where a sample costs more than the budget
+//! allows at `--interval`, the samples are spaced further apart (and the recorder says so)
+//! rather than taking more of the machine it watches.
+//!
 //! Owners: a walk of `/proc/*/fd` finds the process of every socket that has a file, and the
 //! top `--top-processes` by stuck states are stored with their per-state counts. It costs
 //! with the descriptors on the host (docs/history.md has figures), so by default
-//! (`--processes auto`, [`WalkPacer`]) it runs on every sample only while the walks average
-//! under [`WALK_BUDGET`] of a core, and less often on busier hosts. Workloads need no walk: they come from the cgroup id netlink reports
-//! for every socket (with the /proc source, which has no cgroup ids, the owners are walked for
-//! their cgroups, as `workloads` does).
+//! (`--processes auto`) it runs on every sample only while the walks fit in the CPU budget,
+//! and less often on busier hosts. Workloads need no walk: they come from the cgroup id
+//! netlink reports for every socket (with the /proc source, which has no cgroup ids, the
+//! owners are walked for their cgroups, as `workloads` does).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -43,38 +48,163 @@ use crate::term;
 /// The longest pause between two tries of a failing write.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// `--processes auto`: the share of one core the owner walks may take on average.
-pub const WALK_BUDGET: f64 = 0.01;
+/// With `--processes auto`, the share of the budget kept for the owner walks when the samples
+/// alone would take it all (the samples are then spaced further apart to leave it).
+const WALK_RESERVE: f64 = 0.25;
 
-/// When `--processes auto` walks: often enough to spend [`WALK_BUDGET`] of a core, no more.
-/// A walk's cost is estimated as the collection time of samples with it minus that of
-/// samples without it (wall time: the walk is one thread in system calls, so it is close to
-/// its CPU time; contention only makes the estimate larger, the walks rarer).
-#[derive(Debug, Default)]
-struct WalkPacer {
-    /// Collection time of the last sample with a walk, and without.
-    with: Option<Duration>,
-    without: Option<Duration>,
+/// Weight of the newest sample in the smoothed CPU costs (one slow sample, a retention
+/// pass, does not swing the pace; a table that grew tenfold is followed within a few).
+const SMOOTHING: f64 = 0.3;
+
+/// The longest spacing the budget may stretch the samples to (the longest `--interval`).
+const MAX_SPACING: Duration = Duration::from_secs(3600);
+
+/// The recorder's pace under `--cpu-budget`: how far apart the samples are and which of them
+/// walk the owners, so that on average the recorder takes at most the budget of one core. Its
+/// whole CPU counts (collection, owner walks, the database write: `getrusage` of the process
+/// around each sample), measured, not estimated.
+///
+/// A sample without a walk costs `base`, one with a walk `with`. The samples come every
+/// `--interval`, further apart where `base / interval` alone would pass the budget (less
+/// [`WALK_RESERVE`] of it with `--processes auto`). With `auto` the walks get what the samples
+/// leave: the next one waits until the time since the last, times that share, covers a walk.
+/// Without a budget the samples keep `--interval` and `auto` walks on every one.
+#[derive(Debug)]
+struct Governor {
+    /// Share of one core (0.01 = 1%), or none.
+    budget: Option<f64>,
+    lookup: OwnerLookup,
+    configured: Duration,
+    /// Smoothed CPU seconds of a sample without a walk, and of one with.
+    base: Option<f64>,
+    with: Option<f64>,
     last_walk: Option<Instant>,
 }
 
-impl WalkPacer {
-    fn due(&self, now: Instant) -> bool {
-        let (Some(with), Some(last)) = (self.with, self.last_walk) else {
-            return true;
-        };
-        // Until a sample without a walk was timed, the whole collection counts as the walk.
-        let cost = with.saturating_sub(self.without.unwrap_or_default());
-        now.duration_since(last).as_secs_f64() * WALK_BUDGET >= cost.as_secs_f64()
+/// What the recorder does at its current pace, as it is said on standard error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Pace {
+    spacing: Duration,
+    /// With `--processes auto`, about how often the owners are looked up, when it is less
+    /// often than every sample.
+    walk_every: Option<Duration>,
+}
+
+impl Governor {
+    fn new(budget: Option<f64>, lookup: OwnerLookup, configured: Duration) -> Governor {
+        Governor {
+            budget,
+            lookup,
+            configured,
+            base: None,
+            with: None,
+            last_walk: None,
+        }
     }
 
-    fn took(&mut self, walked: bool, began: Instant, took: Duration) {
-        if walked {
-            self.with = Some(took);
-            self.last_walk = Some(began);
-        } else {
-            self.without = Some(took);
+    /// CPU seconds of one sample as the walks are made: what sets the spacing.
+    fn sample_cost(&self) -> Option<f64> {
+        match self.lookup {
+            OwnerLookup::Always => self.with.or(self.base),
+            OwnerLookup::Never => self.base.or(self.with),
+            // Until a sample without a walk was measured, the spacing is not stretched: the
+            // first sample (which walks) would count its walk as the samples' cost.
+            OwnerLookup::Auto => self.base,
         }
+    }
+
+    /// Time from one sample's start to the next one's.
+    fn spacing(&self) -> Duration {
+        let (Some(budget), Some(cost)) = (self.budget, self.sample_cost()) else {
+            return self.configured;
+        };
+        let reserve = if self.lookup == OwnerLookup::Auto {
+            WALK_RESERVE
+        } else {
+            0.0
+        };
+        let needed = cost / (budget * (1.0 - reserve));
+        if needed <= self.configured.as_secs_f64() {
+            return self.configured;
+        }
+        Duration::from_secs_f64(needed.min(MAX_SPACING.as_secs_f64()))
+    }
+
+    /// `auto`: the CPU a walk adds and the share of a core the walks may take.
+    fn walk_share(&self) -> Option<(f64, f64)> {
+        let budget = self.budget?;
+        let with = self.with?;
+        let base = self.base.unwrap_or(0.0);
+        // Until a sample without a walk was measured, the whole sample counts as the walk.
+        let walk = (with - base).max(0.0);
+        let share = budget - base / self.spacing().as_secs_f64();
+        Some((walk, share))
+    }
+
+    /// Whether the sample starting `now` walks the owners.
+    fn walks(&self, now: Instant) -> bool {
+        match self.lookup {
+            OwnerLookup::Always => true,
+            OwnerLookup::Never => false,
+            OwnerLookup::Auto => {
+                let (Some((walk, share)), Some(last)) = (self.walk_share(), self.last_walk) else {
+                    return true;
+                };
+                share > 0.0 && now.duration_since(last).as_secs_f64() * share >= walk
+            }
+        }
+    }
+
+    /// A sample that began at `began` took `cpu`, with a walk or without.
+    fn took(&mut self, walked: bool, began: Instant, cpu: Duration) {
+        let cpu = cpu.as_secs_f64();
+        let slot = if walked {
+            &mut self.with
+        } else {
+            &mut self.base
+        };
+        *slot = Some(slot.map_or(cpu, |old| old + SMOOTHING * (cpu - old)));
+        if walked {
+            self.last_walk = Some(began);
+        }
+    }
+
+    fn pace(&self) -> Pace {
+        let spacing = self.spacing();
+        let walk_every = match (self.lookup, self.walk_share()) {
+            // Said once a sample without a walk tells what a walk adds.
+            (OwnerLookup::Auto, Some((walk, share))) if self.base.is_some() => {
+                let every = if share > 0.0 {
+                    walk / share
+                } else {
+                    f64::INFINITY
+                };
+                (every > spacing.as_secs_f64())
+                    .then(|| Duration::from_secs_f64(every.min(MAX_SPACING.as_secs_f64() * 24.0)))
+            }
+            _ => None,
+        };
+        Pace {
+            spacing,
+            walk_every,
+        }
+    }
+}
+
+impl Pace {
+    /// Whether `self` differs enough from what was said (`said`) to be said again: a spacing
+    /// or walk period 20% away, or one appearing or going.
+    fn differs(&self, said: &Pace) -> bool {
+        let far = |a: Duration, b: Duration| {
+            let (a, b) = (a.as_secs_f64(), b.as_secs_f64());
+            (a - b).abs() > 0.2 * a.max(b)
+        };
+        far(self.spacing, said.spacing)
+            || match (self.walk_every, said.walk_every) {
+                (Some(a), Some(b)) => far(a, b),
+                (None, None) => false,
+                _ => true,
+            }
     }
 }
 
@@ -225,7 +355,8 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         owners: OwnerWalk::Wanted,
         ..plain.clone()
     };
-    let mut pacer = WalkPacer::default();
+    let mut governor = Governor::new(options.cpu_budget, options.processes, options.interval);
+    let mut said = governor.pace();
     let mut readers = Readers::default();
     let resolver = RefCell::new(Resolver::new(&config.proc_root, &config.host_root));
     let mut next = Instant::now();
@@ -247,21 +378,29 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
             stop.wait(None, Some(next - now))?;
             continue;
         }
-        // On a fixed grid (no drift); a tick missed (a slow write) is skipped, not caught up.
-        next += options.interval;
-        if next <= now {
-            next = now + options.interval;
-        }
-        let walk = match options.processes {
-            OwnerLookup::Always => true,
-            OwnerLookup::Never => false,
-            OwnerLookup::Auto => pacer.due(now),
-        };
+        let walk = governor.walks(now);
         let plan = if walk { &walking } else { &plain };
-        let result = sample(config, plan, &mut readers, &resolver, options, walk).and_then(|s| {
-            pacer.took(walk, now, Duration::from_micros(s.collect_us));
-            recorder.write(&s, retention)
-        });
+        let cpu_before = collect::host::cpu_time();
+        let kept = governor.spacing();
+        let result = sample(config, plan, &mut readers, &resolver, options, walk, kept)
+            .and_then(|s| recorder.write(&s, retention));
+        if result.is_ok() {
+            if let (Some(a), Some(b)) = (cpu_before, collect::host::cpu_time()) {
+                governor.took(walk, now, b.saturating_sub(a));
+            }
+            let pace = governor.pace();
+            if pace.differs(&said) {
+                say_pace(err, &governor, &pace, &said, options)?;
+                said = pace;
+            }
+        }
+        // On a grid from the tick's due time (no drift); a tick missed (a slow sample) is
+        // skipped, not caught up.
+        let spacing = governor.spacing();
+        next += spacing;
+        if next <= now {
+            next = now + spacing;
+        }
         match result {
             Ok(_) => {
                 written += 1;
@@ -296,6 +435,69 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
     }
 }
 
+/// Says on standard error how the recorder paces itself now.
+fn say_pace(
+    err: &mut dyn Write,
+    governor: &Governor,
+    pace: &Pace,
+    said: &Pace,
+    options: &RecordOptions,
+) -> Result<(), Error> {
+    let budget = options.cpu_budget.unwrap_or_default();
+    let moved = |now: Pace, before: Pace| now.differs(&before);
+    let spacing_only = |p: &Pace| Pace {
+        walk_every: None,
+        ..*p
+    };
+    if !moved(spacing_only(pace), spacing_only(said)) {
+        // Only the walks' pace moved.
+    } else if pace.spacing > options.interval {
+        writeln!(
+            err,
+            "tcpstat: a sample takes {} of CPU: one every {} instead of every {} keeps the \
+             recorder within {} of a core (--cpu-budget)",
+            short(Duration::from_secs_f64(
+                governor.sample_cost().unwrap_or(0.0)
+            )),
+            short(pace.spacing),
+            short(options.interval),
+            crate::model::history::format_share(budget),
+        )?;
+    } else {
+        writeln!(err, "tcpstat: recording every {}", short(pace.spacing))?;
+    }
+    let walks_only = |p: &Pace| Pace {
+        spacing: Duration::ZERO,
+        ..*p
+    };
+    if !moved(walks_only(pace), walks_only(said)) {
+        // Only the spacing moved.
+    } else if let (Some(every), Some((walk, _))) = (pace.walk_every, governor.walk_share()) {
+        writeln!(
+            err,
+            "tcpstat: processes looked up about every {} (a lookup adds {} of CPU; \
+             --processes auto keeps them within the budget; samples between hold none)",
+            short(every),
+            short(Duration::from_secs_f64(walk)),
+        )?;
+    } else {
+        writeln!(err, "tcpstat: processes looked up on every sample")?;
+    }
+    err.flush()?;
+    Ok(())
+}
+
+/// A duration as the pace messages say it: `110ms`, `14.7s`, `2m55s`.
+fn short(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        crate::model::duration::format_age(d)
+    }
+}
+
 /// One collection, as a sample.
 fn sample(
     config: &Config,
@@ -304,6 +506,7 @@ fn sample(
     resolver: &RefCell<Resolver>,
     options: &RecordOptions,
     walk: bool,
+    kept: Duration,
 ) -> Result<Sample, Error> {
     let top = options.top;
     let t_ms = SystemTime::now()
@@ -311,6 +514,7 @@ fn sample(
         .unwrap_or_default()
         .as_millis() as i64;
     let began = Instant::now();
+    let cpu_before = collect::host::cpu_time();
     resolver.borrow_mut().refresh();
     let scope = readers.resolve(&config.netns, &config.proc_root)?;
     let collection = pipeline::run(plan, &scope, readers, |ctx| Tick {
@@ -465,6 +669,10 @@ fn sample(
         workloads,
         counters,
         collect_us: began.elapsed().as_micros() as u64,
+        cpu_us: cpu_before
+            .zip(collect::host::cpu_time())
+            .map(|(a, b)| b.saturating_sub(a).as_micros() as u64),
+        interval_ms: kept.as_millis() as u64,
     })
 }
 
@@ -472,25 +680,97 @@ fn sample(
 mod tests {
     use super::*;
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     #[test]
-    fn the_walk_pacer_keeps_walks_under_their_budget() {
+    fn samples_keep_the_interval_while_they_fit_the_budget() {
+        // 10k sockets: 12 ms a sample, 40 ms with the walk, at 1% and 10 s.
         let t0 = Instant::now();
-        let mut pacer = WalkPacer::default();
-        assert!(pacer.due(t0), "the first sample walks");
-        // A collection of 100 ms with the walk: at 1% of a core, the next walk 10 s later.
-        pacer.took(true, t0, Duration::from_millis(100));
-        assert!(!pacer.due(t0 + Duration::from_secs(5)));
-        assert!(pacer.due(t0 + Duration::from_secs(10)));
-        // Once a sample without the walk took 60 ms, the walk is known to cost 40 ms: 4 s.
-        pacer.took(
-            false,
-            t0 + Duration::from_secs(5),
-            Duration::from_millis(60),
-        );
-        assert!(!pacer.due(t0 + Duration::from_secs(3)));
-        assert!(pacer.due(t0 + Duration::from_secs(4)));
-        // A cheap walk (a small host): every sample.
-        pacer.took(true, t0, Duration::from_millis(61));
-        assert!(pacer.due(t0 + Duration::from_millis(200)));
+        let mut g = Governor::new(Some(0.01), OwnerLookup::Auto, ms(10_000));
+        assert!(g.walks(t0), "the first sample walks");
+        g.took(true, t0, ms(40));
+        // Not known yet what the walk adds: the whole 40 ms counts, 4 s at 1%.
+        assert!(!g.walks(t0 + ms(3_000)));
+        assert!(g.walks(t0 + ms(4_000)));
+        g.took(false, t0 + ms(10_000), ms(12));
+        assert_eq!(g.spacing(), ms(10_000));
+        // The walk adds 28 ms; the samples leave 0.88% of the budget: one every 3.2 s, so
+        // every sample walks.
+        assert!(g.walks(t0 + ms(20_000)));
+        assert_eq!(g.pace().walk_every, None);
+    }
+
+    #[test]
+    fn samples_are_spaced_out_where_they_would_pass_the_budget() {
+        // 100k sockets: 110 ms a sample, 360 ms with the walk.
+        let t0 = Instant::now();
+        let mut g = Governor::new(Some(0.01), OwnerLookup::Auto, ms(10_000));
+        g.took(true, t0, ms(360));
+        g.took(false, t0 + ms(10_000), ms(110));
+        // 110 ms within three quarters of 1%: 14.67 s.
+        let spacing = g.spacing();
+        assert!((spacing.as_secs_f64() - 14.667).abs() < 0.01, "{spacing:?}");
+        // The walks get the quarter left: 250 ms at 0.25% of a core, one every 100 s.
+        let every = g.pace().walk_every.expect("walks are rarer than samples");
+        assert!((every.as_secs_f64() - 100.0).abs() < 0.1, "{every:?}");
+        assert!(!g.walks(t0 + ms(99_000)));
+        assert!(g.walks(t0 + ms(100_000)));
+        // What the recorder takes on average: within the budget.
+        let share = 0.110 / spacing.as_secs_f64() + 0.250 / every.as_secs_f64();
+        assert!(share <= 0.01 + 1e-9, "{share}");
+    }
+
+    #[test]
+    fn without_walks_the_whole_budget_sets_the_spacing() {
+        let mut g = Governor::new(Some(0.01), OwnerLookup::Never, ms(10_000));
+        assert!(!g.walks(Instant::now()));
+        g.took(false, Instant::now(), ms(1_310));
+        assert_eq!(g.spacing(), ms(131_000));
+        assert_eq!(g.pace().walk_every, None);
+        let mut g = Governor::new(Some(0.01), OwnerLookup::Always, ms(10_000));
+        g.took(true, Instant::now(), ms(4_190));
+        assert_eq!(g.spacing(), ms(419_000));
+        // A huge sample: never beyond an hour (then over the budget, as said).
+        g.took(true, Instant::now(), ms(1_000_000));
+        assert_eq!(g.spacing(), MAX_SPACING);
+    }
+
+    #[test]
+    fn costs_are_smoothed_and_followed() {
+        let mut g = Governor::new(Some(0.01), OwnerLookup::Never, ms(10_000));
+        g.took(false, Instant::now(), ms(100));
+        // One slow sample (a retention pass) moves the pace by less than its own size.
+        g.took(false, Instant::now(), ms(1_100));
+        let after_spike = g.spacing().as_secs_f64();
+        assert!(after_spike < 110.0 * 0.5, "{after_spike}");
+        // A table that stays ten times larger is followed within a few samples.
+        for _ in 0..8 {
+            g.took(false, Instant::now(), ms(1_000));
+        }
+        assert!(g.spacing().as_secs_f64() > 95.0, "{:?}", g.spacing());
+    }
+
+    #[test]
+    fn without_a_budget_the_interval_holds_and_auto_always_walks() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(None, OwnerLookup::Auto, ms(10_000));
+        g.took(true, t0, ms(5_000));
+        g.took(false, t0, ms(2_000));
+        assert_eq!(g.spacing(), ms(10_000));
+        assert!(g.walks(t0 + ms(1)));
+    }
+
+    #[test]
+    fn the_pace_is_said_again_only_when_it_moves() {
+        let pace = |s: u64, w: Option<u64>| Pace {
+            spacing: ms(s),
+            walk_every: w.map(ms),
+        };
+        assert!(!pace(14_700, Some(100_000)).differs(&pace(14_000, Some(95_000))));
+        assert!(pace(20_000, None).differs(&pace(14_000, None)));
+        assert!(pace(10_000, Some(30_000)).differs(&pace(10_000, None)));
+        assert!(!pace(10_000, None).differs(&pace(10_000, None)));
     }
 }

@@ -98,6 +98,12 @@ pub struct Sample {
     pub facts: Option<KernelFacts>,
     /// How long the collection took, in microseconds.
     pub collect_us: u64,
+    /// The recorder's CPU (user + system) for the collection, in microseconds; `None` where
+    /// not measured.
+    pub cpu_us: Option<u64>,
+    /// The spacing the recorder kept before this sample, in milliseconds: `--interval`, or
+    /// longer where `--cpu-budget` spaced the samples out.
+    pub interval_ms: u64,
 }
 
 /// One service port's sockets in a sample.
@@ -300,9 +306,58 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// Parses `record --cpu-budget`: a share of one core as a percentage (`1%`, `0.5%`; the `%`
+/// may be left out), up to `100%`; `none` (or `0`) for no budget.
+pub fn parse_share(text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let bad = || format!("invalid CPU budget {text:?} (examples: 1%, 0.5%, 5%, none)");
+    let number: f64 = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    if !number.is_finite() || !(0.0..=100.0).contains(&number) {
+        return Err(bad());
+    }
+    Ok((number > 0.0).then_some(number / 100.0))
+}
+
+/// A share of one core as `parse_share` reads it: `1%`, `0.5%`.
+pub fn format_share(share: f64) -> String {
+    let percent = share * 100.0;
+    if (percent - percent.round()).abs() < 1e-9 {
+        format!("{percent:.0}%")
+    } else {
+        format!("{}%", (percent * 1000.0).round() / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_budgets_read_as_shares_of_a_core() {
+        assert_eq!(parse_share("1%"), Ok(Some(0.01)));
+        assert_eq!(parse_share("0.5%"), Ok(Some(0.005)));
+        assert_eq!(parse_share("2"), Ok(Some(0.02)));
+        assert_eq!(parse_share("100%"), Ok(Some(1.0)));
+        assert_eq!(parse_share("none"), Ok(None));
+        assert_eq!(parse_share("0%"), Ok(None));
+        for bad in ["", "%", "-1%", "101%", "1%%", "one", "NaN"] {
+            assert!(parse_share(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(format_share(0.01), "1%");
+        assert_eq!(format_share(0.005), "0.5%");
+        assert_eq!(
+            parse_share("0.25%").map(|s| s.map(format_share)),
+            Ok(Some("0.25%".into()))
+        );
+    }
 
     fn berlin() -> TimeZone {
         // Pure (no zoneinfo file): Europe/Berlin's rule since 1996.

@@ -24,7 +24,12 @@ mod period;
 /// `PRAGMA application_id`: "tcps". A SQLite file of another program is refused.
 pub const APPLICATION_ID: i64 = 0x7463_7073;
 /// The schema version this build writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The oldest schema version readers take as it is: version 3 only added columns that say how
+/// the recorder paced itself, which readers do without (a version 1 file lacks whole tables:
+/// the recorder migrates it).
+pub const MIN_READ_VERSION: i64 = 2;
 
 /// The columns of the eleven states, in [`TcpState::ALL`] order.
 pub const STATE_COLUMNS: [&str; 11] = [
@@ -97,7 +102,12 @@ fn migrations() -> Vec<String> {
          CREATE TABLE facts (sample INTEGER PRIMARY KEY, {facts});
          {added_counters}"
     );
-    vec![v1, v2]
+    // Version 3: the spacing the recorder kept before each sample (`--cpu-budget` may
+    // stretch it beyond `meta.interval_ms`) and the CPU of its collection; NULL before.
+    let v3 = "ALTER TABLE sample ADD COLUMN interval_ms INTEGER;
+              ALTER TABLE sample ADD COLUMN cpu_us INTEGER;"
+        .to_string();
+    vec![v1, v2, v3]
 }
 
 /// The columns of the `facts` table (schema version 2): the sysctls `doctor` judges
@@ -450,8 +460,8 @@ impl Recorder {
         tx.prepare_cached(
             "INSERT INTO sample (t, source, partial, collect_us, listen, syn_sent, syn_recv,
              established, fin_wait_1, fin_wait_2, close_wait, closing, last_ack, time_wait,
-             closed, unknown, processes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
-             ?12, ?13, ?14, ?15, ?16, ?17)",
+             closed, unknown, processes, interval_ms, cpu_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+             ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )
         .and_then(|mut st| {
             st.execute(params![
@@ -471,7 +481,9 @@ impl Recorder {
                 s.counts[9],
                 s.counts[10],
                 s.unknown,
-                sample.processes.as_ref().map(|p| p.len() as i64)
+                sample.processes.as_ref().map(|p| p.len() as i64),
+                sample.interval_ms as i64,
+                sample.cpu_us.map(|us| us as i64),
             ])
         })
         .map_err(err("cannot write a sample"))?;
@@ -711,6 +723,8 @@ pub type CounterRow = (i64, Vec<Option<u64>>);
 pub struct Reader {
     conn: Connection,
     path: PathBuf,
+    /// The file's schema version, [`MIN_READ_VERSION`] to [`SCHEMA_VERSION`].
+    version: i64,
 }
 
 fn state_row(r: &Row<'_>, first: usize) -> rusqlite::Result<StateRow> {
@@ -754,7 +768,7 @@ impl Reader {
         .map_err(fail(path, "cannot open it"))?;
         configure(&conn, path)?;
         let version = check_format(&conn, path)?;
-        if version < SCHEMA_VERSION {
+        if version < MIN_READ_VERSION {
             return Err(refuse(
                 path,
                 if version == 0 {
@@ -762,7 +776,8 @@ impl Reader {
                 } else {
                     format!(
                         "schema version {version} is older than this tcpstat reads \
-                         ({SCHEMA_VERSION}); run tcpstat record on it once to migrate it"
+                         ({MIN_READ_VERSION} to {SCHEMA_VERSION}); run tcpstat record on it \
+                         once to migrate it"
                     )
                 },
             ));
@@ -770,6 +785,7 @@ impl Reader {
         Ok(Reader {
             conn,
             path: path.to_path_buf(),
+            version,
         })
     }
 
@@ -960,6 +976,21 @@ impl Reader {
         self.conn
             .query_row(&sql, [t_ms], point)
             .optional()
+            .map_err(self.err("cannot read its samples"))
+    }
+
+    /// The spacing the recorder kept before sample `id` (`sample.interval_ms`), if it says
+    /// (schema version 3 on; `--cpu-budget` may have stretched it beyond `meta.interval_ms`).
+    pub fn kept_interval(&self, id: i64) -> Result<Option<i64>, Error> {
+        if self.version < 3 {
+            return Ok(None);
+        }
+        self.conn
+            .query_row("SELECT interval_ms FROM sample WHERE id = ?1", [id], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .optional()
+            .map(Option::flatten)
             .map_err(self.err("cannot read its samples"))
     }
 

@@ -330,6 +330,8 @@ fn synthetic(t_ms: i64, close_wait: u64, opens: u64) -> Sample {
         ],
         counters,
         collect_us: 100,
+        cpu_us: Some(90),
+        interval_ms: 10_000,
         processes: Some(vec![
             ProcessSample {
                 pid: 4242,
@@ -750,4 +752,184 @@ fn a_full_disk_is_said_and_retried_without_spinning() {
     let _ = nix::mount::umount(&mnt);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Stdio::null();
+}
+
+/// CPU time of a single-threaded process so far, to the nanosecond (`/proc/PID/schedstat`'s
+/// first field: time on a CPU), with the number of its threads.
+fn cpu_of(pid: u32) -> (Duration, usize) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).expect("schedstat");
+    let ns: u64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|f| f.parse().ok())
+        .expect("schedstat's first field");
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("task dir")
+        .count();
+    (Duration::from_nanos(ns), threads)
+}
+
+/// `--cpu-budget`: a real recorder whose samples cost more than the budget allows at
+/// `--interval` spaces them out, says so, records the spacing it kept, and over the samples
+/// after the first two (once it has measured) takes no more than the budget on average, as
+/// the kernel counts its CPU time (not as it reports itself).
+#[test]
+fn the_recorder_keeps_within_its_cpu_budget() {
+    let dir = scratch("budget");
+    let db = dir.join("h.db");
+    // A few hundred sockets so a sample has a dump to do.
+    let mut held = super::util::states::Scenario::new(super::util::netns::Env::Host);
+    held.established(super::util::sockets::Family::V4, 200);
+    let budget = 0.01;
+    let interval_ms = 200;
+    let child = recorder(
+        &db,
+        &[
+            "--interval",
+            "200ms",
+            "--cpu-budget",
+            "1%",
+            "--processes",
+            "never",
+        ],
+    );
+    let pid = child.id();
+    let samples = |db: &Path| -> Vec<(i64, Option<i64>, Option<i64>)> {
+        let Ok(conn) =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
+            return Vec::new();
+        };
+        let Ok(mut st) = conn.prepare("SELECT t, interval_ms, cpu_us FROM sample ORDER BY t")
+        else {
+            return Vec::new();
+        };
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .unwrap_or_default()
+    };
+    let at = |n: usize| {
+        wait_until(&format!("{n} samples"), Duration::from_secs(60), || {
+            let got = samples(&db);
+            if got.len() >= n {
+                Ok((got[n - 1].0, cpu_of(pid)))
+            } else {
+                Err(format!("{} samples", got.len()))
+            }
+        })
+    };
+    let (t0, (cpu0, _)) = at(2);
+    let (t1, (cpu1, threads)) = at(12);
+    signal(&child, Signal::TERM);
+    let (status, err) = finish(child);
+    assert!(status.success(), "{status:?}: {err}");
+    assert_eq!(
+        threads, 1,
+        "the recorder has {threads} threads: schedstat counts one"
+    );
+    let rows = samples(&db);
+    let gaps: Vec<i64> = rows.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let cpu_us: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    let mean_cpu_ms = cpu_us.iter().sum::<i64>() as f64 / cpu_us.len().max(1) as f64 / 1000.0;
+    let detail = format!(
+        "gaps {gaps:?} ms, sample CPU {cpu_us:?} us, kept {:?}, stderr: {err}",
+        rows.iter().map(|r| r.1).collect::<Vec<_>>()
+    );
+    // Where a sample costs more than 1% of 200 ms (2 ms; on this kind of host 3 to 6 ms),
+    // the samples are spaced out, and it is said.
+    assert!(mean_cpu_ms > 0.0, "{detail}");
+    if mean_cpu_ms > 2.0 * 1.2 {
+        assert!(
+            err.contains("instead of every 200ms") && err.contains("within 1% of a core"),
+            "{detail}"
+        );
+        let late: Vec<i64> = gaps[2..].to_vec();
+        assert!(
+            late.iter().all(|&g| g > interval_ms * 11 / 10),
+            "samples not spaced out: {detail}"
+        );
+    }
+    // Each sample says the spacing kept before it; the first ones the interval.
+    assert_eq!(rows[0].1, Some(interval_ms), "{detail}");
+    for (row, gap) in rows[1..].iter().zip(&gaps) {
+        let kept = row.1.expect("interval_ms recorded");
+        assert!(kept >= interval_ms, "{detail}");
+        // The grid: the gap is the kept spacing, give or take scheduling.
+        assert!(
+            (gap - kept).abs() < 150 + kept / 10,
+            "gap {gap} kept {kept}: {detail}"
+        );
+    }
+    // The budget, as the kernel counts the recorder's CPU from the 2nd sample to the 12th.
+    let span = Duration::from_millis((t1 - t0) as u64);
+    let used = cpu1.saturating_sub(cpu0);
+    let share = used.as_secs_f64() / span.as_secs_f64();
+    assert!(
+        share <= budget * 1.3,
+        "{:.2}% of a core over {span:?} ({used:?} of CPU): {detail}",
+        share * 100.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A version 2 file (before the recorder's pace was recorded) is read as it is by `history`
+/// and `doctor --at`; the next `record` on it migrates it to version 3, and its new samples
+/// say the spacing they were taken at.
+#[test]
+fn a_version_2_database_is_read_and_then_migrated() {
+    let dir = scratch("v2");
+    let db = dir.join("h.db");
+    let t0 = now_ms() - 600_000;
+    let mut rec = Recorder::open(&db, "fixture", Duration::from_secs(10)).expect("open");
+    for i in 0..5 {
+        rec.write(&synthetic(t0 + i * 10_000, 3, 10 + i as u64), BIG)
+            .expect("write");
+    }
+    rec.close().expect("close");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(
+            "ALTER TABLE sample DROP COLUMN interval_ms;
+             ALTER TABLE sample DROP COLUMN cpu_us;
+             PRAGMA user_version = 2;",
+        )
+        .expect("make it version 2");
+    }
+    let db_arg = db.to_str().expect("utf-8 path");
+    let since = rfc3339(t0 - 1_000);
+    let h = history_json(&db, &["--since", &since]);
+    assert_eq!(h["samples"].as_u64(), Some(5), "{h}");
+    let at = rfc3339(t0 + 20_000);
+    let out = util::run::command(&["doctor", "--at", &at, "--db", db_arg, "--json"])
+        .output()
+        .expect("doctor --at");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        report["recorded"]["interval_ms"].as_i64(),
+        Some(10_000),
+        "{report}"
+    );
+    // The recorder migrates it; its sample records the spacing it kept.
+    let (status, err) = finish(recorder(&db, &["--count", "1", "--interval", "1s"]));
+    assert!(status.success(), "{status:?}: {err}");
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, tcpstat::store::SCHEMA_VERSION);
+    let rows: Vec<(Option<i64>, Option<i64>)> = conn
+        .prepare("SELECT interval_ms, cpu_us FROM sample ORDER BY t")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .expect("samples");
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows[..5].iter().all(|r| *r == (None, None)), "{rows:?}");
+    assert_eq!(rows[5].0, Some(1_000), "{rows:?}");
+    assert!(rows[5].1.is_some_and(|us| us > 0), "{rows:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -99,6 +99,8 @@ fn sample(i: u64) -> Sample {
         ],
         counters,
         collect_us: 100,
+        cpu_us: Some(90),
+        interval_ms: 10_000,
         processes: Some(vec![ProcessSample {
             pid: 4242,
             uid: Some(1000),
