@@ -13,7 +13,7 @@ use super::track::History;
 pub use super::watch::Replay;
 use super::watch::{Group, GroupKey, Sample};
 use super::Direction;
-use crate::model::history::{PortSample, WorkloadSample, UNATTRIBUTED};
+use crate::model::history::{PortSample, ProcessSample, WorkloadSample, UNATTRIBUTED};
 use crate::model::{Outcome, SourceKind, StateRow, StateSet};
 
 /// How much each of `now` changed since `before` (all groups of the sample before, uncut):
@@ -88,6 +88,26 @@ pub fn top_ports(ports: &[PortSample], tracked: StateSet, top: usize) -> (Vec<Gr
             } else {
                 Direction::In
             },
+        },
+        |p| &p.counts,
+    )
+}
+
+/// The recorded processes as watch's `--by process` top list (by pid; the summed rows
+/// "(other)" and "(no process)" left out: they are no process).
+pub fn top_processes(
+    processes: &[ProcessSample],
+    tracked: StateSet,
+    top: usize,
+) -> (Vec<Group>, usize) {
+    let real: Vec<&ProcessSample> = processes.iter().filter(|p| p.pid > 0).collect();
+    ranked(
+        &real,
+        tracked,
+        top,
+        |p| GroupKey::Process {
+            pid: u32::try_from(p.pid).unwrap_or(0),
+            command: p.command.clone(),
         },
         |p| &p.counts,
     )

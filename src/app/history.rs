@@ -179,10 +179,13 @@ pub fn run(
         onsets,
     };
     if let Some(path) = &options.html {
+        let (processes, process_samples) = reader.process_peaks(points[lead].id, last)?;
         let page = HtmlReport {
             period: &report,
             ports: reader.port_peaks(points[lead].id, last)?,
             workloads: reader.workload_peaks(points[lead].id, last)?,
+            processes,
+            process_samples,
             generated_ms: now.as_millisecond(),
         };
         return write_html(path, &page, out);

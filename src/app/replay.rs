@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use super::history::{no_samples, select};
 use super::watch::terminal_size;
 use crate::aggregate::replay::{
-    self as replaying, changes, history_at, top_ports, top_workloads, Command, Player, Recorded,
-    Replay,
+    self as replaying, changes, history_at, top_ports, top_processes, top_workloads, Command,
+    Player, Recorded, Replay,
 };
 use crate::aggregate::watch::{Group, GroupBy, Sample, Setup, Tick};
 use crate::config::{HistoryOptions, ReplayOptions};
@@ -47,9 +47,11 @@ struct Period {
 
 impl Period {
     /// The tick live watch would show at `index`, with the replay's facts.
-    /// The ports and workloads of sample `index`, as groups by the tracked states, all.
+    /// The ports (or with `--process`, the processes of those commands) and workloads of
+    /// sample `index`, as groups by the tracked states, all.
     fn groups(&self, index: usize) -> Result<(Vec<Group>, Vec<Group>), Error> {
-        let (mut ports, mut workloads) = self.reader.detail(self.points[index].id)?;
+        let id = self.points[index].id;
+        let (mut ports, mut workloads) = self.reader.detail(id)?;
         if !self.selection.ports.is_empty() {
             ports.retain(|p| self.selection.ports.contains(&p.port));
         }
@@ -57,10 +59,15 @@ impl Period {
             workloads.retain(|w| self.selection.workloads.contains(&w.name));
         }
         let tracked = self.setup.tracked;
-        Ok((
-            top_ports(&ports, tracked, usize::MAX).0,
-            top_workloads(&workloads, tracked, usize::MAX).0,
-        ))
+        let first = if self.selection.processes.is_empty() {
+            top_ports(&ports, tracked, usize::MAX).0
+        } else {
+            // The recording has no port of a process: its processes are the list.
+            let mut processes = self.reader.processes(id)?.unwrap_or_default();
+            processes.retain(|p| self.selection.processes.contains(&p.command));
+            top_processes(&processes, tracked, usize::MAX).0
+        };
+        Ok((first, top_workloads(&workloads, tracked, usize::MAX).0))
     }
 
     fn at(&self, index: usize, player: &Player) -> Result<(Sample, Replay), Error> {
@@ -170,10 +177,17 @@ fn load(options: &HistoryOptions) -> Result<Period, Error> {
                 .map_or_else(String::new, |(_, s)| s.clone()),
         })
         .collect();
-    let interval = reader
-        .meta("interval_ms")?
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::ZERO, Duration::from_millis);
+    // The spacing the samples were taken at: the median gap of the period (`--cpu-budget`
+    // may have spaced them beyond `--interval`), or the configured one for a lone sample.
+    let mut gaps: Vec<i64> = samples.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
+    gaps.sort_unstable();
+    let interval = match gaps.get(gaps.len() / 2) {
+        Some(&median) => Duration::from_millis(median.max(0) as u64),
+        None => reader
+            .meta("interval_ms")?
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::ZERO, Duration::from_millis),
+    };
     let stuck = STUCK
         .iter()
         .fold(StateSet::EMPTY, |a, &s| a.union(StateSet::of(s)));
@@ -191,7 +205,11 @@ fn load(options: &HistoryOptions) -> Result<Period, Error> {
         } else {
             options.states
         },
-        by: GroupBy::Port,
+        by: if options.processes.is_empty() {
+            GroupBy::Port
+        } else {
+            GroupBy::Process
+        },
         older_than: None,
     };
     Ok(Period {

@@ -2,12 +2,12 @@
 //! incident ticket. Plain data in, bytes out.
 //!
 //! Owns: the page (inline CSS, one inline SVG chart per state that was not always 0 and per
-//! busy kernel counter, the min/avg/max table, the onsets, the period's top ports and
-//! workloads, host, period and time zone). Nothing is loaded from anywhere: no script, font,
-//! image or link. The markup is also well-formed XML (every element closed, only the five
-//! XML entities), so a test can parse it. Outside text (host, workload names) goes through
-//! [`super::text::escape`] (control and invisible characters made visible) and then is
-//! HTML-escaped.
+//! busy kernel counter, the min/avg/max table, the onsets, the period's top ports,
+//! workloads and process commands, host, period and time zone). Nothing is loaded from
+//! anywhere: no script, font, image or link. The markup is also well-formed XML (every
+//! element closed, only the five XML entities), so a test can parse it. Outside text (host,
+//! workload and command names) goes through [`super::text::escape`] (control and invisible
+//! characters made visible) and then is HTML-escaped.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -43,6 +43,10 @@ pub struct HtmlReport<'a> {
     pub ports: Vec<PortSample>,
     /// Each workload's peaks over the period.
     pub workloads: Vec<WorkloadSample>,
+    /// Each process command's peaks over the period (see `store::Reader::process_peaks`),
+    /// and how many of the period's samples looked the owners up.
+    pub processes: Vec<WorkloadSample>,
+    pub process_samples: u64,
     /// When the page was made.
     pub generated_ms: i64,
 }
@@ -347,12 +351,49 @@ pub fn write(out: &mut dyn Write, h: &HtmlReport<'_>) -> io::Result<()> {
     states_section(&mut o, r);
     counters_section(&mut o, r);
     top_ports(&mut o, r, &h.ports);
-    top_workloads(&mut o, r, &h.workloads);
+    top_named(
+        &mut o,
+        r,
+        &Named {
+            id: "workloads",
+            title: "Top workloads of the period",
+            heading: "Workload",
+            chosen: &r.selection.workloads,
+            none: "No workload was recorded in the period.",
+            note: None,
+        },
+        &h.workloads,
+    );
+    let samples = r.times.len();
+    let process_note = format!(
+        "Processes as recorded: the top ones of each sample that looked the owners up ({} of \
+         the {samples} samples), summed per command; a command's numbers are its largest in \
+         any of them.",
+        h.process_samples
+    );
+    top_named(
+        &mut o,
+        r,
+        &Named {
+            id: "processes",
+            title: "Top processes of the period",
+            heading: "Command",
+            chosen: &r.selection.processes,
+            none: if h.process_samples == 0 {
+                "No sample of the period looked the owning processes up (record --processes)."
+            } else {
+                "No process held sockets in the samples that looked them up."
+            },
+            note: (h.process_samples > 0).then_some(&process_note),
+        },
+        &h.processes,
+    );
     let _ = writeln!(
         o,
         "<footer>Made by tcpstat {} (<code>tcpstat history --html</code>) at {} from \
          <code>{}</code>. Counts are sockets per sample; counters are rates per second \
-         between samples; a port's and a workload's numbers are the largest of any sample.\
+         between samples; a port's, a workload's and a command's numbers are the largest of any \
+         sample.\
          </footer></main></body></html>",
         env!("CARGO_PKG_VERSION"),
         html(&local(h.generated_ms, r.tz)),
@@ -656,12 +697,24 @@ fn top_ports(o: &mut String, r: &PeriodReport<'_>, ports: &[PortSample]) {
     );
 }
 
-fn top_workloads(o: &mut String, r: &PeriodReport<'_>, workloads: &[WorkloadSample]) {
-    o.push_str("<h2>Top workloads of the period</h2>");
+/// A table of named rows by state (workloads, process commands): what differs between them.
+struct Named<'a> {
+    id: &'a str,
+    title: &'a str,
+    heading: &'a str,
+    /// The names `--workload` / `--process` chose; empty: all.
+    chosen: &'a [String],
+    none: &'a str,
+    note: Option<&'a String>,
+}
+
+/// The rows of `named` by their peaks, busiest in stuck states first, at most [`TOP_ROWS`].
+fn top_named(o: &mut String, r: &PeriodReport<'_>, named: &Named<'_>, all: &[WorkloadSample]) {
+    let _ = write!(o, "<h2>{}</h2>", html(named.title));
     let states = columns(r);
-    let mut rows: Vec<&WorkloadSample> = workloads
+    let mut rows: Vec<&WorkloadSample> = all
         .iter()
-        .filter(|w| r.selection.workloads.is_empty() || r.selection.workloads.contains(&w.name))
+        .filter(|w| named.chosen.is_empty() || named.chosen.contains(&w.name))
         .filter(|w| w.counts.total() > 0)
         .collect();
     rows.sort_by(|a, b| {
@@ -670,14 +723,16 @@ fn top_workloads(o: &mut String, r: &PeriodReport<'_>, workloads: &[WorkloadSamp
             .then(a.name.cmp(&b.name))
     });
     if rows.is_empty() {
-        o.push_str("<p>No workload was recorded in the period.</p>");
+        let _ = write!(o, "<p>{}</p>", html(named.none));
         return;
     }
     let more = rows.len().saturating_sub(TOP_ROWS);
     rows.truncate(TOP_ROWS);
-    o.push_str(
-        "<div class=\"scroll\"><table id=\"workloads\"><thead><tr><th>Workload</th>\
-         <th>Stuck</th>",
+    let _ = write!(
+        o,
+        "<div class=\"scroll\"><table id=\"{}\"><thead><tr><th>{}</th><th>Stuck</th>",
+        named.id,
+        html(named.heading)
     );
     heading_cells(o, &states);
     o.push_str("</tr></thead><tbody>");
@@ -696,6 +751,9 @@ fn top_workloads(o: &mut String, r: &PeriodReport<'_>, workloads: &[WorkloadSamp
     o.push_str("</tbody></table></div>");
     if more > 0 {
         let _ = write!(o, "<p class=\"note\">{more} more not shown.</p>");
+    }
+    if let Some(note) = named.note {
+        let _ = write!(o, "<p class=\"note\">{}</p>", html(note));
     }
 }
 

@@ -1,4 +1,5 @@
-//! Queries over a whole period for the HTML report: each port's and workload's peak in it.
+//! Queries over a whole period for the HTML report: each port's, workload's and process
+//! command's peak in it.
 //! Additive to [`Reader`]'s per-sample queries; the same tables, nothing written.
 
 use super::{port_sample, state_list, state_row, Reader};
@@ -48,6 +49,50 @@ impl Reader {
                 })
             },
         )
+    }
+
+    /// Every command recorded among the top processes from sample `first` to `last`, each
+    /// state its largest count in one sample, summed over the processes of that command in
+    /// that sample (as `history --process` sums them); the summed rows "(other)" and
+    /// "(no process)" are left out. With the number of samples in the range that looked the
+    /// owners up.
+    pub fn process_peaks(
+        &self,
+        first: i64,
+        last: i64,
+    ) -> Result<(Vec<WorkloadSample>, u64), Error> {
+        let sums = state_list(false)
+            .split(", ")
+            .map(|c| format!("sum({c}) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = self.rows(
+            &format!(
+                "SELECT command, {} FROM (
+                   SELECT sample, command, {sums} FROM process_state
+                    WHERE sample BETWEEN ?1 AND ?2 AND pid > 0 GROUP BY sample, command)
+                 GROUP BY command",
+                peaks()
+            ),
+            [first, last],
+            "cannot read its processes",
+            |r| {
+                Ok(WorkloadSample {
+                    name: r.get(0)?,
+                    counts: state_row(r, 1)?,
+                })
+            },
+        )?;
+        let looked: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sample
+                  WHERE id BETWEEN ?1 AND ?2 AND processes IS NOT NULL",
+                [first, last],
+                |r| r.get(0),
+            )
+            .map_err(self.err("cannot read its samples"))?;
+        Ok((rows, looked as u64))
     }
 
     /// Where each sample from `first` to `last` read its sockets (`netlink`, `proc`), by id.

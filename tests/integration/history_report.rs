@@ -101,13 +101,26 @@ fn sample(i: u64) -> Sample {
         collect_us: 100,
         cpu_us: Some(90),
         interval_ms: 10_000,
-        processes: Some(vec![ProcessSample {
-            pid: 4242,
-            uid: Some(1000),
-            user: Some("app".into()),
-            command: "<b>app</b>\u{1b}[31m".into(),
-            counts: row(&[(TcpState::Listen, 1), (TcpState::CloseWait, cw)]),
-        }]),
+        // Two processes of one command (summed per command on the page); sample 7 did not
+        // look the owners up.
+        processes: (i != 7).then(|| {
+            vec![
+                ProcessSample {
+                    pid: 4242,
+                    uid: Some(1000),
+                    user: Some("app".into()),
+                    command: "<b>app</b>\u{1b}[31m".into(),
+                    counts: row(&[(TcpState::Listen, 1), (TcpState::CloseWait, cw)]),
+                },
+                ProcessSample {
+                    pid: 4243,
+                    uid: Some(1000),
+                    user: Some("app".into()),
+                    command: "<b>app</b>\u{1b}[31m".into(),
+                    counts: row(&[(TcpState::CloseWait, 1)]),
+                },
+            ]
+        }),
         ..Sample::default()
     }
 }
@@ -324,6 +337,24 @@ fn the_html_report_is_self_contained_escaped_and_agrees_with_json() {
         .expect("a port row");
     assert_eq!(first[0], "8080 (in)");
     assert_eq!(first.last().map(String::as_str), Some("4 / 128"));
+    // Top processes: per command, the largest sum of its processes in one sample, as
+    // history --process sums them; the sample without processes said.
+    let command = "<b>app</b>\u{1b}[31m";
+    let by_command = json(&db, &["--process", command, "--state", "close-wait"]);
+    let peak = by_command["states"][0]["max"].as_u64().expect("max");
+    assert_eq!(peak, (SAMPLES - 1 - 39) * 10 + 1);
+    let processes = by_id(&doc, "processes").expect("the processes table");
+    let first = processes
+        .descendants()
+        .find(|n| n.has_tag_name("tr") && n.children().any(|c| c.has_tag_name("td")))
+        .map(cells)
+        .expect("a process row");
+    assert_eq!(first[0], "<b>app</b>\\x1b[31m");
+    assert_eq!(first[1], peak.to_string(), "stuck: CLOSE_WAIT only");
+    assert!(
+        text(doc.root_element()).contains(&format!("({} of the {SAMPLES} samples)", SAMPLES - 1)),
+        "the samples without processes are said"
+    );
     // `-` writes it to stdout, the same page but for the time it was made.
     let out = history(&db, &["--html", "-"]);
     assert!(out.status.success());
@@ -523,5 +554,34 @@ fn a_piped_replay_is_watch_ndjson_one_tick_per_sample() {
     // The top ports by the stuck states: port 8080 (CLOSE_WAIT) alone.
     assert_eq!(lines[50]["top"][0]["port"], 8080);
     assert_eq!(lines[50]["top"][0]["total"], 110);
+    // With --process, the list is that command's processes (the recording has no port of a
+    // process), and the samples that did not look the owners up are left out.
+    let command = "<b>app</b>\u{1b}[31m";
+    let out = history(&db, &["--replay", "--process", command]);
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        SAMPLES as usize - 1,
+        "sample 7 has no processes"
+    );
+    let at_50 = &lines[49];
+    assert_eq!(at_50["states"]["CLOSE_WAIT"], 111, "{at_50}");
+    let top: Vec<(i64, i64)> = at_50["top"]
+        .as_array()
+        .expect("top")
+        .iter()
+        .map(|g| {
+            (
+                g["pid"].as_i64().unwrap_or(0),
+                g["total"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(top, [(4242, 110), (4243, 1)], "{at_50}");
+    assert_eq!(at_50["top"][0]["command"], command);
     let _ = std::fs::remove_dir_all(&dir);
 }
