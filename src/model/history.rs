@@ -101,8 +101,9 @@ pub struct Sample {
     /// The recorder's CPU (user + system) for the collection, in microseconds; `None` where
     /// not measured.
     pub cpu_us: Option<u64>,
-    /// The spacing the recorder kept before this sample, in milliseconds: `--interval`, or
-    /// longer where `--cpu-budget` spaced the samples out.
+    /// The regular spacing the recorder was keeping when it took this sample, in
+    /// milliseconds: `--interval`, or longer where `--cpu-budget` spaced the samples out (a
+    /// sample after a dear one may come later still, while its debt is paid).
     pub interval_ms: u64,
 }
 

@@ -102,7 +102,7 @@ fn migrations() -> Vec<String> {
          CREATE TABLE facts (sample INTEGER PRIMARY KEY, {facts});
          {added_counters}"
     );
-    // Version 3: the spacing the recorder kept before each sample (`--cpu-budget` may
+    // Version 3: the regular spacing the recorder kept at each sample (`--cpu-budget` may
     // stretch it beyond `meta.interval_ms`) and the CPU of its collection; NULL before.
     let v3 = "ALTER TABLE sample ADD COLUMN interval_ms INTEGER;
               ALTER TABLE sample ADD COLUMN cpu_us INTEGER;"
@@ -979,7 +979,7 @@ impl Reader {
             .map_err(self.err("cannot read its samples"))
     }
 
-    /// The spacing the recorder kept before sample `id` (`sample.interval_ms`), if it says
+    /// The regular spacing the recorder kept at sample `id` (`sample.interval_ms`), if it says
     /// (schema version 3 on; `--cpu-budget` may have stretched it beyond `meta.interval_ms`).
     pub fn kept_interval(&self, id: i64) -> Result<Option<i64>, Error> {
         if self.version < 3 {

@@ -147,6 +147,9 @@ fn recorded_leak(_: Env) {
         "300ms",
         "--processes",
         "always",
+        // Samples at the test's pace, whatever a debug build's sample costs.
+        "--cpu-budget",
+        "none",
     ])
     .spawn()
     .expect("spawn tcpstat record");

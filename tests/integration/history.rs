@@ -35,8 +35,13 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// `tcpstat record` on `db`; samples at the test's `--interval` (`--cpu-budget none`) unless
+/// `extra` sets a budget.
 fn recorder(db: &Path, extra: &[&str]) -> Child {
     let mut args = vec!["record", "--db", db.to_str().expect("utf-8 path")];
+    if !extra.contains(&"--cpu-budget") {
+        args.extend(["--cpu-budget", "none"]);
+    }
     args.extend(extra);
     util::run::command(&args)
         .spawn()
@@ -849,16 +854,15 @@ fn the_recorder_keeps_within_its_cpu_budget() {
             "samples not spaced out: {detail}"
         );
     }
-    // Each sample says the spacing kept before it; the first ones the interval.
+    // Each sample says the regular spacing kept then; the first one the interval.
     assert_eq!(rows[0].1, Some(interval_ms), "{detail}");
     for (row, gap) in rows[1..].iter().zip(&gaps) {
         let kept = row.1.expect("interval_ms recorded");
         assert!(kept >= interval_ms, "{detail}");
-        // The grid: the gap is the kept spacing, give or take scheduling.
-        assert!(
-            (gap - kept).abs() < 150 + kept / 10,
-            "gap {gap} kept {kept}: {detail}"
-        );
+        // Never sooner than the regular spacing (give or take scheduling); later only while
+        // a dear sample's debt is paid.
+        assert!(*gap >= kept - 50, "gap {gap} kept {kept}: {detail}");
+        assert!(*gap < 4 * kept + 500, "gap {gap} kept {kept}: {detail}");
     }
     // The budget, as the kernel counts the recorder's CPU from the 2nd sample to the 12th.
     let span = Duration::from_millis((t1 - t0) as u64);
