@@ -227,6 +227,14 @@ fn port_sample(r: &rusqlite::Row<'_>) -> rusqlite::Result<PortSample> {
     })
 }
 
+/// A named row (a workload, a process command) from `name` and the state columns.
+fn named_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkloadSample> {
+    Ok(WorkloadSample {
+        name: r.get(0)?,
+        counts: state_row(r, 1)?,
+    })
+}
+
 /// A [`Point`] from `id, t, partial, collect_us` and the state columns.
 fn point(r: &rusqlite::Row<'_>) -> rusqlite::Result<Point> {
     Ok(Point {
@@ -949,12 +957,7 @@ impl Reader {
             ),
             [id],
             "cannot read its workloads",
-            |r| {
-                Ok(WorkloadSample {
-                    name: r.get(0)?,
-                    counts: state_row(r, 1)?,
-                })
-            },
+            named_row,
         )?;
         Ok((ports, workloads))
     }

@@ -2,7 +2,7 @@
 //! command's peak in it.
 //! Additive to [`Reader`]'s per-sample queries; the same tables, nothing written.
 
-use super::{port_sample, state_list, state_row, Reader};
+use super::{named_row, port_sample, state_list, Reader};
 use crate::error::Error;
 use crate::model::history::{PortSample, WorkloadSample};
 
@@ -42,12 +42,7 @@ impl Reader {
             ),
             [first, last],
             "cannot read its workloads",
-            |r| {
-                Ok(WorkloadSample {
-                    name: r.get(0)?,
-                    counts: state_row(r, 1)?,
-                })
-            },
+            named_row,
         )
     }
 
@@ -76,12 +71,7 @@ impl Reader {
             ),
             [first, last],
             "cannot read its processes",
-            |r| {
-                Ok(WorkloadSample {
-                    name: r.get(0)?,
-                    counts: state_row(r, 1)?,
-                })
-            },
+            named_row,
         )?;
         let looked: i64 = self
             .conn
