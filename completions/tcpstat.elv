@@ -483,7 +483,7 @@ set edit:completion:arg-completer[tcpstat] = {|@words|
             cand --top 'Ports (listening ones by fullest accept queue, the others by sockets) and workloads (by sockets in stuck states) kept per sample; the rest are summed as port 0 and "(other)"'
             cand --top-processes 'Processes kept per sample, by sockets in stuck states (SYN_SENT, SYN_RECV, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK), then by sockets; the rest are summed as "(other)"'
             cand --processes 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks fit in --cpu-budget, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never'
-            cand --cpu-budget 'The share of one core the recorder may take on average, measured (its whole CPU: dumps, process lookups, writes). Where a sample costs more than the budget allows at --interval, samples are spaced further apart, and said; none for no limit'
+            cand --cpu-budget 'The share of one core the recorder may take, measured over any period (its whole CPU: dumps, process lookups, writes). Where a sample costs more than the budget allows at --interval, samples are spaced further apart, and said; none for no limit'
             cand -c 'Stop after N samples'
             cand --count 'Stop after N samples'
             cand --source 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets'

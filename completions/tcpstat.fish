@@ -488,7 +488,7 @@ complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l top-processes
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l processes -d 'When to look up the owning processes (a walk of /proc/*/fd, which costs with the descriptors on the host): auto on every sample while the walks fit in --cpu-budget, less often on hosts where a walk takes longer (samples between hold no processes); always on every sample; never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l cpu-budget -d 'The share of one core the recorder may take on average, measured (its whole CPU: dumps, process lookups, writes). Where a sample costs more than the budget allows at --interval, samples are spaced further apart, and said; none for no limit' -r
+complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l cpu-budget -d 'The share of one core the recorder may take, measured over any period (its whole CPU: dumps, process lookups, writes). Where a sample costs more than the budget allows at --interval, samples are spaced further apart, and said; none for no limit' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -s c -l count -d 'Stop after N samples' -r
 complete -c tcpstat -n "__fish_tcpstat_using_subcommand record" -l source -d 'Where to read sockets from: `auto` uses netlink and falls back to /proc (saying so on stderr); `netlink` fails instead of falling back; `proc` reads /proc/net/tcp{,6}, which cannot see CLOSED (bound-only) sockets' -r -f -a "auto\t''
 netlink\t''

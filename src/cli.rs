@@ -392,9 +392,10 @@ accept queue filling) with several samples, where sar's 10 minutes sees one or n
 costs little: one netlink dump per sample (and the owner walk, paced), and about 2.5 KiB of
 database per sample (about 21 MiB a day; docs/history.md has the figures).
 
---cpu-budget (1% of one core) bounds what the recorder takes on average, measured: on a host
-where a sample costs more than that at --interval (about 100k sockets and up), the samples
-are spaced further apart and the recorder says so; each sample records the spacing it kept.
+--cpu-budget (1% of one core) bounds what the recorder takes, measured, over any period: on
+a host where a sample costs more than that at --interval (about 100k sockets and up), the
+samples are spaced further apart and the recorder says so; each sample records the spacing
+it kept.
 
 Exit status: 0 stopped by a signal or after --count samples, 1 the database cannot be used
 (another recorder holds it, not a tcpstat database, cannot be created). A write that fails
@@ -454,7 +455,7 @@ pub struct RecordArgs {
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProcessesArg::Auto)]
     pub processes: ProcessesArg,
 
-    /// The share of one core the recorder may take on average, measured (its whole CPU:
+    /// The share of one core the recorder may take, measured over any period (its whole CPU:
     /// dumps, process lookups, writes). Where a sample costs more than the budget allows at
     /// --interval, samples are spaced further apart, and said; none for no limit.
     #[arg(long, value_name = "PERCENT", default_value = "1%", value_parser = parse_cpu_budget)]

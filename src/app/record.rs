@@ -7,10 +7,10 @@
 //! ticks on a fixed grid, SIGTERM/SIGINT/SIGHUP end it cleanly (exit 0), a failed write is
 //! retried with a back-off, never in a spin.
 //!
-//! Cost: `--cpu-budget` (1% of one core by default) bounds the recorder's average CPU, measured
-//! around each sample ([`Governor`]): on a host where a sample costs more than the budget
-//! allows at `--interval`, the samples are spaced further apart (and the recorder says so)
-//! rather than taking more of the machine it watches.
+//! Cost: `--cpu-budget` (1% of one core by default) bounds the recorder's CPU over any
+//! period, measured around each sample ([`Governor`]): on a host where a sample costs more
+//! than the budget allows at `--interval`, the samples are spaced further apart (and the
+//! recorder says so) rather than taking more of the machine it watches.
 //!
 //! Owners: a walk of `/proc/*/fd` finds the process of every socket that has a file, and the
 //! top `--top-processes` by stuck states are stored with their per-state counts. It costs
@@ -207,8 +207,13 @@ impl Governor {
             &mut self.base
         };
         *slot = Some(slot.map_or(cpu, |old| old + SMOOTHING * (cpu - old)));
+        self.spend(Duration::from_secs_f64(cpu));
+    }
+
+    /// CPU spent, learnt from or not.
+    fn spend(&mut self, cpu: Duration) {
         if self.budget.is_some() {
-            self.credit -= cpu;
+            self.credit -= cpu.as_secs_f64();
         }
     }
 
@@ -444,9 +449,16 @@ pub fn run(config: &Config, options: &RecordOptions, err: &mut dyn Write) -> Res
         let kept = governor.spacing();
         let result = sample(config, plan, &mut readers, &resolver, options, walk, kept)
             .and_then(|s| recorder.write(&s, retention));
+        let cpu = cpu_before
+            .zip(collect::host::cpu_time())
+            .map(|(a, b)| b.saturating_sub(a));
+        if let (Some(cpu), Err(_)) = (cpu, &result) {
+            // A sample that failed (a full disk) learns nothing but still spends.
+            governor.spend(cpu);
+        }
         if result.is_ok() {
-            if let (Some(a), Some(b)) = (cpu_before, collect::host::cpu_time()) {
-                governor.took(walk, b.saturating_sub(a));
+            if let Some(cpu) = cpu {
+                governor.took(walk, cpu);
             }
             let pace = governor.pace();
             if pace.differs(&said) {
