@@ -185,8 +185,10 @@ struct Scrape {
     health: Option<PortHealth>,
 }
 
-impl Sink for Scrape {
-    fn record(&mut self, record: &SocketRecord) {
+impl Scrape {
+    /// Everything but health: counts, ports, the records kept, cgroups.
+    #[inline]
+    fn record_counts(&mut self, record: &SocketRecord) {
         self.counts.record(record);
         self.ports.record(record);
         if let Some(records) = &mut self.records {
@@ -195,24 +197,23 @@ impl Sink for Scrape {
         if let Some(cgroups) = &mut self.cgroups {
             cgroups.record(record);
         }
+    }
+}
+
+impl Sink for Scrape {
+    fn record(&mut self, record: &SocketRecord) {
+        self.record_counts(record);
         if let Some(health) = &mut self.health {
             health.record(record);
         }
     }
 
     fn record_detail(&mut self, record: &SocketRecord, detail: &SocketDetail) {
-        let Some(health) = &mut self.health else {
-            return self.record(record);
-        };
-        health.record_detail(record, detail);
-        self.counts.record(record);
-        self.ports.record(record);
-        if let Some(records) = &mut self.records {
-            records.record(record);
+        match &mut self.health {
+            Some(health) => health.record_detail(record, detail),
+            None => return self.record(record),
         }
-        if let Some(cgroups) = &mut self.cgroups {
-            cgroups.record(record);
-        }
+        self.record_counts(record);
     }
 
     fn reset(&mut self) -> bool {

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::{diagnose, Census, Check, Diagnosis, Finding, Inputs, Thresholds};
 use crate::model::kernel::{KernelFacts, SockStat, Sysctls};
-use crate::model::{Family, KernelState, OwnerMap, SocketRecord, StateSet, TcpState};
+use crate::model::{Family, KernelState, OwnerMap, Sink, SocketRecord, StateSet, TcpState};
 
 /// 10.0.0.`last`.
 pub fn ip(last: u8) -> IpAddr {
@@ -59,6 +59,38 @@ pub fn run(census: &Census, listeners: &[SocketRecord], thresholds: &Thresholds)
         backlog_known: true,
         health: Some(&census.health),
     })
+}
+
+/// Every check over `census` with `facts`, no owners, no listener and no `tcp_info`: the
+/// states of `counted` counted (the others "not selected by --state"), backlogs known or not.
+pub fn run_with(
+    census: &Census,
+    facts: &KernelFacts,
+    counted: StateSet,
+    backlog_known: bool,
+) -> Diagnosis {
+    let owners = OwnerMap::default();
+    diagnose(&Inputs {
+        census,
+        listeners: &[],
+        owners: &owners,
+        facts,
+        thresholds: &Thresholds::default(),
+        counted,
+        not_counted_reason: &|_| "not selected by --state",
+        backlog_known,
+        health: None,
+    })
+}
+
+/// Two FIN_WAIT_2 sockets toward 10.0.0.2:80, one held by a process (inode 5), one orphaned.
+pub fn fin_wait_2_one_orphaned() -> Census {
+    let mut census = Census::new(std::collections::HashSet::new(), None, Vec::new());
+    let mut held = sock(TcpState::FinWait2, (1, 40000), (2, 80));
+    held.inode = 5;
+    census.record(&held);
+    census.record(&sock(TcpState::FinWait2, (1, 40001), (2, 80)));
+    census
 }
 
 /// The findings of one check.

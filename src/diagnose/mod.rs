@@ -189,7 +189,7 @@ fn limit_listed(found: &mut Vec<Finding>, check: Check) {
 mod tests {
     use std::collections::HashSet;
 
-    use super::fixtures::{facts, of, run, sock};
+    use super::fixtures::{facts, fin_wait_2_one_orphaned, of, run, run_with, sock};
     use super::*;
     use crate::model::Sink;
 
@@ -213,24 +213,8 @@ mod tests {
 
     #[test]
     fn unchecked_states_are_listed() {
-        let mut census = Census::new(HashSet::new(), None, Vec::new());
-        let mut held = sock(TcpState::FinWait2, (1, 40000), (2, 80));
-        held.inode = 5;
-        census.record(&held);
-        census.record(&sock(TcpState::FinWait2, (1, 40001), (2, 80)));
-        let owners = OwnerMap::default();
-        let facts = facts();
-        let d = diagnose(&Inputs {
-            census: &census,
-            listeners: &[],
-            owners: &owners,
-            facts: &facts,
-            thresholds: &Thresholds::default(),
-            counted: StateSet::of(TcpState::FinWait2),
-            not_counted_reason: &|_| "not selected by --state",
-            backlog_known: true,
-            health: None,
-        });
+        let census = fin_wait_2_one_orphaned();
+        let d = run_with(&census, &facts(), StateSet::of(TcpState::FinWait2), true);
         let unchecked: Vec<Check> = d.not_checked.iter().map(|(c, _)| *c).collect();
         assert!(unchecked.contains(&Check::CloseWait));
         assert!(
@@ -243,19 +227,7 @@ mod tests {
     #[test]
     fn without_tcp_info_its_checks_are_not_judged_never_ok() {
         let census = Census::new(HashSet::new(), None, Vec::new());
-        let owners = OwnerMap::default();
-        let facts = facts();
-        let d = diagnose(&Inputs {
-            census: &census,
-            listeners: &[],
-            owners: &owners,
-            facts: &facts,
-            thresholds: &Thresholds::default(),
-            counted: StateSet::ALL,
-            not_counted_reason: &|_| "not counted",
-            backlog_known: false,
-            health: None,
-        });
+        let d = run_with(&census, &facts(), StateSet::ALL, false);
         let needing: Vec<Check> = CHECKS
             .iter()
             .filter(|s| s.needs_tcp_info)

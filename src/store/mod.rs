@@ -227,6 +227,15 @@ fn port_sample(r: &rusqlite::Row<'_>) -> rusqlite::Result<PortSample> {
     })
 }
 
+/// `names` as a list of SQL string literals (`'a','it''s'`), for an `IN (...)`.
+fn sql_strings(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{}'", n.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A named row (a workload, a process command) from `name` and the state columns.
 fn named_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkloadSample> {
     Ok(WorkloadSample {
@@ -884,11 +893,7 @@ impl Reader {
         last: i64,
         names: &[String],
     ) -> Result<Vec<(i64, StateRow)>, Error> {
-        let quoted = names
-            .iter()
-            .map(|n| format!("'{}'", n.replace('\'', "''")))
-            .collect::<Vec<_>>()
-            .join(",");
+        let quoted = sql_strings(names);
         self.grouped(
             &format!(
                 "SELECT sample, {} FROM workload_state JOIN workload ON workload.id = workload
@@ -1055,11 +1060,7 @@ impl Reader {
         last: i64,
         names: &[String],
     ) -> Result<Vec<(i64, StateRow)>, Error> {
-        let quoted = names
-            .iter()
-            .map(|n| format!("'{}'", n.replace('\'', "''")))
-            .collect::<Vec<_>>()
-            .join(",");
+        let quoted = sql_strings(names);
         self.grouped(
             &format!(
                 "SELECT sample, {} FROM process_state

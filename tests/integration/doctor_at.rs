@@ -76,16 +76,7 @@ fn doctor(args: &[&str]) -> (Value, i32) {
 }
 
 fn validate(schema: &str, doc: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/schema")
-        .join(format!("{schema}.schema.json"));
-    let text = std::fs::read_to_string(&path).expect("schema");
-    let schema_doc: Value = serde_json::from_str(&text).expect("schema JSON");
-    let validator = jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema_doc)
-        .expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+    let errors = super::schemas::schema_errors(schema, doc);
     assert!(errors.is_empty(), "{schema}: {errors:?}\n{doc}");
 }
 

@@ -544,16 +544,7 @@ fn history_over_a_fixed_database_gives_known_answers() {
         ("history", &app),
         ("history-at", &at),
     ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("docs/schema")
-            .join(format!("{schema}.schema.json"));
-        let text = std::fs::read_to_string(&path).expect("schema");
-        let schema_doc: Value = serde_json::from_str(&text).expect("schema JSON");
-        let validator = jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&schema_doc)
-            .expect("schema compiles");
-        let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+        let errors = super::schemas::schema_errors(schema, doc);
         assert!(errors.is_empty(), "{schema}: {errors:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);

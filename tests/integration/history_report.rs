@@ -519,17 +519,8 @@ fn a_piped_replay_is_watch_ndjson_one_tick_per_sample() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     assert_eq!(lines.len(), SAMPLES as usize);
-    let schema_file =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/watch-tick.schema.json");
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_file).expect("the schema"))
-            .expect("JSON");
-    let schema = jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("a schema");
     for (i, tick) in lines.iter().enumerate() {
-        let errors: Vec<String> = schema.iter_errors(tick).map(|e| e.to_string()).collect();
+        let errors = super::schemas::schema_errors("watch-tick", tick);
         assert!(errors.is_empty(), "tick {i}: {errors:?}");
         assert_eq!(tick["type"], "tick");
         assert_eq!(tick["tick"], i + 1);

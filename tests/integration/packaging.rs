@@ -416,9 +416,9 @@ fn the_serve_unit_lets_serve_do_its_work() {
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// Owners of a socket this (root) process holds, as `tcpstat list -p` sees them when run as
-/// uid 65534 with `caps` as its ambient capabilities.
-fn owners_seen_with(caps: &[&str], port: u16) -> (Vec<i64>, bool) {
+/// `setpriv` running what follows as uid/gid 65534 with `caps` (`CAP_DAC_READ_SEARCH`, ...)
+/// as its inheritable and ambient capabilities, as a unit's `AmbientCapabilities=` does.
+fn as_nobody_with(caps: &[&str]) -> Command {
     let caps: Vec<String> = caps
         .iter()
         .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
@@ -430,6 +430,13 @@ fn owners_seen_with(caps: &[&str], port: u16) -> (Vec<i64>, bool) {
         cmd.arg(format!("--inh-caps={list}"))
             .arg(format!("--ambient-caps={list}"));
     }
+    cmd
+}
+
+/// Owners of a socket this (root) process holds, as `tcpstat list -p` sees them when run as
+/// uid 65534 with `caps` as its ambient capabilities.
+fn owners_seen_with(caps: &[&str], port: u16) -> (Vec<i64>, bool) {
+    let mut cmd = as_nobody_with(caps);
     let port = port.to_string();
     let o = cmd
         .args([BIN, "list", "-p", "--json", "--port", &port])
@@ -575,17 +582,8 @@ fn established_by_workload(caps: &[String], dir: &Path) -> Vec<(String, u64)> {
     chown(dir, Some(65534), Some(65534)).expect("chown the state dir");
     let db = dir.join("history.db");
     let db = db.to_str().expect("a UTF-8 temp dir");
-    let list: Vec<String> = caps
-        .iter()
-        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
-        .collect();
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    if !list.is_empty() {
-        let list = list.join(",");
-        cmd.arg(format!("--inh-caps={list}"))
-            .arg(format!("--ambient-caps={list}"));
-    }
+    let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+    let mut cmd = as_nobody_with(&caps);
     let o = cmd
         .args([
             BIN, "record", "--source", "proc", "--count", "1", "--db", db,

@@ -1660,17 +1660,7 @@ fn serve_health_counts_retransmits_zero_windows_and_rtts_per_port() {
             .expect("nft script");
         assert!(nft.wait().expect("nft").success(), "nft -f: {script}");
         // A server that never reads, with a small buffer: its client's window closes.
-        let stuck = Sock::new(Family::V4);
-        stuck.set_rcvbuf(4096);
-        stuck
-            .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .expect("bind");
-        stuck.listen(8);
-        let stuck_port = stuck.port();
-        let writer = Sock::new(Family::V4);
-        writer.connect(stuck.local_addr());
-        let _reader = stuck.accept();
-        writer.fill_peer_window();
+        let (stuck_port, _not_reading) = super::util::sockets::not_reading();
 
         let server = Server::start(&["--listen", "127.0.0.1:0", "--health"]);
         let scrape = || {

@@ -429,24 +429,6 @@ fn blackholed() -> (u16, [TcpStream; 2], TcpListener) {
     (port, [client, server], listener)
 }
 
-/// A server that never reads, with a small receive buffer, and a client that filled its
-/// window: the client faces a zero window (its peer is not reading). Both ends and the
-/// listener are returned to be kept.
-fn not_reading() -> (u16, [Sock; 3]) {
-    let stuck = Sock::new(Family::V4);
-    stuck.set_rcvbuf(4096);
-    stuck
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .expect("bind");
-    stuck.listen(8);
-    let port = stuck.port();
-    let writer = Sock::new(Family::V4);
-    writer.connect(stuck.local_addr());
-    let reader = stuck.accept();
-    writer.fill_peer_window();
-    (port, [stuck, writer, reader])
-}
-
 // ---------------------------------------------------------------------------
 // The dashboard
 // ---------------------------------------------------------------------------
@@ -546,7 +528,7 @@ fn scenario() {
     let (blackhole_port, mut blackhole, _blackhole_listener) = blackholed();
     drop_at_input(lossy.port, blackhole_port);
     blackhole[0].write_all(&[0x5a; 16 * 1024]).expect("write");
-    let (zero_port, _not_reading) = not_reading();
+    let (zero_port, _not_reading) = super::util::sockets::not_reading();
 
     let mut cmd = tcpstat();
     cmd.args([

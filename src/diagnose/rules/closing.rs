@@ -44,32 +44,14 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
-    use crate::diagnose::fixtures::{facts, of, sock};
-    use crate::diagnose::{diagnose, Census, Check, Inputs, Number, Thresholds};
-    use crate::model::{OwnerMap, Sink, StateSet, TcpState};
+    use crate::diagnose::fixtures::{facts, fin_wait_2_one_orphaned, of, run_with};
+    use crate::diagnose::{Check, Number};
+    use crate::model::{StateSet, TcpState};
 
     #[test]
     fn closing_states_count_orphans() {
-        let mut census = Census::new(HashSet::new(), None, Vec::new());
-        let mut held = sock(TcpState::FinWait2, (1, 40000), (2, 80));
-        held.inode = 5;
-        census.record(&held);
-        census.record(&sock(TcpState::FinWait2, (1, 40001), (2, 80)));
-        let owners = OwnerMap::default();
-        let facts = facts();
-        let d = diagnose(&Inputs {
-            census: &census,
-            listeners: &[],
-            owners: &owners,
-            facts: &facts,
-            thresholds: &Thresholds::default(),
-            counted: StateSet::of(TcpState::FinWait2),
-            not_counted_reason: &|_| "not selected by --state",
-            backlog_known: true,
-            health: None,
-        });
+        let census = fin_wait_2_one_orphaned();
+        let d = run_with(&census, &facts(), StateSet::of(TcpState::FinWait2), true);
         let fw2 = of(&d, Check::FinWait2)[0];
         assert_eq!(fw2.value, 2);
         assert_eq!(fw2.evidence.number(Number::Orphaned), Some(1), "one orphan");

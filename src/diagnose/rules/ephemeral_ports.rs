@@ -112,9 +112,9 @@ mod tests {
     use std::collections::HashSet;
     use std::net::{IpAddr, Ipv4Addr};
 
-    use crate::diagnose::fixtures::{facts, ip, of, run, sock};
-    use crate::diagnose::{diagnose, Census, Check, Inputs, Number, Severity, Subject, Thresholds};
-    use crate::model::{OwnerMap, Sink, StateSet, TcpState};
+    use crate::diagnose::fixtures::{facts, ip, of, run, run_with, sock};
+    use crate::diagnose::{Census, Check, Number, Severity, Subject, Thresholds};
+    use crate::model::{Sink, StateSet, TcpState};
 
     #[test]
     fn ephemeral_ports_per_route_and_time_wait_total() {
@@ -171,18 +171,7 @@ mod tests {
             let mut facts = facts();
             facts.sysctls.tcp_tw_reuse = Some(reuse);
             facts.sysctls.tcp_timestamps = Some(timestamps);
-            let owners = OwnerMap::default();
-            let d = diagnose(&Inputs {
-                census,
-                listeners: &[],
-                owners: &owners,
-                facts: &facts,
-                thresholds: &Thresholds::default(),
-                counted: StateSet::ALL,
-                not_counted_reason: &|_| "not counted",
-                backlog_known: true,
-                health: None,
-            });
+            let d = run_with(census, &facts, StateSet::ALL, true);
             of(&d, Check::EphemeralPorts)[0].clone()
         };
         let loopback = census(IpAddr::V4(Ipv4Addr::LOCALHOST));

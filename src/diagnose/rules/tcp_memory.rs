@@ -46,15 +46,14 @@ pub fn examine(inputs: &Inputs<'_>, check: Check) -> Vec<Finding> {
 mod tests {
     use std::collections::HashSet;
 
-    use crate::diagnose::fixtures::{facts, of};
-    use crate::diagnose::{diagnose, Census, Check, Inputs, Number, Setting, Severity, Thresholds};
+    use crate::diagnose::fixtures::{facts, of, run_with};
+    use crate::diagnose::{Census, Check, Number, Setting, Severity};
     use crate::model::kernel::{SockStat, TcpMem};
-    use crate::model::{OwnerMap, StateSet};
+    use crate::model::StateSet;
 
     #[test]
     fn tcp_memory_is_judged_against_the_pressure_value() {
         let census = Census::new(HashSet::new(), None, Vec::new());
-        let owners = OwnerMap::default();
         let judge_at = |pages: u64, tcp_mem: Option<TcpMem>| {
             let mut facts = facts();
             facts.sysctls.tcp_mem = tcp_mem;
@@ -62,17 +61,7 @@ mod tests {
                 mem_pages: pages,
                 ..SockStat::default()
             });
-            let d = diagnose(&Inputs {
-                census: &census,
-                listeners: &[],
-                owners: &owners,
-                facts: &facts,
-                thresholds: &Thresholds::default(),
-                counted: StateSet::ALL,
-                not_counted_reason: &|_| "not counted",
-                backlog_known: true,
-                health: None,
-            });
+            let d = run_with(&census, &facts, StateSet::ALL, true);
             of(&d, Check::TcpMemory)[0].clone()
         };
         let mem = Some(TcpMem {

@@ -324,3 +324,21 @@ impl Drop for Sock {
         }
     }
 }
+
+/// A server that never reads, with a small receive buffer, and a client that filled its
+/// window: the client faces a zero window (its peer is not reading). Both ends and the
+/// listener are returned to be kept.
+pub fn not_reading() -> (u16, [Sock; 3]) {
+    let stuck = Sock::new(Family::V4);
+    stuck.set_rcvbuf(4096);
+    stuck
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    stuck.listen(8);
+    let port = stuck.port();
+    let writer = Sock::new(Family::V4);
+    writer.connect(stuck.local_addr());
+    let reader = stuck.accept();
+    writer.fill_peer_window();
+    (port, [stuck, writer, reader])
+}
